@@ -1,0 +1,98 @@
+-- `lode run FILE` — run a pipeline script (also the engine of `lode plan`).
+
+local core = require "lode.core"
+local args = require "lode.args"
+local pipeline = require "lode.pipeline"
+
+local M = {}
+
+M.summary = "run a pipeline script"
+
+local function spec_for(command)
+  return {
+    command = command,
+    usage = ("lode %s FILE [--task NAME]... [--param KEY=VALUE]... [options]"):format(command),
+    summary = command == "run"
+      and "Run the pipeline script FILE: its tasks run as a DAG, independent tasks in parallel."
+      or "Show what FILE would do, without writing: the same DAG runs with lode.dry_run() true, "
+         .. "and bindings print the statements and S3 writes instead of doing them.",
+    description = "FILE is a Lua script. If it returns lode.pipeline \"name\" { ... }, its tasks run\n"
+      .. "in dependency order; otherwise the script itself is the job. The script's folder is on\n"
+      .. "package.path, so `require \"sources.orders\"` loads sources/orders.lua beside it.",
+    options = {
+      { "--task", arg = "NAME", multi = true, help = "run only this task (and what it depends on); repeatable" },
+      { "--param", arg = "KEY=VALUE", multi = true, help = "set a parameter read by lode.param(KEY); repeatable" },
+      { "--run-id", arg = "ID", help = "identifier for this run in logs (default: generated)" },
+      { "--log-format", arg = "FMT", choices = { "text", "json" }, help = "text (default) or json: one object per line" },
+      { "--log-level", arg = "LEVEL", choices = { "debug", "info", "warn", "error", "off" }, help = "minimum level logged (default info)" },
+      { "--help", short = "-h", help = "show this help" },
+    },
+    examples = {
+      ("lode %s scripts/examples/hello.lua"):format(command),
+      ("lode %s pipeline.lua --task load --param date=2024-01-31"):format(command),
+    },
+  }
+end
+
+M.spec = spec_for("run")
+M.spec_for = spec_for
+
+local function new_run_id()
+  local t = math.floor(core.time())
+  return os.date("!%Y%m%dT%H%M%SZ", t) .. "-" .. ("%04x"):format(math.random(0, 0xffff))
+end
+
+local function script_dir(path)
+  return path:match("^(.*)/[^/]*$") or "."
+end
+
+function M.execute(command, opts, positional)
+  local file = positional[1]
+  if not file then
+    args.usage_error(command, ("lode %s needs a pipeline script: lode %s FILE"):format(command, command))
+  end
+  if #positional > 1 then
+    args.usage_error(command, ("unexpected argument '%s' (parameters are passed as --param KEY=VALUE)")
+      :format(positional[2]))
+  end
+  local params = {}
+  for _, kv in ipairs(opts.param) do
+    local k, v = kv:match("^([^=]+)=(.*)$")
+    if not k then
+      args.usage_error(command, ("--param needs KEY=VALUE (got '%s')"):format(kv))
+    end
+    params[k] = v
+  end
+  local lode = require "lode"
+  lode._set_params(params)
+  if command == "plan" then
+    core.set_dry_run(true)
+  end
+  local dir = script_dir(file)
+  package.path = dir .. "/?.lua;" .. dir .. "/?/init.lua;" .. package.path
+  local chunk, err = loadfile(file)
+  if not chunk then
+    error(core.error({ op = command, code = "script", exit_code = 2,
+                       message = ("cannot load %s"):format(err) }), 0)
+  end
+  local run_id = opts.run_id or new_run_id()
+  core.configure_log({ run_id = run_id })
+  arg = { [0] = file }
+  local result = chunk()
+  if not pipeline.is_pipeline(result) then
+    if opts.task and #opts.task > 0 then
+      args.usage_error(command, ("%s does not return a pipeline, so --task cannot select tasks"):format(file))
+    end
+    return 0
+  end
+  core.configure_log({ run_id = run_id, pipeline = result.name })
+  local summary, ok = result:run({ tasks = opts.task, params = params, run_id = run_id })
+  io.stderr:write(pipeline.format_summary(summary), "\n")
+  return ok and 0 or 1
+end
+
+function M.main(opts, positional)
+  return M.execute("run", opts, positional)
+end
+
+return M
