@@ -13,7 +13,7 @@
 #include <lualib.h>
 
 #include "lode.h"
-#include "sched.h"
+#include "task_lua.h"
 
 typedef enum {
     TS_READY,      /* queued to run */

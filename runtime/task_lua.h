@@ -1,7 +1,7 @@
-/* sched.h — the scheduler's Lua-facing pieces, used by bindings/core.c.
+/* task_lua.h — the scheduler's Lua-facing pieces, used by bindings/core.c.
  * The C API every binding uses is in include/lode/task.h. */
-#ifndef LODE_SCHED_H
-#define LODE_SCHED_H
+#ifndef LODE_TASK_LUA_H
+#define LODE_TASK_LUA_H
 
 #include <lua.h>
 
