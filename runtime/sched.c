@@ -39,7 +39,8 @@ struct lode_task {
     task_state state;
     int queued;                  /* in the run queue */
     lode_op *pending;            /* the op it is suspended on */
-    int result_ref;              /* table {n=, ...} of results, or LUA_NOREF */
+    int result_ref;              /* the one result, or a table {n=, ...} of several */
+    int nresults;
     int error_ref;               /* error value */
     int traceback_ref;           /* traceback string of a failed task */
     int refs;
@@ -78,6 +79,47 @@ int lode_dry_run(void) { return S.dry_run; }
 void lode_set_dry_run(int on) { S.dry_run = on; }
 uint64_t lode_now_ms(void) { return uv_now(&S.loop); }
 
+/* Small caches of freed structs: tasks and sleeps come and go by the
+ * hundred thousand, and malloc showed up first in the profile. */
+typedef struct freelist {
+    void *head;
+    int count;
+} freelist;
+#define FREELIST_MAX 4096
+
+static void *freelist_get(freelist *fl, size_t size)
+{
+    void *p = fl->head;
+    if (!p) return calloc(1, size);
+    fl->head = *(void **)p;
+    fl->count--;
+    memset(p, 0, size);
+    return p;
+}
+
+static void freelist_put(freelist *fl, void *p)
+{
+    if (fl->count >= FREELIST_MAX) {
+        free(p);
+        return;
+    }
+    *(void **)p = fl->head;
+    fl->head = p;
+    fl->count++;
+}
+
+static void freelist_drain(freelist *fl)
+{
+    while (fl->head) {
+        void *p = fl->head;
+        fl->head = *(void **)p;
+        free(p);
+    }
+    fl->count = 0;
+}
+
+static freelist task_cache, sleep_cache;
+
 static lode_task **extra(lua_State *L) { return (lode_task **)lua_getextraspace(L); }
 
 lode_task *lode_task_of(lua_State *L)
@@ -105,12 +147,12 @@ static void task_unref(lode_task *t)
         luaL_unref(S.L, LUA_REGISTRYINDEX, t->co_ref);
     }
     free(t->name);
-    free(t);
+    freelist_put(&task_cache, t);
 }
 
 static lode_task *task_alloc(lode_task *parent)
 {
-    lode_task *t = calloc(1, sizeof *t);
+    lode_task *t = freelist_get(&task_cache, sizeof *t);
     if (!t) return NULL;
     t->co_ref = t->result_ref = t->error_ref = t->traceback_ref = LUA_NOREF;
     t->refs = 1;
@@ -187,7 +229,11 @@ static void task_finish(lode_task *t, task_state st, int nres)
     lua_State *L = S.L;
     t->state = st;
     if (st == TS_OK) {
-        if (nres > 0 && t->handles > 0) {
+        if (nres == 1 && t->handles > 0) {
+            t->nresults = 1;                 /* the common case: no table */
+            t->result_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        } else if (nres > 1 && t->handles > 0) {
+            t->nresults = nres;
             lua_createtable(L, nres, 1);
             lua_insert(L, -nres - 1);
             for (int i = nres; i >= 1; i--) lua_rawseti(L, -(i + 1), i);
@@ -489,8 +535,9 @@ int lode_l_future(lua_State *L)
 static int push_results(lua_State *L, lode_task *t)
 {
     if (t->state == TS_OK) {
-        if (t->result_ref == LUA_NOREF) return 0;
+        if (t->nresults == 0) return 0;
         lua_rawgeti(L, LUA_REGISTRYINDEX, t->result_ref);
+        if (t->nresults == 1) return 1;
         lua_getfield(L, -1, "n");
         int n = (int)lua_tointeger(L, -1);
         lua_pop(L, 1);
@@ -714,7 +761,7 @@ typedef struct {
     uv_timer_t timer;
 } sleep_op;
 
-static void sleep_closed(uv_handle_t *h) { free(h->data); }
+static void sleep_closed(uv_handle_t *h) { freelist_put(&sleep_cache, h->data); }
 static void sleep_release(lode_op *op)
 {
     sleep_op *s = (sleep_op *)op;
@@ -732,8 +779,14 @@ int lode_l_sleep(lua_State *L)
 {
     lua_Integer ms = luaL_checkinteger(L, 1);
     luaL_argcheck(L, ms >= 0, 1, "sleep time must be >= 0 ms");
-    sleep_op *s = (sleep_op *)lode_op_new(L, sizeof *s, "lode.sleep", sleep_push,
-                                          sleep_cancel, sleep_release);
+    lode_check_task(L, "lode.sleep");
+    sleep_op *s = freelist_get(&sleep_cache, sizeof *s);
+    if (!s) return luaL_error(L, "lode.sleep: out of memory");
+    s->op.task = lode_task_of(L);
+    s->op.push = sleep_push;
+    s->op.cancel = sleep_cancel;
+    s->op.release = sleep_release;
+    s->op.what = "lode.sleep";
     uv_timer_init(&S.loop, &s->timer);
     s->timer.data = s;
     uv_timer_start(&s->timer, sleep_fired, (uint64_t)ms, 0);
@@ -923,7 +976,9 @@ int lode_runtime_run_main(lua_State *L, int nargs)
                         "(a future nobody sets, or tasks awaiting each other)", 0);
         lua_pushliteral(L, "deadlock: no pending I/O, timers or runnable tasks");
     } else if (t->state == TS_OK) {
-        if (t->result_ref != LUA_NOREF) {
+        if (t->nresults == 1) {
+            lua_rawgeti(L, LUA_REGISTRYINDEX, t->result_ref);
+        } else if (t->nresults > 1) {
             lua_rawgeti(L, LUA_REGISTRYINDEX, t->result_ref);
             lua_rawgeti(L, -1, 1);
             lua_remove(L, -2);
@@ -993,4 +1048,6 @@ void lode_runtime_shutdown(lua_State *L)
         while (uv_run(&S.loop, UV_RUN_DEFAULT)) {}
         uv_loop_close(&S.loop);
     }
+    freelist_drain(&task_cache);
+    freelist_drain(&sleep_cache);
 }

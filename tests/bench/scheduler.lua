@@ -1,0 +1,19 @@
+-- 100,000 tasks that each sleep 1 ms and return, spawned and awaited.
+local lode = require "lode"
+local core = require "lode.core"
+local N = tonumber(os.getenv("BENCH_TASKS") or "100000")
+
+local rss0 = core.maxrss()
+local t0 = core.hrtime()
+local hs = {}
+for i = 1, N do
+  hs[i] = lode.spawn(function() lode.sleep(1); return i end)
+end
+local sum = 0
+for i = 1, N do
+  sum = sum + hs[i]:await()
+end
+local wall_ns = core.hrtime() - t0
+assert(sum == N * (N + 1) // 2)
+local rss1 = core.maxrss()
+io.stdout:write(("%d %d %d\n"):format(N, wall_ns, (rss1 - rss0) * 1024))
