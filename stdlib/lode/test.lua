@@ -178,6 +178,9 @@ end
 
 local function find_tests(path, out)
   local fs = require "lode.fs"
+  if #path > 1 then
+    path = path:gsub("/+$", "")
+  end
   local st = fs.stat(path)
   if not st then
     return nil, ("no such file or directory: %s"):format(path)
