@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <arpa/inet.h>
 
 #include <lauxlib.h>
 
@@ -291,10 +295,95 @@ static int l_run(lua_State *L)
     return lode_op_yield(L, &p->op);
 }
 
+static void detached_closed(uv_handle_t *h) { free(h); }
+
+/* proc.daemon(argv, {log=path, cwd=, env=}) -> pid: start a program that
+ * outlives lode (a local server for `lode dev up`), stdout/stderr to log. */
+static int l_daemon(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int argc = (int)luaL_len(L, 1);
+    luaL_argcheck(L, argc >= 1, 1, "argv must name a program");
+    const char *log = NULL, *cwd = NULL;
+    if (lua_istable(L, 2)) {
+        if (lua_getfield(L, 2, "log") == LUA_TSTRING) log = lua_tostring(L, -1);
+        if (lua_getfield(L, 2, "cwd") == LUA_TSTRING) cwd = lua_tostring(L, -1);
+    }
+    const char **argv = lua_newuserdatauv(L, sizeof(char *) * ((size_t)argc + 1), 0);
+    lua_createtable(L, argc, 0);
+    for (int i = 1; i <= argc; i++) {
+        lua_rawgeti(L, 1, i);
+        argv[i - 1] = luaL_tolstring(L, -1, NULL);
+        lua_rawseti(L, -3, i);
+        lua_pop(L, 1);
+    }
+    argv[argc] = NULL;
+    int fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return luaL_error(L, "proc.daemon: cannot open log %s: %s", log, strerror(errno));
+    uv_stdio_container_t stdio[3];
+    stdio[0].flags = UV_IGNORE;
+    stdio[1].flags = UV_INHERIT_FD;
+    stdio[1].data.fd = fd;
+    stdio[2].flags = UV_INHERIT_FD;
+    stdio[2].data.fd = fd;
+    uv_process_options_t o;
+    memset(&o, 0, sizeof o);
+    o.file = argv[0];
+    o.args = (char **)argv;
+    o.cwd = cwd;
+    o.stdio = stdio;
+    o.stdio_count = 3;
+    o.flags = UV_PROCESS_DETACHED;
+    uv_process_t *proc = calloc(1, sizeof *proc);
+    if (!proc) {
+        close(fd);
+        return luaL_error(L, "proc.daemon: out of memory");
+    }
+    int rc = uv_spawn(lode_loop(), proc, &o);
+    close(fd);
+    int pid = proc->pid;
+    uv_close((uv_handle_t *)proc, detached_closed);
+    if (rc != 0)
+        return lode_raise_error(L, "proc.daemon", uv_err_name(rc), uv_strerror(rc), 0);
+    lua_pushinteger(L, pid);
+    return 1;
+}
+
+/* proc.kill(pid [, signal=15]) -> true, or false when no such process */
+static int l_kill(lua_State *L)
+{
+    int pid = (int)luaL_checkinteger(L, 1);
+    int sig = (int)luaL_optinteger(L, 2, SIGTERM);
+    luaL_argcheck(L, pid > 0, 1, "pid must be positive");
+    lua_pushboolean(L, uv_kill(pid, sig) == 0);
+    return 1;
+}
+
+/* proc.free_port() -> a TCP port on 127.0.0.1 that was free a moment ago */
+static int l_free_port(lua_State *L)
+{
+    uv_tcp_t *tcp = calloc(1, sizeof *tcp);
+    if (!tcp) return luaL_error(L, "out of memory");
+    struct sockaddr_in addr;
+    uv_ip4_addr("127.0.0.1", 0, &addr);
+    uv_tcp_init(lode_loop(), tcp);
+    int rc = uv_tcp_bind(tcp, (const struct sockaddr *)&addr, 0);
+    struct sockaddr_storage name;
+    int len = sizeof name;
+    if (rc == 0) rc = uv_tcp_getsockname(tcp, (struct sockaddr *)&name, &len);
+    uv_close((uv_handle_t *)tcp, detached_closed);
+    if (rc != 0) return lode_raise_error(L, "proc.free_port", uv_err_name(rc), uv_strerror(rc), 0);
+    lua_pushinteger(L, ntohs(((struct sockaddr_in *)&name)->sin_port));
+    return 1;
+}
+
 int luaopen_lode_proc(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"run", l_run},
+        {"daemon", l_daemon},
+        {"kill", l_kill},
+        {"free_port", l_free_port},
         {NULL, NULL}
     };
     luaL_newlib(L, fns);

@@ -1,0 +1,270 @@
+-- lode.dev — a throwaway local stack for laptops and CI: a PostgreSQL cluster
+-- in a folder (the system's binaries, a free loopback port) and local S3 (a
+-- file:// endpoint, or s3rver). `lode dev up|down|env`, `make demo` and the
+-- test harness all start their services through here.
+
+local proc = require "lode.proc"
+local fs = require "lode.fs"
+local core = require "lode.core"
+
+local M = {}
+
+local function fail(msg, code)
+  error(core.error({ op = "dev", code = code or "dev", message = msg, exit_code = 2 }), 0)
+end
+
+local function is_root()
+  local r = proc.run({ "id", "-u" })
+  return r.stdout:match("^0%s*$") ~= nil
+end
+
+local function run(argv, opts, what)
+  local r = proc.run(argv, opts)
+  if r.status ~= 0 then
+    fail(("%s failed (exit %d): %s"):format(what or argv[1], r.status, (r.stderr .. r.stdout):sub(1, 2000)))
+  end
+  return r
+end
+
+local function pg_bindir()
+  local env = os.getenv("PG_BIN")
+  if env and fs.stat(env .. "/initdb") then
+    return env
+  end
+  local r = proc.run({ "pg_config", "--bindir" })
+  if r.status == 0 then
+    local d = r.stdout:gsub("%s+$", "")
+    if fs.stat(d .. "/initdb") then
+      return d
+    end
+  end
+  for _, v in ipairs { "17", "16", "15", "14" } do
+    local d = "/usr/lib/postgresql/" .. v .. "/bin"
+    if fs.stat(d .. "/initdb") then
+      return d
+    end
+  end
+  fail("PostgreSQL server binaries not found: install them (Debian: apt-get install postgresql-15) or set PG_BIN", "no_postgres")
+end
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function abspath(p)
+  if p:sub(1, 1) == "/" then
+    return p
+  end
+  local cwd = os.getenv("PWD") or proc.run({ "pwd" }).stdout:gsub("%s+$", "")
+  return cwd .. "/" .. p
+end
+
+local function read_env(dir)
+  local f = io.open(dir .. "/env", "r")
+  if not f then
+    return nil
+  end
+  local env, order = {}, {}
+  for line in f:lines() do
+    local k, v = line:match("^([%w_]+)=(.*)$")
+    if k then
+      env[k] = v
+      order[#order + 1] = k
+    end
+  end
+  f:close()
+  return env, order
+end
+
+local function write_env(dir, env, order)
+  local f = assert(io.open(dir .. "/env", "w"))
+  for _, k in ipairs(order) do
+    f:write(k, "=", env[k], "\n")
+  end
+  f:close()
+end
+
+local function pg_running(dir)
+  local f = io.open(dir .. "/pg/data/postmaster.pid", "r")
+  if not f then
+    return false
+  end
+  local pid = tonumber(f:read("l"))
+  f:close()
+  return pid and proc.kill(pid, 0)
+end
+
+local function start_pg(dir, env, order, opts)
+  local bin = pg_bindir()
+  local pgdir = dir .. "/pg"
+  local root = is_root()
+  local as_owner = function(argv)
+    if root then
+      local a = { "runuser", "-u", "postgres", "--" }
+      for _, x in ipairs(argv) do
+        a[#a + 1] = x
+      end
+      return a
+    end
+    return argv
+  end
+  fs.mkdir(pgdir, true)
+  if root and proc.run({ "runuser", "-u", "postgres", "--", "test", "-x", dir }).status ~= 0 then
+    fail(("as root, lode runs PostgreSQL as user postgres, which cannot reach %s: choose a --dir whose "
+      .. "parent folders others can enter (for example under /tmp)"):format(dir), "permission")
+  end
+  if root then
+    run({ "chown", "postgres:postgres", pgdir }, nil, "chown")
+    run({ "chmod", "700", pgdir }, nil, "chmod")
+  end
+  local port = opts.port or proc.free_port()
+  run(as_owner { bin .. "/initdb", "-D", pgdir .. "/data", "-U", "postgres", "--auth=trust",
+                 "-E", "UTF8", "--locale=C.UTF-8" }, nil, "initdb")
+  local conf = assert(io.open(pgdir .. "/data/postgresql.conf", "a"))
+  conf:write(("listen_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\n"):format(port, pgdir))
+  conf:write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n")
+  conf:close()
+  run(as_owner { bin .. "/pg_ctl", "-D", pgdir .. "/data", "-l", pgdir .. "/pg.log", "-w", "-t", "60", "start" },
+    nil, "pg_ctl start")
+  local db = opts.database or "lode"
+  run(as_owner { bin .. "/createdb", "-h", "127.0.0.1", "-p", tostring(port), "-U", "postgres", db }, nil, "createdb")
+  local url = ("postgresql://postgres@127.0.0.1:%d/%s"):format(port, db)
+  local function set(k, v)
+    env[k] = v
+    order[#order + 1] = k
+  end
+  set("LODE_WAREHOUSE", url)
+  set("PGHOST", "127.0.0.1")
+  set("PGPORT", tostring(port))
+  set("PGUSER", "postgres")
+  set("PGDATABASE", db)
+  set("LODE_DEV_PGDATA", pgdir .. "/data")
+  set("LODE_DEV_PG_BIN", bin)
+end
+
+local function find_s3rver()
+  local env = os.getenv("LODE_S3RVER")
+  if env and fs.stat(env) then
+    return env
+  end
+  local root = os.getenv("LODE_ROOT") or (LODE_STDLIB and LODE_STDLIB:gsub("/stdlib$", ""))
+  local p = root and (root .. "/tests/node_modules/s3rver/bin/s3rver.js")
+  if p and fs.stat(p) then
+    return p
+  end
+  fail("s3rver not found: run `make deps` (it installs it under tests/node_modules) or set LODE_S3RVER", "no_s3rver")
+end
+
+local function start_s3(dir, env, order, opts)
+  local function set(k, v)
+    env[k] = v
+    order[#order + 1] = k
+  end
+  local s3dir = dir .. "/s3"
+  fs.mkdir(s3dir, true)
+  if opts.s3 == "file" then
+    set("AWS_ENDPOINT_URL", "file://" .. s3dir)
+  else
+    local port = proc.free_port()
+    local pid = proc.daemon({ "node", find_s3rver(), "-d", s3dir, "-a", "127.0.0.1", "-p", tostring(port), "--silent" },
+      { log = dir .. "/s3rver.log" })
+    local pf = assert(io.open(dir .. "/s3rver.pid", "w"))
+    pf:write(pid, "\n")
+    pf:close()
+    -- readiness: curl retries the connection itself until the server listens
+    local r = proc.run({ "curl", "-s", "-o", "/dev/null", "--retry", "40", "--retry-connrefused",
+                         "--retry-delay", "0", "--retry-max-time", "30", ("http://127.0.0.1:%d/"):format(port) })
+    if r.status ~= 0 then
+      fail("s3rver did not start; see " .. dir .. "/s3rver.log")
+    end
+    set("AWS_ENDPOINT_URL", ("http://127.0.0.1:%d"):format(port))
+    set("LODE_DEV_S3RVER_PID", tostring(pid))
+  end
+  set("AWS_ACCESS_KEY_ID", "S3RVER")
+  set("AWS_SECRET_ACCESS_KEY", "S3RVER")
+  set("AWS_REGION", "us-east-1")
+  set("AWS_DEFAULT_REGION", "us-east-1")
+  local cfg = assert(io.open(dir .. "/aws-config", "w"))
+  cfg:write("[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n")
+  cfg:close()
+  assert(io.open(dir .. "/aws-credentials", "w")):close()
+  set("AWS_CONFIG_FILE", dir .. "/aws-config")
+  set("AWS_SHARED_CREDENTIALS_FILE", dir .. "/aws-credentials")
+  set("AWS_PAGER", "")
+end
+
+--- dev.up{dir=, pg=true, s3="file"|"s3rver"|false, database=} -> env, order
+--- Starts what is asked in dir (created), records the environment in dir/env.
+function M.up(opts)
+  opts = opts or {}
+  local dir = abspath(opts.dir or ".lode/dev")
+  local env, order = read_env(dir)
+  if env and (not env.PGPORT or pg_running(dir)) then
+    return env, order, dir, true
+  end
+  if env then
+    M.down({ dir = dir })
+  end
+  fs.mkdir(dir, true)
+  proc.run({ "chmod", "755", dir })
+  env, order = {}, {}
+  local ok, err = pcall(function()
+    if opts.pg ~= false then
+      start_pg(dir, env, order, opts)
+    end
+    if opts.s3 ~= false then
+      start_s3(dir, env, order, { s3 = opts.s3 or "file" })
+    end
+  end)
+  write_env(dir, env, order)
+  if not ok then
+    M.down({ dir = dir })
+    error(err, 0)
+  end
+  return env, order, dir, false
+end
+
+--- dev.env{dir=} -> env, order of a running stack, or nil
+function M.env(opts)
+  return read_env(abspath((opts or {}).dir or ".lode/dev"))
+end
+
+--- dev.down{dir=, keep=false}: stop what up started and remove dir
+function M.down(opts)
+  opts = opts or {}
+  local dir = abspath(opts.dir or ".lode/dev")
+  local env = read_env(dir) or {}
+  local pidf = io.open(dir .. "/s3rver.pid", "r")
+  if pidf then
+    local pid = tonumber(pidf:read("l"))
+    pidf:close()
+    if pid then
+      proc.kill(pid, 15)
+    end
+  end
+  if pg_running(dir) then
+    local bin = env.LODE_DEV_PG_BIN or pg_bindir()
+    local argv = { bin .. "/pg_ctl", "-D", dir .. "/pg/data", "-m", "immediate", "-w", "stop" }
+    if is_root() then
+      table.insert(argv, 1, "--")
+      table.insert(argv, 1, "postgres")
+      table.insert(argv, 1, "-u")
+      table.insert(argv, 1, "runuser")
+    end
+    proc.run(argv)
+  end
+  if not opts.keep then
+    fs.rmtree(dir)
+  end
+end
+
+--- Shell lines that export the environment.
+function M.exports(env, order)
+  local out = {}
+  for _, k in ipairs(order) do
+    out[#out + 1] = ("export %s=%s"):format(k, shell_quote(env[k]))
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+return M
