@@ -229,6 +229,30 @@ function M.env(opts)
   return read_env(abspath((opts or {}).dir or ".lode/dev"))
 end
 
+local function alive(pid)
+  if not proc.kill(pid, 0) then
+    return false
+  end
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  local stat = f and f:read("a") or ""
+  if f then
+    f:close()
+  end
+  return not stat:match("^%d+ %b() Z")   -- a zombie has exited
+end
+
+--- Stop a process: SIGTERM, wait up to 5 s for it to exit, then SIGKILL.
+function M.stop_process(pid)
+  proc.kill(pid, 15)
+  local deadline = core.now() + 5000
+  while alive(pid) and core.now() < deadline do
+    core.sleep(20)   -- no pidfd in libuv: poll the exit, bounded
+  end
+  if alive(pid) then
+    proc.kill(pid, 9)
+  end
+end
+
 --- dev.down{dir=, keep=false}: stop what up started and remove dir
 function M.down(opts)
   opts = opts or {}
@@ -239,7 +263,7 @@ function M.down(opts)
     local pid = tonumber(pidf:read("l"))
     pidf:close()
     if pid then
-      proc.kill(pid, 15)
+      M.stop_process(pid)
     end
   end
   if pg_running(dir) then
