@@ -1,0 +1,640 @@
+-- lode.redshift — recognise the Redshift-only statements in SQL text and turn
+-- them into structured requests for lode's engines (COPY, Spectrum DDL,
+-- partitions, UNLOAD), and rewrite Redshift table DDL into PostgreSQL.
+--
+--   local rs = require "lode.redshift"
+--   for _, st in ipairs(rs.statements(text)) do
+--     -- st.kind: "copy" | "create_external_schema" | "create_external_table" |
+--     --   "add_partitions" | "drop_partitions" | "drop_table" | "create_table" |
+--     --   "unload" | "begin" | "commit" | "rollback" | "truncate" | "sql" (anything else)
+--     -- st.sql: the statement text; st.line: its first line; plus the parsed fields
+--   end
+--
+-- Parsing is over lode.sqltok tokens, never regular expressions over text.
+
+local tok = require "lode.sqltok"
+local core = require "lode.core"
+
+local M = {}
+
+local function parse_error(c, msg)
+  c:fail(msg)
+end
+
+-- COPY ------------------------------------------------------------------------
+
+local COPY_FLAGS = {
+  emptyasnull = true, blanksasnull = true, truncatecolumns = true, fillrecord = true,
+  removequotes = true, escape = true, ignoreallerrors = true, noload = true,
+  gzip = true, bzip2 = true, zstd = true, lzop = true, manifest = true,
+  ignoreblanklines = true, trimblanks = true, acceptanydate = true, explicit_ids = true,
+  roundec = true, encrypted = true,
+}
+
+local function accept_as(c)
+  c:accept("as")
+end
+
+local function on_off(c, what)
+  if c:accept("on") or c:accept("true") then
+    return true
+  elseif c:accept("off") or c:accept("false") then
+    return false
+  elseif c:accept("preset") then
+    return "preset"
+  end
+  local t = c:peek()
+  if t and t.type == "number" then
+    c:next()
+    return t.text ~= "0"
+  end
+  parse_error(c, "expected ON or OFF after " .. what)
+end
+
+-- COMPUPDATE / STATUPDATE take an optional ON|OFF|TRUE|FALSE|0|1 (|PRESET)
+local function optional_on_off(c, what)
+  local t = c:peek()
+  if t and ((t.type == "word" and (t.value == "on" or t.value == "off" or t.value == "true"
+      or t.value == "false" or t.value == "preset")) or t.type == "number") then
+    return on_off(c, what)
+  end
+  return true
+end
+
+local function parse_columns(c)
+  local cols = {}
+  c:expect_op("(")
+  repeat
+    cols[#cols + 1] = (c:name("column"))
+  until not c:accept_op(",")
+  c:expect_op(")")
+  return cols
+end
+
+local function parse_credentials(s, st)
+  -- 'aws_access_key_id=…;aws_secret_access_key=…[;token=…]' or 'aws_iam_role=arn…'
+  for part in s:gmatch("[^;]+") do
+    local k, v = part:match("^%s*([%w_]+)%s*=%s*(.-)%s*$")
+    if k then
+      k = k:lower()
+      if k == "aws_iam_role" then
+        st.iam_role = v
+      elseif k == "aws_access_key_id" then
+        st.access_key_id = v
+      elseif k == "aws_secret_access_key" then
+        st.secret_access_key = v
+      elseif k == "token" then
+        st.session_token = v
+      end
+    end
+  end
+end
+
+local function parse_copy(c, st)
+  c:expect("copy")
+  st.table = c:qualified_name("the target table")
+  if c:peek() and c:peek().type == "op" and c:peek().text == "(" then
+    st.columns = parse_columns(c)
+  end
+  c:expect("from")
+  st.from = c:string("FROM")
+  while not c:eof() do
+    if c:accept("iam_role") then
+      if c:accept("default") then
+        st.iam_role = "default"
+      else
+        st.iam_role = c:string("IAM_ROLE")
+      end
+    elseif c:accept("credentials") then
+      accept_as(c)
+      parse_credentials(c:string("CREDENTIALS"), st)
+    elseif c:accept("access_key_id") then
+      st.access_key_id = c:string("ACCESS_KEY_ID")
+    elseif c:accept("secret_access_key") then
+      st.secret_access_key = c:string("SECRET_ACCESS_KEY")
+    elseif c:accept("session_token") then
+      st.session_token = c:string("SESSION_TOKEN")
+    elseif c:accept("region") then
+      accept_as(c)
+      st.region = c:string("REGION")
+    elseif c:accept("format") then
+      accept_as(c)
+    elseif c:accept("parquet") then
+      st.format = "parquet"
+    elseif c:accept("orc") then
+      st.format = "orc"
+    elseif c:accept("avro") then
+      st.format = "avro"
+      if c:peek() and c:peek().type == "string" then
+        st.avro = c:string()
+      end
+    elseif c:accept("csv") then
+      st.format = "csv"
+      if c:accept("quote") then
+        accept_as(c)
+        st.quote = c:string("QUOTE")
+      end
+    elseif c:accept("json") then
+      st.format = "json"
+      accept_as(c)
+      st.json = c:string("JSON ('auto', 'auto ignorecase' or a jsonpaths s3:// URL)")
+    elseif c:accept("fixedwidth") then
+      st.format = "fixedwidth"
+      st.fixedwidth = c:string("FIXEDWIDTH")
+    elseif c:accept("quote") then
+      accept_as(c)
+      st.quote = c:string("QUOTE")
+    elseif c:accept("delimiter") then
+      accept_as(c)
+      st.delimiter = c:string("DELIMITER")
+    elseif c:accept("ignoreheader") then
+      accept_as(c)
+      st.ignoreheader = c:integer("IGNOREHEADER")
+    elseif c:accept("null") then
+      accept_as(c)
+      st.null_as = c:string("NULL AS")
+    elseif c:accept("dateformat") then
+      accept_as(c)
+      st.dateformat = c:string("DATEFORMAT")
+    elseif c:accept("timeformat") then
+      accept_as(c)
+      st.timeformat = c:string("TIMEFORMAT")
+    elseif c:accept("acceptinvchars") then
+      accept_as(c)
+      if c:peek() and c:peek().type == "string" then
+        st.acceptinvchars = c:string()
+      else
+        st.acceptinvchars = true
+      end
+    elseif c:accept("maxerror") then
+      accept_as(c)
+      st.maxerror = c:integer("MAXERROR")
+    elseif c:accept("compupdate") then
+      st.compupdate = optional_on_off(c, "COMPUPDATE")
+    elseif c:accept("statupdate") then
+      st.statupdate = optional_on_off(c, "STATUPDATE")
+    elseif c:accept("serializetojson") then
+      st.serializetojson = true
+    else
+      local t = c:peek()
+      if t.type == "word" and COPY_FLAGS[t.value] then
+        c:next()
+        st[t.value] = true
+      else
+        parse_error(c, "unknown or misplaced COPY option")
+      end
+    end
+  end
+  if st.manifest then
+    st.manifest = st.from
+    st.from = nil
+  end
+  st.format = st.format or "text"
+  if st.maxerror and (st.format == "parquet" or st.format == "orc") then
+    error(core.error({ op = "copy", code = "unsupported", line = st.line,
+      message = ("line %d: MAXERROR is not supported with %s: columnar COPY fails on any error (as on Redshift)")
+        :format(st.line, st.format:upper()) }), 0)
+  end
+  if st.maxerror and st.ignoreallerrors then
+    error(core.error({ op = "copy", code = "invalid", line = st.line,
+      message = ("line %d: MAXERROR and IGNOREALLERRORS cannot be combined"):format(st.line) }), 0)
+  end
+end
+
+-- Spectrum DDL -------------------------------------------------------------------
+
+local function parse_create_external_schema(c, st)
+  c:expect("create", "external", "schema")
+  st.if_not_exists = c:accept("if", "not", "exists")
+  st.name = (c:name("the schema"))
+  c:expect("from")
+  if c:accept("data", "catalog") or c:accept("hive", "metastore") then
+    st.catalog = true
+  end
+  while not c:eof() do
+    if c:accept("database") then
+      st.database = c:string("DATABASE")
+    elseif c:accept("region") then
+      st.region = c:string("REGION")
+    elseif c:accept("iam_role") then
+      st.iam_role = c:accept("default") and "default" or c:string("IAM_ROLE")
+    elseif c:accept("catalog_role") then
+      st.catalog_role = c:string("CATALOG_ROLE")
+    elseif c:accept("create", "external", "database", "if", "not", "exists") then
+      st.create_database = true
+    else
+      parse_error(c, "unexpected word in CREATE EXTERNAL SCHEMA")
+    end
+  end
+end
+
+-- A column type as text: words, numbers and parenthesised arguments, up to a
+-- top-level ',' or ')'.
+local function parse_type(c)
+  local start, depth = c.i, 0
+  while not c:eof() do
+    local t = c:peek()
+    if t.type == "op" and t.text == "(" then
+      depth = depth + 1
+    elseif t.type == "op" and t.text == ")" then
+      if depth == 0 then
+        break
+      end
+      depth = depth - 1
+    elseif t.type == "op" and (t.text == "," or t.text == "<" or t.text == ">") and depth == 0 then
+      if t.text == "," then
+        break
+      end
+    end
+    c:next()
+  end
+  if c.i == start then
+    parse_error(c, "expected a column type")
+  end
+  local parts = {}
+  for k = start, c.i - 1 do
+    parts[#parts + 1] = c.toks[k].text
+  end
+  return (table.concat(parts, " "):gsub(" %( ", "("):gsub(" %)", ")"):gsub(" , ", ","):gsub("%( ", "("):lower())
+end
+
+local function parse_column_defs(c)
+  local cols = {}
+  c:expect_op("(")
+  repeat
+    local name = c:name("a column")
+    cols[#cols + 1] = { name = name, type = parse_type(c) }
+  until not c:accept_op(",")
+  c:expect_op(")")
+  return cols
+end
+
+local function parse_properties(c)
+  local props, order = {}, {}
+  c:expect_op("(")
+  repeat
+    local k = c:string("a table property name")
+    c:expect_op("=")
+    local v = c:string("a table property value")
+    props[k] = v
+    order[#order + 1] = k
+  until not c:accept_op(",")
+  c:expect_op(")")
+  return props, order
+end
+
+local function parse_create_external_table(c, st)
+  c:expect("create", "external", "table")
+  st.if_not_exists = c:accept("if", "not", "exists")
+  st.name = c:qualified_name("the external table")
+  st.columns = parse_column_defs(c)
+  while not c:eof() do
+    if c:accept("partitioned", "by") then
+      st.partitions = parse_column_defs(c)
+    elseif c:accept("row", "format", "delimited") then
+      st.row_format = { delimited = true }
+      while c:accept("fields", "terminated", "by") or c:accept("lines", "terminated", "by") do
+        local which = c.toks[c.i - 3].value
+        st.row_format[which] = c:string("TERMINATED BY")
+      end
+    elseif c:accept("row", "format", "serde") then
+      st.row_format = { serde = c:string("SERDE") }
+      if c:accept("with", "serdeproperties") then
+        st.row_format.properties = parse_properties(c)
+      end
+    elseif c:accept("stored", "as") then
+      if c:accept("inputformat") then
+        st.inputformat = c:string()
+        c:expect("outputformat")
+        st.outputformat = c:string()
+      else
+        st.stored_as = (c:name("the file format")):lower()
+      end
+    elseif c:accept("location") then
+      st.location = c:string("LOCATION")
+    elseif c:accept("table", "properties") then
+      st.properties, st.property_order = parse_properties(c)
+    else
+      parse_error(c, "unexpected word in CREATE EXTERNAL TABLE")
+    end
+  end
+  if not st.location then
+    parse_error(c, "CREATE EXTERNAL TABLE needs LOCATION 's3://…'")
+  end
+end
+
+local function parse_partition_spec(c)
+  local values, order = {}, {}
+  c:expect_op("(")
+  repeat
+    local k = c:name("a partition column")
+    c:expect_op("=")
+    local t = c:next()
+    if not t or (t.type ~= "string" and t.type ~= "number") then
+      parse_error(c, "expected a partition value")
+    end
+    values[k] = t.value
+    order[#order + 1] = k
+  until not c:accept_op(",")
+  c:expect_op(")")
+  return values, order
+end
+
+local function parse_alter_partitions(c, st)
+  c:expect("alter", "table")
+  st.table = c:qualified_name("the table")
+  if c:accept("add") then
+    st.kind = "add_partitions"
+    st.if_not_exists = c:accept("if", "not", "exists")
+    st.partitions = {}
+    while c:accept("partition") do
+      local values, order = parse_partition_spec(c)
+      c:expect("location")
+      st.partitions[#st.partitions + 1] = { values = values, order = order, location = c:string("LOCATION") }
+      c:accept_op(",")
+    end
+    if #st.partitions == 0 then
+      parse_error(c, "expected PARTITION")
+    end
+    if #st.partitions > 100 then
+      error(core.error({ op = "sql", code = "too_many_partitions", line = st.line,
+        message = ("line %d: at most 100 partitions per ALTER TABLE … ADD PARTITION (got %d), as on Redshift")
+          :format(st.line, #st.partitions) }), 0)
+    end
+  elseif c:accept("drop") then
+    st.kind = "drop_partitions"
+    st.partitions = {}
+    while c:accept("partition") do
+      local values, order = parse_partition_spec(c)
+      st.partitions[#st.partitions + 1] = { values = values, order = order }
+      c:accept_op(",")
+    end
+  end
+  if not c:eof() then
+    parse_error(c, "unexpected text after the partitions")
+  end
+end
+
+-- CREATE TABLE with Redshift attributes ------------------------------------------
+
+-- Rewrite Redshift-only table syntax into PostgreSQL by dropping or replacing
+-- token ranges; everything else is kept byte for byte.
+local function rewrite_create_table(st, toks, text, hash_only)
+  local base = toks[1].pos
+  local out, last = {}, 1
+  local i = 1
+  local function keep_until(k)      -- copy text before token k
+    out[#out + 1] = text:sub(last, toks[k].pos - base)
+    last = toks[k].pos - base + 1
+  end
+  local function skip_through(k)    -- drop tokens up to k inclusive
+    last = toks[k].pos - base + #toks[k].text + 1
+  end
+  local function balanced_end(k)    -- index of the ')' closing the '(' at k
+    local depth = 0
+    for j = k, #toks do
+      if toks[j].type == "op" and toks[j].text == "(" then
+        depth = depth + 1
+      elseif toks[j].type == "op" and toks[j].text == ")" then
+        depth = depth - 1
+        if depth == 0 then
+          return j
+        end
+      end
+    end
+    return #toks
+  end
+  st.dropped = {}
+  while i <= #toks do
+    local t = toks[i]
+    local v = t.type == "word" and t.value
+    local nxt = toks[i + 1]
+    if hash_only and not (v and v:sub(1, 1) == "#") then
+      v = nil
+    end
+    if not v then
+      i = i + 1
+    elseif v == "diststyle" then
+      keep_until(i)
+      skip_through(i + 1)
+      st.dropped[#st.dropped + 1] = "DISTSTYLE"
+      i = i + 2
+    elseif v == "distkey" or v == "sortkey" then
+      keep_until(i)
+      st.dropped[#st.dropped + 1] = v:upper()
+      if nxt and nxt.type == "op" and nxt.text == "(" then
+        local e = balanced_end(i + 1)
+        skip_through(e)
+        i = e + 1
+      else
+        skip_through(i)   -- column attribute form: `id int distkey`
+        i = i + 1
+      end
+    elseif (v == "compound" or v == "interleaved") and toks[i + 1] and toks[i + 1].value == "sortkey" then
+      keep_until(i)
+      local e = balanced_end(i + 2)
+      skip_through(e)
+      st.dropped[#st.dropped + 1] = "SORTKEY"
+      i = e + 1
+    elseif v == "encode" and nxt and (nxt.type == "word") then
+      keep_until(i)
+      skip_through(i + 1)
+      st.dropped[#st.dropped + 1] = "ENCODE"
+      i = i + 2
+    elseif v == "identity" and nxt and nxt.type == "op" and nxt.text == "(" then
+      local e = balanced_end(i + 1)
+      local args = {}
+      for j = i + 2, e - 1 do
+        if toks[j].type == "number" then
+          args[#args + 1] = toks[j].text
+        end
+      end
+      keep_until(i)
+      skip_through(e)
+      out[#out + 1] = ("GENERATED BY DEFAULT AS IDENTITY (START WITH %s INCREMENT BY %s)")
+        :format(args[1] or "1", args[2] or "1")
+      i = e + 1
+    elseif v == "backup" and nxt and (nxt.value == "yes" or nxt.value == "no") then
+      keep_until(i)
+      skip_through(i + 1)
+      st.dropped[#st.dropped + 1] = "BACKUP"
+      i = i + 2
+    elseif v == "super" then
+      keep_until(i)
+      skip_through(i)
+      out[#out + 1] = "jsonb"
+      i = i + 1
+    elseif (v == "varchar" or v == "nvarchar" or v == "character") and nxt and nxt.text == "("
+        and toks[i + 2] and toks[i + 2].value == "max" then
+      keep_until(i)
+      skip_through(i + 3)
+      out[#out + 1] = "varchar"
+      i = i + 4
+    elseif v and v:sub(1, 1) == "#" then
+      keep_until(i)
+      skip_through(i)
+      out[#out + 1] = v:sub(2)
+      i = i + 1
+    else
+      i = i + 1
+    end
+  end
+  out[#out + 1] = text:sub(last)
+  return table.concat(out)
+end
+
+-- UNLOAD --------------------------------------------------------------------------
+
+local function parse_unload(c, st)
+  c:expect("unload")
+  c:expect_op("(")
+  st.query = c:string("the UNLOAD query")
+  c:expect_op(")")
+  c:expect("to")
+  st.to = c:string("TO")
+  st.format = "text"
+  while not c:eof() do
+    if c:accept("iam_role") then
+      st.iam_role = c:accept("default") and "default" or c:string("IAM_ROLE")
+    elseif c:accept("credentials") then
+      accept_as(c)
+      parse_credentials(c:string("CREDENTIALS"), st)
+    elseif c:accept("format") then
+      accept_as(c)
+    elseif c:accept("csv") then
+      st.format = "csv"
+    elseif c:accept("parquet") then
+      st.format = "parquet"
+    elseif c:accept("json") then
+      st.format = "json"
+    elseif c:accept("header") then
+      st.header = true
+    elseif c:accept("delimiter") then
+      accept_as(c)
+      st.delimiter = c:string("DELIMITER")
+    elseif c:accept("null") then
+      accept_as(c)
+      st.null_as = c:string("NULL AS")
+    elseif c:accept("allowoverwrite") then
+      st.allowoverwrite = true
+    elseif c:accept("parallel") then
+      st.parallel = on_off(c, "PARALLEL")
+    elseif c:accept("gzip") then
+      st.gzip = true
+    elseif c:accept("zstd") then
+      st.zstd = true
+    elseif c:accept("bzip2") then
+      st.bzip2 = true
+    elseif c:accept("maxfilesize") then
+      accept_as(c)
+      st.maxfilesize = c:integer("MAXFILESIZE")
+      if c:accept("mb") then
+        st.maxfilesize = st.maxfilesize * 1024 * 1024
+      elseif c:accept("gb") then
+        st.maxfilesize = st.maxfilesize * 1024 * 1024 * 1024
+      end
+    elseif c:accept("region") then
+      accept_as(c)
+      st.region = c:string("REGION")
+    elseif c:accept("manifest") then
+      st.manifest = true
+      c:accept("verbose")
+    elseif c:accept("addquotes") then
+      st.addquotes = true
+    elseif c:accept("escape") then
+      st.escape = true
+    else
+      parse_error(c, "unknown or misplaced UNLOAD option")
+    end
+  end
+end
+
+-- Dispatch ------------------------------------------------------------------------
+
+--- parse(statement) -> st: classify one statement ({text=, line=, tokens=} from
+--- lode.sqltok.split) and parse the Redshift-only ones.
+function M.parse(stmt)
+  local toks = stmt.tokens
+  local st = { sql = stmt.text, line = stmt.line, kind = "sql" }
+  local c = tok.cursor(toks, stmt.text)
+  local w1, w2, w3 = toks[1] and toks[1].value, toks[2] and toks[2].value, toks[3] and toks[3].value
+  if w1 == "copy" then
+    -- COPY … FROM 's3://…' is Redshift's; COPY … FROM STDIN / a file is PostgreSQL's
+    local from_s3 = false
+    for k = 1, #toks - 1 do
+      if toks[k].value == "from" and toks[k + 1].type == "string" and toks[k + 1].value:match("^s3://") then
+        from_s3 = true
+      end
+    end
+    if from_s3 then
+      st.kind = "copy"
+      parse_copy(c, st)
+    end
+  elseif w1 == "create" and w2 == "external" and w3 == "schema" then
+    st.kind = "create_external_schema"
+    parse_create_external_schema(c, st)
+  elseif w1 == "create" and w2 == "external" and w3 == "table" then
+    st.kind = "create_external_table"
+    parse_create_external_table(c, st)
+  elseif w1 == "alter" and w2 == "table" then
+    local has_partition = false
+    for k = 1, #toks do
+      if toks[k].value == "partition" then
+        has_partition = true
+      end
+    end
+    if has_partition then
+      parse_alter_partitions(c, st)
+    end
+  elseif w1 == "drop" and (w2 == "external" or w2 == "table") then
+    st.kind = "drop_table"
+    c:expect("drop")
+    st.external = c:accept("external")
+    c:expect("table")
+    st.if_exists = c:accept("if", "exists")
+    st.names = { c:qualified_name("the table") }
+    while c:accept_op(",") do
+      st.names[#st.names + 1] = c:qualified_name("the table")
+    end
+    st.cascade = c:accept("cascade")
+  elseif w1 == "create" and (w2 == "table" or w2 == "temp" or w2 == "temporary"
+      or (w2 == "local" and (w3 == "temp" or w3 == "temporary"))) then
+    st.kind = "create_table"
+    st.rewritten = rewrite_create_table(st, toks, stmt.text)
+  elseif w1 == "unload" then
+    st.kind = "unload"
+    parse_unload(c, st)
+  elseif w1 == "begin" or (w1 == "start" and w2 == "transaction") then
+    st.kind = "begin"
+  elseif w1 == "commit" or w1 == "end" then
+    st.kind = "commit"
+  elseif w1 == "rollback" or w1 == "abort" then
+    st.kind = "rollback"
+  elseif w1 == "truncate" then
+    st.kind = "truncate"
+  end
+  if st.kind == "sql" then
+    -- #temp table names become plain temp-table names
+    local has_hash = false
+    for _, t in ipairs(toks) do
+      if t.type == "word" and t.value:sub(1, 1) == "#" then
+        has_hash = true
+      end
+    end
+    if has_hash then
+      st.rewritten = rewrite_create_table({}, toks, stmt.text, true)
+    end
+  end
+  return st
+end
+
+--- statements(text) -> parsed statements of a script, in order
+function M.statements(text)
+  local out = {}
+  for _, s in ipairs(tok.split(text)) do
+    out[#out + 1] = M.parse(s)
+  end
+  return out
+end
+
+return M

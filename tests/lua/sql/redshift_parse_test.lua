@@ -1,0 +1,165 @@
+local t = require "lode.test"
+local rs = require "lode.redshift"
+
+local function one(sql)
+  local st = rs.statements(sql)
+  t.eq(#st, 1)
+  return st[1]
+end
+
+t.test("COPY parquet with an IAM role", function()
+  local st = one([[COPY sales_fact FROM 's3://data-lake/silver/sales/'
+    IAM_ROLE 'arn:aws:iam::123456789012:role/RedshiftRole' FORMAT AS PARQUET COMPUPDATE OFF STATUPDATE OFF;]])
+  t.eq(st.kind, "copy")
+  t.eq(st.table, { "sales_fact" })
+  t.eq(st.from, "s3://data-lake/silver/sales/")
+  t.eq(st.iam_role, "arn:aws:iam::123456789012:role/RedshiftRole")
+  t.eq(st.format, "parquet")
+  t.eq(st.compupdate, false)
+  t.eq(st.statupdate, false)
+end)
+
+t.test("COPY CSV with every common option", function()
+  local st = one([[copy public."Orders" (id, "Amount") from 's3://b/in/orders.csv.gz'
+    credentials 'aws_access_key_id=AKIA;aws_secret_access_key=SECRET;token=TOK'
+    region 'eu-west-1' csv quote as '"' delimiter ',' ignoreheader 1 null as '\N'
+    emptyasnull blanksasnull dateformat 'auto' timeformat 'epochsecs' gzip
+    maxerror 5 truncatecolumns acceptinvchars '?' fillrecord]])
+  t.eq(st.table, { "public", "Orders" })
+  t.eq(st.columns, { "id", "Amount" })
+  t.eq(st.access_key_id, "AKIA")
+  t.eq(st.secret_access_key, "SECRET")
+  t.eq(st.session_token, "TOK")
+  t.eq(st.region, "eu-west-1")
+  t.eq(st.format, "csv")
+  t.eq(st.quote, '"')
+  t.eq(st.delimiter, ",")
+  t.eq(st.ignoreheader, 1)
+  t.eq(st.null_as, "\\N")
+  t.eq(st.emptyasnull, true)
+  t.eq(st.blanksasnull, true)
+  t.eq(st.dateformat, "auto")
+  t.eq(st.timeformat, "epochsecs")
+  t.eq(st.gzip, true)
+  t.eq(st.maxerror, 5)
+  t.eq(st.acceptinvchars, "?")
+  t.eq(st.fillrecord, true)
+end)
+
+t.test("COPY JSON auto and a manifest", function()
+  local st = one([[COPY t FROM 's3://b/x.manifest' IAM_ROLE 'arn:r' FORMAT JSON 'auto ignorecase' MANIFEST]])
+  t.eq(st.format, "json")
+  t.eq(st.json, "auto ignorecase")
+  t.eq(st.manifest, "s3://b/x.manifest")
+  t.is_nil(st.from)
+end)
+
+t.test("MAXERROR with Parquet fails the way Redshift does", function()
+  t.raises(function() one("COPY t FROM 's3://b/p/' IAM_ROLE 'r' FORMAT AS PARQUET MAXERROR 10") end,
+    "MAXERROR is not supported with PARQUET")
+end)
+
+t.test("an unknown COPY option names itself", function()
+  t.raises(function() one("COPY t FROM 's3://b/p/' IAM_ROLE 'r' FORMAT AS PARQUET FROBNICATE") end,
+    "unknown or misplaced COPY option near 'FROBNICATE'")
+end)
+
+t.test("PostgreSQL's own COPY passes through", function()
+  t.eq(one("copy t from stdin with (format csv)").kind, "sql")
+end)
+
+t.test("CREATE EXTERNAL SCHEMA", function()
+  local st = one([[CREATE EXTERNAL SCHEMA IF NOT EXISTS spectrum_schema FROM DATA CATALOG
+    DATABASE 'data_lake_db' IAM_ROLE 'arn:aws:iam::1:role/R' CREATE EXTERNAL DATABASE IF NOT EXISTS]])
+  t.eq(st.kind, "create_external_schema")
+  t.eq(st.name, "spectrum_schema")
+  t.eq(st.database, "data_lake_db")
+  t.eq(st.create_database, true)
+  t.eq(st.if_not_exists, true)
+end)
+
+t.test("CREATE EXTERNAL TABLE with partitions and properties", function()
+  local st = one([[CREATE EXTERNAL TABLE spectrum_schema.sales (
+      sale_id BIGINT, customer_id INT, amount DECIMAL(12, 2), "Note" VARCHAR(200), sold_at TIMESTAMP)
+    PARTITIONED BY (year INT, month VARCHAR(2))
+    STORED AS PARQUET
+    LOCATION 's3://lake/silver/sales/'
+    TABLE PROPERTIES ('numRows'='1000')]])
+  t.eq(st.kind, "create_external_table")
+  t.eq(st.name, { "spectrum_schema", "sales" })
+  t.eq(st.columns[3], { name = "amount", type = "decimal(12,2)" })
+  t.eq(st.columns[4], { name = "Note", type = "varchar(200)" })
+  t.eq(st.partitions, { { name = "year", type = "int" }, { name = "month", type = "varchar(2)" } })
+  t.eq(st.stored_as, "parquet")
+  t.eq(st.location, "s3://lake/silver/sales/")
+  t.eq(st.properties, { numRows = "1000" })
+end)
+
+t.test("ALTER TABLE ADD PARTITION, several per statement, values kept exactly", function()
+  local st = one([[ALTER TABLE spectrum_schema.sales ADD IF NOT EXISTS
+    PARTITION (year='2024', month='01') LOCATION 's3://lake/sales/year=2024/month=01/'
+    PARTITION (year='2024', month='02') LOCATION 's3://lake/sales/year=2024/month=02/']])
+  t.eq(st.kind, "add_partitions")
+  t.eq(#st.partitions, 2)
+  t.eq(st.partitions[1].values, { year = "2024", month = "01" })
+  t.eq(st.partitions[1].order, { "year", "month" })
+  t.eq(st.partitions[2].location, "s3://lake/sales/year=2024/month=02/")
+end)
+
+t.test("more than 100 partitions in one statement is refused", function()
+  local parts = {}
+  for i = 1, 101 do
+    parts[i] = ("PARTITION (d='%d') LOCATION 's3://b/d=%d/'"):format(i, i)
+  end
+  t.raises(function() one("ALTER TABLE s.t ADD " .. table.concat(parts, " ")) end, "at most 100 partitions")
+end)
+
+t.test("ALTER TABLE DROP PARTITION and DROP EXTERNAL TABLE", function()
+  local st = one("ALTER TABLE s.t DROP PARTITION (year='2023', month='12')")
+  t.eq(st.kind, "drop_partitions")
+  t.eq(st.partitions[1].values, { year = "2023", month = "12" })
+  st = one("DROP EXTERNAL TABLE IF EXISTS s.t")
+  t.eq(st.kind, "drop_table")
+  t.eq(st.external, true)
+  t.eq(st.names, { { "s", "t" } })
+end)
+
+t.test("CREATE TABLE: Redshift attributes dropped, the rest kept", function()
+  local st = one([[CREATE TABLE sales_fact (
+      sale_id BIGINT IDENTITY(1, 1) ENCODE az64,
+      customer_id INT DISTKEY,
+      payload SUPER,
+      note VARCHAR(MAX),
+      amount NUMERIC(12,2) NOT NULL DEFAULT 0
+    ) DISTSTYLE KEY COMPOUND SORTKEY (customer_id, sale_id)]])
+  t.eq(st.kind, "create_table")
+  t.eq(st.rewritten:gsub("%s+", " "), "CREATE TABLE sales_fact ( sale_id BIGINT GENERATED BY DEFAULT AS IDENTITY "
+    .. "(START WITH 1 INCREMENT BY 1) , customer_id INT , payload jsonb, note varchar, "
+    .. "amount NUMERIC(12,2) NOT NULL DEFAULT 0 ) ")
+end)
+
+t.test("#temp tables become temp tables", function()
+  local st = one("CREATE TEMP TABLE #stage (LIKE sales_fact)")
+  t.eq(st.rewritten, "CREATE TEMP TABLE stage (LIKE sales_fact)")
+  st = one("insert into sales_fact select * from #stage")
+  t.eq(st.rewritten, "insert into sales_fact select * from stage")
+end)
+
+t.test("UNLOAD to CSV", function()
+  local st = one([[UNLOAD ('select * from t where d = ''2024-01-01''') TO 's3://b/out/t_'
+    IAM_ROLE 'arn:r' FORMAT AS CSV HEADER PARALLEL OFF]])
+  t.eq(st.kind, "unload")
+  t.eq(st.query, "select * from t where d = '2024-01-01'")
+  t.eq(st.to, "s3://b/out/t_")
+  t.eq(st.format, "csv")
+  t.eq(st.header, true)
+  t.eq(st.parallel, false)
+end)
+
+t.test("transaction control and TRUNCATE are recognised", function()
+  local kinds = {}
+  for _, st in ipairs(rs.statements("begin; truncate t; end; start transaction; abort")) do
+    kinds[#kinds + 1] = st.kind
+  end
+  t.eq(kinds, { "begin", "truncate", "commit", "begin", "rollback" })
+end)
