@@ -1,0 +1,48 @@
+local t = require "lode.test"
+local sql = require "lode.sql"
+local lode = require "lode"
+
+t.test("identifiers: plain names stay bare, the rest is quoted", function()
+  t.eq(sql.ident("orders"), "orders")
+  t.eq(sql.ident("Orders"), '"Orders"')
+  t.eq(sql.ident("select"), '"select"')
+  t.eq(sql.ident("timestamp"), '"timestamp"')
+  t.eq(sql.ident('a"b'), '"a""b"')
+  t.eq(sql.ident("x; DROP TABLE t; --"), '"x; DROP TABLE t; --"')
+  t.eq(sql.ident("café"), '"café"')
+  t.eq(sql.ident("1st"), '"1st"')
+  t.eq(sql.quoted("orders"), '"orders"')
+end)
+
+t.test("bad names are refused clearly", function()
+  t.raises(function() sql.ident("") end, "cannot be empty")
+  t.raises(function() sql.ident("a\0b") end, "NUL")
+  t.raises(function() sql.ident(nil) end, "must be a string")
+end)
+
+t.test("qualified names", function()
+  t.eq(sql.qname("public.sales"), "public.sales")
+  t.eq(sql.qname("lake.Sales"), 'lake."Sales"')
+  t.eq(sql.qname('"my.schema"."t""x"'), '"my.schema"."t""x"')
+  t.eq(sql.qname({ "s", "t.x" }), 's."t.x"')
+  t.eq(sql.split_name('a."b.c".d'), { "a", "b.c", "d" })
+  t.raises(function() sql.qname("a..b") end, "empty part")
+end)
+
+t.test("literals", function()
+  t.eq(sql.literal("it's"), "'it''s'")
+  t.eq(sql.literal("a\\b"), "'a\\b'")
+  t.eq(sql.literal("a\\b", "redshift"), "'a\\\\b'")
+  t.eq(sql.literal("'; DROP TABLE t; --"), "'''; DROP TABLE t; --'")
+  t.eq(sql.literal(nil), "NULL")
+  t.eq(sql.literal(lode.null), "NULL")
+  t.eq(sql.literal(42), "42")
+  t.eq(sql.literal(true), "TRUE")
+  t.eq(sql.literal(0.5), "0.5")
+  t.raises(function() sql.literal("a\0b") end, "NUL")
+end)
+
+t.test("lists", function()
+  t.eq(sql.list({ "a", "B", "c d" }), 'a, "B", "c d"')
+  t.eq(sql.list({ "x", "y" }, sql.literal), "'x', 'y'")
+end)
