@@ -46,6 +46,7 @@ struct lode_task {
     int refs;
     int handles;                 /* Lua handles alive: results kept only then */
     int is_future;
+    int observed;                /* someone read its error (await, :error()) */
     char *name;
     uint64_t id;
     lode_task *next_ready;
@@ -120,6 +121,8 @@ static void freelist_drain(freelist *fl)
 
 static freelist task_cache, sleep_cache;
 
+static void drain_ready(uv_idle_t *h);
+
 static lode_task **extra(lua_State *L) { return (lode_task **)lua_getextraspace(L); }
 
 lode_task *lode_task_of(lua_State *L)
@@ -140,6 +143,15 @@ static void task_unref(lode_task *t)
     assert(t->refs > 0);
     if (--t->refs > 0) return;
     assert(t->waiters == NULL && !t->queued);
+    if (S.L && t->state == TS_FAILED && !t->observed) {
+        /* A failure nobody awaited must not vanish silently. */
+        lua_rawgeti(S.L, LUA_REGISTRYINDEX, t->traceback_ref);
+        char msg[4096];
+        snprintf(msg, sizeof msg, "a task failed and nothing awaited it: %s",
+                 lua_isstring(S.L, -1) ? lua_tostring(S.L, -1) : "(no message)");
+        lua_pop(S.L, 1);
+        lode_log_fields(LODE_LOG_ERROR, lode_task_name(t), msg, NULL);
+    }
     if (S.L) {
         luaL_unref(S.L, LUA_REGISTRYINDEX, t->result_ref);
         luaL_unref(S.L, LUA_REGISTRYINDEX, t->error_ref);
@@ -188,8 +200,7 @@ static void queue_ready(lode_task *t)
     else S.ready_head = t;
     S.ready_tail = t;
     if (!S.idle_active) {
-        extern void lode_sched_drain_cb(uv_idle_t *);
-        uv_idle_start(&S.idle, lode_sched_drain_cb);
+        uv_idle_start(&S.idle, drain_ready);
         S.idle_active = 1;
     }
 }
@@ -438,7 +449,7 @@ static void task_resume(lode_task *t)
     task_finish(t, TS_FAILED, 0);
 }
 
-void lode_sched_drain_cb(uv_idle_t *h)
+static void drain_ready(uv_idle_t *h)
 {
     (void)h;
     /* Run what is queued now; tasks queued meanwhile wait one loop turn so
@@ -547,6 +558,7 @@ static int push_results(lua_State *L, lode_task *t)
         return n;
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, t->error_ref);
+    t->observed = 1;
     return -1;
 }
 
@@ -698,6 +710,7 @@ static int handle_error(lua_State *L)
 {
     lode_task *t = check_handle(L, 1);
     if (t->error_ref == LUA_NOREF) return 0;
+    t->observed = 1;
     lua_rawgeti(L, LUA_REGISTRYINDEX, t->error_ref);
     lua_rawgeti(L, LUA_REGISTRYINDEX, t->traceback_ref);
     return 2;
@@ -987,6 +1000,7 @@ int lode_runtime_run_main(lua_State *L, int nargs)
         }
     } else {
         rc = 1;
+        t->observed = 1;
         lua_rawgeti(L, LUA_REGISTRYINDEX, t->error_ref);
         lua_rawgeti(L, LUA_REGISTRYINDEX, t->traceback_ref);
     }

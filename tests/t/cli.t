@@ -66,6 +66,9 @@ for l in lines:
 assert any(o.get(\"fields\", {}).get(\"rows\") == 3 for o in map(json.loads, lines))
 ' $out"
 
+$L run tests/pipelines/unobserved.lua >$out 2>&1; rc=$?
+check "a spawned task's failure that nothing awaits is logged, not lost" "grep -q 'a task failed and nothing awaited it: tests/pipelines/unobserved.lua:2: lost failure' $out"
+
 $L --log-level bogus version >$out 2>&1; rc=$?
 check "an unknown log level exits 2" "[ $rc -eq 2 ] && grep -q 'unknown log level' $out"
 
