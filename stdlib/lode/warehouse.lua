@@ -1,0 +1,494 @@
+-- lode.warehouse — the warehouse handle pipelines use: a pool of non-blocking
+-- libpq connections (lode.pg) shared by every task, with queries, row
+-- iterators, transactions, COPY streams and `lode plan` dry runs.
+--
+--   local wh = lode.warehouse()                 -- LODE_WAREHOUSE, or PG* / ~/.pgpass
+--   local wh = lode.warehouse("redshift://user@cluster:5439/dev")
+--   local wh = lode.warehouse{ url = "...", pool = 8, dialect = "redshift" }
+--   local r = wh:query("select id, total from orders where day = $1", day)
+--   wh:exec("delete from staging")
+--   for row in wh:rows("select * from big") do ... end
+--   wh:transaction(function(tx) tx:exec(...); tx:transaction(function(sp) ... end) end)
+--   local w = wh:copy_in("COPY t FROM STDIN (FORMAT binary)", "binary"); w:write(s); w:finish()
+--
+-- Connections open on first use and are reused; at most `pool` (default 5)
+-- are open at once and a task that needs one waits. A broken connection
+-- (server restart, network) is dropped and replaced on the next use.
+
+local core = require "lode.core"
+local pg = require "lode.pg"
+local sql = require "lode.sql"
+
+local M = {}
+
+local Warehouse = { __name = "lode.warehouse" }
+Warehouse.__index = Warehouse
+
+local DEFAULT_POOL = 5
+
+local function wh_error(code, message, retryable, level)
+  error(core.error({ op = "warehouse", code = code, message = message, retryable = retryable or false }),
+    level or 3)
+end
+
+-- Redshift speaks the PostgreSQL protocol: redshift:// is libpq's postgresql://.
+local function parse_url(url)
+  local scheme, rest = url:match("^([%w+.-]+)://(.*)$")
+  if scheme == "redshift" then
+    return "postgresql://" .. rest, "redshift"
+  end
+  return url, nil
+end
+
+--- lode.warehouse.connect(url_or_opts) -> wh (connections open lazily).
+--- opts: url, dialect ("postgres" | "redshift"), pool (max connections), name.
+function M.connect(target)
+  local opts
+  if type(target) == "table" then
+    opts = target
+  elseif target == nil or type(target) == "string" then
+    opts = { url = target }
+  else
+    wh_error("usage", "lode.warehouse(url_or_opts): expected a URL string or an options table", false)
+  end
+  local url = opts.url or os.getenv("LODE_WAREHOUSE") or ""
+  local conninfo, dialect = parse_url(url)
+  dialect = opts.dialect or dialect
+  if dialect ~= nil and dialect ~= "postgres" and dialect ~= "redshift" then
+    wh_error("usage", ("unknown dialect '%s' (postgres or redshift)"):format(tostring(dialect)), false)
+  end
+  local size = opts.pool or opts.max_connections or DEFAULT_POOL
+  if math.type(size) ~= "integer" or size < 1 then
+    wh_error("usage", "pool must be a positive integer", false)
+  end
+  return setmetatable({
+    conninfo = conninfo,
+    url = sql.redact(url),            -- safe to print
+    dialect = dialect,
+    name = opts.name or "warehouse",
+    size = size,
+    _idle = {},
+    _open = 0,
+    _waiters = {},
+    _wait_head = 1,
+    _closed = false,
+  }, Warehouse)
+end
+
+-- Pool ------------------------------------------------------------------------
+
+function Warehouse:_new_conn()
+  local ok, c = pcall(pg.connect, self.conninfo)
+  if not ok then
+    if type(c) == "table" then
+      c.op = "warehouse.connect"
+      c.message = sql.redact(tostring(c.message))
+    end
+    error(c, 0)
+  end
+  if core.dry_run() then
+    -- a safety net under `lode plan`: the server refuses any write
+    c:query("SET default_transaction_read_only = on")
+  end
+  if self.dialect == nil then
+    local r = c:query("select version() as v")
+    self.dialect = tostring(r[1].v):find("Redshift", 1, true) and "redshift" or "postgres"
+  end
+  return c
+end
+
+local function usable(c)
+  local s = c:status()
+  return s == "ready" or s == "busy"
+end
+
+--- wh:acquire() -> conn: pin a connection (wait when `pool` are in use).
+--- Give it back with wh:release(conn); wh:with_conn(fn) does both.
+function Warehouse:acquire()
+  if self._closed then
+    wh_error("closed", "the warehouse handle is closed", false)
+  end
+  while true do
+    local c = table.remove(self._idle)
+    if c then
+      if usable(c) then
+        return c
+      end
+      c:close() -- broken while idle (server restart): replace it
+      self._open = self._open - 1
+    elseif self._open < self.size then
+      self._open = self._open + 1
+      local ok, conn = pcall(self._new_conn, self)
+      if not ok then
+        self._open = self._open - 1
+        self:_wake(nil)
+        error(conn, 0)
+      end
+      return conn
+    else
+      local f = core.future()
+      self._waiters[#self._waiters + 1] = f
+      local c2 = f:await()
+      if c2 then
+        return c2
+      end -- nil: a slot was freed, try again
+    end
+  end
+end
+
+-- Hand `c` (or a free slot, when c is nil) to the first task still waiting.
+function Warehouse:_wake(c)
+  while self._wait_head <= #self._waiters do
+    local f = self._waiters[self._wait_head]
+    self._waiters[self._wait_head] = nil
+    self._wait_head = self._wait_head + 1
+    if f:waited() then
+      f:set(c)
+      return true
+    end
+  end
+  self._waiters, self._wait_head = {}, 1
+  return false
+end
+
+--- wh:release(conn): return a pinned connection; broken ones are closed.
+--- Never waits (it also runs from __close when a task is cancelled).
+function Warehouse:release(c)
+  if not usable(c) or self._closed then
+    c:close()
+    self._open = self._open - 1
+    self:_wake(nil)
+    return
+  end
+  if not self:_wake(c) then
+    self._idle[#self._idle + 1] = c
+  end
+end
+
+--- wh:with_conn(fn) -> fn(conn)'s results, with a pinned connection.
+function Warehouse:with_conn(fn, ...)
+  local c = self:acquire()
+  local guard <close> = setmetatable({}, { __close = function() self:release(c) end })
+  return fn(c, ...)
+end
+
+--- wh:close(): close idle connections; later use raises.
+function Warehouse:close()
+  self._closed = true
+  for _, c in ipairs(self._idle) do
+    c:close()
+    self._open = self._open - 1
+  end
+  self._idle = {}
+end
+
+--- wh:get_dialect() -> "postgres" | "redshift" (connects once to detect it
+--- from version() when neither the URL nor the options said).
+function Warehouse:get_dialect()
+  if self.dialect == nil then
+    self:with_conn(function() end)
+  end
+  return self.dialect
+end
+
+-- Dry runs ----------------------------------------------------------------------
+
+local READ_ONLY = { select = true, with = true, show = true, values = true, table = true, explain = true }
+
+local function first_word(q)
+  local s = q:gsub("^%s+", "")
+  while true do -- skip comments
+    local n
+    s, n = s:gsub("^%-%-[^\n]*\n?%s*", "")
+    local m
+    s, m = s:gsub("^/%*.-%*/%s*", "")
+    if n + m == 0 then
+      break
+    end
+  end
+  return (s:match("^(%a+)") or ""):lower()
+end
+
+--- Whether `lode plan` may run q (a read); writes are printed instead.
+function M.is_read(q)
+  local w = first_word(q)
+  if w == "explain" and q:lower():find("analyze", 1, true) then
+    return false
+  end
+  return READ_ONLY[w] == true
+end
+
+local function plan_print(q, params)
+  local out = { "-- lode plan: not run\n", sql.redact(q):gsub("%s+$", ""), ";\n" }
+  if params and params.n and params.n > 0 then
+    local shown = {}
+    for i = 1, params.n do
+      shown[#shown + 1] = ("$%d = %s"):format(i, sql.show_param(params[i]))
+    end
+    out[#out + 1] = "--   " .. table.concat(shown, ", ") .. "\n"
+  end
+  io.stdout:write(table.concat(out))
+  io.stdout:flush()
+end
+M._plan_print = plan_print
+
+local function empty_result()
+  return { rowcount = 0, columns = {}, command = "PLAN", planned = true }
+end
+
+-- Statements ------------------------------------------------------------------------
+
+local function run_on(c, q, params)
+  if core.dry_run() and not M.is_read(q) then
+    plan_print(q, params)
+    return empty_result()
+  end
+  return c:query(q, params)
+end
+
+local function check_sql(q, what)
+  if type(q) ~= "string" then
+    wh_error("usage", ("%s: the SQL must be a string, got %s"):format(what, type(q)), false, 4)
+  end
+end
+
+--- wh:query(sql, ...) -> rows {row, ..., rowcount=, columns=, command=}; $1.. are the arguments.
+function Warehouse:query(q, ...)
+  check_sql(q, "wh:query")
+  local params = table.pack(...)
+  if core.dry_run() and not M.is_read(q) then
+    plan_print(q, params)
+    return empty_result()
+  end
+  return self:with_conn(run_on, q, params)
+end
+
+--- wh:exec(sql, ...) -> rows affected
+function Warehouse:exec(q, ...)
+  check_sql(q, "wh:exec")
+  return self:query(q, ...).rowcount
+end
+
+--- wh:rows(sql, ...) -> iterator over rows that never holds the whole result.
+function Warehouse:rows(q, ...)
+  check_sql(q, "wh:rows")
+  local params = table.pack(...)
+  if core.dry_run() and not M.is_read(q) then
+    plan_print(q, params)
+    return function() return nil end
+  end
+  local c = self:acquire()
+  local ok, next_row, cur = pcall(c.rows, c, q, params)
+  if not ok then
+    self:release(c)
+    error(next_row, 0)
+  end
+  local done = false
+  local function finish()
+    if not done then
+      done = true
+      cur:close()
+      self:release(c)
+    end
+  end
+  local closer = setmetatable({}, { __close = finish })
+  return function()
+    if done then
+      return nil
+    end
+    local row = next_row(cur)
+    if row == nil then
+      finish()
+    end
+    return row
+  end, nil, nil, closer
+end
+
+-- Transactions ----------------------------------------------------------------------
+
+local Tx = { __name = "lode.warehouse.tx" }
+Tx.__index = Tx
+
+local function run_tx(wh, c, fn, depth)
+  local sp = ("lode_sp_%d"):format(depth)
+  local begin = depth == 0 and "BEGIN" or ("SAVEPOINT " .. sp)
+  local commit = depth == 0 and "COMMIT" or ("RELEASE SAVEPOINT " .. sp)
+  local rollback = depth == 0 and "ROLLBACK" or ("ROLLBACK TO SAVEPOINT " .. sp)
+  local dry = core.dry_run()
+  local function stmt(s)
+    if dry then
+      plan_print(s)
+    else
+      c:query(s)
+    end
+  end
+  stmt(begin)
+  local settled = false
+  -- A cancelled task never returns here: undo on the connection before the
+  -- pool hands it to anyone else (queued, so nothing waits).
+  local guard <close> = setmetatable({}, { __close = function()
+    if not settled and not dry and usable(c) then
+      c:queue(rollback)
+      if depth > 0 then
+        c:queue("ROLLBACK") -- the outer transaction is abandoned as well
+      end
+    end
+  end })
+  local tx = setmetatable({ wh = wh, conn = c, depth = depth, dialect = wh.dialect }, Tx)
+  local r = table.pack(pcall(fn, tx))
+  settled = true
+  if r[1] then
+    stmt(commit)
+    return table.unpack(r, 2, r.n)
+  end
+  if not dry and usable(c) then
+    pcall(c.query, c, rollback)
+    if depth > 0 then
+      pcall(c.query, c, "RELEASE SAVEPOINT " .. sp)
+    end
+  end
+  error(r[2], 0)
+end
+
+--- wh:transaction(fn) -> fn(tx)'s results: commits when fn returns, rolls
+--- back (and re-raises) when it raises; tx:transaction nests with savepoints.
+function Warehouse:transaction(fn)
+  if type(fn) ~= "function" then
+    wh_error("usage", "wh:transaction(fn): fn must be a function", false)
+  end
+  return self:with_conn(function(c)
+    return run_tx(self, c, fn, 0)
+  end)
+end
+
+function Tx:query(q, ...)
+  check_sql(q, "tx:query")
+  return run_on(self.conn, q, table.pack(...))
+end
+
+function Tx:exec(q, ...)
+  return self:query(q, ...).rowcount
+end
+
+function Tx:transaction(fn)
+  return run_tx(self.wh, self.conn, fn, self.depth + 1)
+end
+
+function Tx:rows(q, ...)
+  local next_row, cur, _, closer = self.conn:rows(q, table.pack(...))
+  return next_row, cur, nil, closer
+end
+
+function Tx:copy_in(q, format)
+  return M._copy_in(nil, self.conn, q, format)
+end
+
+-- COPY ---------------------------------------------------------------------------------
+
+local Writer = { __name = "lode.warehouse.copy_in" }
+Writer.__index = Writer
+
+function M._copy_in(wh, c, q, format)
+  if core.dry_run() then
+    plan_print(q)
+    return setmetatable({ dry = true, bytes_dropped = 0, wh = wh, conn = c }, Writer)
+  end
+  local w = c:copy_in(q, format)
+  return setmetatable({ w = w, wh = wh, conn = c }, Writer)
+end
+
+function Writer:_release()
+  if self.wh and self.conn then
+    local wh, c = self.wh, self.conn
+    self.conn = nil
+    wh:release(c)
+  end
+end
+
+--- w:write(s): stream bytes (waits only when the server is behind).
+function Writer:write(s)
+  if self.dry then
+    self.bytes_dropped = self.bytes_dropped + #s
+    return
+  end
+  local ok, err = pcall(self.w.write, self.w, s)
+  if not ok then
+    self:_release()
+    error(err, 0)
+  end
+end
+
+--- w:finish() -> rows loaded (raises the server's error, naming the line).
+function Writer:finish()
+  if self.dry then
+    io.stdout:write(("-- (%d bytes of COPY data not sent)\n"):format(self.bytes_dropped))
+    self:_release()
+    return 0
+  end
+  local ok, n = pcall(self.w.finish, self.w)
+  self:_release()
+  if not ok then
+    error(n, 0)
+  end
+  return n
+end
+
+--- w:abort([reason]): discard what was written.
+function Writer:abort(reason)
+  if not self.dry then
+    self.w:abort(reason)
+  end
+  self:_release()
+end
+
+function Writer:__close()
+  if self.conn then
+    if not self.dry then
+      self.w:close()
+    end
+    self:_release()
+  end
+end
+Writer.__gc = Writer.__close
+
+--- wh:copy_in(sql [, format]) -> writer (:write, :finish, :abort) on a pinned
+--- connection; format "text" (default), "csv" or "binary".
+function Warehouse:copy_in(q, format)
+  check_sql(q, "wh:copy_in")
+  local c = core.dry_run() and nil or self:acquire()
+  local ok, w = pcall(M._copy_in, self, c, q, format)
+  if not ok then
+    if c then
+      self:release(c)
+    end
+    error(w, 0)
+  end
+  return w
+end
+
+--- wh:copy_out(sql, fn): run a COPY ... TO STDOUT, calling fn(chunk) for each
+--- chunk of whole rows; returns the row count.
+function Warehouse:copy_out(q, fn)
+  check_sql(q, "wh:copy_out")
+  return self:with_conn(function(c)
+    local r <close> = c:copy_out(q)
+    while true do
+      local chunk = r:read()
+      if chunk == nil then
+        break
+      end
+      fn(chunk)
+    end
+    return r:rows()
+  end)
+end
+
+function Warehouse:__tostring()
+  return ("lode.warehouse %s (%s, pool %d)"):format(self.url, self.dialect or "dialect not yet known", self.size)
+end
+
+return setmetatable(M, {
+  __call = function(_, target)
+    return M.connect(target)
+  end,
+})
