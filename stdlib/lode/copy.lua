@@ -250,7 +250,7 @@ function M.statement(opts, show)
   end
   local p = { "COPY " .. sql.qname(o.table) }
   if o.columns then
-    p[#p + 1] = "(" .. sql.list(o.columns) .. ")"
+    p[#p + 1] = "(" .. sql.idents(o.columns) .. ")"
   end
   p[#p + 1] = "FROM " .. lit(o.url)
   if o.manifest then

@@ -94,7 +94,7 @@ end)
 t.test("names are quoted, columns listed, manifest", function()
   t.eq(copy.statement { table = 'Sales."Q1"', columns = { "id", "Amount", 'we"ird; drop', "select" },
                         from = "s3://b/p/" },
-    [[COPY "Sales"."Q1" (id, "Amount", "we""ird; drop", "select") FROM 's3://b/p/']])
+    [[COPY sales."Q1" (id, "Amount", "we""ird; drop", "select") FROM 's3://b/p/']])
   t.eq(copy.statement { table = { "lake", "odd.name" }, from = "s3://b/p/" },
     [[COPY lake."odd.name" FROM 's3://b/p/']])
   t.eq(copy.statement { table = "t", manifest = "s3://b/load.manifest", format = "parquet", iam_role = ROLE },
