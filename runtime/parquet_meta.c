@@ -11,6 +11,8 @@
 #include "lode/parquet.h"
 #include "lode/thrift.h"
 
+#include <uv.h>
+
 /* ---- arena ---- */
 
 typedef struct arena_block {
@@ -598,17 +600,18 @@ static int build_schema_tree(parser *P, lode_pq_meta *m)
 {
     lode_thrift *t = &P->t;
     if (m->n_schema == 0) return lode_thrift_fail(t, "schema is empty");
-    struct frame { uint32_t node; int32_t left; } *stack = palloc(P, m->n_schema, sizeof *stack);
+    struct frame { uint32_t node; int32_t left; int32_t last; } *stack = palloc(P, m->n_schema, sizeof *stack);
     int32_t *leaves = palloc(P, m->n_schema, sizeof *leaves);
     if (!stack || !leaves) return -1;
     for (uint32_t i = 0; i < m->n_schema; i++) {
         m->schema[i].parent = -1;
         m->schema[i].first_child = -1;
         m->schema[i].leaf_index = -1;
+        m->schema[i].next_sibling = -1;
     }
     lode_pq_schema_element *root = &m->schema[0];
     uint32_t sp = 0, next = 1, nleaves = 0;
-    stack[sp++] = (struct frame){ 0, root->num_children };
+    stack[sp++] = (struct frame){ 0, root->num_children, -1 };
     while (sp > 0) {
         struct frame *top = &stack[sp - 1];
         if (top->left == 0) {
@@ -624,6 +627,8 @@ static int build_schema_tree(parser *P, lode_pq_meta *m)
         lode_pq_schema_element *el = &m->schema[c], *par = &m->schema[top->node];
         el->parent = (int32_t)top->node;
         if (par->first_child < 0) par->first_child = (int32_t)c;
+        if (top->last >= 0) m->schema[top->last].next_sibling = (int32_t)c;
+        top->last = (int32_t)c;
         int rep = el->repetition < 0 ? LODE_PQ_REQUIRED : el->repetition;
         int def = par->max_def + (rep != LODE_PQ_REQUIRED);
         int rl = par->max_rep + (rep == LODE_PQ_REPEATED);
@@ -631,7 +636,9 @@ static int build_schema_tree(parser *P, lode_pq_meta *m)
         el->max_def = (int16_t)def;
         el->max_rep = (int16_t)rl;
         if (el->num_children > 0) {
-            stack[sp++] = (struct frame){ c, el->num_children };
+            if (sp >= LODE_PQ_MAX_SCHEMA_DEPTH)
+                return lode_thrift_fail(t, "schema nested deeper than %d groups", LODE_PQ_MAX_SCHEMA_DEPTH);
+            stack[sp++] = (struct frame){ c, el->num_children, -1 };
         } else if (el->type >= 0) {
             if (el->type == LODE_PQ_FIXED_LEN_BYTE_ARRAY && el->type_length <= 0)
                 return lode_thrift_fail(t, "schema: FIXED_LEN_BYTE_ARRAY column '%.*s' has no type_length",
@@ -685,10 +692,14 @@ int lode_pq_meta_parse(const void *footer, size_t footer_len, lode_pq_meta **out
         rc = lode_thrift_fail(&P->t, "encrypted Parquet file (plaintext footer with encryption_algorithm) is not supported");
     if (rc == 0) rc = build_schema_tree(P, m);
     if (rc < 0) {
-        snprintf(err, errlen, "corrupt Parquet footer: %s", P->t.err[0] ? P->t.err : "decode failed");
+        int encrypted = m->encrypted;
+        if (encrypted)
+            snprintf(err, errlen, "encrypted Parquet file (plaintext footer with encryption_algorithm) is not supported");
+        else
+            snprintf(err, errlen, "corrupt Parquet footer: %s", P->t.err[0] ? P->t.err : "decode failed");
         free(P);
         lode_pq_meta_free(m);
-        return -1;
+        return encrypted ? LODE_PQ_ENCRYPTED : -1;
     }
     free(P);
     *out = m;
@@ -711,7 +722,7 @@ int lode_pq_footer_tail(const uint8_t tail[8], uint64_t file_size, uint32_t *foo
     }
     if (memcmp(tail + 4, "PARE", 4) == 0) {
         snprintf(err, errlen, "encrypted Parquet file (PARE footer) is not supported");
-        return -1;
+        return LODE_PQ_ENCRYPTED;
     }
     if (memcmp(tail + 4, "PAR1", 4) != 0) {
         snprintf(err, errlen, "not a Parquet file: no PAR1 magic at the end");
@@ -963,4 +974,120 @@ int lode_pq_page_header_parse(const void *buf, size_t len, lode_pq_page_header *
     }
     *used = lode_thrift_offset(&t);
     return 0;
+}
+
+/* ---- reading a footer through a lode_source ---- */
+
+static void footer_finish(lode_pq_footer_read *r, lode_pq_meta *m, const char *err)
+{
+    free(r->buf);
+    r->buf = NULL;
+    r->cb(r, m, err);
+}
+
+static void footer_fail(lode_pq_footer_read *r, int kind, const char *msg, const char *detail)
+{
+    r->err_kind = kind;
+    if (detail) snprintf(r->err, sizeof r->err, "%s: %s", msg, detail);
+    else snprintf(r->err, sizeof r->err, "%s", msg);
+    footer_finish(r, NULL, r->err);
+}
+
+static int fail_kind(int rc)
+{
+    return rc == LODE_PQ_ENCRYPTED ? LODE_PQ_ERR_ENCRYPTED : LODE_PQ_ERR_CORRUPT;
+}
+
+static void footer_parse(lode_pq_footer_read *r, const uint8_t *footer)
+{
+    lode_pq_meta *m;
+    char err[400];
+    int rc = lode_pq_meta_parse(footer, r->footer_len, &m, err, sizeof err);
+    if (rc < 0) {
+        footer_fail(r, fail_kind(rc), err, NULL);
+        return;
+    }
+    footer_finish(r, m, NULL);
+}
+
+static void on_footer_rest(void *ud, int status, size_t nread, const char *errmsg)
+{
+    lode_pq_footer_read *r = ud;
+    size_t missing = r->footer_len - (r->buflen - 8);
+    if (status < 0) {
+        footer_fail(r, LODE_PQ_ERR_IO, "reading the footer", errmsg ? errmsg : uv_strerror(status));
+        return;
+    }
+    if (nread != missing) {
+        footer_fail(r, LODE_PQ_ERR_IO, "short read of the footer (did the object change while being read?)", NULL);
+        return;
+    }
+    footer_parse(r, r->buf);
+}
+
+static void on_footer_tail(void *ud, int status, size_t nread, const char *errmsg)
+{
+    lode_pq_footer_read *r = ud;
+    if (status < 0) {
+        footer_fail(r, LODE_PQ_ERR_IO, "reading the file tail", errmsg ? errmsg : uv_strerror(status));
+        return;
+    }
+    if (nread != r->buflen) {
+        footer_fail(r, LODE_PQ_ERR_IO, "short read of the file tail (did the object change while being read?)", NULL);
+        return;
+    }
+    char err[256];
+    int rc = lode_pq_footer_tail(r->buf + r->buflen - 8, r->src->size, &r->footer_len, err, sizeof err);
+    if (rc < 0) {
+        footer_fail(r, fail_kind(rc), err, NULL);
+        return;
+    }
+    if (r->footer_len > LODE_PQ_MAX_FOOTER) {
+        snprintf(err, sizeof err, "footer of %u bytes exceeds the limit of %u bytes", r->footer_len, LODE_PQ_MAX_FOOTER);
+        footer_fail(r, LODE_PQ_ERR_CORRUPT, err, NULL);
+        return;
+    }
+    if ((size_t)r->footer_len + 8 <= r->buflen) {
+        footer_parse(r, r->buf + r->buflen - 8 - r->footer_len);
+        return;
+    }
+    /* the footer is larger than the speculative read: fetch only what is missing */
+    size_t have = r->buflen - 8;
+    uint8_t *full = malloc(r->footer_len);
+    if (!full) {
+        footer_fail(r, LODE_PQ_ERR_IO, "out of memory for the footer", NULL);
+        return;
+    }
+    memcpy(full + (r->footer_len - have), r->buf, have);
+    free(r->buf);
+    r->buf = full;
+    uint64_t start = r->src->size - 8 - r->footer_len;
+    rc = lode_source_read(r->src, start, r->footer_len - have, full, on_footer_rest, r);
+    if (rc < 0) footer_fail(r, LODE_PQ_ERR_IO, "could not start reading the footer", uv_strerror(rc));
+}
+
+void lode_pq_footer_read_start(lode_pq_footer_read *r, lode_source *src, size_t speculative,
+                               lode_pq_footer_cb cb, void *ud)
+{
+    r->src = src;
+    r->cb = cb;
+    r->ud = ud;
+    r->buf = NULL;
+    r->err_kind = 0;
+    r->speculative = speculative < 8 ? LODE_PQ_SPECULATIVE_DEFAULT : speculative;
+    if (src->size < 12) {
+        char err[256];
+        uint8_t none[8] = { 0 };
+        lode_pq_footer_tail(none, src->size, &r->footer_len, err, sizeof err);
+        footer_fail(r, LODE_PQ_ERR_CORRUPT, err, NULL);
+        return;
+    }
+    r->buflen = src->size < r->speculative ? (size_t)src->size : r->speculative;
+    r->buf = malloc(r->buflen);
+    if (!r->buf) {
+        footer_fail(r, LODE_PQ_ERR_IO, "out of memory", NULL);
+        return;
+    }
+    int rc = lode_source_read(src, src->size - r->buflen, r->buflen, r->buf, on_footer_tail, r);
+    if (rc < 0) footer_fail(r, LODE_PQ_ERR_IO, "could not start reading the file tail", uv_strerror(rc));
 }

@@ -26,7 +26,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lode/source.h"
+
 #define LODE_PQ_NEED_MORE (-2)
+/* Returned by the footer functions for encrypted files. */
+#define LODE_PQ_ENCRYPTED (-3)
+/* Kinds of footer read failure. */
+enum { LODE_PQ_ERR_IO = 1, LODE_PQ_ERR_CORRUPT, LODE_PQ_ERR_ENCRYPTED };
+/* Deepest schema tree accepted (groups within groups). */
+#define LODE_PQ_MAX_SCHEMA_DEPTH 128
 
 /* Physical types */
 enum { LODE_PQ_BOOLEAN, LODE_PQ_INT32, LODE_PQ_INT64, LODE_PQ_INT96, LODE_PQ_FLOAT,
@@ -105,6 +113,7 @@ typedef struct lode_pq_schema_element {
     /* derived while building the tree */
     int32_t parent;            /* index in m->schema, -1 for the root */
     int32_t first_child;       /* index of the first child, -1 for a leaf */
+    int32_t next_sibling;      /* index of the next child of the same parent, -1 */
     int32_t leaf_index;        /* index in m->leaves for a leaf, else -1 */
     int16_t max_def, max_rep;  /* definition/repetition levels of this node */
 } lode_pq_schema_element;
@@ -189,15 +198,16 @@ typedef struct lode_pq_meta {
 } lode_pq_meta;
 
 /* Parse a serialized FileMetaData (the `footer_len` bytes before the last 8).
- * Copies the bytes; 0 with *out set, or -1 with a message in err. Refuses
- * footers of encrypted files. */
+ * Copies the bytes; 0 with *out set, or -1 with a message in err;
+ * LODE_PQ_ENCRYPTED for a plaintext footer of an encrypted file. */
 int lode_pq_meta_parse(const void *footer, size_t footer_len, lode_pq_meta **out,
                        char *err, size_t errlen);
 void lode_pq_meta_free(lode_pq_meta *m);
 
 /* Check the last 8 bytes of a file of `file_size` bytes ("len(4 LE) PAR1")
  * and return the footer length in *footer_len. 0, or -1 with err (PARE =
- * encrypted footer, wrong magic, length ≤ 0 or beyond the file). */
+ * encrypted footer gives LODE_PQ_ENCRYPTED; wrong magic, length ≤ 0 or
+ * beyond the file give -1). */
 int lode_pq_footer_tail(const uint8_t tail[8], uint64_t file_size, uint32_t *footer_len,
                         char *err, size_t errlen);
 
@@ -291,5 +301,35 @@ typedef struct {
  * page type, required field missing, the header struct for `type` absent). */
 int lode_pq_page_header_parse(const void *buf, size_t len, lode_pq_page_header *h, size_t *used,
                               char *err, size_t errlen);
+
+/* ---- reading a footer through a lode_source ---- */
+
+#define LODE_PQ_SPECULATIVE_DEFAULT (64 * 1024)
+#define LODE_PQ_MAX_FOOTER (256u * 1024 * 1024)
+
+typedef struct lode_pq_footer_read lode_pq_footer_read;
+/* Completion: m (owned by the callee from now on) or err; exactly once. */
+typedef void (*lode_pq_footer_cb)(lode_pq_footer_read *r, lode_pq_meta *m, const char *err);
+
+/* Caller-allocated state of one footer read (embed it in your op). */
+struct lode_pq_footer_read {
+    lode_source *src;
+    size_t speculative;         /* bytes read from the end first */
+    lode_pq_footer_cb cb;
+    void *ud;                   /* for the caller */
+    /* private */
+    uint8_t *buf;
+    size_t buflen;
+    uint32_t footer_len;
+    int err_kind;               /* LODE_PQ_ERR_* when cb got an error */
+    char err[512];
+};
+
+/* Read the last min(speculative, size) bytes of src, check the magics and
+ * footer length against src->size, read the rest of the footer in a second
+ * request only when it is larger, parse, call cb. The callback may run before
+ * this returns (tiny or invalid files). The source must stay open until cb. */
+void lode_pq_footer_read_start(lode_pq_footer_read *r, lode_source *src, size_t speculative,
+                               lode_pq_footer_cb cb, void *ud);
 
 #endif
