@@ -122,6 +122,18 @@ static void push_schema_node(lua_State *L, const lode_pq_meta *m, uint32_t i)
     lua_setfield(L, -2, "children");
 }
 
+/* {"a", "b", "c"}: the names from the root's child down to schema[i] */
+static void push_path_in_schema(lua_State *L, const lode_pq_meta *m, int32_t i)
+{
+    int depth = 0;
+    for (int32_t k = i; k > 0; k = m->schema[k].parent) depth++;
+    lua_createtable(L, depth, 0);
+    for (int32_t k = i; k > 0; k = m->schema[k].parent) {
+        push_bytes(L, m->schema[k].name);
+        lua_rawseti(L, -2, depth--);
+    }
+}
+
 static void push_columns(lua_State *L, const lode_pq_meta *m)
 {
     char path[4096];
@@ -131,6 +143,8 @@ static void push_columns(lua_State *L, const lode_pq_meta *m)
         lua_createtable(L, 0, 12);
         set_element_fields(L, el);
         set_str(L, "path", lode_pq_leaf_path(m, j, path, sizeof path));
+        push_path_in_schema(L, m, m->leaves[j]);
+        lua_setfield(L, -2, "path_in_schema");
         set_int(L, "index", j + 1);
         set_int(L, "max_definition_level", el->max_def);
         set_int(L, "max_repetition_level", el->max_rep);
