@@ -23,7 +23,7 @@ local MODULES = {
   { "lode.proc", "proc." },
   { "lode.fs", "fs." },
   { "lode.test", "t." },
-  { "lode.warehouse", "lode.warehouse" },
+  { "lode.warehouse", "lode.warehouse." },
 }
 
 for _, m in ipairs(MODULES) do
