@@ -75,8 +75,13 @@ local function key_match(key, left, right)
   return table.concat(out, " AND ")
 end
 
-local function prefixed(cols, prefix)
-  return sql.list(cols, function(c) return prefix .. "." .. sql.ident(c) end)
+-- "p.a, p.b" (or "a, b" without a prefix)
+local function idents(cols, prefix)
+  local out = {}
+  for i, c in ipairs(cols) do
+    out[i] = (prefix and (prefix .. ".") or "") .. sql.ident(c)
+  end
+  return table.concat(out, ", ")
 end
 
 -- A bare column name is quoted and qualified by whoever uses it; anything
@@ -153,7 +158,7 @@ function M.statements(spec)
   end
 
   if spec.query then
-    local list = sql.list(src_cols)
+    local list = idents(src_cols)
     if marked then
       add("stage", ("INSERT INTO %s (%s, %s) SELECT %s, COALESCE(%s, FALSE) FROM (%s) AS lode_src")
         :format(S, list, DEL, list, delete_expr(spec.delete_when), spec.query))
@@ -173,7 +178,7 @@ function M.statements(spec)
   end
   add("check_null_keys", ("SELECT count(*) AS n FROM %s WHERE %s"):format(S, table.concat(nulls, " OR ")))
 
-  local keylist = sql.list(key)
+  local keylist = idents(key)
   local src = S
   if spec.dedupe == "latest" then
     local order = {}
@@ -181,7 +186,7 @@ function M.statements(spec)
       order[i] = sql.ident(c) .. " DESC NULLS LAST"
     end
     -- every staged column is carried, so absent ones keep their defaults
-    local all = sql.list(cols)
+    local all = idents(cols)
     if marked then
       all = all .. ", " .. DEL
     end
@@ -199,7 +204,7 @@ function M.statements(spec)
   end
 
   local updated = spec.update_columns or minus(src_cols, key)
-  local all_cols = sql.list(cols)
+  local all_cols = idents(cols)
   if strategy == "merge" then
     add("count_before", ("SELECT count(*) AS n FROM %s"):format(T))
     local set = {}
@@ -207,7 +212,7 @@ function M.statements(spec)
       set[i] = ("%s = lode_s.%s"):format(sql.ident(c), sql.ident(c))
     end
     add("merge", ("MERGE INTO %s USING %s AS lode_s ON %s WHEN MATCHED THEN UPDATE SET %s WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)")
-      :format(T, src, key_match(key, T, "lode_s"), table.concat(set, ", "), all_cols, prefixed(cols, "lode_s")))
+      :format(T, src, key_match(key, T, "lode_s"), table.concat(set, ", "), all_cols, idents(cols, "lode_s")))
     add("count_after", ("SELECT count(*) AS n FROM %s"):format(T))
   else
     local kept = minus(minus(cols, key), updated)

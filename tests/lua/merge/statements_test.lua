@@ -63,7 +63,7 @@ t.test("redshift merge: only the source aliased, both WHEN clauses, explicit ins
 end)
 
 t.test("composite keys and a schema-qualified, mixed-case target", function()
-  local s = spec({ target = "lake.Sales", key = { "region", "sale_id" },
+  local s = spec({ target = "lake.\"Sales\"", key = { "region", "sale_id" },
                    columns = { "region", "sale_id", "amount" }, source_columns = { "region", "sale_id", "amount" } })
   local got = sqls(s)
   t.eq(got[1], 'LOCK TABLE lake."Sales"')
@@ -203,7 +203,7 @@ t.test("hostile names are quoted everywhere", function()
   t.contains(got[7], 'ON "we""ird"."id""; DROP TABLE x; --" = lode_s."id""; DROP TABLE x; --"')
   t.contains(got[7], 'UPDATE SET "select" = lode_s."select"')
   t.eq(merge.stage_name('we"ird'), "lode_stage_we_ird")
-  t.eq(merge.stage_name("lake.Sales"), "lode_stage_sales")
+  t.eq(merge.stage_name("lake.\"Sales\""), "lode_stage_sales")
 end)
 
 t.test("validation names the problem", function()
