@@ -287,4 +287,255 @@ function M.validate(spec)
   end
 end
 
+-- Running a merge ------------------------------------------------------------------
+
+local function plan_note(q)
+  io.stdout:write("-- lode plan: not run\n", q, ";\n")
+  io.stdout:flush()
+end
+
+local function count_of(r, field)
+  local v = r[1] and r[1][field or "n"]
+  return math.tointeger(tonumber(v)) or 0
+end
+
+-- {schema, table} of a target name as the server stores it
+local function name_parts(target)
+  local parts = sql.split_name(target)
+  return parts[#parts - 1], parts[#parts]
+end
+
+--- columns_of(tx, name, dialect) -> { {name=, type=}, ... } in table order and
+--- the primary key's column names (empty when there is none); nil when the
+--- table does not exist. Reads the catalog both engines have.
+function M.columns_of(tx, name, dialect)
+  local schema, rel = name_parts(name)
+  local where = schema and ("n.nspname = " .. sql.literal(schema, dialect))
+    or "pg_catalog.pg_table_is_visible(c.oid)"
+  local cols = tx:query(([[SELECT a.attnum AS num, a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname = %s AND %s AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum]]):format(sql.literal(rel, dialect), where))
+  if #cols == 0 then
+    return nil
+  end
+  local by_num, out = {}, {}
+  for i, row in ipairs(cols) do
+    out[i] = { name = row.name, type = row.type }
+    by_num[math.tointeger(tonumber(row.num))] = row.name
+  end
+  local pk = tx:query(([[SELECT con.conkey AS k
+FROM pg_catalog.pg_constraint con
+JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE con.contype = 'p' AND c.relname = %s AND %s]]):format(sql.literal(rel, dialect), where))
+  local key = {}
+  if pk[1] then
+    local k = pk[1].k
+    if type(k) == "table" then
+      for _, num in ipairs(k) do
+        key[#key + 1] = by_num[math.tointeger(num)]
+      end
+    else
+      for num in tostring(k):gmatch("%d+") do
+        key[#key + 1] = by_num[math.tointeger(tonumber(num))]
+      end
+    end
+  end
+  return out, key
+end
+
+-- The columns (and, when asked, their types) a query produces.
+local function describe_query(tx, query, dialect, want_types)
+  local r = tx:query(("SELECT * FROM (%s) AS lode_src LIMIT 0"):format(query))
+  local out = {}
+  for i, c in ipairs(r.columns) do
+    out[i] = { name = c.name, type = c.type }
+  end
+  if want_types and not core.dry_run() then
+    -- the server's own spelling of each type, modifiers included (varchar(20), numeric(12,2))
+    tx:exec(("CREATE TEMP TABLE lode_probe AS SELECT * FROM (%s) AS lode_src LIMIT 0"):format(query))
+    local typed = M.columns_of(tx, "lode_probe", dialect)
+    tx:exec("DROP TABLE lode_probe")
+    return typed
+  end
+  for _, c in ipairs(out) do
+    if not c.type or c.type:match("^oid:") then
+      c.type = "text"
+    end
+  end
+  return out
+end
+
+local function names(cols)
+  local out = {}
+  for i, c in ipairs(cols) do
+    out[i] = c.name
+  end
+  return out
+end
+
+local function check_counts(tx, step, target, dialect, dry)
+  if dry then
+    plan_note(step.sql)
+    return
+  end
+  local r = tx:query(step.sql)
+  if step.kind == "check_null_keys" then
+    local n = count_of(r)
+    if n > 0 then
+      merge_error("null_key", ("merge into %s: %d staged row%s with a NULL key, which can never match; nothing was changed")
+        :format(target, n, n == 1 and "" or "s"), 5)
+    end
+  else
+    local keys, n = count_of(r, "keys"), count_of(r, "n")
+    if keys > 0 then
+      merge_error("duplicate_key", ("merge into %s: %d staged rows share %d key%s (use dedupe = 'latest' with order_by to keep the latest row per key); nothing was changed")
+        :format(target, n, keys, keys == 1 and "" or "s"), 5)
+    end
+  end
+end
+
+--- upsert(wh, opts) -> {staged=, deduplicated=, deleted=, inserted=, updated=}.
+--- opts: target; query (SQL whose rows are staged) or from (S3, with COPY
+--- options, staged through lode.copy); key, strategy, dedupe, order_by,
+--- delete_when, update_columns, schema_evolution ("fail" | "add_columns"),
+--- source_only (source columns never merged, e.g. the one delete_when reads),
+--- before_commit (fn(tx, result) run inside the transaction, last).
+--- wh may be a warehouse or an open transaction (the merge nests in it).
+function M.upsert(wh, opts)
+  if type(opts) ~= "table" or type(opts.target) ~= "string" and type(opts.target) ~= "table" then
+    usage("merge.upsert(wh, opts): opts.target (the table to merge into) is required")
+  end
+  if (opts.query == nil) == (opts.from == nil) then
+    usage("give exactly one source: query = 'SELECT …' or from = 's3://…'")
+  end
+  if opts.query ~= nil and (type(opts.query) ~= "string" or opts.query:match("^%s*$")) then
+    usage("query must be a SQL SELECT")
+  end
+  local evolution = opts.schema_evolution or "fail"
+  if evolution ~= "fail" and evolution ~= "add_columns" then
+    usage(("unknown schema_evolution '%s' (fail or add_columns)"):format(tostring(evolution)))
+  end
+  local dialect = (wh.get_dialect and wh:get_dialect()) or wh.dialect or "postgres"
+  local dry = core.dry_run()
+  local target = opts.target
+  local label = type(target) == "table" and table.concat(target, ".") or target
+  local started = core.now()
+  local query = opts.query and opts.query:gsub("[%s;]+$", "")
+
+  local result = wh:transaction(function(tx)
+    -- the lock comes first: the columns read below cannot change under us
+    tx:exec(M.lock_sql(dialect, target))
+    local cols, pk = M.columns_of(tx, target, dialect)
+    if not cols then
+      merge_error("no_table", ("merge: the target table %s does not exist"):format(label), 4)
+    end
+    local tcols = names(cols)
+    local source_cols, add = nil, {}
+    if query then
+      local described = describe_query(tx, query, dialect, false)
+      -- source columns that only feed delete_when (a CDC "op" column, say)
+      local ignored = as_list(opts.source_only) or {}
+      if opts.delete_when then
+        ignored[#ignored + 1] = opts.delete_when
+      end
+      local extra = {}
+      for _, c in ipairs(described) do
+        if not contains(tcols, c.name) and not contains(ignored, c.name) then
+          extra[#extra + 1] = c.name
+        end
+      end
+      if #extra > 0 then
+        if evolution ~= "add_columns" then
+          merge_error("schema", ("merge into %s: the source has column%s not in the target: %s (schema_evolution = 'add_columns' adds them)")
+            :format(label, #extra == 1 and "" or "s", table.concat(extra, ", ")), 4)
+        end
+        local typed = describe_query(tx, query, dialect, true)
+        for _, c in ipairs(typed) do
+          if contains(extra, c.name) then
+            add[#add + 1] = { name = c.name, type = c.type }
+            tcols[#tcols + 1] = c.name
+          end
+        end
+      end
+      source_cols = {}
+      for _, c in ipairs(described) do
+        if contains(tcols, c.name) then
+          source_cols[#source_cols + 1] = c.name
+        end
+      end
+    else
+      source_cols = opts.columns or tcols
+    end
+    local spec = {
+      dialect = dialect, target = target, stage = M.stage_name(target),
+      columns = tcols, source_columns = source_cols,
+      key = as_list(opts.key) or (#pk > 0 and pk or nil),
+      strategy = opts.strategy or "delete_insert",
+      dedupe = opts.dedupe or (opts.order_by and "latest" or "fail"), order_by = opts.order_by,
+      delete_when = opts.delete_when, update_columns = as_list(opts.update_columns),
+      add_columns = add, query = query,
+    }
+    spec.key = spec.key or {}
+    M.validate(spec)
+    local res = { staged = 0, deduplicated = 0, deleted = 0, inserted = 0, updated = 0 }
+    local matched, before = 0, 0
+    for _, step in ipairs(M.statements(spec)) do
+      local k = step.kind
+      if k == "lock" then
+        -- taken above
+      elseif k == "check_null_keys" or k == "check_duplicates" then
+        check_counts(tx, step, label, dialect, dry)
+      elseif k == "copy" then
+        res.staged = M._stage_from_s3(tx, spec, opts)
+      elseif k == "count_before" or k == "count_after" then
+        if dry then
+          plan_note(step.sql)
+        else
+          local n = count_of(tx:query(step.sql))
+          if k == "count_before" then
+            before = n
+          else
+            res.inserted = n - before
+            res.updated = matched - res.inserted
+          end
+        end
+      else
+        local n = tx:exec(step.sql)
+        if k == "stage" then
+          res.staged = n
+        elseif k == "dedupe" then
+          res.deduplicated = res.staged - n
+        elseif k == "delete_marked" then
+          res.deleted = n
+        elseif k == "delete_matched" then
+          matched = n
+        elseif k == "insert" then
+          res.updated = matched
+          res.inserted = n - matched
+        elseif k == "merge" then
+          matched = n
+        end
+      end
+    end
+    if opts.before_commit then
+      opts.before_commit(tx, res) -- inside the transaction: commits or rolls back with the merge
+    end
+    return res
+  end)
+  result.seconds = (core.now() - started) / 1000
+  core.log("info", "merge", { target = label, strategy = opts.strategy or "delete_insert", staged = result.staged,
+    deduplicated = result.deduplicated, deleted = result.deleted, inserted = result.inserted,
+    updated = result.updated, seconds = result.seconds, dry_run = dry or nil })
+  return result
+end
+
+-- S3 sources: staged through lode.copy (filled in when COPY lands).
+function M._stage_from_s3()
+  merge_error("unsupported", "merge: S3 sources (from =) need lode.copy", 4)
+end
+
 return M
