@@ -682,8 +682,9 @@ int lode_pq_meta_parse(const void *footer, size_t footer_len, lode_pq_meta **out
     m->footer = copy;
     m->footer_len = footer_len;
     m->arena = a;
-    /* the model takes a few times the encoded size; more means a hostile footer */
-    a->budget = footer_len > (SIZE_MAX - (1u << 20)) / 32 ? SIZE_MAX : footer_len * 32 + (1u << 20);
+    /* real footers decode to ~5x their size; the worst legal shape (empty
+     * structs of a few bytes each) to ~40x. Beyond 64x the bytes are hostile. */
+    a->budget = footer_len > (SIZE_MAX - (1u << 20)) / 64 ? SIZE_MAX : footer_len * 64 + (1u << 20);
     P->arena = a;
     lode_thrift_init(&P->t, copy, footer_len);
     lode_thrift_ctx_push(&P->t, "FileMetaData", -1);

@@ -18,7 +18,7 @@
 typedef struct {
     uint8_t *buf;
     size_t len, cap;
-    int16_t last[128];
+    int16_t last[512];
     int depth;
 } tw;
 

@@ -144,7 +144,7 @@ local function human_meta(m)
       else
         a.nulls = nil
       end
-      if st and st.min ~= nil then
+      if st and st.min ~= nil and type(st.min) ~= "boolean" then
         if a.min == nil or (type(st.min) == type(a.min) and st.min < a.min) then a.min = st.min end
         if a.max == nil or (type(st.max) == type(a.max) and st.max > a.max) then a.max = st.max end
       end
