@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lode/parquet_read.h"
+
 /* Parquet Encoding values. */
 enum {
     PQ_ENC_PLAIN = 0,
@@ -30,11 +32,8 @@ typedef struct {
     uint32_t len;
 } pq_bytes;
 
-/* A growable byte buffer (arena for rebuilt strings, scratch). */
-typedef struct {
-    uint8_t *data;
-    size_t len, cap;
-} pq_buf;
+/* A growable byte buffer (arena for rebuilt strings, scratch, output). */
+typedef lode_pqr_buf pq_buf;
 
 /* Make room for `more` bytes after len; returns 0 or -1 (out of memory). */
 int pq_buf_reserve(pq_buf *b, size_t more);
