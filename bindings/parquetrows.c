@@ -1,0 +1,454 @@
+/* parquetrows.c — lode.parquetrows: Parquet rows for Lua and for
+ * `lode parquet cat`.
+ *
+ *   local pr = require "lode.parquetrows"
+ *   local n = pr.cat(path, {columns = {"a", "b"}, format = "csv"})  -- rows to stdout
+ *   local rd = pr.open(path, {columns = {"a"}})
+ *   for row in rd:rows() do ... row.a ... end    -- lode.null for NULL
+ *   rd:close()
+ *
+ * Owns: one reader userdata per open file (the lode_pqr and its
+ * lode_source, freed by close/__gc); a cat op owns its reader and output
+ * buffer until it completes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "lode.h"
+#include "lode/parquet_read.h"
+#include "lode/source.h"
+
+#define READER_MT "lode.parquetrows.reader"
+#define OUT_CHUNK (1u << 20)
+
+typedef struct {
+    lode_source *src;
+    lode_pqr *r;
+    const char **names;       /* projection (strings anchored in the options table copy) */
+    size_t n_names;
+    int busy;                 /* a footer or row-group read is in flight */
+    int close_requested;      /* closed while busy: the load frees it */
+} pq_handle;
+
+static void handle_free(pq_handle *h)
+{
+    lode_pqr_free(h->r);
+    lode_source_close(h->src);
+    for (size_t i = 0; i < h->n_names; i++) free((void *)h->names[i]);
+    free(h->names);
+    free(h);
+}
+
+/* Parse {columns=, format=, header=, accept_invalid_chars=} into opts; the
+ * column names are copied into h. */
+static void parse_opts(lua_State *L, int idx, pq_handle *h, lode_pqr_options *o, lode_pqr_format def_fmt)
+{
+    memset(o, 0, sizeof *o);
+    o->format = def_fmt;
+    if (lua_isnoneornil(L, idx)) return;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    if (lua_getfield(L, idx, "columns") == LUA_TTABLE) {
+        size_t n = (size_t)luaL_len(L, -1);
+        h->names = calloc(n + 1, sizeof *h->names);
+        if (!h->names) luaL_error(L, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+            lua_rawgeti(L, -1, (lua_Integer)i + 1);
+            const char *s = lua_tostring(L, -1);
+            if (!s) luaL_argerror(L, idx, "columns must be a list of names");
+            h->names[i] = strdup(s);
+            h->n_names = i + 1;
+            lua_pop(L, 1);
+        }
+        o->columns = h->names;
+        o->n_columns = n;
+    } else if (!lua_isnil(L, -1)) {
+        luaL_argerror(L, idx, "columns must be a list of names");
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, idx, "format") == LUA_TSTRING) {
+        const char *f = lua_tostring(L, -1);
+        if (!strcmp(f, "csv")) o->format = LODE_PQR_CSV;
+        else if (!strcmp(f, "tsv")) o->format = LODE_PQR_TSV;
+        else if (!strcmp(f, "jsonl")) o->format = LODE_PQR_JSONL;
+        else if (!strcmp(f, "text")) o->format = LODE_PQR_TEXT;
+        else if (!strcmp(f, "binary")) o->format = LODE_PQR_BINARY;
+        else luaL_argerror(L, idx, "format must be text, csv, tsv, jsonl or binary");
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, idx, "header") == LUA_TBOOLEAN) o->no_header = !lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    int t = lua_getfield(L, idx, "accept_invalid_chars");
+    if (t == LUA_TBOOLEAN) {
+        o->replace_invalid_utf8 = lua_toboolean(L, -1);
+    } else if (t == LUA_TSTRING) {
+        size_t n;
+        const char *s = lua_tolstring(L, -1, &n);
+        if (n != 1) luaL_argerror(L, idx, "accept_invalid_chars must be one ASCII character");
+        o->replace_invalid_utf8 = 1;
+        o->replacement = s[0];
+    }
+    lua_pop(L, 1);
+}
+
+static pq_handle *handle_open(lua_State *L, int opts_idx, lode_pqr_format def_fmt)
+{
+    const char *path = luaL_checkstring(L, 1);
+    pq_handle *h = calloc(1, sizeof *h);
+    if (!h) luaL_error(L, "out of memory");
+    lode_pqr_options o;
+    parse_opts(L, opts_idx, h, &o, def_fmt);   /* may raise: h leaks only on misuse */
+    char err[512];
+    if (lode_source_open_file(path, &h->src, err, sizeof err) != 0) {
+        handle_free(h);
+        lode_raise_error(L, "parquet.read", "open", err, 0);
+    }
+    h->r = lode_pqr_new(h->src, &o);
+    if (!h->r) {
+        handle_free(h);
+        luaL_error(L, "out of memory");
+    }
+    return h;
+}
+
+/* ---- cat: the whole file to stdout -------------------------------------------------- */
+
+typedef struct {
+    lode_op op;
+    pq_handle *h;
+    lode_pqr_buf out;
+    int64_t rows;
+    char err[800];
+    int failed;
+} cat_op;
+
+static int write_all(int fd, const uint8_t *p, size_t n, char *err, size_t errlen)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            snprintf(err, errlen, "writing to stdout: %s", strerror(errno));
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void cat_step(void *ud, lode_pqr *r);
+
+static void cat_finish(cat_op *c)
+{
+    if (lode_pqr_failed(c->h->r) && !c->failed) {
+        c->failed = 1;
+        snprintf(c->err, sizeof c->err, "%s", lode_pqr_error(c->h->r));
+    }
+    lode_op_done(&c->op);
+}
+
+/* Called when the footer or a row group has loaded. */
+static void cat_step(void *ud, lode_pqr *r)
+{
+    cat_op *c = ud;
+    for (;;) {
+        if (lode_pqr_failed(r) || c->op.task == NULL) {
+            cat_finish(c);
+            return;
+        }
+        if (c->h->r && lode_pqr_num_row_groups(r) == 0 && c->out.len == 0) {
+            /* a file without row groups still gets its header line */
+            lode_pqr_render(r, &c->out, OUT_CHUNK);
+        }
+        int more;
+        do {
+            more = lode_pqr_render(r, &c->out, OUT_CHUNK);
+            if (c->out.len && write_all(1, c->out.data, c->out.len, c->err, sizeof c->err) != 0) {
+                c->failed = 1;
+                cat_finish(c);
+                return;
+            }
+            c->out.len = 0;
+        } while (more > 0);
+        if (more < 0) {
+            cat_finish(c);
+            return;
+        }
+        int rc = lode_pqr_next_row_group(r, cat_step, c);
+        if (rc == 0) return;             /* cat_step runs again when loaded */
+        if (rc == 1) c->rows = lode_pqr_num_rows(r);
+        cat_finish(c);
+        return;
+    }
+}
+
+static int cat_push(lua_State *L, lode_op *op)
+{
+    cat_op *c = (cat_op *)op;
+    if (c->failed) {
+        lode_push_error(L, "parquet.cat", "parquet", c->err, 0);
+        return -1;
+    }
+    lua_pushinteger(L, (lua_Integer)c->rows);
+    return 1;
+}
+
+static void cat_release(lode_op *op)
+{
+    cat_op *c = (cat_op *)op;
+    handle_free(c->h);
+    lode_pqr_buf_free(&c->out);
+    free(c);
+}
+
+static void cat_cancel(lode_op *op)
+{
+    (void)op;   /* reads in flight complete; cat_step sees task == NULL and finishes */
+}
+
+static int l_cat(lua_State *L)
+{
+    lode_check_task(L, "parquetrows.cat");
+    pq_handle *h = handle_open(L, 2, LODE_PQR_TEXT);
+    cat_op *c = (cat_op *)lode_op_new(L, sizeof *c, "parquet.cat", cat_push, cat_cancel, cat_release);
+    c->h = h;
+    lode_pqr_open(h->r, cat_step, c);
+    return lode_op_yield(L, &c->op);
+}
+
+/* ---- open / rows ------------------------------------------------------------------------ */
+
+typedef struct {
+    pq_handle *h;             /* NULL once closed */
+    int eof;
+    int need_rg;              /* load the next row group before the next row */
+} reader_ud;
+
+/* A footer or row-group load in flight. The handle is freed by the load if
+ * the reader was closed meanwhile (the reads write into its buffers). */
+typedef struct {
+    lode_op op;
+    pq_handle *h;
+    int is_open;
+} load_op;
+
+static reader_ud *check_reader(lua_State *L)
+{
+    reader_ud *rd = luaL_checkudata(L, 1, READER_MT);
+    if (!rd->h) luaL_error(L, "parquet reader is closed");
+    return rd;
+}
+
+static void on_loaded(void *ud, lode_pqr *r)
+{
+    (void)r;
+    load_op *o = ud;
+    o->h->busy = 0;
+    lode_op_done(&o->op);
+}
+
+static int load_push(lua_State *L, lode_op *op)
+{
+    load_op *o = (load_op *)op;
+    if (o->h->close_requested || lode_pqr_failed(o->h->r)) {
+        if (o->is_open) {
+            lua_pushnil(L);
+            lua_rawsetp(L, LUA_REGISTRYINDEX, o);
+        }
+        lode_push_error(L, "parquet.read", "parquet",
+                        o->h->close_requested ? "parquet reader closed" : lode_pqr_error(o->h->r), 0);
+        return -1;
+    }
+    if (o->is_open) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, o);
+        lua_pushnil(L);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, o);
+    } else {
+        lua_pushboolean(L, 1);
+    }
+    return 1;
+}
+
+static void load_release(lode_op *op)
+{
+    load_op *o = (load_op *)op;
+    if (o->is_open) {   /* a cancelled open: drop the anchor */
+        lua_State *ML = lode_main_state();
+        lua_pushnil(ML);
+        lua_rawsetp(ML, LUA_REGISTRYINDEX, o);
+    }
+    if (o->h->close_requested && !o->h->busy) handle_free(o->h);
+    free(o);
+}
+
+static void noop_cancel(lode_op *op) { (void)op; }
+
+static int l_open(lua_State *L)
+{
+    lode_check_task(L, "parquetrows.open");
+    pq_handle *h = handle_open(L, 2, LODE_PQR_CELLS);
+    reader_ud *rd = lua_newuserdatauv(L, sizeof *rd, 0);
+    memset(rd, 0, sizeof *rd);
+    rd->h = h;
+    rd->need_rg = 1;
+    luaL_setmetatable(L, READER_MT);
+    load_op *o = (load_op *)lode_op_new(L, sizeof *o, "parquet.open", load_push, noop_cancel, load_release);
+    o->h = h;
+    o->is_open = 1;
+    lua_rawsetp(L, LUA_REGISTRYINDEX, o);   /* the reader, until push hands it over */
+    h->busy = 1;
+    lode_pqr_open(h->r, on_loaded, o);
+    return lode_op_yield(L, &o->op);
+}
+
+/* rd:_load() -> true when a row group is loaded, false when none is left */
+static int l_load(lua_State *L)
+{
+    reader_ud *rd = check_reader(L);
+    if (rd->eof) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    lode_check_task(L, "parquet reader");
+    load_op *o = (load_op *)lode_op_new(L, sizeof *o, "parquet.load", load_push, noop_cancel, load_release);
+    o->h = rd->h;
+    rd->h->busy = 1;
+    int rc = lode_pqr_next_row_group(rd->h->r, on_loaded, o);
+    if (rc != 0) {
+        rd->h->busy = 0;
+        if (rc == 1) rd->eof = 1;
+        lode_op_done(&o->op);         /* push reports the failure, or we answer false below */
+        if (rc == 1) {
+            lode_op_yield(L, &o->op);
+            lua_pushboolean(L, 0);
+            return 1;
+        }
+    } else {
+        rd->need_rg = 0;
+    }
+    return lode_op_yield(L, &o->op);
+}
+
+static void push_cell(lua_State *L, const lode_pqr_row *row, size_t i)
+{
+    if (row->len[i] < 0) {
+        lode_push_null(L);
+        return;
+    }
+    const char *s = (const char *)row->data + row->off[i];
+    size_t n = (size_t)row->len[i];
+    switch (row->kind[i]) {
+    case LODE_PQR_CELL_BOOL:
+        lua_pushboolean(L, n == 4);
+        return;
+    case LODE_PQR_CELL_INT:
+    case LODE_PQR_CELL_NUMBER:
+        lua_pushlstring(L, s, n);
+        if (!lua_stringtonumber(L, lua_tostring(L, -1))) return;   /* keep the text (NaN, Infinity) */
+        lua_remove(L, -2);
+        return;
+    default:
+        lua_pushlstring(L, s, n);
+    }
+}
+
+/* rd:_row() -> row table, false when the next row group must be loaded,
+ * nil at the end */
+static int l_row(lua_State *L)
+{
+    reader_ud *rd = check_reader(L);
+    lode_pqr *r = rd->h->r;
+    if (rd->eof) return 0;
+    if (rd->need_rg) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    lode_pqr_row row;
+    int rc = lode_pqr_next_row(r, &row);
+    if (rc < 0) return lode_raise_error(L, "parquet.read", "parquet", lode_pqr_error(r), 0);
+    if (rc == 0) {
+        rd->need_rg = 1;
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    size_t n = lode_pqr_ncolumns(r);
+    lua_createtable(L, 0, (int)n);
+    for (size_t i = 0; i < n; i++) {
+        push_cell(L, &row, i);
+        lua_setfield(L, -2, lode_pqr_column_name(r, i));
+    }
+    return 1;
+}
+
+static int l_columns(lua_State *L)
+{
+    reader_ud *rd = check_reader(L);
+    size_t n = lode_pqr_ncolumns(rd->h->r);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, lode_pqr_column_name(rd->h->r, i));
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, lode_pqr_column_pg_type(rd->h->r, i));
+        lua_setfield(L, -2, "pg_type");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+static int l_num_rows(lua_State *L)
+{
+    reader_ud *rd = check_reader(L);
+    lua_pushinteger(L, (lua_Integer)lode_pqr_num_rows(rd->h->r));
+    return 1;
+}
+
+static int l_close(lua_State *L)
+{
+    reader_ud *rd = luaL_checkudata(L, 1, READER_MT);
+    if (rd->h) {
+        if (rd->h->busy) rd->h->close_requested = 1;   /* the load in flight frees it */
+        else handle_free(rd->h);
+        rd->h = NULL;
+    }
+    return 0;
+}
+
+static const luaL_Reg reader_methods[] = {
+    { "_row", l_row },
+    { "_load", l_load },
+    { "columns", l_columns },
+    { "num_rows", l_num_rows },
+    { "close", l_close },
+    { NULL, NULL },
+};
+
+static const luaL_Reg funcs[] = {
+    { "cat", l_cat },
+    { "open", l_open },
+    { NULL, NULL },
+};
+
+int luaopen_lode_parquetrows(lua_State *L)
+{
+    if (luaL_newmetatable(L, READER_MT)) {
+        luaL_newlib(L, reader_methods);
+        /* rd:next(): rows across row groups; loading yields the task */
+        if (luaL_dostring(L, "return function(self) while true do local r = self:_row() "
+                             "if r ~= false then return r end "
+                             "if not self:_load() then return nil end end end") != LUA_OK)
+            return lua_error(L);
+        lua_setfield(L, -2, "next");
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, l_close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, l_close);
+        lua_setfield(L, -2, "__close");
+    }
+    lua_pop(L, 1);
+    luaL_newlib(L, funcs);
+    return 1;
+}
