@@ -20,6 +20,7 @@
 
 #define DEFAULT_MAX_CHUNK (UINT64_C(1) << 30)
 #define TAIL_GUESS 65536
+#define DEFAULT_MAX_PAGE (UINT64_C(128) << 20)
 
 /* ---- errors --------------------------------------------------------------- */
 
@@ -338,6 +339,11 @@ static int col_next_page(lode_pqr *r, pq_col *c)
                      h.compressed_page_size, c->chunk_len - c->pos);
             return -1;
         }
+        if ((uint64_t)h.uncompressed_page_size > r->opts.max_page_bytes) {
+            col_fail(r, c, "page of %d bytes uncompressed is too large (limit %llu)", h.uncompressed_page_size,
+                     (unsigned long long)r->opts.max_page_bytes);
+            return -1;
+        }
         const uint8_t *body = c->chunk + c->pos;
         size_t blen = (size_t)h.compressed_page_size, ulen = (size_t)h.uncompressed_page_size;
         c->pos += blen;
@@ -645,7 +651,7 @@ static int render_node(lode_pqr *r, pq_outcol *oc, int s, pq_buf *out, int as_el
     }
     int child = e->first_child;
     const lode_pq_schema_element *ce = el_at(r, child);
-    if (!as_element && is_list(e) && ce->repetition == LODE_PQ_REPEATED) {
+    if (is_list(e) && ce->repetition == LODE_PQ_REPEATED) {
         /* 3-level list unless the legacy 2-level forms apply */
         int two_level = ce->num_children == 0 || ce->num_children > 1 ||
             (ce->name.len == 5 && !memcmp(ce->name.ptr, "array", 5));
@@ -654,7 +660,7 @@ static int render_node(lode_pqr *r, pq_outcol *oc, int s, pq_buf *out, int as_el
             two_level = 1;
         return render_repeated(r, oc, child, out, 0, two_level);
     }
-    if (!as_element && is_map(e) && ce->repetition == LODE_PQ_REPEATED && ce->num_children >= 1)
+    if (is_map(e) && ce->repetition == LODE_PQ_REPEATED && ce->num_children >= 1)
         return render_repeated(r, oc, child, out, 1, 0);
     if (put_lit(out, "{", 1)) return -1;
     for (int i = 0; i < e->num_children; i++) {
@@ -972,6 +978,7 @@ lode_pqr *lode_pqr_new(lode_source *src, const lode_pqr_options *opts)
     r->src = src;
     if (opts) r->opts = *opts;
     if (!r->opts.max_chunk_bytes) r->opts.max_chunk_bytes = DEFAULT_MAX_CHUNK;
+    if (!r->opts.max_page_bytes) r->opts.max_page_bytes = DEFAULT_MAX_PAGE;
     r->topts.replace_invalid = r->opts.replace_invalid_utf8;
     r->topts.replacement = r->opts.replacement ? r->opts.replacement : '?';
     r->check_crc = 1;
@@ -1198,7 +1205,11 @@ int lode_pqr_next_row_group(lode_pqr *r, lode_pqr_cb cb, void *ud)
     if (r->failed || !r->meta) return -1;
     if (!r->rg_finished && pqr_finish_row_group(r) != 0) return -1;
     int g = r->rg + 1;
-    if ((uint32_t)g >= r->meta->n_row_groups) return 1;
+    while ((uint32_t)g < r->meta->n_row_groups && r->meta->row_groups[g].num_rows == 0) g++;  /* nothing to read */
+    if ((uint32_t)g >= r->meta->n_row_groups) {
+        r->rg = g - 1;
+        return 1;
+    }
     if (pqr_begin_row_group(r, g) != 0) return -1;
     r->cb = cb;
     r->cb_ud = ud;

@@ -49,6 +49,7 @@ typedef struct {
     int replace_invalid_utf8;     /* like Redshift ACCEPTINVCHARS */
     char replacement;             /* default '?' */
     uint64_t max_chunk_bytes;     /* refuse bigger column chunks (default 1 GiB) */
+    uint64_t max_page_bytes;      /* refuse bigger uncompressed pages (default 128 MiB) */
 } lode_pqr_options;
 
 typedef void (*lode_pqr_cb)(void *ud, lode_pqr *r);
