@@ -130,6 +130,7 @@ static int write_all(int fd, const uint8_t *p, size_t n, char *err, size_t errle
         ssize_t w = write(fd, p, n);
         if (w < 0) {
             if (errno == EINTR) continue;
+            if (errno == EPIPE) return 1;   /* the reader went away (| head): stop quietly */
             snprintf(err, errlen, "writing to stdout: %s", strerror(errno));
             return -1;
         }
@@ -166,8 +167,9 @@ static void cat_step(void *ud, lode_pqr *r)
         int more;
         do {
             more = lode_pqr_render(r, &c->out, OUT_CHUNK);
-            if (c->out.len && write_all(1, c->out.data, c->out.len, c->err, sizeof c->err) != 0) {
-                c->failed = 1;
+            int wr = c->out.len ? write_all(1, c->out.data, c->out.len, c->err, sizeof c->err) : 0;
+            if (wr != 0) {
+                c->failed = wr < 0;
                 cat_finish(c);
                 return;
             }

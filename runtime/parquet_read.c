@@ -758,6 +758,7 @@ int lode_pqr_render(lode_pqr *r, lode_pqr_buf *out, size_t max_bytes)
         if ((r->fmt == PQ_FMT_CSV || r->fmt == PQ_FMT_TSV) && !r->opts.no_header && put_header(r, out)) goto oom;
     }
     while (r->rg_row < r->rg_rows && out->len < max_bytes) {
+        size_t row_start = out->len;
         if (r->fmt == PQ_FMT_BINARY) {
             if (pq_buf_reserve(out, 2)) goto oom;
             out->data[out->len] = (uint8_t)(r->n_out >> 8);
@@ -772,6 +773,7 @@ int lode_pqr_render(lode_pqr *r, lode_pqr_buf *out, size_t max_bytes)
             }
             int is_null;
             if (render_cell(r, &r->out[i], out, r->fmt, &is_null)) {
+                out->len = row_start;   /* only whole rows reach the sink */
                 if (!r->failed) goto oom;
                 return -1;
             }

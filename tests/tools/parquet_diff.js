@@ -2,7 +2,7 @@
 // parquet_diff.js — compare lode's CSV of Parquet files with DuckDB's reading
 // of the same files (the oracle), and write fixtures with DuckDB.
 //
-//   node parquet_diff.js compare < pairs.json   // [{parquet, csv}] -> [{parquet, status, detail}]
+//   node parquet_diff.js compare < pairs.json   // [{parquet, csv}] -> lines 'status<TAB>parquet<TAB>detail'
 //   node parquet_diff.js sql "stmt" ...          // run statements (fixture generation)
 //
 // status: "equal", "differ" (detail names row/column/values), "duckdb_error"
@@ -145,9 +145,12 @@ async function main() {
   try {
     if (mode === 'compare') {
       const pairs = JSON.parse(fs.readFileSync(0, 'utf8'));
-      const out = [];
-      for (const p of pairs) out.push(Object.assign({ parquet: p.parquet }, await compareOne(conn, p)));
-      process.stdout.write(JSON.stringify(out) + '\n');
+      // one line per file: status TAB parquet TAB detail (tabs/newlines in detail flattened)
+      for (const p of pairs) {
+        const v = await compareOne(conn, p);
+        const detail = String(v.detail || (v.rows !== undefined ? v.rows + ' rows' : '')).replace(/[\t\n\r]/g, ' ');
+        process.stdout.write(`${v.status}\t${p.parquet}\t${detail}\n`);
+      }
     } else if (mode === 'sql') {
       for (const s of process.argv.slice(3)) await conn.run(s);
       process.stdout.write('{"ok":true}\n');
