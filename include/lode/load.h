@@ -1,0 +1,148 @@
+/* lode/load.h — the byte work of emulated COPY: a push parser for delimited
+ * text (CSV and Redshift's pipe-delimited text), a JSON-lines/concatenated
+ * JSON object reader, per-column type validation and conversion into
+ * PostgreSQL's text COPY format, and streaming decompression.
+ *
+ *   lode_csv *p = lode_csv_new(&opts, on_record, me);   // on_record per record
+ *   while (have bytes) if (lode_csv_feed(p, data, n) != 0) ... lode_csv_error(p)
+ *   lode_csv_finish(p); lode_csv_free(p);
+ *
+ * Memory is bounded: a parser holds at most one record (opts.max_record
+ * bytes); conversion appends to a caller-owned lode_buf. Nothing here does
+ * I/O or touches Lua; all of it is unit tested and fuzzed. */
+#ifndef LODE_LOAD_H
+#define LODE_LOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- a growable byte buffer -------------------------------------------- */
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} lode_buf;
+
+/* Append n bytes; returns 0, or -1 when out of memory. */
+int lode_buf_append(lode_buf *b, const void *p, size_t n);
+int lode_buf_putc(lode_buf *b, char c);
+void lode_buf_free(lode_buf *b);
+
+/* ---- delimited text ------------------------------------------------------ */
+
+typedef struct {
+    char delimiter;            /* ',' for CSV, '|' for Redshift text */
+    char quote;                /* CSV quote character ('"' by default) */
+    int csv;                   /* 1: CSV rules (quotes, "" inside quotes); 0: text */
+    int escape;                /* text: backslash makes the next byte literal */
+    int removequotes;          /* text: surrounding quotes are removed */
+    int ignoreblanklines;      /* empty lines are skipped */
+    int64_t ignoreheader;      /* lines skipped at the start */
+    size_t max_record;         /* bound on one record (0: 4 MiB, Redshift's row limit) */
+} lode_csv_opts;
+
+typedef struct {
+    const char *data;          /* field bytes (quotes and escapes removed), not NUL-terminated */
+    size_t len;
+    int quoted;                /* the field was quoted */
+} lode_field;
+
+typedef struct {
+    int64_t line;              /* 1-based line where the record starts */
+    size_t nfields;
+    const lode_field *fields;
+    const char *raw;           /* the record's first bytes as read (for errors) */
+    size_t raw_len;            /* at most LODE_RAW_LINE_MAX */
+} lode_csv_record;
+
+#define LODE_RAW_LINE_MAX 1024
+
+/* Called per record; return 0 to go on, non-zero to stop (lode_csv_feed
+ * then returns that value). */
+typedef int (*lode_csv_record_fn)(void *ud, const lode_csv_record *rec);
+
+typedef struct lode_csv lode_csv;
+
+lode_csv *lode_csv_new(const lode_csv_opts *opts, lode_csv_record_fn fn, void *ud);
+/* Parse a chunk (chunks need not align with records). Returns 0, the
+ * callback's non-zero value, or -1 on a malformed input (see lode_csv_error). */
+int lode_csv_feed(lode_csv *p, const void *data, size_t len);
+/* End of input: emits the last record; -1 on an unterminated quote. */
+int lode_csv_finish(lode_csv *p);
+/* The parse error and the line it was found on. */
+const char *lode_csv_error(const lode_csv *p);
+int64_t lode_csv_error_line(const lode_csv *p);
+/* Lines read so far. */
+int64_t lode_csv_lines(const lode_csv *p);
+void lode_csv_free(lode_csv *p);
+
+/* ---- target columns and conversion ------------------------------------- */
+
+typedef enum {
+    LODE_LT_TEXT = 0,          /* text, varchar(n), char(n), bpchar */
+    LODE_LT_INT2, LODE_LT_INT4, LODE_LT_INT8,
+    LODE_LT_NUMERIC, LODE_LT_FLOAT4, LODE_LT_FLOAT8,
+    LODE_LT_BOOL,
+    LODE_LT_DATE, LODE_LT_TIME, LODE_LT_TIMETZ, LODE_LT_TIMESTAMP, LODE_LT_TIMESTAMPTZ,
+    LODE_LT_JSON,              /* json, jsonb, super: must be valid UTF-8 text */
+    LODE_LT_OTHER              /* passed through as UTF-8 text; the server validates */
+} lode_load_type;
+
+typedef struct {
+    lode_load_type type;
+    int32_t length;            /* varchar(n)/char(n) byte limit, or -1 */
+    int precision, scale;      /* numeric(p,s); precision 0 for unconstrained */
+} lode_load_column;
+
+typedef struct {
+    const char *null_as;       /* field text that means NULL, or NULL for none */
+    size_t null_as_len;
+    int emptyasnull, blanksasnull, truncatecolumns;
+    char acceptinvchars;       /* replacement for invalid UTF-8 bytes and NULs, 0: reject */
+    const char *dateformat;    /* NULL: YYYY-MM-DD; "auto"; or a format */
+    const char *timeformat;    /* NULL: YYYY-MM-DD HH:MI:SS; "auto", "epochsecs", "epochmillisecs", or a format */
+} lode_conv_opts;
+
+/* Redshift's STL_LOAD_ERRORS err_code values used by the emulation. */
+enum {
+    LODE_ERR_EXTRA_COLUMNS = 1202,
+    LODE_ERR_LENGTH = 1204,
+    LODE_ERR_DATE = 1205,
+    LODE_ERR_TIMESTAMP = 1206,
+    LODE_ERR_DIGIT = 1207,
+    LODE_ERR_FLOAT = 1208,
+    LODE_ERR_OVERFLOW = 1216,
+    LODE_ERR_DELIMITER = 1214,
+    LODE_ERR_BOOL = 1210,
+    LODE_ERR_UTF8 = 1220,
+    LODE_ERR_JSON = 1224,
+    LODE_ERR_NUL = 1221
+};
+
+typedef struct {
+    int code;                  /* one of LODE_ERR_* */
+    char reason[256];
+} lode_conv_error;
+
+/* Convert one field for column col into PostgreSQL text COPY form (escaped,
+ * or \N for NULL) appended to out. `is_null` marks a field that is SQL NULL
+ * before any rule (a missing JSON key, FILLRECORD). Returns 0, or -1 with
+ * err filled (out is then left as it was). */
+int lode_conv_field(const lode_load_column *col, const lode_conv_opts *o,
+                    const char *p, size_t n, int quoted, int is_null,
+                    lode_buf *out, lode_conv_error *err);
+
+/* Parse a date/time by a Redshift format ("auto", "epochsecs", ... or
+ * YYYY MM DD HH HH24 HH12 MI SS AM PM MON and literals). Fills the fields;
+ * tz_minutes is set when the text had an offset (has_tz). Returns 0 or -1. */
+typedef struct {
+    int year, month, day, hour, minute, second, usec;
+    int has_date, has_time, has_tz, tz_minutes;
+} lode_datetime;
+
+int lode_parse_datetime(const char *fmt, const char *p, size_t n, lode_datetime *dt);
+
+/* Valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF)? */
+int lode_utf8_valid(const char *p, size_t n);
+
+#endif

@@ -1,0 +1,177 @@
+/* loadconv_test.c — per-column conversion into PostgreSQL text COPY form
+ * with Redshift's COPY rules, and the reasons given for rejected values. */
+#include "tap.h"
+#include "lode/load.h"
+
+static lode_conv_opts O;
+
+/* Convert and render: the output text, or "ERR <code>: <reason>". */
+static const char *conv(lode_load_type t, int length, int p, int s, const char *in, size_t n, int quoted)
+{
+    static char res[512];
+    lode_load_column col = { t, length, p, s };
+    lode_buf out = { 0 };
+    lode_buf_append(&out, "X", 1);   /* output is appended after what is there */
+    lode_conv_error e;
+    if (lode_conv_field(&col, &O, in, n, quoted, 0, &out, &e) == 0)
+        snprintf(res, sizeof res, "%.*s", (int)out.len - 1, out.data + 1);
+    else {
+        snprintf(res, sizeof res, "ERR %d: %s", e.code, e.reason);
+        if (out.len != 1) snprintf(res, sizeof res, "output not rolled back");
+    }
+    lode_buf_free(&out);
+    return res;
+}
+
+#define C(t, in) conv(t, -1, 0, 0, in, strlen(in), 0)
+#define CHECK(got, want) is_str(got, want, "%s", #got)
+
+int main(void)
+{
+    /* integers */
+    CHECK(C(LODE_LT_INT4, "42"), "42");
+    CHECK(C(LODE_LT_INT4, "-0"), "0");
+    CHECK(C(LODE_LT_INT4, "+7"), "7");
+    CHECK(C(LODE_LT_INT2, "32767"), "32767");
+    CHECK(C(LODE_LT_INT2, "-32768"), "-32768");
+    CHECK(C(LODE_LT_INT2, "32768"), "ERR 1216: Overflow, Value '32768', Type: Smallint");
+    CHECK(C(LODE_LT_INT4, "2147483648"), "ERR 1216: Overflow, Value '2147483648', Type: Integer");
+    CHECK(C(LODE_LT_INT8, "-9223372036854775808"), "-9223372036854775808");
+    CHECK(C(LODE_LT_INT8, "9223372036854775808"), "ERR 1216: Overflow, Value '9223372036854775808', Type: Bigint");
+    CHECK(C(LODE_LT_INT4, "12a"), "ERR 1207: Invalid digit, Value '12a', Pos 2, Type: Integer");
+    CHECK(C(LODE_LT_INT4, " 1"), "ERR 1207: Invalid digit, Value ' 1', Pos 0, Type: Integer");
+    CHECK(C(LODE_LT_INT4, "-"), "ERR 1207: Invalid digit, Value '-', Type: Integer");
+    CHECK(C(LODE_LT_INT4, ""), "\\N");
+
+    /* numeric(p,s): extra scale digits truncated like Redshift without ROUNDEC */
+    CHECK(conv(LODE_LT_NUMERIC, -1, 10, 2, "123.456", 7, 0), "123.45");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 10, 2, "-0.001", 6, 0), "0.00");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 10, 2, "-5.5", 4, 0), "-5.5");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 5, 2, "00123.4", 7, 0), "123.4");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 5, 2, ".5", 2, 0), "0.5");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 5, 2, "1234", 4, 0),
+          "ERR 1216: Numeric data overflow (result precision), Value '1234', Type: numeric(5,2)");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 5, 2, "1.2.3", 5, 0), "ERR 1207: Invalid digit, Value '1.2.3', Type: Decimal");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 5, 2, ".", 1, 0), "ERR 1207: Invalid digit, Value '.', Type: Decimal");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 0, 0, "98765432109876543210.0123456789", 31, 0), "98765432109876543210.0123456789");
+
+    /* floats */
+    CHECK(C(LODE_LT_FLOAT8, "1.5"), "1.5");
+    CHECK(C(LODE_LT_FLOAT8, "-2e3"), "-2000");
+    CHECK(C(LODE_LT_FLOAT8, "NaN"), "NaN");
+    CHECK(C(LODE_LT_FLOAT8, "-Infinity"), "-Infinity");
+    CHECK(C(LODE_LT_FLOAT8, "1e999"), "ERR 1216: Overflow, Value '1e999', Type: Double");
+    CHECK(C(LODE_LT_FLOAT4, "1e39"), "ERR 1216: Overflow, Value '1e39', Type: Real");
+    CHECK(C(LODE_LT_FLOAT8, "0x10"), "ERR 1208: Invalid digit, Value '0x10', Type: Double");
+    CHECK(C(LODE_LT_FLOAT8, "1.5 "), "ERR 1208: Invalid digit, Value '1.5 ', Type: Double");
+    CHECK(C(LODE_LT_FLOAT8, "abc"), "ERR 1208: Invalid digit, Value 'abc', Type: Double");
+
+    /* booleans */
+    CHECK(C(LODE_LT_BOOL, "TRUE"), "t");
+    CHECK(C(LODE_LT_BOOL, "y"), "t");
+    CHECK(C(LODE_LT_BOOL, "0"), "f");
+    CHECK(C(LODE_LT_BOOL, "No"), "f");
+    CHECK(C(LODE_LT_BOOL, "maybe"), "ERR 1210: Invalid boolean value 'maybe'");
+
+    /* dates: default, formats, auto */
+    CHECK(C(LODE_LT_DATE, "2024-02-29"), "2024-02-29");
+    CHECK(C(LODE_LT_DATE, "2023-02-29"), "ERR 1205: Invalid Date Format - '2023-02-29' does not match DATEFORMAT 'YYYY-MM-DD'");
+    CHECK(C(LODE_LT_DATE, "2024-13-01"), "ERR 1205: Invalid Date Format - '2024-13-01' does not match DATEFORMAT 'YYYY-MM-DD'");
+    CHECK(C(LODE_LT_DATE, "01/02/2024"), "ERR 1205: Invalid Date Format - '01/02/2024' does not match DATEFORMAT 'YYYY-MM-DD'");
+    O.dateformat = "MM/DD/YYYY";
+    CHECK(C(LODE_LT_DATE, "01/02/2024"), "2024-01-02");
+    O.dateformat = "DD.MM.YY";
+    CHECK(C(LODE_LT_DATE, "31.12.99"), "1999-12-31");
+    O.dateformat = "DD MON YYYY";
+    CHECK(C(LODE_LT_DATE, "5 Mar 2021"), "2021-03-05");
+    O.dateformat = "auto";
+    CHECK(C(LODE_LT_DATE, "2021-03-05"), "2021-03-05");
+    CHECK(C(LODE_LT_DATE, "03/05/2021"), "2021-03-05");
+    CHECK(C(LODE_LT_DATE, "20210305"), "2021-03-05");
+    CHECK(C(LODE_LT_DATE, "March 5, 2021"), "2021-03-05");
+    CHECK(C(LODE_LT_DATE, "yesterday"), "ERR 1205: Invalid Date Format - 'yesterday' does not match DATEFORMAT 'auto'");
+    O.dateformat = NULL;
+
+    /* timestamps */
+    CHECK(C(LODE_LT_TIMESTAMP, "2024-01-02 03:04:05"), "2024-01-02 03:04:05");
+    CHECK(C(LODE_LT_TIMESTAMP, "2024-01-02 03:04:05.25"), "2024-01-02 03:04:05.250000");
+    CHECK(C(LODE_LT_TIMESTAMP, "2024-01-02T03:04:05"), "2024-01-02 03:04:05");
+    CHECK(C(LODE_LT_TIMESTAMP, "2024-01-02"), "2024-01-02 00:00:00");
+    CHECK(C(LODE_LT_TIMESTAMP, "2024-01-02 25:00:00"),
+          "ERR 1206: Invalid timestamp format or value - '2024-01-02 25:00:00' does not match TIMEFORMAT 'YYYY-MM-DD HH:MI:SS'");
+    CHECK(C(LODE_LT_TIMESTAMPTZ, "2024-01-02 03:04:05+02"), "2024-01-02 03:04:05+02:00");
+    CHECK(C(LODE_LT_TIMESTAMPTZ, "2024-01-02 03:04:05"), "2024-01-02 03:04:05+00:00");
+    CHECK(C(LODE_LT_TIMESTAMP, "2024-01-01 01:00:00+02:00"), "2023-12-31 23:00:00");
+    O.timeformat = "epochsecs";
+    CHECK(C(LODE_LT_TIMESTAMP, "0"), "1970-01-01 00:00:00");
+    CHECK(C(LODE_LT_TIMESTAMP, "1700000000"), "2023-11-14 22:13:20");
+    CHECK(C(LODE_LT_TIMESTAMP, "-1"), "1969-12-31 23:59:59");
+    CHECK(C(LODE_LT_TIMESTAMPTZ, "951782400"), "2000-02-29 00:00:00+00:00");
+    CHECK(C(LODE_LT_TIMESTAMP, "12.5"),
+          "ERR 1206: Invalid timestamp format or value - '12.5' does not match TIMEFORMAT 'epochsecs'");
+    O.timeformat = "epochmillisecs";
+    CHECK(C(LODE_LT_TIMESTAMP, "1700000000123"), "2023-11-14 22:13:20.123000");
+    CHECK(C(LODE_LT_TIMESTAMP, "-1"), "1969-12-31 23:59:59.999000");
+    O.timeformat = "MM/DD/YYYY HH12:MI:SS AM";
+    CHECK(C(LODE_LT_TIMESTAMP, "07/04/2024 12:30:00 AM"), "2024-07-04 00:30:00");
+    CHECK(C(LODE_LT_TIMESTAMP, "07/04/2024 01:30:00 pm"), "2024-07-04 13:30:00");
+    O.timeformat = "auto";
+    CHECK(C(LODE_LT_TIMESTAMP, "2024-07-04T13:30:00Z"), "2024-07-04 13:30:00");
+    CHECK(C(LODE_LT_TIMESTAMP, "07/04/2024 01:30:00 PM"), "2024-07-04 13:30:00");
+    CHECK(C(LODE_LT_TIME, "13:30:01.5"), "13:30:01.500000");
+    O.timeformat = NULL;
+    CHECK(C(LODE_LT_TIME, "23:59:59"), "23:59:59");
+    CHECK(C(LODE_LT_TIME, "23:60:00"), "ERR 1206: Invalid time format - '23:60:00' (HH:MI:SS expected)");
+
+    /* text: escaping for COPY, lengths, TRUNCATECOLUMNS, UTF-8, NUL */
+    CHECK(C(LODE_LT_TEXT, "a\tb\\c\nd\re"), "a\\tb\\\\c\\nd\\re");
+    CHECK(conv(LODE_LT_TEXT, 3, 0, 0, "abc", 3, 0), "abc");
+    CHECK(conv(LODE_LT_TEXT, 3, 0, 0, "abcd", 4, 0), "ERR 1204: String length exceeds DDL length (3 bytes): 'abcd'");
+    CHECK(conv(LODE_LT_TEXT, 3, 0, 0, "a\xc3\xa9", 3, 0), "a\xc3\xa9");
+    CHECK(conv(LODE_LT_TEXT, 2, 0, 0, "a\xc3\xa9", 3, 0), "ERR 1204: String length exceeds DDL length (2 bytes): 'a\\xC3\\xA9'");
+    O.truncatecolumns = 1;
+    CHECK(conv(LODE_LT_TEXT, 3, 0, 0, "abcd", 4, 0), "abc");
+    CHECK(conv(LODE_LT_TEXT, 2, 0, 0, "a\xc3\xa9", 3, 0), "a");
+    CHECK(conv(LODE_LT_TEXT, 4, 0, 0, "a\tbcdef", 7, 0), "a\\tbc");
+    O.truncatecolumns = 0;
+    CHECK(C(LODE_LT_TEXT, "bad \xff byte"), "ERR 1220: Invalid UTF8 character in value 'bad \\xFF byte' (use ACCEPTINVCHARS to replace it)");
+    CHECK(C(LODE_LT_TEXT, "\xed\xa0\x80"), "ERR 1220: Invalid UTF8 character in value '\\xED\\xA0\\x80' (use ACCEPTINVCHARS to replace it)");
+    CHECK(C(LODE_LT_TEXT, "\xc0\xaf"), "ERR 1220: Invalid UTF8 character in value '\\xC0\\xAF' (use ACCEPTINVCHARS to replace it)");
+    CHECK(conv(LODE_LT_TEXT, -1, 0, 0, "a\0b", 3, 0), "ERR 1221: NUL byte in value 'a\\x00b' (use ACCEPTINVCHARS to replace it)");
+    O.acceptinvchars = '?';
+    CHECK(C(LODE_LT_TEXT, "bad \xff\xfe byte"), "bad ?? byte");
+    CHECK(conv(LODE_LT_TEXT, -1, 0, 0, "a\0b", 3, 0), "a?b");
+    O.acceptinvchars = 0;
+    CHECK(C(LODE_LT_TEXT, "\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80");
+
+    /* NULL rules */
+    CHECK(C(LODE_LT_TEXT, ""), "");
+    O.emptyasnull = 1;
+    CHECK(C(LODE_LT_TEXT, ""), "\\N");
+    O.emptyasnull = 0;
+    CHECK(C(LODE_LT_TEXT, "  "), "  ");
+    O.blanksasnull = 1;
+    CHECK(C(LODE_LT_TEXT, "  "), "\\N");
+    CHECK(C(LODE_LT_INT4, "  "), "\\N");
+    O.blanksasnull = 0;
+    O.null_as = "NA";
+    O.null_as_len = 2;
+    CHECK(C(LODE_LT_INT4, "NA"), "\\N");
+    CHECK(C(LODE_LT_TEXT, "NA"), "\\N");
+    CHECK(conv(LODE_LT_TEXT, -1, 0, 0, "NA", 2, 1), "NA");
+    O.null_as = NULL;
+    {
+        lode_load_column col = { LODE_LT_INT4, -1, 0, 0 };
+        lode_buf out = { 0 };
+        lode_conv_error e;
+        ok(lode_conv_field(&col, &O, "zz", 2, 0, 1, &out, &e) == 0 && out.len == 2 && memcmp(out.data, "\\N", 2) == 0,
+           "is_null wins over the bytes");
+        lode_buf_free(&out);
+    }
+
+    /* lode_utf8_valid */
+    ok(lode_utf8_valid("h\xc3\xa9llo", 6), "valid UTF-8");
+    ok(!lode_utf8_valid("\xf4\x90\x80\x80", 4), "past U+10FFFF");
+    ok(!lode_utf8_valid("\xe2\x82", 2), "truncated sequence");
+    return done_testing();
+}
