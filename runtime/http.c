@@ -130,12 +130,16 @@ static void http_shutdown(void *ud)
         uv_timer_stop(&H.timer);
         uv_close((uv_handle_t *)&H.timer, NULL);
     }
-    H.dead = 0;                          /* a new runtime may start again (unit tests) */
+    H.dead = 1;                          /* late retries fail instead of reviving the multi */
 }
 
 static int http_init(char *err, size_t errlen)
 {
     if (H.multi) return 0;
+    if (H.dead) {
+        snprintf(err, errlen, "http: the runtime is shutting down");
+        return -1;
+    }
     static int global_done;
     if (!global_done) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -390,6 +394,15 @@ const char *lode_http_error(const lode_http *h)
     if (h->cancelled) return "cancelled";
     return h->errbuf[0] ? h->errbuf : curl_easy_strerror(h->code);
 }
+
+long lode_http_status_live(const lode_http *h)
+{
+    long st = 0;
+    curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &st);
+    return st;
+}
+
+int lode_http_cancelled(const lode_http *h) { return h->cancelled; }
 
 int lode_http_timed_out(const lode_http *h) { return h->code == CURLE_OPERATION_TIMEDOUT; }
 

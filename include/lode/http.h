@@ -57,8 +57,12 @@ void lode_http_free(lode_http *h);
 
 /* HTTP status of the final response, 0 when none arrived. */
 long lode_http_status(const lode_http *h);
+/* Status of the response being received (0 before its headers); usable in on_data. */
+long lode_http_status_live(const lode_http *h);
 /* Transport failure text ("Connection reset by peer", "Operation timed out ..."), NULL if none. */
 const char *lode_http_error(const lode_http *h);
+/* Whether the transfer was stopped by lode_http_cancel. */
+int lode_http_cancelled(const lode_http *h);
 /* Whether the transport failure was a timeout (connect or low speed). */
 int lode_http_timed_out(const lode_http *h);
 /* Value of a response header (case-insensitive name), or NULL. */

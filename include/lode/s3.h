@@ -1,0 +1,54 @@
+/* lode/s3.h — the S3 client other C code uses: structured errors, the shared
+ * client configured the way the aws CLI is (env, ~/.aws/credentials and
+ * config, profiles, endpoint_url, addressing_style; or a file:// endpoint),
+ * and S3 objects as lode_source random-access byte sources (ranged GETs).
+ *
+ *   lode_s3_error e;
+ *   lode_s3 *c = lode_s3_default(&e);                 // NULL: e says why
+ *   lode_source_open_s3(c, "s3://bucket/data.parquet", on_open, me);
+ *   static void on_open(void *ud, lode_source *src, const lode_s3_error *err) {
+ *       // src == NULL: err->status, err->code ("NoSuchKey"), err->message
+ *       // else: src->size, src->etag; read with lode_source_read; lode_source_close
+ *   }
+ *
+ * Every callback runs on the loop thread and must not resume Lua itself
+ * (call lode_op_done). */
+#ifndef LODE_S3_H
+#define LODE_S3_H
+
+#include <lua.h>
+#include "lode/source.h"
+
+typedef struct lode_s3 lode_s3;
+
+typedef struct {
+    long status;               /* HTTP status, 0 for transport failures */
+    char code[64];             /* S3 error code ("NoSuchKey", "SlowDown"), or "transport", "timeout" */
+    char message[512];         /* S3's message or the transport error; never a secret */
+    char request_id[128];      /* x-amz-request-id when S3 answered */
+    char key[1024];            /* s3://bucket/key the request was about */
+    int retryable;             /* 5xx, 429, SlowDown, RequestTimeout, resets and timeouts */
+} lode_s3_error;
+
+/* The shared client of this process, configured on first use from the
+ * environment and the aws config files. Returns NULL with err filled when
+ * the configuration is unusable (no credentials for a real endpoint...). */
+lode_s3 *lode_s3_default(lode_s3_error *err);
+
+/* Split "s3://bucket/key" into malloc'd bucket and key ("" when absent).
+ * Returns 0, or -1 when url is not an s3:// URL with a bucket. */
+int lode_s3_parse_url(const char *url, char **bucket, char **key);
+
+/* Callback of lode_source_open_s3: exactly one of src and err is non-NULL. */
+typedef void (*lode_s3_open_cb)(void *ud, lode_source *src, const lode_s3_error *err);
+
+/* Open an S3 object (HEAD for size and ETag) as a lode_source whose reads
+ * are ranged GETs with retries; on a file:// endpoint, the local file.
+ * Returns 0 (cb is called later, once), or -1 with err filled (cb not called). */
+int lode_source_open_s3(lode_s3 *c, const char *url, lode_s3_open_cb cb, void *ud, lode_s3_error *err);
+
+/* Push the structured error table {op, code, message, retryable, status,
+ * key, request_id} for e (the lode.error metatable). */
+void lode_s3_push_error(lua_State *L, const char *op, const lode_s3_error *e);
+
+#endif

@@ -1,0 +1,131 @@
+/* s3_internal.h — private to runtime/s3*.c, aws_config.c, source_s3.c and
+ * bindings/s3.c: configuration, signed requests with retries, XML, the
+ * file:// backend. */
+#ifndef LODE_S3_INTERNAL_H
+#define LODE_S3_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lode/http.h"
+#include "lode/s3.h"
+#include "lode/sigv4.h"
+
+/* ---- configuration (aws_config.c) ---------------------------------------- */
+
+typedef enum { LODE_S3_ADDR_AUTO, LODE_S3_ADDR_PATH, LODE_S3_ADDR_VIRTUAL } lode_s3_addressing;
+
+typedef struct {
+    char *profile;
+    char *access_key_id, *secret_access_key, *session_token;
+    char *region;
+    char *endpoint_url;            /* NULL: https://s3.<region>.amazonaws.com */
+    lode_s3_addressing addressing;
+} lode_aws_config;
+
+/* Resolve like the aws CLI: env, then the profile in the credentials and
+ * config files. profile NULL: AWS_PROFILE or "default". 0, or -1 with err. */
+int lode_aws_config_load(lode_aws_config *c, const char *profile, char *err, size_t errlen);
+void lode_aws_config_free(lode_aws_config *c);
+
+/* ---- the client (s3.c) ------------------------------------------------------ */
+
+struct lode_s3 {
+    lode_aws_config cfg;
+    char *file_root;               /* file:// endpoint: buckets are folders here */
+    char *scheme;                  /* "http" / "https" */
+    char *host;                    /* host[:port] of the endpoint */
+    char *base_path;               /* endpoint path prefix ("" normally) */
+    int path_style;
+    int max_attempts;              /* per request, >= 1 */
+    int backoff_base_ms, backoff_cap_ms;
+    long connect_timeout_ms, low_speed_time_s;
+    int64_t part_size;             /* multipart part size */
+    int64_t multipart_threshold;
+    int concurrency;               /* parts in flight per transfer */
+};
+
+typedef struct s3_req s3_req;
+
+typedef struct {
+    const char *method;
+    const char *bucket;
+    const char *key;               /* NULL or "" for bucket-level requests */
+    const lode_kv *query;
+    size_t nquery;
+    const lode_kv *headers;        /* extra headers, all signed */
+    size_t nheaders;
+    const void *body;              /* in-memory body (not copied), or */
+    size_t (*read_body)(void *ud, char *buf, size_t n);   /* streamed body, UNSIGNED-PAYLOAD */
+    int64_t body_len;              /* -1: no body */
+    size_t (*on_data)(void *ud, const char *p, size_t n); /* 2xx body sink; NULL collects */
+    void (*on_retry)(void *ud);    /* rewind body/sink state before another attempt */
+    size_t max_body;               /* collected body cap */
+    void (*on_done)(s3_req *r, void *ud);
+    void *ud;
+} s3_req_opts;
+
+/* Start a signed request with retries. NULL with err filled when it cannot start. */
+s3_req *s3_request(lode_s3 *c, const s3_req_opts *o, lode_s3_error *err);
+/* Stop it; on_done runs now with a "cancelled" error. */
+void s3_req_cancel(s3_req *r);
+/* Release after on_done. */
+void s3_req_free(s3_req *r);
+/* NULL on success (2xx), else the structured error. */
+const lode_s3_error *s3_req_error(const s3_req *r);
+/* The final response (headers, collected body). */
+const lode_http *s3_req_http(const s3_req *r);
+/* The collected body: the error document, or the response when on_data was NULL. */
+const char *s3_req_body(const s3_req *r, size_t *len);
+/* Attempts made so far. */
+int s3_req_attempts(const s3_req *r);
+
+/* Fill e from fields; key may be NULL. */
+void s3_error_set(lode_s3_error *e, long status, const char *code, const char *message,
+                  const char *bucket, const char *key, int retryable);
+/* Whether an S3 error code is worth retrying. */
+int s3_code_retryable(long status, const char *code);
+
+/* A presigned URL for method on bucket/key, valid `expires` seconds from now. */
+char *s3_presign(lode_s3 *c, const char *method, const char *bucket, const char *key,
+                 int64_t now, int64_t expires, lode_s3_error *err);
+
+/* ---- XML (s3_xml.c) ---------------------------------------------------------- */
+
+/* Find the next <tag>...</tag> (or <tag/>) in [p, end): the inner text in
+ * inner and len; returns the position after it, or NULL when there is none. */
+const char *s3_xml_next(const char *p, const char *end, const char *tag, const char **inner, size_t *len);
+/* The decoded text of the first <tag> in [p, end) as a malloc'd string, or NULL. */
+char *s3_xml_get(const char *p, const char *end, const char *tag);
+/* Decode XML entities of [s, s+n) into a malloc'd string. */
+char *s3_xml_decode(const char *s, size_t n);
+/* Append s XML-escaped to a malloc'd buffer (*buf, *len, *cap); -1 when out of memory. */
+int s3_xml_escape_append(char **buf, size_t *len, size_t *cap, const char *s);
+
+/* ---- file:// endpoint (s3_file.c) ------------------------------------------ */
+
+typedef struct {
+    char *key;
+    int64_t size;
+    char etag[40];
+    int64_t mtime;
+} s3_file_object;
+
+/* Path of bucket/key under the root; malloc'd. */
+char *s3_file_path(const lode_s3 *c, const char *bucket, const char *key);
+/* ListObjectsV2 over folders: keys after start_after, at most max_keys
+ * results (objects + prefixes), sorted bytewise. 0 or -1 with err. */
+int s3_file_list(const lode_s3 *c, const char *bucket, const char *prefix, const char *delimiter,
+                 const char *start_after, int max_keys, s3_file_object **objs, size_t *nobjs,
+                 char ***prefixes, size_t *nprefixes, int *truncated, lode_s3_error *err);
+void s3_file_list_free(s3_file_object *objs, size_t nobjs, char **prefixes, size_t nprefixes);
+int s3_file_head(const lode_s3 *c, const char *bucket, const char *key, s3_file_object *out, lode_s3_error *err);
+/* Read [off, off+len) (len -1: to the end) into a malloc'd buffer. */
+int s3_file_get(const lode_s3 *c, const char *bucket, const char *key, int64_t off, int64_t len,
+                char **data, size_t *n, lode_s3_error *err);
+int s3_file_put(const lode_s3 *c, const char *bucket, const char *key, const void *data, size_t n,
+                const char *from_path, s3_file_object *out, lode_s3_error *err);
+int s3_file_delete(const lode_s3 *c, const char *bucket, const char *key, lode_s3_error *err);
+int s3_file_copy_out(const lode_s3 *c, const char *bucket, const char *key, const char *to_path, lode_s3_error *err);
+
+#endif
