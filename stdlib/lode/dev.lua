@@ -166,7 +166,8 @@ local function start_s3(dir, env, order, opts)
     set("AWS_ENDPOINT_URL", "file://" .. s3dir)
   else
     local port = proc.free_port()
-    local pid = proc.daemon({ "node", find_s3rver(), "-d", s3dir, "-a", "127.0.0.1", "-p", tostring(port), "--silent" },
+    -- --openssl-legacy-provider: s3rver makes ListObjectsV2 continuation tokens with DES (OpenSSL 3 legacy)
+    local pid = proc.daemon({ "node", "--openssl-legacy-provider", find_s3rver(), "-d", s3dir, "-a", "127.0.0.1", "-p", tostring(port), "--silent" },
       { log = dir .. "/s3rver.log" })
     local pf = assert(io.open(dir .. "/s3rver.pid", "w"))
     pf:write(pid, "\n")
