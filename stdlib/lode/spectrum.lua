@@ -998,7 +998,7 @@ end
 local function shell_quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
-M.shell_quote = shell_quote
+M._shell_quote = shell_quote
 
 -- The lode executable the server runs: an absolute path.
 function M.lode_binary()
