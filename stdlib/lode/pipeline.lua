@@ -109,6 +109,7 @@ end
 
 local PIPELINE_KEYS = {
   concurrency = true, on_success = true, on_failure = true, params = true, description = true,
+  warehouse = true, -- a lode.warehouse handle: runs are recorded in lode.runs and locked
 }
 
 --- pipeline "name" { task..., concurrency = n, on_success = fn(summary), on_failure = fn(summary) }

@@ -218,8 +218,17 @@ function M.is_read(q)
   return READ_ONLY[w] == true
 end
 
+local plan_task -- the task whose statements were printed last
 local function plan_print(q, params)
-  local out = { "-- lode plan: not run\n", sql.redact(q):gsub("%s+$", ""), ";\n" }
+  local h = core.current()
+  local task = h and h:name() or "main"
+  local out = {}
+  if task ~= plan_task then
+    plan_task = task
+    out[1] = ("-- task %s: statements shown, not run (lode plan)\n"):format(task)
+  end
+  out[#out + 1] = sql.redact(q):gsub("%s+$", "")
+  out[#out + 1] = ";\n"
   if params and params.n and params.n > 0 then
     local shown = {}
     for i = 1, params.n do

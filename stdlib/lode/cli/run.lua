@@ -23,6 +23,7 @@ local function spec_for(command)
       { "--task", arg = "NAME", multi = true, help = "run only this task (and what it depends on); repeatable" },
       { "--param", arg = "KEY=VALUE", multi = true, help = "set a parameter read by lode.param(KEY); repeatable" },
       { "--run-id", arg = "ID", help = "identifier for this run in logs (default: generated)" },
+      { "--wait", help = "if another run of this pipeline holds its warehouse lock, wait for it instead of failing" },
       { "--log-format", arg = "FMT", choices = { "text", "json" }, help = "text (default) or json: one object per line" },
       { "--log-level", arg = "LEVEL", choices = { "debug", "info", "warn", "error", "off" }, help = "minimum level logged (default info)" },
       { "--help", short = "-h", help = "show this help" },
@@ -86,7 +87,22 @@ function M.execute(command, opts, positional)
     return 0
   end
   core.configure_log({ run_id = run_id, pipeline = result.name })
-  local summary, ok = result:run({ tasks = opts.task, params = params, run_id = run_id })
+  -- A pipeline that declares `warehouse = wh` is recorded in lode.runs and
+  -- locked against concurrent runs (not under `lode plan`: it writes nothing).
+  local state_run
+  if command == "run" and type(result.warehouse) == "table" and result.warehouse.conninfo then
+    state_run = require("lode.state").begin(result.warehouse, result.name, run_id, { wait = opts.wait })
+  end
+  local good, summary, ok = pcall(result.run, result, { tasks = opts.task, params = params, run_id = run_id })
+  if not good then
+    if state_run then
+      state_run:abandon()
+    end
+    error(summary, 0)
+  end
+  if state_run then
+    state_run:finish(summary)
+  end
   io.stderr:write(pipeline.format_summary(summary), "\n")
   return ok and 0 or 1
 end
