@@ -14,6 +14,7 @@
 
 #include "lode.h"
 #include "lode/parquet.h"
+#include "lode/s3.h"
 #include "lode/source.h"
 
 
@@ -23,7 +24,12 @@ typedef struct {
     lode_source *src;
     lode_pq_meta *m;
     char *err;
+    const char *err_code;       /* set for failures before the footer read */
+    int retryable;
+    long status;                /* HTTP status of a failed S3 open */
     int schema_only;
+    size_t speculative;
+    int opens;                  /* requests spent opening (the S3 HEAD) */
 } meta_op;
 
 static void push_bytes(lua_State *L, lode_pq_bytes b)
@@ -297,7 +303,7 @@ static void push_row_groups(lua_State *L, const lode_pq_meta *m)
     free(paths);
 }
 
-static void push_meta(lua_State *L, const lode_pq_meta *m, const lode_source *src, int schema_only)
+static void push_meta(lua_State *L, const lode_pq_meta *m, const lode_source *src, int schema_only, int opens)
 {
     lua_createtable(L, 0, 14);
     set_str(L, "path", src->name);
@@ -311,7 +317,7 @@ static void push_meta(lua_State *L, const lode_pq_meta *m, const lode_source *sr
     set_int(L, "version", m->version);
     set_int(L, "file_num_rows", m->num_rows);
     set_int(L, "footer_length", (lua_Integer)m->footer_len);
-    set_int(L, "requests", (lua_Integer)src->reads);
+    set_int(L, "requests", (lua_Integer)(src->reads + (uint64_t)opens));
     if (src->etag[0]) set_str(L, "etag", src->etag);
     if (m->has_created_by) {
         push_bytes(L, m->created_by);
@@ -327,13 +333,16 @@ static int meta_push(lua_State *L, lode_op *op)
 {
     meta_op *mo = (meta_op *)op;
     if (mo->err) {
-        const char *code = mo->rd.err_kind == LODE_PQ_ERR_ENCRYPTED ? "encrypted"
+        const char *code = mo->err_code ? mo->err_code
+                         : mo->rd.err_kind == LODE_PQ_ERR_ENCRYPTED ? "encrypted"
                          : mo->rd.err_kind == LODE_PQ_ERR_CORRUPT ? "corrupt" : "io";
-        lode_push_error(L, "parquet.metadata", code, mo->err, 0);
-        set_str(L, "file", mo->src->name);
+        lode_push_error(L, "parquet.metadata", code, mo->err, mo->retryable);
+        lua_pushvalue(L, 1);
+        lua_setfield(L, -2, "file");
+        if (mo->status) set_int(L, "status", mo->status);
         return -1;
     }
-    push_meta(L, mo->m, mo->src, mo->schema_only);
+    push_meta(L, mo->m, mo->src, mo->schema_only, mo->opens);
     return 1;
 }
 
@@ -355,16 +364,22 @@ static void on_footer(lode_pq_footer_read *r, lode_pq_meta *m, const char *err)
     lode_op_done(&mo->op);
 }
 
-static int open_source(lua_State *L, const char *path, lode_source **out, char *err, size_t errlen)
+/* The S3 object is open (after its HEAD): read the footer, or record why not. */
+static void on_s3_open(void *ud, lode_source *src, const lode_s3_error *e)
 {
-    if (strncmp(path, "s3://", 5) == 0) {
-        (void)L;
-        (void)out;
-        snprintf(err, errlen, "%s: s3:// sources are not available yet", path);
-        return -1;
+    meta_op *mo = ud;
+    mo->opens = 1;
+    if (!src) {
+        mo->err = strdup(e->message[0] ? e->message : e->code);
+        mo->err_code = strcmp(e->code, "NoSuchKey") == 0 ? "not_found" : "io";
+        mo->retryable = e->retryable;
+        mo->status = e->status;
+        if (!mo->err) mo->err = strdup("out of memory");
+        lode_op_done(&mo->op);
+        return;
     }
-    if (strncmp(path, "file://", 7) == 0) path += 7;
-    return lode_source_open_file(path, out, err, errlen);
+    mo->src = src;
+    lode_pq_footer_read_start(&mo->rd, src, mo->speculative, on_footer, mo);
 }
 
 static int start_read(lua_State *L, int schema_only)
@@ -379,10 +394,31 @@ static int start_read(lua_State *L, int schema_only)
         }
         lua_pop(L, 1);
     }
+    lua_settop(L, 1);
     lode_check_task(L, "parquet.metadata");
+    if (strncmp(path, "s3://", 5) == 0) {
+        lode_s3_error e;
+        lode_s3 *c = lode_s3_default(&e);
+        if (!c) {
+            lode_s3_push_error(L, "parquet.metadata", &e);
+            return lua_error(L);
+        }
+        meta_op *mo = (meta_op *)lode_op_new(L, sizeof *mo, "parquet.metadata", meta_push, NULL, meta_release);
+        mo->schema_only = schema_only;
+        mo->speculative = (size_t)spec;
+        if (lode_source_open_s3(c, path, on_s3_open, mo, &e) != 0) {
+            mo->err = strdup(e.message[0] ? e.message : e.code);
+            mo->err_code = "io";
+            mo->status = e.status;
+            if (!mo->err) mo->err = strdup("out of memory");
+            lode_op_done(&mo->op);
+        }
+        return lode_op_yield(L, &mo->op);
+    }
     char err[512];
     lode_source *src = NULL;
-    if (open_source(L, path, &src, err, sizeof err) < 0) {
+    const char *file = strncmp(path, "file://", 7) == 0 ? path + 7 : path;
+    if (lode_source_open_file(file, &src, err, sizeof err) < 0) {
         lode_push_error(L, "parquet.metadata", "io", err, 0);
         set_str(L, "file", path);
         return lua_error(L);

@@ -62,10 +62,11 @@ local function list_s3(prefix, out)
     error(require("lode.core").error({ op = "parquet.summary", code = "unsupported",
       message = "s3:// prefixes need lode.s3, which is not available", file = prefix }), 0)
   end
-  for obj in s3.list(prefix) do
+  local bucket = prefix:match("^(s3://[^/]+/)") or (prefix .. "/")
+  for _, obj in ipairs((s3.list(prefix))) do
     local name = obj.key:match("([^/]*)$")
-    if is_data_file(name) and obj.size > 0 then
-      out[#out + 1] = obj.url or (prefix:match("^(s3://[^/]+/)") .. obj.key)
+    if is_data_file(name) and (obj.size or 1) > 0 then
+      out[#out + 1] = bucket .. obj.key
     end
   end
   return out
