@@ -1315,6 +1315,143 @@ static int l_upload(lua_State *L)
     return lode_op_yield(L, &u->op);
 }
 
+/* ---- s3.open: an object as a random-access reader (lode_source) ---------------- */
+
+#define READER_MT "lode.s3.reader"
+
+typedef struct {
+    lode_source *src;
+    int closed;
+} reader_ud;
+
+typedef struct {
+    lode_op op;
+    lode_source *src;            /* open: the result; handed to the userdata on push */
+    lode_s3_error err;
+    int failed;
+    char *buf;                   /* read: the destination */
+    size_t nread;
+    char msg[1500];
+} src_op;
+
+static void src_open_cb(void *ud, lode_source *src, const lode_s3_error *err)
+{
+    src_op *o = ud;
+    if (src) o->src = src;
+    else {
+        o->err = *err;
+        o->failed = 1;
+    }
+    if (!o->op.task && o->src) {            /* the task was cancelled meanwhile */
+        lode_source_close(o->src);
+        o->src = NULL;
+    }
+    lode_op_done(&o->op);
+}
+
+static void src_release(lode_op *op)
+{
+    src_op *o = (src_op *)op;
+    if (o->src) lode_source_close(o->src);
+    free(o->buf);
+    free(o);
+}
+
+static int reader_close(lua_State *L)
+{
+    reader_ud *r = luaL_checkudata(L, 1, READER_MT);
+    if (!r->closed) {
+        r->closed = 1;
+        lode_source_close(r->src);
+        r->src = NULL;
+    }
+    return 0;
+}
+
+static int src_open_push(lua_State *L, lode_op *op)
+{
+    src_op *o = (src_op *)op;
+    if (o->failed) {
+        lode_s3_push_error(L, "s3.open", &o->err);
+        return -1;
+    }
+    reader_ud *r = lua_newuserdatauv(L, sizeof *r, 0);
+    r->src = o->src;
+    r->closed = 0;
+    o->src = NULL;
+    luaL_setmetatable(L, READER_MT);
+    return 1;
+}
+
+/* s3.open(url) -> reader {size, etag, :read(offset, len), :close()} */
+static int l_open(lua_State *L)
+{
+    const char *url = luaL_checkstring(L, 1);
+    lode_s3 *c = client(L, "s3.open");
+    src_op *o = (src_op *)lode_op_new(L, sizeof *o, "s3.open", src_open_push, NULL, src_release);
+    if (lode_source_open_s3(c, url, src_open_cb, o, &o->err) != 0) {
+        o->failed = 1;
+        o->op.done = 1;
+    }
+    return lode_op_yield(L, &o->op);
+}
+
+static void src_read_cb(void *ud, int status, size_t nread, const char *errmsg)
+{
+    src_op *o = ud;
+    o->nread = nread;
+    if (status != 0) {
+        o->failed = 1;
+        snprintf(o->msg, sizeof o->msg, "%s", errmsg ? errmsg : "read failed");
+    }
+    lode_op_done(&o->op);
+}
+
+static int src_read_push(lua_State *L, lode_op *op)
+{
+    src_op *o = (src_op *)op;
+    if (o->failed) {
+        lode_push_error(L, "s3.read", "read", o->msg, 1);
+        return -1;
+    }
+    lua_pushlstring(L, o->buf ? o->buf : "", o->nread);
+    return 1;
+}
+
+/* reader:read(offset, len) -> string (shorter at the end of the object) */
+static int reader_read(lua_State *L)
+{
+    reader_ud *r = luaL_checkudata(L, 1, READER_MT);
+    lua_Integer off = luaL_checkinteger(L, 2), len = luaL_checkinteger(L, 3);
+    luaL_argcheck(L, off >= 0, 2, "offset must be >= 0");
+    luaL_argcheck(L, len >= 0 && len <= (256 << 20), 3, "len must be between 0 and 256 MiB");
+    if (r->closed) return luaL_error(L, "s3 reader is closed");
+    src_op *o = (src_op *)lode_op_new(L, sizeof *o, "s3.read", src_read_push, NULL, src_release);
+    o->buf = malloc((size_t)len + 1);
+    /* the reader may be closed while this read is in flight: the source
+     * completes it first (lode_source contract) */
+    int rc = o->buf ? lode_source_read(r->src, (uint64_t)off, (size_t)len, o->buf, src_read_cb, o) : UV_ENOMEM;
+    if (rc != 0) {
+        o->failed = 1;
+        snprintf(o->msg, sizeof o->msg, "%s: %s", r->src->name, uv_strerror(rc));
+        o->op.done = 1;
+    }
+    return lode_op_yield(L, &o->op);
+}
+
+static int reader_index(lua_State *L)
+{
+    reader_ud *r = luaL_checkudata(L, 1, READER_MT);
+    const char *k = luaL_checkstring(L, 2);
+    if (!r->closed && strcmp(k, "size") == 0) lua_pushinteger(L, (lua_Integer)r->src->size);
+    else if (!r->closed && strcmp(k, "etag") == 0) lua_pushstring(L, r->src->etag);
+    else if (!r->closed && strcmp(k, "reads") == 0) lua_pushinteger(L, (lua_Integer)r->src->reads);
+    else if (strcmp(k, "read") == 0) lua_pushcfunction(L, reader_read);
+    else if (strcmp(k, "close") == 0) lua_pushcfunction(L, reader_close);
+    else lua_pushnil(L);
+    return 1;
+}
+
 /* ---- presign and configure ------------------------------------------------------- */
 
 /* s3.presign(url, {expires = seconds (default 3600, at most 604800), method = "GET"}) */
@@ -1335,6 +1472,40 @@ static int l_presign(lua_State *L)
     }
     lua_pushstring(L, url);
     free(url);
+    return 1;
+}
+
+/* s3._sign_for_test(url, {endpoint=, now=, expires=, access_key=, secret_key=, token=, region=})
+ * -> {url=, authorization=, presigned=}: the request lode would send, signed at a
+ * fixed instant with explicit credentials (compared with botocore in the tests). */
+static int l_sign_for_test(lua_State *L)
+{
+    const char *bucket, *key;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    check_url(L, 1, &bucket, &key, 1);
+    lua_Integer now = opt_field_int(L, 2, "now", 0), expires = opt_field_int(L, 2, "expires", 3600);
+    lode_s3_error e;
+    lode_s3 *c = s3_client_new(opt_field_str(L, 2, "endpoint"), opt_field_str(L, 2, "region"),
+                               opt_field_str(L, 2, "access_key"), opt_field_str(L, 2, "secret_key"),
+                               opt_field_str(L, 2, "token"), &e);
+    if (!c) {
+        lode_s3_push_error(L, "s3.sign", &e);
+        return lua_error(L);
+    }
+    char *url = NULL, *auth = NULL;
+    char *pre = s3_presign(c, "GET", bucket, key, (int64_t)now, (int64_t)expires, &e);
+    s3_sign_for_test(c, bucket, key, (int64_t)now, &url, &auth);
+    s3_client_free(c);
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, pre);
+    lua_setfield(L, -2, "url");
+    lua_pushstring(L, auth);
+    lua_setfield(L, -2, "authorization");
+    lua_pushstring(L, url);
+    lua_setfield(L, -2, "request_url");
+    free(pre);
+    free(url);
+    free(auth);
     return 1;
 }
 
@@ -1443,6 +1614,8 @@ int luaopen_lode_s3(lua_State *L)
         {"download", l_download},
         {"upload", l_upload},
         {"presign", l_presign},
+        {"open", l_open},
+        {"_sign_for_test", l_sign_for_test},
         {"configure", l_configure},
         {"list_uploads", l_list_uploads},
         {"abort_upload", l_abort_upload},
@@ -1450,6 +1623,15 @@ int luaopen_lode_s3(lua_State *L)
         {"_delete_batch", l_delete_batch},
         {NULL, NULL}
     };
+    if (luaL_newmetatable(L, READER_MT)) {
+        lua_pushcfunction(L, reader_index);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, reader_close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, reader_close);
+        lua_setfield(L, -2, "__close");
+    }
+    lua_pop(L, 1);
     luaL_newlib(L, fns);
     if (luaL_loadbuffer(L, s3_lua, sizeof s3_lua - 1, "=lode.s3") != LUA_OK) return lua_error(L);
     lua_pushvalue(L, -2);

@@ -124,6 +124,25 @@ static int client_endpoint(lode_s3 *c, lode_s3_error *err)
     return 0;
 }
 
+lode_s3 *s3_client_new(const char *endpoint, const char *region, const char *access_key,
+                       const char *secret_key, const char *token, lode_s3_error *err)
+{
+    lode_s3 *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->cfg.endpoint_url = endpoint ? strdup(endpoint) : NULL;
+    c->cfg.region = strdup(region ? region : "us-east-1");
+    c->cfg.access_key_id = strdup(access_key ? access_key : "");
+    c->cfg.secret_access_key = strdup(secret_key ? secret_key : "");
+    c->cfg.session_token = token ? strdup(token) : NULL;
+    if (client_endpoint(c, err) != 0) {
+        client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void s3_client_free(lode_s3 *c) { client_free(c); }
+
 lode_s3 *lode_s3_default(lode_s3_error *err)
 {
     if (default_client) return default_client;
@@ -257,16 +276,11 @@ static size_t req_read(void *ud, char *buf, size_t n)
 }
 
 /* Build, sign and start one attempt. */
-static int attempt_start(s3_req *r)
+/* Build the URL and the signed header lines of r for the instant `now`. */
+static int sign_request(s3_req *r, int64_t now)
 {
     lode_s3 *c = r->c;
     free_lines(r);
-    r->live_status = 0;
-    free(r->errbody);
-    r->errbody = NULL;
-    r->errlen = 0;
-
-    int64_t now = (int64_t)time(NULL);
     char date[17], hash[65];
     lode_sigv4_amz_date(now, date);
     const char *payload = LODE_EMPTY_SHA256;
@@ -315,6 +329,42 @@ static int attempt_start(s3_req *r)
         r->url = NULL;
         goto done;
     }
+    rc = 0;
+done:
+    free(path);
+    free(epath);
+    free(qs);
+    free(h);
+    return rc;
+}
+
+int s3_sign_for_test(lode_s3 *c, const char *bucket, const char *key, int64_t now, char **url, char **authorization)
+{
+    s3_req r = {.c = c, .bucket = (char *)bucket, .key = (char *)key};
+    r.o.method = "GET";
+    r.o.body_len = -1;
+    *url = *authorization = NULL;
+    int rc = sign_request(&r, now);
+    if (rc == 0) {
+        *url = r.url;
+        r.url = NULL;
+        for (size_t i = 0; i < r.nhdr_lines; i++)
+            if (r.hdr_lines[i] && strncmp(r.hdr_lines[i], "Authorization: ", 15) == 0)
+                *authorization = strdup(r.hdr_lines[i] + 15);
+    }
+    free_lines(&r);
+    return rc;
+}
+
+static int attempt_start(s3_req *r)
+{
+    lode_s3 *c = r->c;
+    r->live_status = 0;
+    free(r->errbody);
+    r->errbody = NULL;
+    r->errlen = 0;
+    int rc = -1;
+    if (sign_request(r, (int64_t)time(NULL)) != 0) goto done;
     char msg[256];
     lode_http_opts ho = {
         .method = r->o.method, .url = r->url, .headers = (const char *const *)r->hdr_lines,
@@ -334,10 +384,6 @@ static int attempt_start(s3_req *r)
     rc = 0;
 done:
     if (rc != 0 && !r->err.code[0]) s3_error_set(&r->err, 0, "internal", "out of memory", r->bucket, r->key, 0);
-    free(path);
-    free(epath);
-    free(qs);
-    free(h);
     return rc;
 }
 

@@ -45,6 +45,13 @@ struct lode_s3 {
     int concurrency;               /* parts in flight per transfer */
 };
 
+/* A client from explicit settings (not the environment); for tests and tools. */
+lode_s3 *s3_client_new(const char *endpoint, const char *region, const char *access_key,
+                       const char *secret_key, const char *token, lode_s3_error *err);
+void s3_client_free(lode_s3 *c);
+/* The URL and Authorization header of a GET on bucket/key signed at `now` (malloc'd). */
+int s3_sign_for_test(lode_s3 *c, const char *bucket, const char *key, int64_t now, char **url, char **authorization);
+
 typedef struct s3_req s3_req;
 
 typedef struct {
