@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Fault-injecting HTTP proxy for the S3 tests (test-only, loopback only).
+
+  fault_proxy.py UPSTREAM_PORT MODE COUNT LOG [LIFETIME]
+
+Listens on 127.0.0.1 (a free port, printed), detaches, and forwards each
+request to 127.0.0.1:UPSTREAM_PORT on its own upstream connection
+("Connection: close"). MODE decides the fault, for the first COUNT
+matching requests (COUNT -1: every one):
+  503    answer 503 SlowDown without forwarding
+  reset  forward, relay half of the response body, then reset the connection
+  stall  forward, relay the headers and a few bytes, then go silent
+  part500  answer 500 InternalError to every UploadPart (partNumber=) request
+Each request is logged as "METHOD TARGET -> STATUS|fault" to LOG.
+Exits after LIFETIME seconds (default 120).
+"""
+import os, socket, socketserver, struct, sys, threading, time
+
+UP = int(sys.argv[1]); MODE = sys.argv[2]; COUNT = int(sys.argv[3]); LOG = sys.argv[4]
+LIFETIME = float(sys.argv[5]) if len(sys.argv) > 5 else 120.0
+lock = threading.Lock()
+faults = [0]
+
+
+def log(line):
+    with lock, open(LOG, "a") as f:
+        f.write(line + "\n")
+
+
+def take_fault(target):
+    if MODE == "part500":
+        return "partNumber=" in target
+    with lock:
+        if COUNT < 0 or faults[0] < COUNT:
+            faults[0] += 1
+            return True
+    return False
+
+
+def read_head(sock):
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = sock.recv(65536)
+        if not d:
+            return None, b""
+        buf += d
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    return head, rest
+
+
+def reset(sock):
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+class Handler(socketserver.BaseRequestHandler):
+    def handle(self):
+        c = self.request
+        c.settimeout(60)
+        while True:
+            head, rest = read_head(c)
+            if head is None:
+                return
+            lines = head.decode("latin-1").split("\r\n")
+            method, target = lines[0].split(" ")[:2]
+            hdrs = [l for l in lines[1:] if not l.lower().startswith("connection:")]
+            n = 0
+            for l in hdrs:
+                if l.lower().startswith("content-length:"):
+                    n = int(l.split(":", 1)[1])
+            body = rest
+            while len(body) < n:
+                d = c.recv(min(1 << 20, n - len(body)))
+                if not d:
+                    return
+                body += d
+            fault = take_fault(target)
+            if fault and MODE in ("503", "part500"):
+                code, word, s3code = (503, "Slow Down", "SlowDown") if MODE == "503" else (500, "Internal Server Error", "InternalError")
+                x = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>injected</Message>"
+                     "<RequestId>FAULT%d</RequestId></Error>" % (s3code, faults[0])).encode()
+                c.sendall(("HTTP/1.1 %d %s\r\nContent-Type: application/xml\r\nContent-Length: %d\r\n"
+                           "x-amz-request-id: FAULT\r\n\r\n" % (code, word, len(x))).encode() + x)
+                log("%s %s -> fault %d" % (method, target, code))
+                continue
+            u = socket.create_connection(("127.0.0.1", UP))
+            u.sendall(("\r\n".join([lines[0]] + hdrs + ["Connection: close", "", ""])).encode("latin-1") + body)
+            resp = b""
+            while True:
+                d = u.recv(1 << 20)
+                if not d:
+                    break
+                resp += d
+            u.close()
+            status = resp[9:12].decode("latin-1", "replace")
+            if fault and MODE == "reset":
+                cut = resp.find(b"\r\n\r\n") + 4
+                cut += (len(resp) - cut) // 2
+                c.sendall(resp[:cut])
+                log("%s %s -> fault reset" % (method, target))
+                reset(c)
+                return
+            if fault and MODE == "stall":
+                cut = resp.find(b"\r\n\r\n") + 4 + 10
+                c.sendall(resp[:cut])
+                log("%s %s -> fault stall" % (method, target))
+                time.sleep(LIFETIME)
+                return
+            # relay, then close: the upstream answered "Connection: close"
+            c.sendall(resp)
+            log("%s %s -> %s" % (method, target, status))
+            return
+
+
+class Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+srv = Server(("127.0.0.1", 0), Handler)
+print(srv.server_address[1], flush=True)
+if os.fork() > 0:
+    os._exit(0)
+os.setsid()
+fd = os.open(os.devnull, os.O_RDWR)
+for i in (0, 1, 2):
+    os.dup2(fd, i)
+threading.Timer(LIFETIME, lambda: os._exit(0)).start()
+srv.serve_forever()
