@@ -253,4 +253,19 @@ do
   end
 end
 
+--- parquet.rows(path, {columns = {...}}) -> iterator of row tables keyed by
+--- column name (lode.null for NULL; integers and floats as numbers, booleans,
+--- strings, bytea as raw bytes, decimals/dates/timestamps as text, nested
+--- columns as JSON text). Decoded by lode.parquetrows, one row group in memory.
+function M.rows(path, opts)
+  local rd = require("lode.parquetrows").open(path, opts)
+  return function()
+    local row = rd:next()
+    if row == nil then
+      rd:close()
+    end
+    return row
+  end
+end
+
 return M

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Parquet -> CSV text on one core: `lode parquet cat --format csv` vs DuckDB
+# (SET threads = 1; COPY (FROM 'f.parquet') TO 'out.csv'), on a wide table of
+# mixed types written by DuckDB with SNAPPY and with ZSTD.
+# PQ_BENCH_ROWS sets the size (default 10000000). Prints name: value lines
+# and ratio: (DuckDB seconds / lode seconds; >= 1.0 means lode is as fast).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+LODE=$ROOT/$BUILD/lode
+ROWS=${PQ_BENCH_ROWS:-10000000}
+TOOL=$ROOT/tests/tools/parquet_diff.js
+if ! (cd "$ROOT/tests" && node -e "require('@duckdb/node-api')" 2>/dev/null); then
+  echo "parquet_read: skipped (node with @duckdb/node-api not installed in tests/)"
+  exit 0
+fi
+DIR=$(mktemp -d)
+trap 'rm -rf "$DIR"' EXIT
+SELECT="SELECT i AS id, i % 1000 AS small, (i * 2654435761) % 4294967296 AS big, i / 7.0 AS dbl,
+  (i % 10000 / 100.0)::DECIMAL(10,2) AS price, 'customer_' || (i % 50000) AS name,
+  DATE '2020-01-01' + (i % 1000)::INTEGER AS day, TIMESTAMP '2024-01-01' + INTERVAL (i) SECOND AS ts,
+  i % 3 = 0 AS flag, CASE WHEN i % 10 = 0 THEN NULL ELSE 'note ' || i END AS note
+  FROM range($ROWS) t(i)"
+now() { date +%s.%N; }
+(cd "$ROOT/tests" && node "$TOOL" sql "CREATE TABLE t AS $SELECT" \
+  "COPY t TO '$DIR/snappy.parquet' (FORMAT parquet, COMPRESSION snappy)" \
+  "COPY t TO '$DIR/zstd.parquet' (FORMAT parquet, COMPRESSION zstd)" >/dev/null)
+echo "parquet_read rows: $ROWS (10 columns, mixed types)"
+total_l=0; total_d=0
+for codec in snappy zstd; do
+  f=$DIR/$codec.parquet
+  s=$(now); taskset -c 0 "$LODE" parquet cat --format csv "$f" > "$DIR/lode.csv"; tl=$(echo "$(now) - $s" | bc)
+  rss=$( { /usr/bin/time -f %M taskset -c 0 "$LODE" parquet cat --format csv "$f" > /dev/null; } 2>&1 | tail -1)
+  # includes node's start-up (~0.3 s), measured below and subtracted
+  s=$(now); (cd "$ROOT/tests" && taskset -c 0 node "$TOOL" sql "SET threads = 1" >/dev/null); t0=$(echo "$(now) - $s" | bc)
+  s=$(now); (cd "$ROOT/tests" && taskset -c 0 node "$TOOL" sql "SET threads = 1" "COPY (FROM '$f') TO '$DIR/duck.csv'" >/dev/null)
+  td=$(echo "$(now) - $s - $t0" | bc)
+  echo "parquet_read $codec file MiB: $(( $(stat -c %s "$f") / 1048576 ))"
+  echo "parquet_read $codec lode s: $tl (peak RSS ${rss} KiB)"
+  echo "parquet_read $codec duckdb s: $td"
+  total_l=$(echo "$total_l + $tl" | bc); total_d=$(echo "$total_d + $td" | bc)
+done
+echo "ratio: $(echo "scale=2; $total_d / $total_l" | bc)"
