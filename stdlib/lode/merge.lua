@@ -172,6 +172,12 @@ function M.statements(spec)
     end
   end
 
+  if d ~= "redshift" then
+    -- temp tables are never auto-analyzed: without statistics the planner
+    -- joins a million staged rows as if they were a handful
+    add("analyze_stage", "ANALYZE " .. S)
+  end
+
   local nulls = {}
   for i, k in ipairs(key) do
     nulls[i] = sql.ident(k) .. " IS NULL"
@@ -483,14 +489,21 @@ function M.upsert(wh, opts)
     M.validate(spec)
     local res = { staged = 0, deduplicated = 0, deleted = 0, inserted = 0, updated = 0 }
     local matched, before = 0, 0
+    local step_t0 = core.now()
     for _, step in ipairs(M.statements(spec)) do
       local k = step.kind
+      local step_done <close> = setmetatable({}, { __close = function()
+        local now = core.now()
+        core.log("debug", "merge step", { target = label, step = k, ms = now - step_t0 })
+        step_t0 = now
+      end })
       if k == "lock" then
         -- taken above
       elseif k == "check_null_keys" or k == "check_duplicates" then
         check_counts(tx, step, label, dialect, dry)
       elseif k == "copy" then
         res.staged = M._stage_from_s3(tx, spec, opts)
+        res.staging_seconds = (core.now() - started) / 1000
       elseif k == "count_before" or k == "count_after" then
         if dry then
           plan_note(step.sql)
@@ -507,6 +520,7 @@ function M.upsert(wh, opts)
         local n = tx:exec(step.sql)
         if k == "stage" then
           res.staged = n
+          res.staging_seconds = (core.now() - started) / 1000
         elseif k == "dedupe" then
           res.deduplicated = res.staged - n
         elseif k == "delete_marked" then
@@ -533,9 +547,61 @@ function M.upsert(wh, opts)
   return result
 end
 
--- S3 sources: staged through lode.copy (filled in when COPY lands).
-function M._stage_from_s3()
-  merge_error("unsupported", "merge: S3 sources (from =) need lode.copy", 4)
+-- S3 sources ----------------------------------------------------------------------
+
+-- merge's own options; everything else goes to lode.copy as COPY options
+local MERGE_OPTIONS = {
+  target = true, query = true, key = true, strategy = true, dedupe = true, order_by = true,
+  delete_when = true, update_columns = true, schema_evolution = true, source_only = true,
+  before_commit = true, run = true,
+}
+
+local run_seq = 0
+
+-- Stage the S3 objects of opts.from with lode.copy, inside the merge's
+-- transaction, and keep lode.load_history under the target's name: files
+-- already merged into the target are skipped (unless reload = true), and the
+-- files staged now are recorded for the target when the merge commits.
+-- lode.copy keys its ledger by the table it loads, so the target's rows are
+-- lent to the stage's name for the COPY and the new ones moved back after.
+function M._stage_from_s3(tx, spec, opts)
+  local ok, copy = pcall(require, "lode.copy")
+  if not ok or type(copy.into) ~= "function" then
+    merge_error("unsupported", "merge: S3 sources (from =) need lode.copy, which this lode does not have", 4)
+  end
+  local copts = {}
+  for k, v in pairs(opts) do
+    if not MERGE_OPTIONS[k] then
+      copts[k] = v
+    end
+  end
+  copts.table = spec.stage
+  copts.columns = spec.source_columns
+  if spec.dialect == "redshift" or core.dry_run() then
+    -- native COPY into the stage (lode plan prints it)
+    return copy.into(tx, copts).rows
+  end
+  local ledger = require "lode.ledger"
+  ledger.ensure(tx.wh or tx)
+  local lh = "lode.load_history"
+  local stage_key, target_key = ledger.table_key(spec.stage), ledger.table_key(spec.target)
+  run_seq = run_seq + 1
+  local token = ("lode.merge:%d:%d"):format(core.now(), run_seq)
+  local run = opts.run or os.getenv("LODE_RUN_ID")
+  tx:exec(("DELETE FROM %s WHERE table_name = $1"):format(lh), stage_key)
+  if not opts.reload then
+    tx:exec(("INSERT INTO %s (table_name, key, etag, size, rows, run) SELECT $1, key, etag, size, rows, run FROM %s WHERE table_name = $2")
+      :format(lh, lh), stage_key, target_key)
+  end
+  copts.run = token
+  copts.reload = opts.reload
+  local r = copy.into(tx, copts)
+  tx:exec(("DELETE FROM %s WHERE table_name = $1 AND key IN (SELECT key FROM %s WHERE table_name = $2 AND run = $3)")
+    :format(lh, lh), target_key, stage_key, token)
+  tx:exec(("UPDATE %s SET table_name = $1, run = $2 WHERE table_name = $3 AND run = $4"):format(lh),
+    target_key, run or core.null, stage_key, token)
+  tx:exec(("DELETE FROM %s WHERE table_name = $1"):format(lh), stage_key)
+  return r.rows
 end
 
 return M

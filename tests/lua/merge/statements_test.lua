@@ -174,6 +174,7 @@ t.test("postgres dialect: lock mode that lets readers in, stage keys nullable so
   local got = sqls(spec({ dialect = "postgres", key = { "sale_id", "updated_at" } }))
   t.eq(got[1], "LOCK TABLE sales IN SHARE ROW EXCLUSIVE MODE")
   t.eq(got[3], "ALTER TABLE lode_stage_sales ALTER COLUMN sale_id DROP NOT NULL, ALTER COLUMN updated_at DROP NOT NULL")
+  t.eq(got[5], "ANALYZE lode_stage_sales")
 end)
 
 t.test("no TRUNCATE, no SELECT *, no USING … ON, in any strategy and option", function()

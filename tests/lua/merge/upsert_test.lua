@@ -201,7 +201,8 @@ for _, strategy in ipairs(STRATEGIES) do
     local res = merge.upsert(wh, { target = "m_target", query = "SELECT * FROM m_source", strategy = strategy,
                                    dedupe = "latest", order_by = "ts" })
     t.eq(fetch(wh, "m_target", "id"), model(BASE, source, { key = { "id" }, order_by = "ts" }))
-    t.eq(res, { staged = 6, deduplicated = 3, deleted = 0, inserted = 2, updated = 1, seconds = res.seconds })
+    t.eq(res, { staged = 6, deduplicated = 3, deleted = 0, inserted = 2, updated = 1, seconds = res.seconds,
+                 staging_seconds = res.staging_seconds })
     wh:close()
   end)
 
