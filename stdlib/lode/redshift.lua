@@ -459,6 +459,13 @@ local function rewrite_create_table(st, toks, text, hash_only)
       skip_through(i + 1)
       st.dropped[#st.dropped + 1] = "BACKUP"
       i = i + 2
+    elseif v == "including" and nxt and nxt.value == "defaults" then
+      -- Redshift's LIKE … INCLUDING DEFAULTS keeps IDENTITY columns working;
+      -- PostgreSQL needs INCLUDING IDENTITY for that
+      keep_until(i)
+      skip_through(i + 1)
+      out[#out + 1] = "INCLUDING DEFAULTS INCLUDING IDENTITY"
+      i = i + 2
     elseif v == "super" then
       keep_until(i)
       skip_through(i)

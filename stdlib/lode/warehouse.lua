@@ -380,7 +380,34 @@ function Tx:exec(q, ...)
 end
 
 function Tx:transaction(fn)
-  return run_tx(self.wh, self.conn, fn, self.depth + 1)
+  local depth = self.depth + 1
+  if self.session then -- BEGIN, or a savepoint inside the script's own BEGIN
+    local st = self.conn:transaction_status()
+    depth = (st == "intrans" or st == "inerror") and 1 or 0
+  end
+  return run_tx(self.wh, self.conn, fn, depth)
+end
+
+function Tx:copy_out(q, fn)
+  local r <close> = self.conn:copy_out(q)
+  while true do
+    local chunk = r:read()
+    if chunk == nil then
+      break
+    end
+    fn(chunk)
+  end
+  return r:rows()
+end
+
+--- wh:session(fn) -> fn(s)'s results: one pinned connection for a sequence of
+--- statements (a SQL script run by `lode sql`); s has query, exec, rows,
+--- copy_in, copy_out, and s:transaction(fn) opens BEGIN — or a savepoint
+--- when the script's own BEGIN is open.
+function Warehouse:session(fn)
+  return self:with_conn(function(c)
+    return fn(setmetatable({ wh = self, conn = c, depth = 0, dialect = self.dialect, session = true }, Tx))
+  end)
 end
 
 function Tx:rows(q, ...)

@@ -56,6 +56,10 @@ function M.execute(command, opts, positional)
     args.usage_error(command, ("unexpected argument '%s' (parameters are passed as --param KEY=VALUE)")
       :format(positional[2]))
   end
+  if file:match("%.sql$") then
+    -- a Redshift SQL script: `lode run|plan FILE.sql` is `lode sql FILE.sql [--plan]`
+    return require("lode.cli.sql").execute(file, { plan = command == "plan" })
+  end
   local params = {}
   for _, kv in ipairs(opts.param) do
     local k, v = kv:match("^([^=]+)=(.*)$")

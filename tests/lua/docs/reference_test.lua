@@ -19,6 +19,7 @@ local MODULES = {
   { "lode.mv", "mv." },
   { "lode.sql", "sql." },
   { "lode.redshift", "redshift." },
+  { "lode.sqlrun", "sqlrun." },
   { "lode.dev", "dev." },
   { "lode.proc", "proc." },
   { "lode.fs", "fs." },
