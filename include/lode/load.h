@@ -145,4 +145,27 @@ int lode_parse_datetime(const char *fmt, const char *p, size_t n, lode_datetime 
 /* Valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF)? */
 int lode_utf8_valid(const char *p, size_t n);
 
+/* ---- streaming decompression ---------------------------------------------- */
+
+typedef enum {
+    LODE_Z_NONE = 0, LODE_Z_GZIP, LODE_Z_BZIP2, LODE_Z_ZSTD,
+    LODE_Z_AUTO                /* by magic bytes: gzip 1F 8B, bzip2 "BZh", zstd 28 B5 2F FD */
+} lode_zkind;
+
+/* Receives decompressed bytes; return 0 to go on, non-zero to stop. */
+typedef int (*lode_unzip_out_fn)(void *ud, const char *data, size_t len);
+
+typedef struct lode_unzip lode_unzip;
+
+lode_unzip *lode_unzip_new(lode_zkind kind);
+/* Push compressed bytes; out is called with the decompressed pieces (at most
+ * 64 KiB each). Returns 0, out's non-zero value, or -1 (lode_unzip_error). */
+int lode_unzip_feed(lode_unzip *z, const void *data, size_t len, lode_unzip_out_fn out, void *ud);
+/* End of input: -1 when the compressed stream was cut short. */
+int lode_unzip_finish(lode_unzip *z, lode_unzip_out_fn out, void *ud);
+const char *lode_unzip_error(const lode_unzip *z);
+/* The kind in use (after AUTO detection: what the magic bytes said). */
+lode_zkind lode_unzip_kind(const lode_unzip *z);
+void lode_unzip_free(lode_unzip *z);
+
 #endif

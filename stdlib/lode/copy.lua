@@ -13,6 +13,9 @@
 
 local core = require "lode.core"
 local sql = require "lode.sql"
+local load = require "lode.load"
+local lode = require "lode"
+local log = lode.log
 
 local M = {}
 
@@ -328,6 +331,336 @@ function M.statement(opts, show)
     p[#p + 1] = "SERIALIZETOJSON"
   end
   return table.concat(p, " ")
+end
+
+-- Shared --------------------------------------------------------------------------
+
+local function dialect_of(db)
+  if db.dialect then
+    return db.dialect
+  end
+  if db.get_dialect then
+    return db:get_dialect()
+  end
+  return "postgres"
+end
+
+local function s3mod()
+  local ok, s3 = pcall(require, "lode.s3")
+  if not ok then
+    error(core.error({ op = "copy", code = "unsupported", message = "copy: lode.s3 is not built into this lode" }), 0)
+  end
+  return s3
+end
+
+local function split_url(url)
+  local bucket, key = url:match("^s3://([^/]+)/?(.*)$")
+  return bucket, key
+end
+
+local function in_tx(db, fn)
+  if db.transaction then
+    return db:transaction(fn)
+  end
+  return fn(db)
+end
+
+local function progress_line(r, t0, final)
+  local secs = math.max((core.now() - t0) / 1000, 1e-3)
+  io.stderr:write(("\rcopy: %d/%d files, %.1f MB/s, %.0f rows/s%s"):format(r.files, r.total_files,
+    r.bytes / secs / 1e6, r.rows / secs, final and "\n" or ""))
+end
+
+-- The objects to load: {url=, key=, size=, etag=}; manifest entries may be
+-- missing (optional: skipped; mandatory: the load fails).
+local function list_files(o)
+  local s3 = s3mod()
+  local files, skipped = {}, 0
+  if o.manifest then
+    local text = s3.get(o.url)
+    local entries = load.manifest(text, o.url)
+    for _, e in ipairs(entries) do
+      local ok, h = pcall(s3.head, e.url)
+      if not ok then
+        if type(h) == "table" and (h.status == 404 or h.code == "NoSuchKey" or h.code == "NotFound") then
+          if e.mandatory then
+            error(core.error({ op = "copy", code = "missing_file", key = e.url, message =
+              ("copy: %s is mandatory in manifest %s but does not exist"):format(e.url, o.url) }), 0)
+          end
+          log.info("copy: optional manifest entry missing, skipped", { key = e.url })
+          skipped = skipped + 1
+        else
+          error(h, 0)
+        end
+      else
+        local _, key = split_url(e.url)
+        files[#files + 1] = { url = e.url, key = key, size = h.size, etag = h.etag or "" }
+      end
+    end
+  else
+    local bucket = split_url(o.url)
+    for _, obj in ipairs((s3.list(o.url, { recursive = true }))) do
+      if obj.size > 0 or obj.key:sub(-1) ~= "/" then
+        files[#files + 1] = { url = ("s3://%s/%s"):format(bucket, obj.key), key = obj.key, size = obj.size,
+                              etag = obj.etag or "" }
+      end
+    end
+    table.sort(files, function(a, b) return a.key < b.key end)
+    if #files == 0 then
+      error(core.error({ op = "copy", code = "no_files", key = o.url,
+        message = ("copy: no objects under %s (Redshift fails such a COPY too)"):format(o.url) }), 0)
+    end
+  end
+  return files, skipped
+end
+
+-- Target columns with their types, in load order.
+local function target_columns(db, o)
+  local r = db:query([[SELECT a.attname AS name, t.typname AS typname, a.atttypmod AS typmod
+    FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+    WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum]], sql.qname(o.table))
+  local all, by_name, by_lower = {}, {}, {}
+  for _, row in ipairs(r) do
+    local c = { name = row.name, type = row.typname }
+    local mod = row.typmod
+    if (row.typname == "varchar" or row.typname == "bpchar") and mod >= 4 then
+      c.length = mod - 4
+    elseif row.typname == "numeric" and mod >= 4 then
+      c.precision = ((mod - 4) >> 16) & 0xffff
+      c.scale = (mod - 4) & 0xffff
+    end
+    all[#all + 1] = c
+    by_name[c.name] = c
+    by_lower[c.name:lower()] = by_lower[c.name:lower()] or c
+  end
+  if #all == 0 then
+    error(core.error({ op = "copy", code = "no_table", message = ("copy: table %s has no columns"):format(o.table) }), 0)
+  end
+  if not o.columns then
+    return all
+  end
+  local cols = {}
+  for i, name in ipairs(o.columns) do
+    local c = by_name[name] or by_lower[name:lower()]
+    if not c then
+      error(core.error({ op = "copy", code = "invalid_option", message =
+        ("copy: column '%s' (columns[%d]) is not in table %s"):format(name, i, o.table) }), 0)
+    end
+    cols[i] = c
+  end
+  return cols
+end
+
+-- Redshift ------------------------------------------------------------------------------
+
+local function redshift_errors(db, o)
+  local ok, r = pcall(db.query, db, [[SELECT TRIM(filename) AS file, line_number AS line, TRIM(colname) AS colname,
+      TRIM(raw_field_value) AS raw_value, err_code AS code, TRIM(err_reason) AS reason
+    FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number LIMIT 100]])
+  return ok and r or {}
+end
+
+local function into_redshift(db, o, t0)
+  local text = M.statement(o, { credentials = true })
+  local shown = M.statement(o)
+  log.debug("copy: " .. shown)
+  if core.dry_run() then
+    io.stdout:write("-- lode plan: not run\n", shown, ";\n")
+    return { files = 0, rows = 0, bytes = 0, skipped_files = 0, errors = 0, seconds = 0, planned = true }
+  end
+  local ok, err = pcall(db.exec, db, text)
+  if not ok then
+    local e = type(err) == "table" and err or { message = tostring(err) }
+    local rows = redshift_errors(db, o)
+    local msg = sql.redact(tostring(e.message or err))
+    if rows[1] then
+      local x = rows[1]
+      msg = ("%s (%s, line %s, column %s: %s; value '%s')"):format(msg, x.file, x.line, x.colname, x.reason,
+        x.raw_value)
+    end
+    error(core.error({ op = "copy", code = "load_failed", message = "copy: " .. msg, load_errors = rows,
+                       sqlstate = e.sqlstate, retryable = e.retryable or false }), 0)
+  end
+  local r = db:query("SELECT pg_last_copy_count() AS n")
+  return { files = 0, rows = r[1] and r[1].n or 0, bytes = 0, skipped_files = 0, errors = 0,
+           seconds = (core.now() - t0) / 1000 }
+end
+
+-- PostgreSQL emulation ----------------------------------------------------------------------
+
+local CHUNK = 4 << 20
+
+-- Fetch every (file, range) chunk in order with up to `depth` requests in
+-- flight; calls consume(file, index, bytes) in order.
+local function fetch_in_order(files, depth, consume)
+  local s3 = s3mod()
+  local jobs = {}
+  for fi, f in ipairs(files) do
+    if f.size == 0 then
+      jobs[#jobs + 1] = { file = fi, empty = true }
+    end
+    for first = 0, f.size - 1, CHUNK do
+      jobs[#jobs + 1] = { file = fi, first = first, last = math.min(first + CHUNK, f.size) - 1 }
+    end
+  end
+  local handles = {}
+  local next_job = 1
+  local ok, err = pcall(function()
+    for i, j in ipairs(jobs) do
+      while next_job <= #jobs and next_job < i + depth do
+        local jj = jobs[next_job]
+        if jj.empty then
+          handles[next_job] = false
+        else
+          local f = files[jj.file]
+          handles[next_job] = lode.spawn(function()
+            return s3.get(f.url, { range = { jj.first, jj.last } })
+          end)
+        end
+        next_job = next_job + 1
+      end
+      local h = handles[i]
+      handles[i] = nil
+      local bytes = h and h:await() or ""
+      consume(j.file, i, bytes, jobs[i + 1] == nil or jobs[i + 1].file ~= j.file)
+    end
+  end)
+  if not ok then
+    for _, h in pairs(handles) do
+      if h and not h:done() then
+        h:cancel()
+      end
+    end
+    error(err, 0)
+  end
+end
+
+local function decoder_for(o, cols)
+  local z
+  if o.gzip then z = "gzip" elseif o.bzip2 then z = "bzip2" elseif o.zstd then z = "zstd" else z = "auto" end
+  return load.decoder {
+    format = o.format == "csv" and "csv" or "text", columns = cols, delimiter = o.delimiter, quote = o.quote,
+    escape = o.escape, removequotes = o.removequotes, ignoreblanklines = o.ignoreblanklines,
+    ignoreheader = o.ignoreheader, fillrecord = o.fillrecord, null_as = o.null_as, emptyasnull = o.emptyasnull,
+    blanksasnull = o.blanksasnull, truncatecolumns = o.truncatecolumns, acceptinvchars = o.acceptinvchars,
+    dateformat = o.dateformat, timeformat = o.timeformat, compression = z,
+  }
+end
+
+local function into_postgres(db, o, t0)
+  if o.format == "parquet" or o.format == "orc" or o.format == "json" then
+    error(core.error({ op = "copy", code = "unsupported", message =
+      ("copy: format '%s' is not emulated on PostgreSQL yet"):format(o.format) }), 0)
+  end
+  local ledger = require "lode.ledger"
+  local run = o.run or os.getenv("LODE_RUN_ID")
+  local files, missing = list_files(o)
+  local cols = target_columns(db, o)
+  if not core.dry_run() then
+    ledger.ensure(db.wh or db)
+  end
+  local maxerror = o.maxerror or 0
+  local result = { files = 0, rows = 0, bytes = 0, skipped_files = missing, errors = 0, seconds = 0,
+                   total_files = #files }
+  local show = o.show_progress
+  if show == nil then
+    show = os.getenv("TERM") ~= nil and os.getenv("TERM") ~= "dumb" and core.isatty and core.isatty(2)
+  end
+
+  in_tx(db, function(tx)
+    -- one loader per table at a time: the ledger check and the rows agree
+    tx:query("SELECT pg_advisory_xact_lock(hashtext($1))", "lode.copy:" .. ledger.table_key(o.table))
+    local todo = files
+    if not o.reload then
+      local done = ledger.loaded(tx, o.table)
+      todo = {}
+      for _, f in ipairs(files) do
+        if done[f.key .. "\0" .. f.etag] then
+          result.skipped_files = result.skipped_files + 1
+          log.debug("copy: already loaded, skipped", { key = f.url, etag = f.etag })
+        else
+          todo[#todo + 1] = f
+        end
+      end
+    end
+    if #todo == 0 then
+      return
+    end
+    local dec = decoder_for(o, cols)
+    local names = {}
+    for i, c in ipairs(cols) do
+      names[i] = c.name
+    end
+    local w = tx:copy_in(("COPY %s (%s) FROM STDIN"):format(sql.qname(o.table), sql.idents(names)), "text")
+    local errors = {}
+    local file_t0 = core.now()
+    local ok, err = pcall(fetch_in_order, todo, o.concurrency or 4, function(fi, _, bytes, last)
+      local f = todo[fi]
+      if not f.begun then
+        f.begun = true
+        file_t0 = core.now()
+        dec:begin_file(f.url)
+      end
+      result.bytes = result.bytes + #bytes
+      local out = dec:feed(bytes)
+      if #out > 0 then
+        w:write(out)
+      end
+      if last then
+        out = dec:end_file()
+        if #out > 0 then
+          w:write(out)
+        end
+        local st = dec:stats()
+        f.rows = st.file_rows
+        for _, e in ipairs(dec:take_errors()) do
+          errors[#errors + 1] = e
+        end
+        if st.errors > maxerror then
+          error(core.error({ op = "copy", code = "load_failed", key = f.url, load_errors = errors, message =
+            ("copy: %d bad rows exceed MAXERROR %d; nothing loaded. First: %s line %d, column %s: %s"):format(
+              st.errors, maxerror, errors[1].file, errors[1].line, errors[1].colname or "?", errors[1].reason) }), 0)
+        end
+        result.files = result.files + 1
+        log.debug("copy: file loaded", { key = f.url, rows = f.rows, bytes = f.size,
+                                         ms = core.now() - file_t0, bad_rows = st.file_errors })
+        if show then
+          progress_line(result, t0)
+        end
+      end
+    end)
+    if not ok then
+      pcall(w.abort, w, "lode copy failed")
+      error(err, 0)
+    end
+    w:finish()
+    local st = dec:stats()
+    result.rows = st.rows
+    result.errors = st.errors
+    ledger.record(tx, o.table, todo, run)
+    if #errors > 0 then
+      ledger.record_errors(tx, o.table, errors, run)
+    end
+  end)
+  if show and result.files > 0 then
+    progress_line(result, t0, true)
+  end
+  result.total_files = nil
+  result.seconds = (core.now() - t0) / 1000
+  return result
+end
+
+--- copy.into(db, opts) -> {files=, rows=, bytes=, skipped_files=, errors=, seconds=}
+function M.into(db, opts)
+  local t0 = core.now()
+  local o = M.options(opts)
+  if type(db) ~= "table" or not db.query then
+    usage("copy.into(wh, opts): wh must be a warehouse or a transaction", 2)
+  end
+  if dialect_of(db) == "redshift" then
+    return into_redshift(db, o, t0)
+  end
+  return into_postgres(db, o, t0)
 end
 
 return M

@@ -1,0 +1,137 @@
+-- lode.ledger — the load ledger kept in the warehouse (schema `lode`):
+--
+--   lode.load_history  one row per (table, S3 key, ETag) loaded, with size,
+--                      rows and run; written in the same transaction as the
+--                      rows, so a crash never leaves a file half-recorded.
+--   lode.load_errors   rows rejected by emulated loads with MAXERROR, shaped
+--                      like Redshift's STL_LOAD_ERRORS.
+--
+--   ledger.ensure(wh)                          -- create the schema and tables once
+--   ledger.loaded(db, "sales") -> { [key .. "\0" .. etag] = true }
+--   ledger.record(tx, "sales", { {key=, etag=, size=, rows=} ... }, run)
+--   ledger.record_errors(tx, "sales", errors, run)
+
+local core = require "lode.core"
+local sql = require "lode.sql"
+
+local M = {}
+
+local function ddl(dialect)
+  local now = dialect == "redshift" and "GETDATE()" or "now()"
+  local ts = dialect == "redshift" and "TIMESTAMP" or "TIMESTAMPTZ"
+  return {
+    "CREATE SCHEMA IF NOT EXISTS lode",
+    "CREATE TABLE IF NOT EXISTS lode.load_history (table_name VARCHAR(512) NOT NULL, "
+      .. "key VARCHAR(2048) NOT NULL, etag VARCHAR(256) NOT NULL, size BIGINT NOT NULL, rows BIGINT NOT NULL, "
+      .. "run VARCHAR(256), loaded_at " .. ts .. " DEFAULT " .. now .. ", PRIMARY KEY (table_name, key, etag))",
+    "CREATE TABLE IF NOT EXISTS lode.load_errors (table_name VARCHAR(512) NOT NULL, run VARCHAR(256), "
+      .. "filename VARCHAR(2048), line_number BIGINT, colname VARCHAR(512), colnum INTEGER, "
+      .. "raw_line VARCHAR(4096), raw_field_value VARCHAR(4096), err_code INTEGER, err_reason VARCHAR(1024), "
+      .. "starttime " .. ts .. " DEFAULT " .. now .. ")",
+  }
+end
+
+local ready = setmetatable({}, { __mode = "k" })
+
+--- ledger.ensure(wh): create schema lode and its tables (once per handle).
+function M.ensure(wh)
+  if ready[wh] then
+    return
+  end
+  local dialect = wh.dialect or (wh.get_dialect and wh:get_dialect()) or "postgres"
+  for _, s in ipairs(ddl(dialect)) do
+    -- two runs creating the schema at once may race on the catalog; the
+    -- second attempt sees it
+    local ok, err = pcall(wh.exec, wh, s)
+    if not ok then
+      local ok2 = pcall(wh.exec, wh, s)
+      if not ok2 then
+        error(err, 0)
+      end
+    end
+  end
+  ready[wh] = true
+end
+
+local function table_key(name)
+  -- one spelling per table whatever the caller wrote: the quoted qualified name
+  return sql.qname(name)
+end
+M.table_key = table_key
+
+--- ledger.loaded(db, table) -> set of key .. "\0" .. etag already loaded into table
+function M.loaded(db, tablename)
+  local r = db:query("SELECT key, etag FROM lode.load_history WHERE table_name = $1", table_key(tablename))
+  local set = {}
+  for _, row in ipairs(r) do
+    set[row.key .. "\0" .. row.etag] = true
+  end
+  return set
+end
+
+--- ledger.record(tx, table, files, run): one history row per file (same transaction as the rows)
+function M.record(tx, tablename, files, run)
+  local t = table_key(tablename)
+  for _, f in ipairs(files) do
+    tx:exec("DELETE FROM lode.load_history WHERE table_name = $1 AND key = $2 AND etag = $3", t, f.key, f.etag)
+    tx:exec("INSERT INTO lode.load_history (table_name, key, etag, size, rows, run) VALUES ($1, $2, $3, $4, $5, $6)",
+      t, f.key, f.etag, f.size, f.rows, run or core.null)
+  end
+end
+
+local function clip(s, n)
+  s = s or ""
+  if #s <= n then
+    return s
+  end
+  -- cut on a UTF-8 character boundary
+  local cut = n
+  while cut > 0 and (s:byte(cut + 1) or 0) & 0xC0 == 0x80 do
+    cut = cut - 1
+  end
+  return s:sub(1, cut)
+end
+
+-- text that PostgreSQL stores: NULs and invalid UTF-8 shown as \xNN
+local function printable(s)
+  s = s or ""
+  s = s:gsub("%z", "\\x00")
+  if not utf8.len(s) then
+    local out = {}
+    local i = 1
+    while i <= #s do
+      local ok, len = pcall(utf8.len, s, i, i)
+      local c = s:byte(i)
+      if c < 0x80 then
+        out[#out + 1] = string.char(c)
+        i = i + 1
+      else
+        local n = c >= 0xF0 and 4 or c >= 0xE0 and 3 or 2
+        local piece = s:sub(i, i + n - 1)
+        if ok and len and utf8.len(piece) == 1 then
+          out[#out + 1] = piece
+          i = i + n
+        else
+          out[#out + 1] = ("\\x%02X"):format(c)
+          i = i + 1
+        end
+      end
+    end
+    s = table.concat(out)
+  end
+  return s
+end
+M.printable = printable
+
+--- ledger.record_errors(tx, table, errors, run): rows of lode.load_errors
+function M.record_errors(tx, tablename, errors, run)
+  local t = table_key(tablename)
+  for _, e in ipairs(errors) do
+    tx:exec("INSERT INTO lode.load_errors (table_name, run, filename, line_number, colname, colnum, raw_line, "
+      .. "raw_field_value, err_code, err_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+      t, run or core.null, e.file, e.line, e.colname or core.null, e.column,
+      clip(printable(e.raw_line), 1024), clip(printable(e.raw_value), 1024), e.code, clip(printable(e.reason), 1000))
+  end
+end
+
+return M
