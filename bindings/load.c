@@ -30,6 +30,7 @@ typedef struct {
     int column;               /* 1-based target column, 0 for a row-level error */
     int code;
     char *raw_line, *raw_value, *reason;
+    size_t raw_line_len, raw_value_len;
 } bad_row;
 
 typedef struct {
@@ -125,8 +126,10 @@ static void record_bad(decoder *d, const lode_csv_record *r, int column, int cod
     b->line = r->line;
     b->column = column;
     b->code = code;
+    b->raw_line_len = r->raw_len;
     b->raw_line = dup_n(r->raw, r->raw_len);
-    b->raw_value = dup_n(value ? value : "", value ? (value_len > 1024 ? 1024 : value_len) : 0);
+    b->raw_value_len = value ? (value_len > 1024 ? 1024 : value_len) : 0;
+    b->raw_value = dup_n(value ? value : "", b->raw_value_len);
     b->reason = dup_n(reason, strlen(reason));
 }
 
@@ -271,9 +274,9 @@ static int l_take_errors(lua_State *L)
         }
         lua_pushinteger(L, b->code);
         lua_setfield(L, -2, "code");
-        lua_pushstring(L, b->raw_line ? b->raw_line : "");
+        lua_pushlstring(L, b->raw_line ? b->raw_line : "", b->raw_line ? b->raw_line_len : 0);
         lua_setfield(L, -2, "raw_line");
-        lua_pushstring(L, b->raw_value ? b->raw_value : "");
+        lua_pushlstring(L, b->raw_value ? b->raw_value : "", b->raw_value ? b->raw_value_len : 0);
         lua_setfield(L, -2, "raw_value");
         lua_pushstring(L, b->reason ? b->reason : "");
         lua_setfield(L, -2, "reason");

@@ -244,6 +244,9 @@ int lode_csv_feed(lode_csv *p, const void *data, size_t len)
             break;
         case ST_ESCAPED:
             if (c == '\n') p->line++;
+            /* \<delimiter>, \<newline>, \\ and \<quote> are the byte itself;
+             * before anything else the backslash stays (so \N still means NULL) */
+            if (c != d && c != '\n' && c != '\r' && c != '\\' && c != '"' && put(p, '\\')) return -1;
             if (put(p, c)) return -1;
             p->st = p->st_before_escape;
             break;

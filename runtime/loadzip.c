@@ -119,23 +119,14 @@ static int feed_kind(lode_unzip *z, const unsigned char *p, size_t n, lode_unzip
             if (r == BZ_STREAM_END) { end_decoder(z); z->in_stream = 0; }
         } else {
             ZSTD_inBuffer in = { p, n, 0 };
-            while (in.pos < in.size) {
+            int full = 0;
+            while (in.pos < in.size || full) {
                 ZSTD_outBuffer o = { z->out, OUT_CHUNK, 0 };
                 size_t r = ZSTD_decompressStream(z->zs, &o, &in);
                 if (ZSTD_isError(r)) return zfail(z, "zstd", ZSTD_getErrorName(r));
                 if (o.pos) { int rc = out(ud, z->out, o.pos); if (rc) return rc; }
-                z->in_stream = r != 0;
-                if (r == 0 && o.pos < OUT_CHUNK) { /* frame done; the next frame starts fresh */ }
-            }
-            /* drain output still held by the decoder */
-            for (;;) {
-                ZSTD_outBuffer o = { z->out, OUT_CHUNK, 0 };
-                ZSTD_inBuffer none = { NULL, 0, 0 };
-                size_t r = ZSTD_decompressStream(z->zs, &o, &none);
-                if (ZSTD_isError(r)) return zfail(z, "zstd", ZSTD_getErrorName(r));
-                if (o.pos) { int rc = out(ud, z->out, o.pos); if (rc) return rc; }
-                z->in_stream = r != 0;
-                if (o.pos < OUT_CHUNK) break;
+                full = o.pos == OUT_CHUNK;       /* more may be buffered inside */
+                z->in_stream = r != 0;           /* 0: a frame ended and was flushed */
             }
             n = 0;
         }

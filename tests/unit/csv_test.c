@@ -96,6 +96,7 @@ int main(void)
     lode_csv_opts esc = text;
     esc.escape = 1;
     same_for_all_chunks(&esc, "a\\|b|c\\\nd|e\\\\\n", "1:a|b|c\nd|e\\;", "text ESCAPE: delimiter, newline, backslash");
+    same_for_all_chunks(&esc, "\\N|\\x\n", "1:\\N|\\x;", "text ESCAPE: other escapes keep the backslash");
     lode_csv_opts rq = text;
     rq.removequotes = 1;
     same_for_all_chunks(&rq, "\"a|b\"|c\n", "1:[a|b]|c;", "text REMOVEQUOTES");
