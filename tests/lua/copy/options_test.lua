@@ -29,7 +29,7 @@ t.test("required options", function()
   refused({ from = "/local/file.csv" }, "must be an s3:// URL")
   refused({ from = "s3://" }, "must be an s3:// URL")
   refused({ manifest = "s3://b/m" }, "not both")
-  refused({ table = "a..b" }, "empty part")
+  refused({ table = "a..b" }, "option 'table'")
 end)
 
 t.test("types of option values", function()
