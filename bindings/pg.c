@@ -331,17 +331,46 @@ static conn_ud *check_conn_ud(lua_State *L, int idx)
 typedef struct {
     lode_op op;
     lode_pg_conn *c;
+    uv_timer_t *timer;      /* connect timeout; freed in its close callback */
+    lua_Integer timeout_ms;
+    int timed_out;
 } connect_op;
+
+static void timer_closed(uv_handle_t *h) { free(h); }
+
+static void connect_stop_timer(connect_op *k)
+{
+    if (!k->timer) return;
+    uv_close((uv_handle_t *)k->timer, timer_closed);
+    k->timer = NULL;
+}
 
 static void connect_cb(lode_pg_conn *c, void *ud)
 {
     (void)c;
-    lode_op_done(&((connect_op *)ud)->op);
+    connect_op *k = ud;
+    connect_stop_timer(k);
+    lode_op_done(&k->op);
+}
+
+/* libpq's connect_timeout only applies to blocking connects: enforce ours. */
+static void connect_timed_out(uv_timer_t *t)
+{
+    connect_op *k = t->data;
+    k->timed_out = 1;
+    connect_stop_timer(k);
+    if (k->c) {
+        pg_conn_forget_connect(k->c);
+        pg_conn_close(k->c);
+        k->c = NULL;
+    }
+    if (!k->op.done) lode_op_done(&k->op);
 }
 
 static void connect_cancel(lode_op *op)
 {
     connect_op *k = (connect_op *)op;
+    connect_stop_timer(k);
     if (k->c) {
         pg_conn_forget_connect(k->c);
         pg_conn_close(k->c);
@@ -350,11 +379,22 @@ static void connect_cancel(lode_op *op)
     if (!op->done) lode_op_done(op);
 }
 
+static void connect_release(lode_op *op)
+{
+    connect_stop_timer((connect_op *)op);
+    free(op);
+}
+
 static int connect_push(lua_State *L, lode_op *op)
 {
     connect_op *k = (connect_op *)op;
     lode_pg_conn *c = k->c;
     k->c = NULL;
+    if (k->timed_out) {
+        lua_pushfstring(L, "could not connect within %d ms", (int)k->timeout_ms);
+        lode_push_error(L, "pg.connect", "timeout", lua_tostring(L, -1), 1);
+        return -1;
+    }
     if (!c) {
         lode_push_error(L, "pg.connect", "out_of_memory", "out of memory", 0);
         return -1;
@@ -370,14 +410,27 @@ static int connect_push(lua_State *L, lode_op *op)
     return 1;
 }
 
-/* pg.connect(conninfo) -> conn: a libpq URI or "k=v" string; "" uses PG*. */
+/* pg.connect(conninfo [, timeout_ms]) -> conn: a libpq URI or "k=v" string
+ * ("" uses the PG* variables); fails after timeout_ms (default 30000). */
 static int l_connect(lua_State *L)
 {
     const char *conninfo = luaL_optstring(L, 1, "");
+    lua_Integer timeout = luaL_optinteger(L, 2, 30000);
+    luaL_argcheck(L, timeout > 0, 2, "timeout must be > 0 ms");
     connect_op *k = (connect_op *)lode_op_new(L, sizeof *k, "pg.connect", connect_push,
-                                              connect_cancel, NULL);
+                                              connect_cancel, connect_release);
+    k->timeout_ms = timeout;
+    k->timer = malloc(sizeof *k->timer);
+    if (k->timer) {
+        uv_timer_init(lode_loop(), k->timer);
+        k->timer->data = k;
+        uv_timer_start(k->timer, connect_timed_out, (uint64_t)timeout, 0);
+    }
     k->c = pg_conn_start(conninfo, connect_cb, k);
-    if (!k->c) k->op.done = 1;
+    if (!k->c) {
+        connect_stop_timer(k);
+        k->op.done = 1;
+    }
     return lode_op_yield(L, &k->op);
 }
 

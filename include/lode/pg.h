@@ -13,7 +13,8 @@
  *           b->len = 0;                                     // one binary tuple
  *           lode_copy_bin_tuple(b, 2);
  *           lode_copy_bin_int8(b, m->next);
- *           if (m->names[m->next]) lode_copy_bin_field(b, m->names[m->next], strlen(...));
+ *           const char *name = m->names[m->next];            // NULL -> SQL NULL
+ *           if (name) lode_copy_bin_field(b, name, (int32_t)strlen(name));
  *           else lode_copy_bin_null(b);
  *           m->next++;
  *           lode_copy_status st = lode_copy_in_write(ci, b->data, b->len);
@@ -27,9 +28,14 @@
  *       // and o->line the input line it blamed. ci is freed after this returns.
  *   }
  *   static const lode_copy_in_callbacks cbs = { on_ready, on_finish };
- *   lode_copy_buf header = {0};
+ *   const char *err;
  *   lode_copy_in *ci = lode_copy_in_start(conn,
- *       "COPY t (id, name) FROM STDIN (FORMAT binary)", LODE_COPY_BINARY, &cbs, m);
+ *       "COPY t (id, name) FROM STDIN (FORMAT binary)", LODE_COPY_BINARY, &cbs, m, &err);
+ *   if (!ci) ...                                  // err says why (busy/broken connection)
+ *
+ * From Lua the same sink is `wh:copy_in(sql, "binary")` -> w:write(s) /
+ * w:finish(); a C binding that is handed a pinned connection gets it with
+ * lode_pg_check_conn(L, idx). tests/unit/pg_copy_test.c runs this example.
  *
  * Back-pressure: lode_copy_in_write() always takes (copies) the bytes. It
  * returns LODE_COPY_FULL when lode's 256 KiB buffer could not be handed to the
@@ -95,9 +101,9 @@ typedef struct {
     void (*on_finish)(lode_copy_in *ci, const lode_pg_outcome *o, void *ud);
 } lode_copy_in_callbacks;
 
-/* Start `sql` (a COPY ... FROM STDIN statement) on c. Returns NULL with *err
- * set (a static string) when c is busy or unusable; otherwise on_finish is
- * guaranteed to be called once. For LODE_COPY_BINARY the 19-byte file header
+/* Start `sql` (a COPY ... FROM STDIN statement) on c; it runs after what is
+ * already queued on c. Returns NULL with *err set when c is unusable;
+ * otherwise on_finish is guaranteed to be called once. For LODE_COPY_BINARY the 19-byte file header
  * is written first, so producers write tuples only. */
 lode_copy_in *lode_copy_in_start(lode_pg_conn *c, const char *sql, lode_copy_format fmt,
                                  const lode_copy_in_callbacks *cb, void *ud,

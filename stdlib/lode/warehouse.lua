@@ -66,6 +66,7 @@ function M.connect(target)
     url = sql.redact(url),            -- safe to print
     dialect = dialect,
     name = opts.name or "warehouse",
+    connect_timeout = opts.connect_timeout,   -- ms; lode.pg's default is 30 s
     size = size,
     _idle = {},
     _open = 0,
@@ -78,7 +79,7 @@ end
 -- Pool ------------------------------------------------------------------------
 
 function Warehouse:_new_conn()
-  local ok, c = pcall(pg.connect, self.conninfo)
+  local ok, c = pcall(pg.connect, self.conninfo, self.connect_timeout)
   if not ok then
     if type(c) == "table" then
       c.op = "warehouse.connect"
@@ -128,7 +129,21 @@ function Warehouse:acquire()
     else
       local f = core.future()
       self._waiters[#self._waiters + 1] = f
+      local taken = false
+      -- cancelled after a connection (or a free slot) was handed to us but
+      -- before we ran: pass it on instead of losing it
+      local guard <close> = setmetatable({}, { __close = function()
+        if not taken and f:done() and f:status() == "ok" then
+          local handed = f:await()
+          if handed then
+            self:release(handed)
+          else
+            self:_wake(nil)
+          end
+        end
+      end })
       local c2 = f:await()
+      taken = true
       if c2 then
         return c2
       end -- nil: a slot was freed, try again

@@ -126,3 +126,44 @@ t.test("dialect: redshift:// means libpq + redshift; detection from version()", 
   rs:close()
   w:close()
 end)
+
+t.test("a server that never answers: connect gives up after its timeout", function()
+  t.env("LODE_TEST_PG_URL", "tests/run.sh starts PostgreSQL")
+  local proc = require "lode.proc"
+  local fs = require "lode.fs"
+  local portfile = t.tmpdir() .. "/port"
+  -- listens (the kernel completes the handshake) but never speaks
+  local server = lode.spawn(proc.run, { "python3", "-c", [[
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(30)
+]], portfile }, { timeout = 30000 })
+  for _ = 1, 500 do
+    if fs.stat(portfile) then break end
+    lode.sleep(10)
+  end
+  local f = assert(io.open(portfile))
+  local port = f:read("a")
+  f:close()
+  local w = lode.warehouse({ url = ("postgresql://x@127.0.0.1:%s/x"):format(port), connect_timeout = 300 })
+  local err = t.raises(function() w:query("select 1") end, "could not connect within 300 ms")
+  t.eq(err.code, "timeout")
+  t.eq(err.retryable, true)
+  server:cancel()
+end)
+
+t.test("a connection handed to a waiter that is cancelled before it runs goes back to the pool", function()
+  local w = wh({ pool = 1 })
+  local c = w:acquire()
+  local b = lode.spawn(function() return w:query("select 1 as x") end)
+  lode.yield() -- b runs until it waits for the pool
+  t.eq(#w._waiters - w._wait_head + 1, 1, "b waits for a connection")
+  w:release(c) -- handed to b ...
+  b:cancel()   -- ... which is cancelled before it could run
+  local r = lode.timeout(10000, function() return w:query("select 2 as x") end)
+  t.eq(r[1].x, 2)
+  t.eq(w._open, 1)
+  w:close()
+end)
