@@ -1450,7 +1450,11 @@ function M.scan(url, columns, values, out)
     end
     local buf, n = {}, 0
     local rd <close> = parquet.open(f.url, { columns = proj })
-    for row in rd:rows() do
+    while true do
+      local row = rd:next()
+      if not row then
+        break
+      end
       local cells = {}
       for i, c in ipairs(columns) do
         cells[i] = present[c] and copy_text(row[c]) or "\\N"
