@@ -669,6 +669,21 @@ function M.list_folders(url)
   for i, p in ipairs(prefixes or {}) do
     out[i] = as_url(bucket, p)
   end
+  if #out == 0 then
+    -- Some S3 servers (s3rver) leave out common prefixes that hold only
+    -- deeper folders; a recursive listing finds the children then.
+    local _, prefix = M.split_url(M.dir_url(url))
+    local seen = {}
+    for _, o in ipairs(s3mod().list(M.dir_url(url)) or {}) do
+      local key = o.key or select(2, M.split_url(o.url))
+      local child = key:sub(#prefix + 1):match("^([^/]+/)")
+      if key:sub(1, #prefix) == prefix and child and not seen[child] then
+        seen[child] = true
+        out[#out + 1] = as_url(bucket, prefix .. child)
+      end
+    end
+    table.sort(out)
+  end
   return out
 end
 
@@ -1426,6 +1441,32 @@ local function copy_text(v)
 end
 M._copy_text = copy_text
 
+-- A row reader over an S3 object: the Parquet reader's own s3:// source when
+-- it has one, else a local copy (streamed to disk, removed when closed).
+local function open_rows(url, columns)
+  local parquet = require "lode.parquet"
+  local ok, rd = pcall(parquet.open, url, { columns = columns })
+  if ok then
+    return rd
+  end
+  local fs = require "lode.fs"
+  local dir = fs.mkdtemp("lode-spectrum")
+  local path = dir .. "/part.parquet"
+  local dl_ok, err = pcall(s3mod().download, url, path)
+  if not dl_ok then
+    fs.rmtree(dir)
+    error(err, 0)
+  end
+  local r = parquet.open(path, { columns = columns })
+  return setmetatable({}, {
+    __index = { next = function() return r:next() end },
+    __close = function()
+      r:close()
+      fs.rmtree(dir)
+    end,
+  })
+end
+
 --- scan(url, columns, values, out) -> rows: every data file under url as
 --- PostgreSQL COPY text rows of the named columns (NULL where a file lacks
 --- one) followed by the partition values; written with out(string).
@@ -1449,7 +1490,7 @@ function M.scan(url, columns, values, out)
       end
     end
     local buf, n = {}, 0
-    local rd <close> = parquet.open(f.url, { columns = proj })
+    local rd <close> = open_rows(f.url, proj)
     while true do
       local row = rd:next()
       if not row then
