@@ -126,6 +126,16 @@ static int l_maxrss(lua_State *L)
     return 1;
 }
 
+/* core.exepath() -> absolute path of the running lode executable */
+static int l_exepath(lua_State *L)
+{
+    char buf[4096];
+    size_t len = sizeof buf;
+    if (uv_exepath(buf, &len) != 0) return 0;
+    lua_pushlstring(L, buf, len);
+    return 1;
+}
+
 static int l_in_task(lua_State *L)
 {
     lua_pushboolean(L, lode_task_of(L) != NULL);
@@ -167,6 +177,7 @@ int luaopen_lode_core(lua_State *L)
         {"time", l_time},
         {"maxrss", l_maxrss},
         {"in_task", l_in_task},
+        {"exepath", l_exepath},
         {"error", l_error},
         {"get_null", l_null},
         {NULL, NULL}

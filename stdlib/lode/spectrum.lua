@@ -1017,7 +1017,7 @@ M._shell_quote = shell_quote
 
 -- The lode executable the server runs: an absolute path.
 function M.lode_binary()
-  local bin = M.lode_bin or os.getenv("LODE_BIN")
+  local bin = M.lode_bin or os.getenv("LODE_BIN") or core.exepath()
   if not bin then
     bin = arg and arg[0] or "lode"
     if not bin:find("/", 1, true) then
