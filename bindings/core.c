@@ -136,6 +136,14 @@ static int l_exepath(lua_State *L)
     return 1;
 }
 
+/* core.isatty(fd) -> whether fd (1 = stdout, 2 = stderr) is a terminal */
+static int l_isatty(lua_State *L)
+{
+    int fd = (int)luaL_optinteger(L, 1, 2);
+    lua_pushboolean(L, uv_guess_handle(fd) == UV_TTY);
+    return 1;
+}
+
 static int l_in_task(lua_State *L)
 {
     lua_pushboolean(L, lode_task_of(L) != NULL);
@@ -178,6 +186,7 @@ int luaopen_lode_core(lua_State *L)
         {"maxrss", l_maxrss},
         {"in_task", l_in_task},
         {"exepath", l_exepath},
+        {"isatty", l_isatty},
         {"error", l_error},
         {"get_null", l_null},
         {NULL, NULL}
