@@ -319,7 +319,7 @@ static int collect_params(lua_State *L, int idx, const char ***values, int **len
 lode_pg_conn *lode_pg_check_conn(lua_State *L, int idx)
 {
     conn_ud *u = luaL_checkudata(L, idx, LODE_PG_CONN_MT);
-    if (!u->c) luaL_argerror(L, idx, "the connection is closed");
+    if (!u->c || u->c->finished) luaL_argerror(L, idx, "the connection is closed");
     return u->c;
 }
 
@@ -406,6 +406,7 @@ static int connect_push(lua_State *L, lode_op *op)
     }
     conn_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
     u->c = c;
+    c->held = 1;     /* freed by conn_close, even after the runtime closed it */
     luaL_setmetatable(L, LODE_PG_CONN_MT);
     return 1;
 }
@@ -438,7 +439,7 @@ static int conn_close(lua_State *L)
 {
     conn_ud *u = check_conn_ud(L, 1);
     if (u->c) {
-        pg_conn_close(u->c);
+        pg_conn_release(u->c);
         u->c = NULL;
     }
     return 0;
@@ -449,7 +450,7 @@ static int conn_status(lua_State *L)
 {
     conn_ud *u = check_conn_ud(L, 1);
     const char *s = "closed";
-    if (u->c) {
+    if (u->c && !u->c->finished) {
         if (u->c->state == PGC_READY) s = (u->c->cur || u->c->q_head) ? "busy" : "ready";
         else if (u->c->state == PGC_BROKEN) s = "broken";
         else if (u->c->state == PGC_CONNECTING) s = "connecting";

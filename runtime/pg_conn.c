@@ -648,26 +648,35 @@ static void on_poll(uv_poll_t *h, int status, int events)
 
 /* ---- closing ------------------------------------------------------------------------ */
 
+/* Fail every request and release libpq and the handles (idempotent); the
+ * struct itself is freed unless a Lua userdata still points at it. */
 static void conn_destroy(lode_pg_conn *c)
 {
-    c->on_connect = NULL;
-    if (c->state != PGC_BROKEN) {
-        c->state = PGC_CLOSED;
-        conn_set_error(c, "connection closed");
+    if (!c->finished) {
+        c->finished = 1;
+        c->on_connect = NULL;
+        if (c->state != PGC_BROKEN) {
+            c->state = PGC_CLOSED;
+            conn_set_error(c, "connection closed");
+        }
+        c->in_pump = 1;     /* callbacks below must not re-enter */
+        conn_step(c);       /* fails every request */
+        c->in_pump = 0;
+        c->closing = 0;
+        conn_unwatch(c);
+        if (c->kick) {
+            c->kick->data = NULL;
+            uv_close((uv_handle_t *)c->kick, handle_closed_free);
+            c->kick = NULL;
+        }
+        if (c->pg) PQfinish(c->pg);
+        c->pg = NULL;
+        if (c->live_prev) c->live_prev->live_next = c->live_next;
+        else if (G.live == c) G.live = c->live_next;
+        if (c->live_next) c->live_next->live_prev = c->live_prev;
+        c->live_next = c->live_prev = NULL;
     }
-    c->in_pump = 1;     /* callbacks below must not re-enter */
-    conn_step(c);       /* fails every request */
-    conn_unwatch(c);
-    if (c->kick) {
-        c->kick->data = NULL;
-        uv_close((uv_handle_t *)c->kick, handle_closed_free);
-        c->kick = NULL;
-    }
-    if (c->pg) PQfinish(c->pg);
-    c->pg = NULL;
-    if (c->live_prev) c->live_prev->live_next = c->live_next;
-    else if (G.live == c) G.live = c->live_next;
-    if (c->live_next) c->live_next->live_prev = c->live_prev;
+    if (c->held) return;
     free(c->error);
     free(c);
 }
@@ -681,9 +690,19 @@ void pg_conn_close(lode_pg_conn *c)
     conn_destroy(c);
 }
 
+void pg_conn_release(lode_pg_conn *c)
+{
+    c->held = 0;
+    if (c->in_pump) {
+        c->closing = 1;
+        return;
+    }
+    conn_destroy(c);
+}
+
 int lode_pg_conn_usable(const lode_pg_conn *c)
 {
-    return c && c->state == PGC_READY && !c->closing;
+    return c && c->state == PGC_READY && !c->closing && !c->finished;
 }
 
 /* ---- outcomes ------------------------------------------------------------------------- */

@@ -81,6 +81,8 @@ struct lode_pg_conn {
     uint64_t id;
     int in_pump;             /* re-entrancy guard */
     int closing;
+    int finished;            /* closed: no libpq, no handles */
+    int held;                /* a Lua userdata points here: it frees the struct */
 };
 
 /* Start connecting; on_connect(c, ud) is called once (c->state says how it
@@ -89,8 +91,12 @@ lode_pg_conn *pg_conn_start(const char *conninfo,
                             void (*on_connect)(lode_pg_conn *c, void *ud), void *ud);
 /* Stop waiting for a connection attempt (its callback will not be called). */
 void pg_conn_forget_connect(lode_pg_conn *c);
-/* Close and free: running and queued requests end with "connection closed". */
+/* Close: running and queued requests end with "connection closed"; the
+ * struct is freed too unless it is held (then pg_conn_release frees it).
+ * The runtime's shutdown closes every connection still open. */
 void pg_conn_close(lode_pg_conn *c);
+/* Drop the holder's claim (set c->held = 1 when wrapping c) and free. */
+void pg_conn_release(lode_pg_conn *c);
 
 /* A request with copied SQL and parameters; NULL when out of memory. */
 pg_req *pg_req_new(const pg_req_ops *ops, void *owner, const char *sql, int nparams,

@@ -2,6 +2,11 @@
 local t = require "lode.test"
 local lode = require "lode"
 
+local function proc_run(argv, url)
+  local proc = require "lode.proc"
+  return proc.run(argv, { env = { LODE_WAREHOUSE = url } })
+end
+
 local function wh(opts)
   local url = t.env("LODE_TEST_PG_URL", "tests/run.sh starts PostgreSQL")
   opts = opts or {}
@@ -166,4 +171,23 @@ t.test("a connection handed to a waiter that is cancelled before it runs goes ba
   t.eq(r[1].x, 2)
   t.eq(w._open, 1)
   w:close()
+end)
+
+t.test("connections still open when the run ends are closed cleanly", function()
+  local url = t.env("LODE_TEST_PG_URL", "tests/run.sh starts PostgreSQL")
+  local bin = t.env("LODE_BIN", "tests/run.sh sets it")
+  local path = t.tmpdir() .. "/open_at_exit.lua"
+  local f = assert(io.open(path, "w"))
+  f:write([[
+local lode = require "lode"
+KEEP = lode.warehouse(os.getenv("LODE_WAREHOUSE"))
+KEEP_CONN = require("lode.pg").connect(os.getenv("LODE_WAREHOUSE"))
+lode.spawn(function() KEEP:query("select pg_sleep(30)") end)   -- still running at exit
+print(KEEP:query("select 7 as x")[1].x)
+]])
+  f:close()
+  local r = proc_run({ bin, "run", path }, url)
+  t.eq(r.status, 0, r.stderr)
+  t.eq(r.stdout, "7\n")
+  t.ok(not r.stderr:find("Sanitizer", 1, true), r.stderr)
 end)
