@@ -7,7 +7,7 @@
  *   for row in rd:rows() do ... row.a ... end    -- lode.null for NULL
  *   rd:close()
  *
- * Owns: one reader userdata per open file (the lode_pqr and its
+ * Owns: one reader userdata per open file (a local path, file:// path or s3:// URL) (the lode_pqr and its
  * lode_source, freed by close/__gc); a cat op owns its reader and output
  * buffer until it completes. */
 #include <errno.h>
@@ -19,17 +19,25 @@
 
 #include "lode.h"
 #include "lode/parquet_read.h"
+#include "lode/s3.h"
 #include "lode/source.h"
 
 #define READER_MT "lode.parquetrows.reader"
 #define OUT_CHUNK (1u << 20)
 
-typedef struct {
-    lode_source *src;
-    lode_pqr *r;
-    const char **names;       /* projection (strings anchored in the options table copy) */
+typedef struct pq_handle {
+    lode_source *src;         /* NULL until the open completes */
+    lode_pqr *r;              /* created with src */
+    lode_pqr_options opts;    /* kept until the source is open */
+    const char **names;       /* projection (copies owned here) */
     size_t n_names;
-    int busy;                 /* a footer or row-group read is in flight */
+    char *url;                /* what the caller asked to open */
+    char open_err[1200];      /* why the source could not be opened ("" = fine) */
+    const char *open_code;    /* "not_found", "io" */
+    int open_retryable;
+    lode_pqr_cb on_open;      /* run once the footer is read or the open failed */
+    void *open_ud;
+    int busy;                 /* an open, footer or row-group read is in flight */
     int close_requested;      /* closed while busy: the load frees it */
 } pq_handle;
 
@@ -39,9 +47,26 @@ static void handle_free(pq_handle *h)
     lode_source_close(h->src);
     for (size_t i = 0; i < h->n_names; i++) free((void *)h->names[i]);
     free(h->names);
+    free(h->url);
     free(h);
 }
 
+/* Whether the open or the reader failed, and why. */
+static int handle_failed(const pq_handle *h)
+{
+    return h->open_err[0] || (h->r && lode_pqr_failed(h->r));
+}
+
+static const char *handle_error(const pq_handle *h)
+{
+    if (h->open_err[0]) return h->open_err;
+    return h->r ? lode_pqr_error(h->r) : "parquet reader not open";
+}
+
+static const char *handle_code(const pq_handle *h)
+{
+    return h->open_err[0] && h->open_code ? h->open_code : "parquet";
+}
 /* Parse {columns=, format=, header=, accept_invalid_chars=} into opts; the
  * column names are copied into h. */
 static void parse_opts(lua_State *L, int idx, pq_handle *h, lode_pqr_options *o, lode_pqr_format def_fmt)
@@ -93,24 +118,86 @@ static void parse_opts(lua_State *L, int idx, pq_handle *h, lode_pqr_options *o,
     lua_pop(L, 1);
 }
 
-static pq_handle *handle_open(lua_State *L, int opts_idx, lode_pqr_format def_fmt)
+/* A handle for the path or URL at index 1 with its options parsed; nothing
+ * is opened yet (handle_start does that). */
+static pq_handle *handle_new(lua_State *L, int opts_idx, lode_pqr_format def_fmt)
 {
     const char *path = luaL_checkstring(L, 1);
     pq_handle *h = calloc(1, sizeof *h);
     if (!h) luaL_error(L, "out of memory");
-    lode_pqr_options o;
-    parse_opts(L, opts_idx, h, &o, def_fmt);   /* may raise: h leaks only on misuse */
-    char err[512];
-    if (lode_source_open_file(path, &h->src, err, sizeof err) != 0) {
-        handle_free(h);
-        lode_raise_error(L, "parquet.read", "open", err, 0);
-    }
-    h->r = lode_pqr_new(h->src, &o);
-    if (!h->r) {
+    parse_opts(L, opts_idx, h, &h->opts, def_fmt);   /* may raise: h leaks only on misuse */
+    h->url = strdup(path);
+    if (!h->url) {
         handle_free(h);
         luaL_error(L, "out of memory");
     }
     return h;
+}
+
+/* The source is open: make the reader and read the footer. */
+static void handle_attach(pq_handle *h, lode_source *src)
+{
+    h->src = src;
+    h->r = lode_pqr_new(src, &h->opts);
+    if (!h->r) {
+        snprintf(h->open_err, sizeof h->open_err, "%s: out of memory", h->url);
+        h->on_open(h->open_ud, NULL);
+        return;
+    }
+    lode_pqr_open(h->r, h->on_open, h->open_ud);
+}
+
+static void handle_s3_failed(pq_handle *h, const lode_s3_error *e)
+{
+    int missing = e->status == 404 || !strcmp(e->code, "NoSuchKey") || !strcmp(e->code, "NoSuchBucket");
+    h->open_code = missing ? "not_found" : "io";
+    h->open_retryable = e->retryable;
+    const char *what = !strcmp(e->code, "NoSuchBucket") ? "no such bucket"
+                     : missing ? "no such key" : e->message[0] ? e->message : e->code;
+    if (e->status)
+        snprintf(h->open_err, sizeof h->open_err, "%s: %s (%s, HTTP %ld)", h->url, what, e->code, e->status);
+    else
+        snprintf(h->open_err, sizeof h->open_err, "%s: %s (%s)", h->url, what, e->code);
+}
+
+static void on_s3_source(void *ud, lode_source *src, const lode_s3_error *e)
+{
+    pq_handle *h = ud;
+    if (!src) {
+        handle_s3_failed(h, e);
+        h->on_open(h->open_ud, NULL);
+        return;
+    }
+    handle_attach(h, src);
+}
+
+/* Open the source (a local path, file://path, or s3:// URL through the
+ * shared S3 client, which also maps s3:// to folders on a file:// endpoint)
+ * and read the footer; cb(ud, r) runs once either way, maybe before this
+ * returns. r is NULL when the open failed: see handle_failed. */
+static void handle_start(pq_handle *h, lode_pqr_cb cb, void *ud)
+{
+    h->on_open = cb;
+    h->open_ud = ud;
+    if (strncmp(h->url, "s3://", 5) == 0) {
+        lode_s3_error e;
+        memset(&e, 0, sizeof e);
+        lode_s3 *c = lode_s3_default(&e);
+        if (c && lode_source_open_s3(c, h->url, on_s3_source, h, &e) == 0) return;
+        handle_s3_failed(h, &e);
+        cb(ud, NULL);
+        return;
+    }
+    const char *file = strncmp(h->url, "file://", 7) == 0 ? h->url + 7 : h->url;
+    lode_source *src = NULL;
+    char err[512];
+    if (lode_source_open_file(file, &src, err, sizeof err) != 0) {
+        h->open_code = errno == ENOENT ? "not_found" : "io";
+        snprintf(h->open_err, sizeof h->open_err, "%s", err);
+        cb(ud, NULL);
+        return;
+    }
+    handle_attach(h, src);
 }
 
 /* ---- cat: the whole file to stdout -------------------------------------------------- */
@@ -120,7 +207,7 @@ typedef struct {
     pq_handle *h;
     lode_pqr_buf out;
     int64_t rows;
-    char err[800];
+    char err[1200];
     int failed;
 } cat_op;
 
@@ -144,9 +231,9 @@ static void cat_step(void *ud, lode_pqr *r);
 
 static void cat_finish(cat_op *c)
 {
-    if (lode_pqr_failed(c->h->r) && !c->failed) {
+    if (handle_failed(c->h) && !c->failed) {
         c->failed = 1;
-        snprintf(c->err, sizeof c->err, "%s", lode_pqr_error(c->h->r));
+        snprintf(c->err, sizeof c->err, "%s", handle_error(c->h));
     }
     lode_op_done(&c->op);
 }
@@ -156,11 +243,11 @@ static void cat_step(void *ud, lode_pqr *r)
 {
     cat_op *c = ud;
     for (;;) {
-        if (lode_pqr_failed(r) || c->op.task == NULL) {
+        if (handle_failed(c->h) || c->op.task == NULL) {
             cat_finish(c);
             return;
         }
-        if (c->h->r && lode_pqr_num_row_groups(r) == 0 && c->out.len == 0) {
+        if (lode_pqr_num_row_groups(r) == 0 && c->out.len == 0) {
             /* a file without row groups still gets its header line */
             lode_pqr_render(r, &c->out, OUT_CHUNK);
         }
@@ -191,7 +278,9 @@ static int cat_push(lua_State *L, lode_op *op)
 {
     cat_op *c = (cat_op *)op;
     if (c->failed) {
-        lode_push_error(L, "parquet.cat", "parquet", c->err, 0);
+        lode_push_error(L, "parquet.cat", handle_code(c->h), c->err, c->h->open_retryable);
+        lua_pushstring(L, c->h->url);
+        lua_setfield(L, -2, "file");
         return -1;
     }
     lua_pushinteger(L, (lua_Integer)c->rows);
@@ -214,10 +303,10 @@ static void cat_cancel(lode_op *op)
 static int l_cat(lua_State *L)
 {
     lode_check_task(L, "parquetrows.cat");
-    pq_handle *h = handle_open(L, 2, LODE_PQR_TEXT);
+    pq_handle *h = handle_new(L, 2, LODE_PQR_TEXT);
     cat_op *c = (cat_op *)lode_op_new(L, sizeof *c, "parquet.cat", cat_push, cat_cancel, cat_release);
     c->h = h;
-    lode_pqr_open(h->r, cat_step, c);
+    handle_start(h, cat_step, c);
     return lode_op_yield(L, &c->op);
 }
 
@@ -255,13 +344,16 @@ static void on_loaded(void *ud, lode_pqr *r)
 static int load_push(lua_State *L, lode_op *op)
 {
     load_op *o = (load_op *)op;
-    if (o->h->close_requested || lode_pqr_failed(o->h->r)) {
+    if (o->h->close_requested || handle_failed(o->h)) {
         if (o->is_open) {
             lua_pushnil(L);
             lua_rawsetp(L, LUA_REGISTRYINDEX, o);
         }
-        lode_push_error(L, "parquet.read", "parquet",
-                        o->h->close_requested ? "parquet reader closed" : lode_pqr_error(o->h->r), 0);
+        lode_push_error(L, "parquet.read", o->h->close_requested ? "closed" : handle_code(o->h),
+                        o->h->close_requested ? "parquet reader closed" : handle_error(o->h),
+                        o->h->open_retryable);
+        lua_pushstring(L, o->h->url);
+        lua_setfield(L, -2, "file");
         return -1;
     }
     if (o->is_open) {
@@ -291,7 +383,7 @@ static void noop_cancel(lode_op *op) { (void)op; }
 static int l_open(lua_State *L)
 {
     lode_check_task(L, "parquetrows.open");
-    pq_handle *h = handle_open(L, 2, LODE_PQR_CELLS);
+    pq_handle *h = handle_new(L, 2, LODE_PQR_CELLS);
     reader_ud *rd = lua_newuserdatauv(L, sizeof *rd, 0);
     memset(rd, 0, sizeof *rd);
     rd->h = h;
@@ -302,7 +394,7 @@ static int l_open(lua_State *L)
     o->is_open = 1;
     lua_rawsetp(L, LUA_REGISTRYINDEX, o);   /* the reader, until push hands it over */
     h->busy = 1;
-    lode_pqr_open(h->r, on_loaded, o);
+    handle_start(h, on_loaded, o);
     return lode_op_yield(L, &o->op);
 }
 

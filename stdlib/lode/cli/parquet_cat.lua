@@ -1,4 +1,4 @@
--- `lode parquet cat FILE [--columns a,b] [--format text|csv|tsv|jsonl]` — a
+-- `lode parquet cat FILE|s3://URL [--columns a,b] [--format text|csv|tsv|jsonl]` — a
 -- Parquet file's rows on stdout, decoded by lode's own reader (the path
 -- Spectrum emulation runs from PostgreSQL). Picked up by lode.cli.parquet.
 
@@ -7,7 +7,7 @@ local args = require "lode.args"
 local M = {}
 
 M.summary = "print a file's rows as COPY text, CSV, TSV or JSON lines"
-M.usage = "lode parquet cat FILE [--columns a,b] [--format text|csv|tsv|jsonl] [--no-header] [--accept-invalid-chars C]"
+M.usage = "lode parquet cat FILE|s3://BUCKET/KEY [--columns a,b] [--format text|csv|tsv|jsonl] [--no-header] [--accept-invalid-chars C]"
 M.options = {
   { "--columns", arg = "A,B", help = "cat: top-level columns to print, in this order (default all)" },
   { "--format", arg = "FMT", choices = { "text", "csv", "tsv", "jsonl" },
@@ -18,7 +18,7 @@ M.options = {
 
 function M.main(opts, rest)
   if #rest ~= 1 then
-    args.usage_error("parquet", "lode parquet cat needs exactly one FILE")
+    args.usage_error("parquet", "lode parquet cat needs exactly one FILE or s3:// URL")
   end
   local columns
   if opts.columns and opts.columns ~= "" then
