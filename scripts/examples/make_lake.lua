@@ -2,6 +2,7 @@
 --   s3://<bucket>/silver/sales/year=YYYY/month=MM/part-0.parquet   (partitioned history)
 --   s3://<bucket>/staging/sales/batch-1.parquet                    (an incremental batch:
 --                                                                    29 updated sales + 20 new ones)
+--   s3://<bucket>/raw/orders/orders-2024-12-DD.csv.gz               (two days of orders, CSV with a header)
 -- DuckDB (installed by `make deps` under tests/node_modules) writes the
 -- Parquet files; lode uploads them. Run: lode run scripts/examples/make_lake.lua --param bucket=lake
 local lode = require "lode"
@@ -54,6 +55,16 @@ stmts[#stmts + 1] = ([[COPY (
            CAST(100 + i AS DECIMAL(10,2)) AS amount, TIMESTAMP '2024-12-31 18:00:00' AS sold_at
     FROM range(-29, 21) t(i) WHERE i <> 0
   ) TO '%s/staging/sales/batch-1.parquet' (FORMAT parquet)]]):format(last, dir)
+-- raw orders as gzipped CSV, for the plain-SQL example (load_orders.sql)
+fs.mkdir(dir .. "/raw/orders", true)
+for day = 30, 31 do
+  stmts[#stmts + 1] = ([[COPY (
+      SELECT %d * 1000 + i AS order_id, 'customer-' || (i %% 17) AS customer,
+             CAST((i * 7919 %% 100000) / 100.0 AS DECIMAL(10,2)) AS amount,
+             DATE '2024-12-%d' AS ordered_on
+      FROM range(1, 201) t(i)
+    ) TO '%s/raw/orders/orders-2024-12-%d.csv.gz' (FORMAT csv, HEADER, COMPRESSION gzip)]]):format(day, day, dir, day)
+end
 duckdb(stmts)
 
 local n = 0

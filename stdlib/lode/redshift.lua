@@ -93,6 +93,9 @@ end
 local function parse_copy(c, st)
   c:expect("copy")
   st.table = c:qualified_name("the target table")
+  if #st.table == 1 and st.table[1]:sub(1, 1) == "#" then
+    st.table = { st.table[1]:sub(2) }   -- a #temp table: its plain temp-table name
+  end
   if c:peek() and c:peek().type == "op" and c:peek().text == "(" then
     st.columns = parse_columns(c)
   end
@@ -409,10 +412,21 @@ local function rewrite_create_table(st, toks, text, hash_only)
     local t = toks[i]
     local v = t.type == "word" and t.value
     local nxt = toks[i + 1]
-    if hash_only and not (v and v:sub(1, 1) == "#") then
+    if hash_only and not (v and (v:sub(1, 1) == "#" or v == "getdate" or v == "sysdate")) then
       v = nil
     end
     if not v then
+      i = i + 1
+    elseif v == "getdate" and nxt and nxt.text == "(" and toks[i + 2] and toks[i + 2].text == ")" then
+      -- Redshift's GETDATE(): the current timestamp, to the second
+      keep_until(i)
+      skip_through(i + 2)
+      out[#out + 1] = "date_trunc('second', LOCALTIMESTAMP)"
+      i = i + 3
+    elseif v == "sysdate" and not (nxt and nxt.text == "(") then
+      keep_until(i)
+      skip_through(i)
+      out[#out + 1] = "LOCALTIMESTAMP"
       i = i + 1
     elseif v == "diststyle" then
       keep_until(i)
@@ -621,14 +635,14 @@ function M.parse(stmt)
     st.kind = "truncate"
   end
   if st.kind == "sql" then
-    -- #temp table names become plain temp-table names
-    local has_hash = false
+    -- #temp table names become plain temp-table names; GETDATE()/SYSDATE
+    local rewrite = false
     for _, t in ipairs(toks) do
-      if t.type == "word" and t.value:sub(1, 1) == "#" then
-        has_hash = true
+      if t.type == "word" and (t.value:sub(1, 1) == "#" or t.value == "getdate" or t.value == "sysdate") then
+        rewrite = true
       end
     end
-    if has_hash then
+    if rewrite then
       st.rewritten = rewrite_create_table({}, toks, stmt.text, true)
     end
   end

@@ -1282,6 +1282,147 @@ local function pg_drop_partition(wh, def, part)
   end
 end
 
+-- Register one partition in the emulation: its file_fdw leaf and catalog row.
+local function pg_add_partition(wh, def, p)
+  local stmts, relname = M.pg_partition_sql(def, p)
+  wh:transaction(function(tx)
+    for _, st in ipairs(stmts) do
+      tx:exec(st)
+    end
+    tx:exec('INSERT INTO lode.spectrum_partitions VALUES ($1, $2, $3, $4, $5)', def.schema, def.table,
+      M.values_json(p.values), p.location, relname)
+  end)
+end
+
+-- Partitions given by a caller ({values = {k = v}, location = url}) in the
+-- internal form (values listed in partition-column order): every partition
+-- column needs a value, kept as the string it is written as.
+local function given_partitions(def, parts, need_location)
+  local out = {}
+  for i, p in ipairs(parts or {}) do
+    local values = {}
+    for k, c in ipairs(def.partitions) do
+      local v = p.values and p.values[c.name]
+      if v == nil then
+        usage(("partition %d has no value for %s"):format(i, c.name))
+      end
+      values[k] = tostring(v)
+    end
+    if need_location and type(p.location) ~= "string" then
+      usage(("partition %d needs location = \"s3://…\""):format(i))
+    end
+    out[i] = { values = values, location = p.location and M.dir_url(p.location) }
+  end
+  return out
+end
+
+--- spectrum.add_partitions(wh, name, parts, {if_not_exists=}) -> added: register
+--- the partitions given ({values = {k = v}, location = url}, ...) — ALTER TABLE …
+--- ADD PARTITION on Redshift (batched by 100), file_fdw leaves on PostgreSQL.
+--- Without if_not_exists a partition that exists already is an error, as on Redshift.
+function M.add_partitions(wh, name, parts, opts)
+  opts = opts or {}
+  local dialect = wh:get_dialect()
+  local def = M._read_table(wh, dialect, name)
+  if #def.partitions == 0 then
+    usage(("%s is not partitioned"):format(def.qname))
+  end
+  local given = given_partitions(def, parts, true)
+  if #given > M.max_partitions_per_statement and opts.statement then
+    usage(("at most %d partitions per ALTER TABLE … ADD PARTITION"):format(M.max_partitions_per_statement))
+  end
+  local registered = M._registered(wh, dialect, def)
+  local added = M.diff(given, registered)
+  if not opts.if_not_exists and #added < #given then
+    fail("exists", ("a partition of %s already exists (use ADD IF NOT EXISTS)"):format(def.qname))
+  end
+  if dialect == "redshift" then
+    run_all(wh, M.add_partitions_sql(def.qname, def.partitions, added))
+  else
+    def.env_file = M._pg_setup(wh)
+    for _, p in ipairs(added) do
+      pg_add_partition(wh, def, p)
+    end
+  end
+  return added
+end
+
+--- spectrum.drop_partitions(wh, name, parts) -> dropped: unregister the
+--- partitions given ({values = {k = v}}, ...); absent ones are an error.
+function M.drop_partitions(wh, name, parts)
+  local dialect = wh:get_dialect()
+  local def = M._read_table(wh, dialect, name)
+  local given = given_partitions(def, parts, false)
+  local registered = M._registered(wh, dialect, def)
+  local have = {}
+  for _, p in ipairs(registered) do
+    have[M.partition_key(p.values)] = p
+  end
+  local drop = {}
+  for _, p in ipairs(given) do
+    local r = have[M.partition_key(p.values)]
+    if not r then
+      fail("not_found", ("%s has no partition %s"):format(def.qname, M.values_json(p.values)))
+    end
+    drop[#drop + 1] = r
+  end
+  if dialect == "redshift" then
+    run_all(wh, M.drop_partitions_sql(def.qname, def.partitions, drop))
+  else
+    for _, p in ipairs(drop) do
+      pg_drop_partition(wh, def, p)
+    end
+  end
+  return drop
+end
+
+--- spectrum.is_external(wh, name) -> whether name is an external table
+function M.is_external(wh, name)
+  local ok, parts = pcall(sql.split_name, name)
+  if not ok or #parts ~= 2 then
+    return false
+  end
+  if wh:get_dialect() == "redshift" then
+    return wh:query("SELECT 1 AS x FROM svv_external_tables WHERE schemaname = $1 AND tablename = $2",
+      parts[1], parts[2])[1] ~= nil
+  end
+  local found = false
+  pcall(function()
+    found = wh:query("SELECT 1 AS x FROM lode.spectrum_tables WHERE schema_name = $1 AND table_name = $2",
+      parts[1], parts[2])[1] ~= nil
+  end)
+  return found
+end
+
+--- spectrum.drop_table(wh, name, {if_exists=}): drop an external table and
+--- (on PostgreSQL) its partitions and catalog rows.
+function M.drop_table(wh, name, opts)
+  opts = opts or {}
+  local schema, tbl = name_parts(name)
+  local qname = sql.qualified(schema, tbl)
+  if not M.is_external(wh, { schema, tbl }) then
+    if opts.if_exists then
+      return false
+    end
+    fail("not_found", ("no external table %s"):format(qname))
+  end
+  if wh:get_dialect() == "redshift" then
+    wh:exec("DROP TABLE " .. qname)
+    return true
+  end
+  wh:transaction(function(tx)
+    local kind = tx:query("SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+      .. "WHERE n.nspname = $1 AND c.relname = $2", schema, tbl)[1]
+    if kind then
+      tx:exec((kind.relkind == "f" and "DROP FOREIGN TABLE " or "DROP TABLE ") .. qname .. " CASCADE")
+    end
+    tx:exec("DELETE FROM lode.spectrum_partitions WHERE schema_name = $1 AND table_name = $2", schema, tbl)
+    tx:exec("DELETE FROM lode.spectrum_tables WHERE schema_name = $1 AND table_name = $2", schema, tbl)
+  end)
+  return true
+end
+
+
 --- sync_partitions(wh, table, {prune = false, pattern = nil}) -> {added=,
 --- dropped=, skipped=, found=}: lists the table's location level by level
 --- and registers the partitions that are new (batches of ≤ 100 on
@@ -1305,14 +1446,7 @@ function M.sync_partitions(wh, name, opts)
   else
     def.env_file = M._pg_setup(wh)
     for _, p in ipairs(added) do
-      local stmts, relname = M.pg_partition_sql(def, p)
-      wh:transaction(function(tx)
-        for _, s in ipairs(stmts) do
-          tx:exec(s)
-        end
-        tx:exec('INSERT INTO lode.spectrum_partitions VALUES ($1, $2, $3, $4, $5)', def.schema, def.table,
-          M.values_json(p.values), p.location, relname)
-      end)
+      pg_add_partition(wh, def, p)
     end
     for _, p in ipairs(dropped) do
       pg_drop_partition(wh, def, p)

@@ -403,6 +403,11 @@ function Tx:transaction(fn)
   return run_tx(self.wh, self.conn, fn, depth)
 end
 
+--- tx:get_dialect() -> the warehouse's dialect (so engines take a tx or a wh)
+function Tx:get_dialect()
+  return self.wh:get_dialect()
+end
+
 function Tx:copy_out(q, fn)
   local r <close> = self.conn:copy_out(q)
   while true do

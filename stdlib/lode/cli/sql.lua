@@ -97,7 +97,7 @@ function M.execute(file, opts)
     dialect = opts.dialect,
     on_result = function(st, r)
       core.log("debug", ("%s:%d: %s done"):format(file, st.line, st.kind))
-      if not opts.quiet and not core.dry_run() then
+      if not opts.quiet and not core.dry_run() and st.kind == "sql" then
         print_result(r)
       end
     end,
