@@ -24,7 +24,7 @@ fi
 
 tests=()
 for f in "$BUILD"/tests/unit/*; do [ -x "$f" ] && tests+=("$f"); done
-while IFS= read -r f; do tests+=("$f"); done < <(find tests/lua -name '*_test.lua' | sort)
+while IFS= read -r f; do tests+=("$f"); done < <(find tests/lua scripts/examples -name '*_test.lua' | sort)
 for f in tests/t/*.t; do [ -e "$f" ] && tests+=("$f"); done
 
 prove --exec "$ROOT/tests/tap-exec" -j "${TEST_JOBS:-2}" "${tests[@]}"

@@ -29,6 +29,17 @@ end
 local endpoint = os.getenv("AWS_ENDPOINT_URL") or ""
 if endpoint:match("^file://") then
   fs.mkdir(endpoint:sub(8) .. "/" .. bucket, true)   -- a bucket is a folder there
+else
+  local ok, err = pcall(s3.list, ("s3://%s/"):format(bucket), { delimiter = "/" })
+  if not ok and type(err) == "table" and err.code == "NoSuchBucket" then
+    -- a local S3 server (s3rver, MinIO) for tests: create the bucket with the aws CLI
+    local r = proc.run({ "aws", "s3", "mb", "s3://" .. bucket })
+    if r.status ~= 0 then
+      lode.error { op = "make_lake", message = ("cannot create bucket %s: %s"):format(bucket, r.stderr) }
+    end
+  elseif not ok then
+    error(err, 0)
+  end
 end
 
 local dir = fs.mkdtemp("lode-lake")

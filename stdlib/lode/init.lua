@@ -115,7 +115,15 @@ function Semaphore:acquire()
   local f = core.future()
   self.tail = self.tail + 1
   self.queue[self.tail] = f
+  -- cancelled after the permit was handed over but before running: pass it on
+  local taken = false
+  local guard <close> = setmetatable({}, { __close = function()
+    if not taken and f:status() == "ok" then
+      self:release()
+    end
+  end })
   f:await()
+  taken = true
 end
 
 function Semaphore:release()

@@ -113,6 +113,16 @@ t.test("a semaphore skips waiters that were cancelled", function()
   t.eq(lode.timeout(500, function() sem:acquire(); return true end), true)
 end)
 
+t.test("a permit handed to a waiter cancelled before it ran is not lost", function()
+  local sem = lode.semaphore(1)
+  sem:acquire()
+  local w = lode.spawn(function() sem:acquire() end)
+  lode.sleep(5)          -- w now waits in the queue
+  sem:release()          -- hands the permit to w, which is queued to run...
+  w:cancel()             -- ...but is cancelled before it does
+  t.eq(lode.timeout(500, function() sem:acquire(); return true end), true)
+end)
+
 t.test("futures carry values between tasks", function()
   local f = lode.future()
   lode.spawn(function() lode.sleep(10); f:set("v", 2) end)
