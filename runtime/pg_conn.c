@@ -119,9 +119,9 @@ static void on_notice(void *arg, const PGresult *res)
     lode_pg_conn *c = arg;
     const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    lode_log_level level = LODE_LOG_INFO;
+    /* NOTICE/INFO are chatter ("… already exists, skipping"): debug. */
+    lode_log_level level = LODE_LOG_DEBUG;
     if (sev && (!strcmp(sev, "WARNING"))) level = LODE_LOG_WARN;
-    else if (sev && !strncmp(sev, "DEBUG", 5)) level = LODE_LOG_DEBUG;
     if (!lode_log_enabled(level)) return;
     lode_logf(level, "warehouse %s (connection %llu): %s", sev ? sev : "NOTICE",
               (unsigned long long)c->id, msg ? msg : "");
