@@ -20,6 +20,7 @@ local MODULES = {
   { "lode.sql", "sql." },
   { "lode.redshift", "redshift." },
   { "lode.sqlrun", "sqlrun." },
+  { "lode.json", "json." },
   { "lode.dev", "dev." },
   { "lode.proc", "proc." },
   { "lode.fs", "fs." },
