@@ -6,6 +6,7 @@
 -- Pages are fetched one after another following the API's `next` cursor;
 -- failed requests are retried by the pipeline task that calls this.
 local http = require "lode.http"
+local json = require "lode.json"
 local lode = require "lode"
 
 local M = {}
@@ -34,8 +35,7 @@ end
 function M.ndjson(orders)
   local lines = {}
   for i, o in ipairs(orders) do
-    lines[i] = ('{"id": %d, "customer": "%s", "amount": %.2f, "ordered_at": "%s"}')
-      :format(o.id, o.customer:gsub('[%c"\\]', ""), o.amount, o.ordered_at)
+    lines[i] = json.encode(o)
   end
   return table.concat(lines, "\n") .. "\n"
 end
