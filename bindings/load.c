@@ -21,6 +21,7 @@
 
 #include "lode.h"
 #include "lode/load.h"
+#include "lode/pg.h"
 
 #define DECODER_MT "lode.load.decoder"
 #define MAX_KEPT_ERRORS 1000  /* details kept per take_errors(); the count is exact */
@@ -511,6 +512,114 @@ fail:
     return lode_raise_error(L, "copy", "bad_manifest", msg, 0);
 }
 
+
+/* ---- Parquet into binary COPY ------------------------------------------------------------ */
+
+typedef struct {
+    lode_op op;
+    lode_pqcopy *p;           /* NULL when the COPY could not start */
+    char start_err[300];
+} pqcopy_op;
+
+static void pqcopy_done(void *ud, lode_pqcopy *p)
+{
+    (void)p;
+    lode_op_done(&((pqcopy_op *)ud)->op);
+}
+
+static int pqcopy_push(lua_State *L, lode_op *op)
+{
+    pqcopy_op *po = (pqcopy_op *)op;
+    lode_pqcopy *p = po->p;
+    if (!p) {
+        lode_push_error(L, "copy", "connection", po->start_err, 1);
+        return -1;
+    }
+    if (lode_pqcopy_failed(p)) {
+        lode_push_error(L, "copy", lode_pqcopy_error_code(p), lode_pqcopy_error(p), lode_pqcopy_retryable(p));
+        if (lode_pqcopy_error_file(p)) {
+            lua_pushstring(L, lode_pqcopy_error_file(p));
+            lua_setfield(L, -2, "key");
+        }
+        return -1;
+    }
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, lode_pqcopy_rows(p));
+    lua_setfield(L, -2, "rows");
+    size_t nf = lode_pqcopy_nfiles(p);
+    lua_createtable(L, (int)nf, 0);
+    for (size_t i = 0; i < nf; i++) {
+        lua_pushinteger(L, lode_pqcopy_file_rows(p, i));
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "file_rows");
+    return 1;
+}
+
+static void pqcopy_cancel(lode_op *op)
+{
+    pqcopy_op *po = (pqcopy_op *)op;
+    if (po->p) lode_pqcopy_cancel(po->p);
+}
+
+static void pqcopy_release(lode_op *op)
+{
+    lode_pqcopy_free(((pqcopy_op *)op)->p);
+    free(op);
+}
+
+/* load.parquet_copy(conn, sql, files, columns [, {prefetch=}]) -> {rows=, file_rows={...}}:
+ * every Parquet file (s3:// URL or path) into one binary COPY on conn (a
+ * pinned lode.pg.conn; sql is the COPY ... FROM STDIN (FORMAT binary)
+ * statement), columns by position onto columns = {{name=, type=typname}...}.
+ * Raises a structured error naming the file, row group, row and column. */
+static int l_parquet_copy(lua_State *L)
+{
+    lode_pg_conn *c = lode_pg_check_conn(L, 1);
+    const char *sql = luaL_checkstring(L, 2);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    luaL_checktype(L, 4, LUA_TTABLE);
+    lode_check_task(L, "load.parquet_copy");
+    lode_pqcopy_opts o;
+    memset(&o, 0, sizeof o);
+    if (lua_istable(L, 5)) {
+        lua_getfield(L, 5, "prefetch");
+        o.prefetch = (int)luaL_optinteger(L, -1, 0);
+        lua_pop(L, 1);
+    }
+    size_t nf = (size_t)luaL_len(L, 3), nc = (size_t)luaL_len(L, 4);
+    luaL_argcheck(L, nf > 0, 3, "no files");
+    luaL_argcheck(L, nc > 0, 4, "no columns");
+    /* the strings stay anchored in the argument tables until the start copies them */
+    const char **files = lua_newuserdatauv(L, nf * sizeof *files, 0);
+    lode_pqcopy_column *cols = lua_newuserdatauv(L, nc * sizeof *cols, 0);
+    for (size_t i = 0; i < nf; i++) {
+        lua_rawgeti(L, 3, (lua_Integer)i + 1);
+        files[i] = lua_tostring(L, -1);
+        if (!files[i]) return luaL_argerror(L, 3, "files must be strings");
+        lua_pop(L, 1);
+    }
+    for (size_t i = 0; i < nc; i++) {
+        lua_rawgeti(L, 4, (lua_Integer)i + 1);
+        if (!lua_istable(L, -1)) return luaL_argerror(L, 4, "columns must be {name=, type=} tables");
+        lua_getfield(L, -1, "name");
+        lua_getfield(L, -2, "type");
+        cols[i].name = lua_tostring(L, -2);
+        cols[i].type = lua_tostring(L, -1);
+        if (!cols[i].name || !cols[i].type) return luaL_argerror(L, 4, "columns must be {name=, type=} tables");
+        lua_pop(L, 3);
+    }
+    o.files = files;
+    o.n_files = nf;
+    o.columns = cols;
+    o.n_columns = nc;
+    pqcopy_op *op = (pqcopy_op *)lode_op_new(L, sizeof *op, "copy.parquet", pqcopy_push, pqcopy_cancel,
+                                             pqcopy_release);
+    op->p = lode_pqcopy_start(c, sql, &o, pqcopy_done, op, op->start_err, sizeof op->start_err);
+    if (!op->p) lode_op_done(&op->op);   /* push reports why */
+    return lode_op_yield(L, &op->op);
+}
+
 int luaopen_lode_load(lua_State *L)
 {
     static const luaL_Reg methods[] = {
@@ -526,7 +635,8 @@ int luaopen_lode_load(lua_State *L)
         lua_setfield(L, -2, "__close");
     }
     lua_pop(L, 1);
-    static const luaL_Reg funcs[] = { { "decoder", l_decoder }, { "manifest", l_manifest }, { NULL, NULL } };
+    static const luaL_Reg funcs[] = { { "decoder", l_decoder }, { "manifest", l_manifest },
+                                      { "parquet_copy", l_parquet_copy }, { NULL, NULL } };
     luaL_newlib(L, funcs);
     return 1;
 }

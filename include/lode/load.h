@@ -168,4 +168,63 @@ const char *lode_unzip_error(const lode_unzip *z);
 lode_zkind lode_unzip_kind(const lode_unzip *z);
 void lode_unzip_free(lode_unzip *z);
 
+/* ---- Parquet into one binary COPY (runtime/pqcopy.c) ------------------------
+ *
+ *   lode_pqcopy *p = lode_pqcopy_start(conn, "COPY t (a, b) FROM STDIN (FORMAT binary)",
+ *                                      &opts, on_done, ud, err, sizeof err);
+ *   ... on_done(ud, p): lode_pqcopy_failed(p)? lode_pqcopy_error(p) : lode_pqcopy_rows(p)
+ *   lode_pqcopy_free(p);
+ *
+ * Every file (s3:// URL through the shared S3 client, or a local path) is
+ * read with the Parquet reader in binary COPY format, its columns mapped by
+ * position onto the target columns (counts must match, as on Redshift), each
+ * value converted when the file's type differs from the column's (int4 into
+ * int8, date into timestamp, ...; a type the column cannot take fails naming
+ * file, row group and column), and streamed into one COPY with the sink's
+ * back-pressure. Up to `prefetch` files are opened ahead with their first row
+ * group loaded, so fetching overlaps the server's work. Objects that are
+ * gzip/bzip2/zstd-compressed Parquet files are inflated into an unlinked
+ * temporary file first. Memory: the row groups of the open files plus one
+ * 256 KiB render buffer. */
+
+typedef struct lode_pqcopy lode_pqcopy;
+struct lode_pg_conn;
+
+typedef struct {
+    const char *name;          /* target column name (for messages) */
+    const char *type;          /* pg_type.typname: int4, varchar, timestamptz, ... */
+} lode_pqcopy_column;
+
+typedef struct {
+    const char *const *files;  /* s3:// URLs or local paths, loaded in this order */
+    size_t n_files;
+    const lode_pqcopy_column *columns;
+    size_t n_columns;
+    int prefetch;              /* files open at once (default 3) */
+    const char *tmpdir;        /* for inflated compressed objects (default $TMPDIR or /tmp) */
+} lode_pqcopy_opts;
+
+typedef void (*lode_pqcopy_cb)(void *ud, lode_pqcopy *p);
+
+/* Start the load; done runs once on the loop when the COPY has ended (or
+ * failed) and no read is in flight. NULL with err filled when the COPY
+ * cannot start (done is then not called). */
+lode_pqcopy *lode_pqcopy_start(struct lode_pg_conn *c, const char *sql, const lode_pqcopy_opts *o,
+                               lode_pqcopy_cb done, void *ud, char *err, size_t errlen);
+/* Stop: the COPY is aborted, done follows. */
+void lode_pqcopy_cancel(lode_pqcopy *p);
+int lode_pqcopy_failed(const lode_pqcopy *p);
+/* "file: row group g, row r, column c 'name': reason", or the server's message. */
+const char *lode_pqcopy_error(const lode_pqcopy *p);
+/* A short code: "bad_input" (file), "schema" (count/type), "load_failed" (server), "s3", "cancelled". */
+const char *lode_pqcopy_error_code(const lode_pqcopy *p);
+/* The file at fault, or NULL. */
+const char *lode_pqcopy_error_file(const lode_pqcopy *p);
+int lode_pqcopy_retryable(const lode_pqcopy *p);
+/* Rows the server loaded, and rows read from file i. */
+int64_t lode_pqcopy_rows(const lode_pqcopy *p);
+int64_t lode_pqcopy_file_rows(const lode_pqcopy *p, size_t i);
+size_t lode_pqcopy_nfiles(const lode_pqcopy *p);
+void lode_pqcopy_free(lode_pqcopy *p);
+
 #endif

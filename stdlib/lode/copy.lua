@@ -40,6 +40,7 @@ local OPTIONS = {
   maxerror = "integer", compupdate = "onoff", statupdate = "onoff", serializetojson = "flag",
   -- lode's own (never part of the statement)
   reload = "flag", concurrency = "integer", run = "string", show_progress = "flag",
+  ledger_table = "tablename",
 }
 
 local FORMATS = { csv = true, json = true, parquet = true, text = true, orc = true }
@@ -393,6 +394,11 @@ local function list_files(o)
           error(h, 0)
         end
       else
+        if COLUMNAR[o.format] and e.content_length == nil then
+          error(core.error({ op = "copy", code = "bad_manifest", key = e.url, message =
+            ("copy: manifest %s: entry %s needs meta.content_length for format %s (as on Redshift)"):format(
+              o.url, e.url, o.format) }), 0)
+        end
         local _, key = split_url(e.url)
         files[#files + 1] = { url = e.url, key = key, size = h.size, etag = h.etag or "" }
       end
@@ -400,7 +406,10 @@ local function list_files(o)
   else
     local bucket = split_url(o.url)
     for _, obj in ipairs((s3.list(o.url, { recursive = true }))) do
-      if obj.size > 0 or obj.key:sub(-1) ~= "/" then
+      if obj.size == 0 and COLUMNAR[o.format] then
+        -- markers such as _SUCCESS hold no rows; an empty object is no columnar file
+        log.debug("copy: empty object skipped", { key = obj.key })
+      elseif obj.size > 0 or obj.key:sub(-1) ~= "/" then
         files[#files + 1] = { url = ("s3://%s/%s"):format(bucket, obj.key), key = obj.key, size = obj.size,
                               etag = obj.etag or "" }
       end
@@ -547,8 +556,34 @@ local function decoder_for(o, cols)
   }
 end
 
+-- Parquet: every file into one binary COPY through the C reader (lode.load).
+local function load_parquet(tx, o, todo, cols, result)
+  local names, tcols, urls = {}, {}, {}
+  for i, c in ipairs(cols) do
+    names[i] = c.name
+    tcols[i] = { name = c.name, type = c.type }
+  end
+  for i, f in ipairs(todo) do
+    urls[i] = f.url
+  end
+  local text = ("COPY %s (%s) FROM STDIN (FORMAT binary)"):format(sql.qname(o.table), sql.idents(names))
+  local conn = tx.conn
+  if not conn then
+    error(core.error({ op = "copy", code = "unsupported", message =
+      "copy: Parquet loads need a warehouse connection (wh, a transaction or a session)" }), 0)
+  end
+  local r = load.parquet_copy(conn, text, urls, tcols, { prefetch = o.concurrency })
+  for i, f in ipairs(todo) do
+    f.rows = r.file_rows[i] or 0
+    result.bytes = result.bytes + f.size
+    log.debug("copy: file loaded", { key = f.url, rows = f.rows, bytes = f.size })
+  end
+  result.files = #todo
+  result.rows = r.rows
+end
+
 local function into_postgres(db, o, t0)
-  if o.format == "parquet" or o.format == "orc" or o.format == "json" then
+  if o.format == "orc" or o.format == "json" then
     error(core.error({ op = "copy", code = "unsupported", message =
       ("copy: format '%s' is not emulated on PostgreSQL yet"):format(o.format) }), 0)
   end
@@ -556,6 +591,7 @@ local function into_postgres(db, o, t0)
   local run = o.run or os.getenv("LODE_RUN_ID")
   local files, missing = list_files(o)
   local cols = target_columns(db, o)
+  local lt = o.ledger_table or o.table
   if not core.dry_run() then
     ledger.ensure(db.wh or db)
   end
@@ -569,10 +605,10 @@ local function into_postgres(db, o, t0)
 
   in_tx(db, function(tx)
     -- one loader per table at a time: the ledger check and the rows agree
-    tx:query("SELECT pg_advisory_xact_lock(hashtext($1))", "lode.copy:" .. ledger.table_key(o.table))
+    tx:query("SELECT pg_advisory_xact_lock(hashtext($1))", "lode.copy:" .. ledger.table_key(lt))
     local todo = files
     if not o.reload then
-      local done = ledger.loaded(tx, o.table)
+      local done = ledger.loaded(tx, lt)
       todo = {}
       for _, f in ipairs(files) do
         if done[f.key .. "\0" .. f.etag] then
@@ -584,6 +620,16 @@ local function into_postgres(db, o, t0)
       end
     end
     if #todo == 0 then
+      return
+    end
+    if o.format == "parquet" then
+      if core.dry_run() then
+        io.stdout:write(("-- lode plan: COPY %d Parquet file(s), %d bytes, into %s\n"):format(#todo,
+          (function() local n = 0 for _, f in ipairs(todo) do n = n + f.size end return n end)(), sql.qname(o.table)))
+        return
+      end
+      load_parquet(tx, o, todo, cols, result)
+      ledger.record(tx, lt, todo, run)
       return
     end
     local dec = decoder_for(o, cols)
@@ -637,9 +683,9 @@ local function into_postgres(db, o, t0)
     local st = dec:stats()
     result.rows = st.rows
     result.errors = st.errors
-    ledger.record(tx, o.table, todo, run)
+    ledger.record(tx, lt, todo, run)
     if #errors > 0 then
-      ledger.record_errors(tx, o.table, errors, run)
+      ledger.record_errors(tx, lt, errors, run)
     end
   end)
   if show and result.files > 0 then

@@ -1,0 +1,921 @@
+/* pqcopy.c — Parquet files into one binary `COPY … FROM STDIN`: the data
+ * path of emulated `COPY … FORMAT AS PARQUET` on PostgreSQL.
+ *
+ *   files (lode_source: S3 ranged GETs or a local file)
+ *     → lode_pqr (one row group at a time, rendered as binary COPY tuples)
+ *     → per-column conversion to the target's types (when they differ)
+ *     → lode_copy_in (256 KiB buffer, back-pressure through on_ready)
+ *
+ * Owns: a ring of `prefetch` file slots (source + reader; the files after the
+ * current one are opened and their first row group loaded while the current
+ * one renders), the render and conversion buffers, and the COPY until its
+ * on_finish. Everything runs on the loop thread; `pump` is the one place
+ * that moves data, re-entered safely from any callback. Freed by
+ * lode_pqcopy_free once `done` has run (no read is in flight then). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lode.h"
+#include "lode/load.h"
+#include "lode/parquet_read.h"
+#include "lode/pg.h"
+#include "lode/s3.h"
+#include "lode/source.h"
+#include "parquet_read_int.h"   /* the current row group and row, for messages */
+
+#define RENDER_CHUNK (256u * 1024u)
+#define INFLATE_CHUNK (1u << 20)
+
+/* Target types the conversion knows. */
+typedef enum {
+    T_BOOL, T_INT2, T_INT4, T_INT8, T_NUMERIC, T_FLOAT4, T_FLOAT8, T_TEXT, T_BYTEA, T_JSON, T_JSONB,
+    T_DATE, T_TIME, T_TIMETZ, T_TIMESTAMP, T_TIMESTAMPTZ, T_UUID, T_INTERVAL, T_OTHER
+} ptype;
+
+/* What to do with one field. */
+typedef enum {
+    OP_PASS,        /* same binary form */
+    OP_I4_I8, OP_I4_I2, OP_I8_I4, OP_I8_I2, OP_I4_F8, OP_F4_F8, OP_I4_NUM, OP_I8_NUM,
+    OP_JSONB_TEXT,  /* drop jsonb's version byte */
+    OP_TEXT_JSONB,  /* add it */
+    OP_DATE_TS,     /* days → microseconds */
+    OP_UUID_TEXT,
+} conv_op;
+
+enum { S_FREE, S_OPENING, S_OPEN, S_INFLATING, S_LOADING, S_READY, S_DONE };
+
+typedef struct pq_slot {
+    struct lode_pqcopy *p;
+    int state;
+    size_t file;              /* index in p->files */
+    lode_source *src;
+    lode_pqr *r;
+    int busy;                 /* an open, footer, inflate or row-group read is in flight */
+    int reopened;             /* already inflated once */
+    int planned;
+    int new_rg;               /* a row group was loaded and is not yet in p->segs */
+    int64_t rows_seen;        /* r->row at the last count */
+    /* inflating a compressed object */
+    lode_unzip *unzip;
+    int tmp_fd;
+    char *tmp_path;
+    uint8_t *chunk;
+    uint64_t inflate_off;
+    uint8_t head[4];
+} pq_slot;
+
+typedef struct {
+    int64_t tuple;            /* first COPY tuple (0-based) of this row group */
+    size_t file;
+    int rg;
+    int64_t row;              /* rows of the file before it */
+} segment;
+
+struct lode_pqcopy {
+    lode_copy_in *ci;         /* NULL after on_finish */
+    int ready;                /* the server accepted the COPY */
+    int finish_sent;
+    char **files;
+    size_t n_files;
+    int64_t *file_rows;
+    char **colnames;
+    ptype *ctype;
+    size_t ncols;
+    conv_op *ops;             /* per column, for the current file */
+    int all_pass;
+    char *tmpdir;
+    pq_slot *slots;
+    size_t nslots;
+    size_t cur, next_open;
+    lode_pqr_buf raw;
+    lode_copy_buf conv;
+    int64_t tuples;           /* tuples written */
+    segment *segs;
+    size_t nsegs, capsegs;
+    int64_t rows;
+    int pumping, repump;
+    int failed, retryable, done_called, cancelled;
+    char code[24];
+    char *err_file;
+    char err[1400];
+    lode_pqcopy_cb done;
+    void *ud;
+};
+
+static void pump(lode_pqcopy *p);
+
+/* ---- errors ------------------------------------------------------------------------ */
+
+static void fail(lode_pqcopy *p, const char *code, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void fail(lode_pqcopy *p, const char *code, const char *file, const char *fmt, ...)
+{
+    if (p->failed) return;
+    p->failed = 1;
+    snprintf(p->code, sizeof p->code, "%s", code);
+    if (file) p->err_file = strdup(file);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err, sizeof p->err, fmt, ap);
+    va_end(ap);
+}
+
+int lode_pqcopy_failed(const lode_pqcopy *p) { return p->failed; }
+const char *lode_pqcopy_error(const lode_pqcopy *p) { return p->err; }
+const char *lode_pqcopy_error_code(const lode_pqcopy *p) { return p->code; }
+const char *lode_pqcopy_error_file(const lode_pqcopy *p) { return p->err_file; }
+int lode_pqcopy_retryable(const lode_pqcopy *p) { return p->retryable; }
+int64_t lode_pqcopy_rows(const lode_pqcopy *p) { return p->rows; }
+int64_t lode_pqcopy_file_rows(const lode_pqcopy *p, size_t i) { return i < p->n_files ? p->file_rows[i] : 0; }
+size_t lode_pqcopy_nfiles(const lode_pqcopy *p) { return p->n_files; }
+
+/* ---- types ----------------------------------------------------------------------------- */
+
+static ptype target_type(const char *typname)
+{
+    static const struct { const char *n; ptype t; } M[] = {
+        { "bool", T_BOOL }, { "int2", T_INT2 }, { "int4", T_INT4 }, { "int8", T_INT8 },
+        { "numeric", T_NUMERIC }, { "float4", T_FLOAT4 }, { "float8", T_FLOAT8 },
+        { "text", T_TEXT }, { "varchar", T_TEXT }, { "bpchar", T_TEXT }, { "bytea", T_BYTEA },
+        { "json", T_JSON }, { "jsonb", T_JSONB }, { "date", T_DATE }, { "time", T_TIME },
+        { "timetz", T_TIMETZ }, { "timestamp", T_TIMESTAMP }, { "timestamptz", T_TIMESTAMPTZ },
+        { "uuid", T_UUID }, { "interval", T_INTERVAL },
+    };
+    for (size_t i = 0; i < sizeof M / sizeof *M; i++)
+        if (strcmp(M[i].n, typname) == 0) return M[i].t;
+    return T_OTHER;
+}
+
+/* The reader's PostgreSQL type name of a file column. */
+static ptype source_type(const char *pg)
+{
+    if (!strncmp(pg, "numeric", 7)) return T_NUMERIC;
+    static const struct { const char *n; ptype t; } M[] = {
+        { "boolean", T_BOOL }, { "integer", T_INT4 }, { "bigint", T_INT8 }, { "real", T_FLOAT4 },
+        { "double precision", T_FLOAT8 }, { "text", T_TEXT }, { "bytea", T_BYTEA }, { "jsonb", T_JSONB },
+        { "date", T_DATE }, { "time", T_TIME }, { "timetz", T_TIMETZ }, { "timestamp", T_TIMESTAMP },
+        { "timestamptz", T_TIMESTAMPTZ }, { "uuid", T_UUID }, { "interval", T_TEXT /* rendered as text */ },
+    };
+    for (size_t i = 0; i < sizeof M / sizeof *M; i++)
+        if (strcmp(M[i].n, pg) == 0) return M[i].t;
+    return T_OTHER;
+}
+
+static int is_textish(ptype t) { return t == T_TEXT; }
+
+/* How a file type goes into a column type; -1 when it cannot. */
+static int plan_op(ptype src, ptype dst)
+{
+    if (dst == T_OTHER || src == T_OTHER) return -1;
+    if (src == dst) return OP_PASS;
+    if ((src == T_TIMESTAMP && dst == T_TIMESTAMPTZ) || (src == T_TIMESTAMPTZ && dst == T_TIMESTAMP))
+        return OP_PASS;   /* both are microseconds since 2000-01-01 UTC (Redshift reads naive values as UTC) */
+    switch (src) {
+    case T_INT4:
+        if (dst == T_INT8) return OP_I4_I8;
+        if (dst == T_INT2) return OP_I4_I2;
+        if (dst == T_FLOAT8) return OP_I4_F8;
+        if (dst == T_NUMERIC) return OP_I4_NUM;
+        return -1;
+    case T_INT8:
+        if (dst == T_INT4) return OP_I8_I4;
+        if (dst == T_INT2) return OP_I8_I2;
+        if (dst == T_NUMERIC) return OP_I8_NUM;
+        return -1;
+    case T_FLOAT4: return dst == T_FLOAT8 ? OP_F4_F8 : -1;
+    case T_TEXT:
+        if (dst == T_JSON) return OP_PASS;
+        if (dst == T_JSONB) return OP_TEXT_JSONB;
+        return -1;
+    case T_JSONB:
+        if (dst == T_JSON || is_textish(dst)) return OP_JSONB_TEXT;
+        return -1;
+    case T_DATE: return dst == T_TIMESTAMP || dst == T_TIMESTAMPTZ ? OP_DATE_TS : -1;
+    case T_UUID: return is_textish(dst) ? OP_UUID_TEXT : -1;
+    default: return -1;
+    }
+}
+
+static const char *type_label(ptype t)
+{
+    static const char *N[] = { "boolean", "smallint", "integer", "bigint", "numeric", "real", "double precision",
+                               "text", "bytea", "json", "jsonb", "date", "time", "timetz", "timestamp",
+                               "timestamptz", "uuid", "interval", "other" };
+    return N[t];
+}
+
+/* ---- conversion of binary tuples -------------------------------------------------------- */
+
+static inline uint32_t rd32(const uint8_t *b) { return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]; }
+static inline uint64_t rd64(const uint8_t *b) { return (uint64_t)rd32(b) << 32 | rd32(b + 4); }
+
+static int put_i64_numeric(lode_copy_buf *o, int64_t v)
+{
+    uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    uint16_t g[5];
+    int n = 0;
+    while (mag) {
+        g[n++] = (uint16_t)(mag % 10000);
+        mag /= 10000;
+    }
+    /* g[0] is the lowest group; drop trailing zero groups (weight keeps the place) */
+    int low = 0;
+    while (low < n && g[low] == 0) low++;
+    int ndig = n - low;
+    uint8_t b[4 + 8 + 10];
+    int32_t len = 8 + 2 * ndig;
+    size_t k = 0;
+    b[k++] = (uint8_t)(len >> 24); b[k++] = (uint8_t)(len >> 16); b[k++] = (uint8_t)(len >> 8); b[k++] = (uint8_t)len;
+    uint16_t hdr[4] = { (uint16_t)ndig, (uint16_t)(ndig ? n - 1 : 0), (uint16_t)(v < 0 ? 0x4000 : 0), 0 };
+    for (int i = 0; i < 4; i++) { b[k++] = (uint8_t)(hdr[i] >> 8); b[k++] = (uint8_t)hdr[i]; }
+    for (int i = n - 1; i >= low; i--) { b[k++] = (uint8_t)(g[i] >> 8); b[k++] = (uint8_t)g[i]; }
+    return lode_copy_buf_append(o, b, k);
+}
+
+/* Position of a tuple in the files, for messages. */
+static void locate(const lode_pqcopy *p, int64_t tuple, size_t *file, int *rg, int64_t *row)
+{
+    size_t lo = 0, hi = p->nsegs;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (p->segs[mid].tuple <= tuple) lo = mid;
+        else hi = mid;
+    }
+    if (p->nsegs == 0) {
+        *file = p->cur < p->n_files ? p->cur : 0;
+        *rg = 0;
+        *row = tuple + 1;
+        return;
+    }
+    const segment *s = &p->segs[lo];
+    *file = s->file;
+    *rg = s->rg;
+    *row = s->row + (tuple - s->tuple) + 1;
+}
+
+static void value_fail(lode_pqcopy *p, int64_t tuple, size_t col, const char *fmt, long long v)
+{
+    size_t file;
+    int rg;
+    int64_t row;
+    locate(p, tuple, &file, &rg, &row);
+    char what[160];
+    snprintf(what, sizeof what, fmt, v);
+    fail(p, "bad_input", p->files[file], "%s: row group %d, row %lld, column %zu '%s': %s", p->files[file], rg,
+         (long long)row, col + 1, p->colnames[col], what);
+}
+
+/* Rewrite the tuples of src[0..n) into p->conv per p->ops; -1 on a bad value. */
+static int convert(lode_pqcopy *p, const uint8_t *src, size_t n, int64_t first_tuple)
+{
+    lode_copy_buf *o = &p->conv;
+    o->len = 0;
+    size_t pos = 0;
+    int64_t tuple = first_tuple;
+    static const uint8_t NULLF[4] = { 0xff, 0xff, 0xff, 0xff };
+    while (pos + 2 <= n) {
+        size_t nf = (size_t)src[pos] << 8 | src[pos + 1];
+        if (lode_copy_buf_append(o, src + pos, 2)) goto oom;
+        pos += 2;
+        for (size_t i = 0; i < nf; i++) {
+            int32_t len = (int32_t)rd32(src + pos);
+            const uint8_t *v = src + pos + 4;
+            size_t whole = 4 + (len > 0 ? (size_t)len : 0);
+            conv_op op = i < p->ncols ? p->ops[i] : OP_PASS;
+            pos += whole;
+            if (len < 0 || op == OP_PASS) {
+                if (lode_copy_buf_append(o, len < 0 ? NULLF : v - 4, len < 0 ? 4 : whole)) goto oom;
+                continue;
+            }
+            uint8_t b[48];
+            int rc = 0;
+            switch (op) {
+            case OP_I4_I8: {
+                int64_t x = (int32_t)rd32(v);
+                rc = lode_copy_bin_int8(o, x);
+                break;
+            }
+            case OP_I4_I2: {
+                int32_t x = (int32_t)rd32(v);
+                if (x < -32768 || x > 32767) { value_fail(p, tuple, i, "value %lld is out of range for smallint", x); return -1; }
+                rc = lode_copy_bin_int2(o, (int16_t)x);
+                break;
+            }
+            case OP_I8_I4: case OP_I8_I2: {
+                int64_t x = (int64_t)rd64(v);
+                int64_t lo = op == OP_I8_I4 ? INT32_MIN : -32768, hi = op == OP_I8_I4 ? INT32_MAX : 32767;
+                if (x < lo || x > hi) {
+                    value_fail(p, tuple, i, op == OP_I8_I4 ? "value %lld is out of range for integer"
+                                                           : "value %lld is out of range for smallint", (long long)x);
+                    return -1;
+                }
+                rc = op == OP_I8_I4 ? lode_copy_bin_int4(o, (int32_t)x) : lode_copy_bin_int2(o, (int16_t)x);
+                break;
+            }
+            case OP_I4_F8: rc = lode_copy_bin_float8(o, (double)(int32_t)rd32(v)); break;
+            case OP_F4_F8: {
+                uint32_t u = rd32(v);
+                float f;
+                memcpy(&f, &u, 4);
+                rc = lode_copy_bin_float8(o, (double)f);
+                break;
+            }
+            case OP_I4_NUM: rc = put_i64_numeric(o, (int32_t)rd32(v)); break;
+            case OP_I8_NUM: rc = put_i64_numeric(o, (int64_t)rd64(v)); break;
+            case OP_JSONB_TEXT: rc = lode_copy_bin_field(o, v + 1, len - 1); break;
+            case OP_TEXT_JSONB: {
+                uint8_t h[5] = { (uint8_t)((len + 1) >> 24), (uint8_t)((len + 1) >> 16), (uint8_t)((len + 1) >> 8),
+                                 (uint8_t)(len + 1), 1 };
+                rc = lode_copy_buf_append(o, h, 5) || lode_copy_buf_append(o, v, (size_t)len);
+                break;
+            }
+            case OP_DATE_TS: {
+                int32_t d = (int32_t)rd32(v);
+                rc = lode_copy_bin_int8(o, (int64_t)d * INT64_C(86400000000));
+                break;
+            }
+            case OP_UUID_TEXT: {
+                static const char hx[] = "0123456789abcdef";
+                size_t k = 0;
+                for (int j = 0; j < 16 && j < len; j++) {
+                    if (j == 4 || j == 6 || j == 8 || j == 10) b[k++] = '-';
+                    b[k++] = (uint8_t)hx[v[j] >> 4];
+                    b[k++] = (uint8_t)hx[v[j] & 15];
+                }
+                rc = lode_copy_bin_field(o, b, (int32_t)k);
+                break;
+            }
+            default: rc = lode_copy_buf_append(o, v - 4, whole); break;
+            }
+            if (rc) goto oom;
+        }
+        tuple++;
+    }
+    return 0;
+oom:
+    fail(p, "bad_input", NULL, "out of memory converting rows");
+    return -1;
+}
+
+/* ---- file slots ----------------------------------------------------------------------- */
+
+static pq_slot *slot_of(lode_pqcopy *p, size_t file) { return &p->slots[file % p->nslots]; }
+
+static void slot_clear(pq_slot *s)
+{
+    lode_pqr_free(s->r);
+    s->r = NULL;
+    lode_source_close(s->src);
+    s->src = NULL;
+    lode_unzip_free(s->unzip);
+    s->unzip = NULL;
+    if (s->tmp_fd >= 0) close(s->tmp_fd);
+    s->tmp_fd = -1;
+    if (s->tmp_path) unlink(s->tmp_path);
+    free(s->tmp_path);
+    s->tmp_path = NULL;
+    free(s->chunk);
+    s->chunk = NULL;
+    s->state = S_FREE;
+    s->planned = 0;
+    s->reopened = 0;
+    s->rows_seen = 0;
+    s->new_rg = 0;
+}
+
+static void on_footer(void *ud, lode_pqr *r);
+
+static void attach_reader(pq_slot *s, lode_source *src)
+{
+    lode_pqcopy *p = s->p;
+    s->src = src;
+    lode_pqr_options o;
+    memset(&o, 0, sizeof o);
+    o.format = LODE_PQR_BINARY;
+    s->r = lode_pqr_new(src, &o);
+    if (!s->r) {
+        s->busy = 0;
+        fail(p, "bad_input", p->files[s->file], "%s: out of memory", p->files[s->file]);
+        pump(p);
+        return;
+    }
+    s->busy = 1;
+    lode_pqr_open(s->r, on_footer, s);
+}
+
+static void on_s3_open(void *ud, lode_source *src, const lode_s3_error *e)
+{
+    pq_slot *s = ud;
+    lode_pqcopy *p = s->p;
+    if (!src) {
+        s->busy = 0;
+        int missing = e->status == 404 || !strcmp(e->code, "NoSuchKey");
+        p->retryable = e->retryable;
+        fail(p, "s3", e->key[0] ? e->key : p->files[s->file], "%s: %s (%s%s%ld)", p->files[s->file],
+             missing ? "no such key" : e->message[0] ? e->message : e->code, e->code,
+             e->status ? ", HTTP " : "", e->status);
+        pump(p);
+        return;
+    }
+    if (p->failed) {
+        s->src = src;
+        s->busy = 0;
+        pump(p);
+        return;
+    }
+    attach_reader(s, src);
+}
+
+static void slot_open(lode_pqcopy *p, size_t file)
+{
+    pq_slot *s = slot_of(p, file);
+    slot_clear(s);
+    s->file = file;
+    s->state = S_OPENING;
+    s->busy = 1;
+    const char *url = p->files[file];
+    if (strncmp(url, "s3://", 5) == 0) {
+        lode_s3_error e;
+        memset(&e, 0, sizeof e);
+        lode_s3 *c = lode_s3_default(&e);
+        if (c && lode_source_open_s3(c, url, on_s3_open, s, &e) == 0) return;
+        on_s3_open(s, NULL, &e);
+        return;
+    }
+    const char *path = strncmp(url, "file://", 7) == 0 ? url + 7 : url;
+    lode_source *src = NULL;
+    char err[600];
+    if (lode_source_open_file(path, &src, err, sizeof err) != 0) {
+        s->busy = 0;
+        fail(p, "bad_input", url, "%s", err);
+        return;
+    }
+    attach_reader(s, src);
+}
+
+/* ---- compressed objects: inflate into a temporary file ------------------------------------ */
+
+static void inflate_next(pq_slot *s);
+
+static int to_tmp(void *ud, const char *data, size_t len)
+{
+    pq_slot *s = ud;
+    while (len > 0) {
+        ssize_t w = write(s->tmp_fd, data, len);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        data += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static void inflate_done(pq_slot *s)
+{
+    lode_pqcopy *p = s->p;
+    const char *url = p->files[s->file];
+    if (lode_unzip_finish(s->unzip, to_tmp, s) != 0) {
+        s->busy = 0;
+        fail(p, "bad_input", url, "%s: %s", url,
+             lode_unzip_error(s->unzip) ? lode_unzip_error(s->unzip) : "writing the inflated copy failed");
+        pump(p);
+        return;
+    }
+    lode_source_close(s->src);
+    s->src = NULL;
+    lode_source *src = NULL;
+    char err[600];
+    int rc = lode_source_open_file(s->tmp_path, &src, err, sizeof err);
+    unlink(s->tmp_path);   /* the descriptor keeps it while it is read */
+    if (rc == 0) {         /* messages name the object, not the temporary file */
+        char *name = strdup(url);
+        if (name) {
+            free(src->name);
+            src->name = name;
+        }
+    }
+    free(s->tmp_path);
+    s->tmp_path = NULL;
+    close(s->tmp_fd);
+    s->tmp_fd = -1;
+    if (rc != 0) {
+        s->busy = 0;
+        fail(p, "bad_input", url, "%s: inflated copy: %s", url, err);
+        pump(p);
+        return;
+    }
+    s->state = S_OPENING;
+    attach_reader(s, src);
+}
+
+static void on_inflate_read(void *ud, int status, size_t nread, const char *errmsg)
+{
+    pq_slot *s = ud;
+    lode_pqcopy *p = s->p;
+    const char *url = p->files[s->file];
+    if (status != 0 || p->failed) {
+        s->busy = 0;
+        if (status != 0) fail(p, "s3", url, "%s", errmsg ? errmsg : "read failed");
+        pump(p);
+        return;
+    }
+    if (nread > 0 && lode_unzip_feed(s->unzip, s->chunk, nread, to_tmp, s) != 0) {
+        s->busy = 0;
+        fail(p, "bad_input", url, "%s: %s", url,
+             lode_unzip_error(s->unzip) ? lode_unzip_error(s->unzip) : "writing the inflated copy failed");
+        pump(p);
+        return;
+    }
+    s->inflate_off += nread;
+    if (nread == 0 || s->inflate_off >= s->src->size) {
+        inflate_done(s);
+        return;
+    }
+    inflate_next(s);
+}
+
+static void inflate_next(pq_slot *s)
+{
+    uint64_t left = s->src->size - s->inflate_off;
+    size_t n = left < INFLATE_CHUNK ? (size_t)left : INFLATE_CHUNK;
+    if (lode_source_read(s->src, s->inflate_off, n, s->chunk, on_inflate_read, s) != 0) {
+        s->busy = 0;
+        fail(s->p, "s3", s->p->files[s->file], "%s: cannot start a read", s->p->files[s->file]);
+        pump(s->p);
+    }
+}
+
+static void inflate_start(pq_slot *s, lode_zkind kind)
+{
+    lode_pqcopy *p = s->p;
+    const char *url = p->files[s->file];
+    size_t n = strlen(p->tmpdir) + 32;
+    s->tmp_path = malloc(n);
+    s->chunk = malloc(INFLATE_CHUNK);
+    s->unzip = lode_unzip_new(kind);
+    if (!s->tmp_path || !s->chunk || !s->unzip) {
+        s->busy = 0;
+        fail(p, "bad_input", url, "out of memory");
+        return;
+    }
+    snprintf(s->tmp_path, n, "%s/lode-pq-XXXXXX", p->tmpdir);
+    s->tmp_fd = mkstemp(s->tmp_path);
+    if (s->tmp_fd < 0) {
+        s->busy = 0;
+        fail(p, "bad_input", url, "%s: cannot create a temporary file in %s: %s", url, p->tmpdir, strerror(errno));
+        free(s->tmp_path);
+        s->tmp_path = NULL;
+        return;
+    }
+    s->reopened = 1;
+    s->state = S_INFLATING;
+    s->inflate_off = 0;
+    lode_pqr_free(s->r);
+    s->r = NULL;
+    inflate_next(s);
+}
+
+static void on_head(void *ud, int status, size_t nread, const char *errmsg)
+{
+    pq_slot *s = ud;
+    lode_pqcopy *p = s->p;
+    (void)errmsg;
+    const uint8_t *h = s->head;
+    lode_zkind kind = LODE_Z_NONE;
+    if (status == 0 && nread == 4) {
+        if (h[0] == 0x1f && h[1] == 0x8b) kind = LODE_Z_GZIP;
+        else if (h[0] == 'B' && h[1] == 'Z' && h[2] == 'h') kind = LODE_Z_BZIP2;
+        else if (h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd) kind = LODE_Z_ZSTD;
+    }
+    if (kind == LODE_Z_NONE || p->failed) {
+        s->busy = 0;
+        fail(p, "bad_input", p->files[s->file], "%s", lode_pqr_error(s->r));
+        pump(p);
+        return;
+    }
+    inflate_start(s, kind);
+    if (!s->busy) pump(p);
+}
+
+static void on_footer(void *ud, lode_pqr *r)
+{
+    pq_slot *s = ud;
+    lode_pqcopy *p = s->p;
+    if (lode_pqr_failed(r) && !p->failed && !s->reopened && s->src->size >= 4) {
+        /* not a Parquet footer: a whole-file compressed object, as Redshift accepts? */
+        if (lode_source_read(s->src, 0, 4, s->head, on_head, s) == 0) return;
+    }
+    s->busy = 0;
+    if (lode_pqr_failed(r)) fail(p, "bad_input", p->files[s->file], "%s", lode_pqr_error(r));
+    else s->state = S_OPEN;
+    pump(p);
+}
+
+static void on_rg(void *ud, lode_pqr *r)
+{
+    pq_slot *s = ud;
+    lode_pqcopy *p = s->p;
+    s->busy = 0;
+    if (lode_pqr_failed(r)) fail(p, "bad_input", p->files[s->file], "%s", lode_pqr_error(r));
+    else {
+        s->state = S_READY;
+        s->new_rg = 1;
+    }
+    pump(p);
+}
+
+/* Check the file's columns against the target: count and types. */
+static int slot_check(lode_pqcopy *p, pq_slot *s)
+{
+    const char *url = p->files[s->file];
+    size_t n = lode_pqr_ncolumns(s->r);
+    if (n != p->ncols) {
+        fail(p, "schema", url, "%s has %zu column%s, the COPY loads %zu (Parquet columns map by position; "
+             "the counts must match, or name the columns with 'columns')", url, n, n == 1 ? "" : "s", p->ncols);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *pgt = lode_pqr_column_pg_type(s->r, i);
+        if (plan_op(source_type(pgt), p->ctype[i]) < 0) {
+            fail(p, "schema", url, "%s: row group 0, column %zu '%s' (Parquet, loads as %s) cannot be loaded into "
+                 "column '%s' of type %s", url, i + 1, lode_pqr_column_name(s->r, i), pgt, p->colnames[i],
+                 type_label(p->ctype[i]));
+            return -1;
+        }
+    }
+    s->planned = 1;
+    return 0;
+}
+
+/* The current file's conversions. */
+static void set_ops(lode_pqcopy *p, pq_slot *s)
+{
+    p->all_pass = 1;
+    for (size_t i = 0; i < p->ncols; i++) {
+        p->ops[i] = (conv_op)plan_op(source_type(lode_pqr_column_pg_type(s->r, i)), p->ctype[i]);
+        if (p->ops[i] != OP_PASS) p->all_pass = 0;
+    }
+}
+
+/* Start loading the slot's next row group; 1 when the file has none left. */
+static int slot_next_rg(lode_pqcopy *p, pq_slot *s)
+{
+    s->busy = 1;
+    s->state = S_LOADING;
+    int rc = lode_pqr_next_row_group(s->r, on_rg, s);
+    if (rc == 0) return 0;
+    s->busy = 0;
+    if (rc < 0) {
+        fail(p, "bad_input", p->files[s->file], "%s", lode_pqr_error(s->r));
+        return -1;
+    }
+    s->state = S_DONE;
+    return 1;
+}
+
+static int add_segment(lode_pqcopy *p, pq_slot *s)
+{
+    if (p->nsegs == p->capsegs) {
+        size_t n = p->capsegs ? p->capsegs * 2 : 64;
+        segment *g = realloc(p->segs, n * sizeof *g);
+        if (!g) return -1;
+        p->segs = g;
+        p->capsegs = n;
+    }
+    p->segs[p->nsegs++] = (segment){ p->tuples, s->file, s->r->rg, s->r->row };
+    return 0;
+}
+
+/* Render, convert and write the current row group until the sink is full
+ * or the row group ends. Returns 1 when it ended, 0 to wait, -1 on error. */
+static int render_current(lode_pqcopy *p, pq_slot *s)
+{
+    for (;;) {
+        if (!p->ci || lode_copy_in_paused(p->ci)) return 0;
+        p->raw.len = 0;
+        int more = lode_pqr_render(s->r, &p->raw, RENDER_CHUNK);
+        if (more < 0) {
+            fail(p, "bad_input", p->files[s->file], "%s", lode_pqr_error(s->r));
+            return -1;
+        }
+        int64_t first = p->tuples;
+        p->tuples += s->r->row - s->rows_seen;
+        s->rows_seen = s->r->row;
+        if (p->raw.len) {
+            const void *data = p->raw.data;
+            size_t len = p->raw.len;
+            if (!p->all_pass) {
+                if (convert(p, p->raw.data, p->raw.len, first) != 0) return -1;
+                data = p->conv.data;
+                len = p->conv.len;
+            }
+            if (lode_copy_in_write(p->ci, data, len) == LODE_COPY_ERROR) return -1;
+        }
+        if (more == 0) return 1;
+    }
+}
+
+static void pump_once(lode_pqcopy *p)
+{
+    if (p->failed) return;
+    /* open ahead */
+    while (p->next_open < p->n_files && p->next_open < p->cur + p->nslots && !p->failed)
+        slot_open(p, p->next_open++);
+    /* prefetch: files after the current one load their first row group */
+    for (size_t f = p->cur + 1; f < p->next_open && !p->failed; f++) {
+        pq_slot *s = slot_of(p, f);
+        if (s->state == S_OPEN && !s->busy) {
+            if (slot_check(p, s) != 0) return;
+            if (slot_next_rg(p, s) == 1) s->state = S_DONE;
+        }
+    }
+    if (!p->ready || !p->ci) return;
+    while (p->cur < p->n_files && !p->failed) {
+        pq_slot *s = slot_of(p, p->cur);
+        if (s->busy) return;
+        if (s->state == S_OPEN) {
+            if (!s->planned && slot_check(p, s) != 0) return;
+            int rc = slot_next_rg(p, s);
+            if (rc < 0) return;
+            if (rc == 0) {
+                if (s->busy) return;
+                continue;
+            }
+        }
+        if (s->state == S_READY) {
+            if (s->new_rg) {
+                s->new_rg = 0;
+                if (add_segment(p, s)) {
+                    fail(p, "bad_input", NULL, "out of memory");
+                    return;
+                }
+            }
+            set_ops(p, s);
+            int rc = render_current(p, s);
+            if (rc <= 0) return;
+            rc = slot_next_rg(p, s);
+            if (rc < 0) return;
+            if (rc == 0) {
+                if (s->busy) return;
+                continue;
+            }
+        }
+        if (s->state == S_DONE) {
+            p->file_rows[p->cur] = s->r->row;
+            slot_clear(s);
+            p->cur++;
+            while (p->next_open < p->n_files && p->next_open < p->cur + p->nslots)
+                slot_open(p, p->next_open++);
+            continue;
+        }
+        return;   /* opening */
+    }
+    if (p->cur == p->n_files && !p->finish_sent && p->ci) {
+        p->finish_sent = 1;
+        lode_copy_in_finish(p->ci);
+    }
+}
+
+static int any_busy(const lode_pqcopy *p)
+{
+    for (size_t i = 0; i < p->nslots; i++)
+        if (p->slots[i].busy) return 1;
+    return 0;
+}
+
+static void pump(lode_pqcopy *p)
+{
+    if (p->pumping) {
+        p->repump = 1;
+        return;
+    }
+    p->pumping = 1;
+    do {
+        p->repump = 0;
+        pump_once(p);
+    } while (p->repump);
+    p->pumping = 0;
+    if (p->failed && p->ci && !p->finish_sent) {
+        lode_copy_in_abort(p->ci, "lode: the Parquet load failed");
+        p->finish_sent = 1;
+    }
+    if (!p->ci && !any_busy(p) && !p->done_called) {
+        p->done_called = 1;
+        p->done(p->ud, p);
+    }
+}
+
+/* ---- the COPY sink ---------------------------------------------------------------------- */
+
+static void on_ready(lode_copy_in *ci, void *ud)
+{
+    (void)ci;
+    lode_pqcopy *p = ud;
+    p->ready = 1;
+    pump(p);
+}
+
+static void on_finish(lode_copy_in *ci, const lode_pg_outcome *o, void *ud)
+{
+    (void)ci;
+    lode_pqcopy *p = ud;
+    p->ci = NULL;
+    if (o->ok) {
+        p->rows = o->rows;
+    } else if (!p->failed) {
+        p->retryable = o->retryable;
+        if (o->line > 0 && p->nsegs) {
+            size_t file;
+            int rg;
+            int64_t row;
+            locate(p, o->line - 1, &file, &rg, &row);
+            fail(p, "load_failed", p->files[file], "%s: row group %d, row %lld: %s", p->files[file], rg,
+                 (long long)row, o->message ? o->message : "COPY failed");
+        } else {
+            fail(p, "load_failed", NULL, "%s", o->message ? o->message : "COPY failed");
+        }
+    }
+    pump(p);
+}
+
+/* ---- lifetime --------------------------------------------------------------------------- */
+
+lode_pqcopy *lode_pqcopy_start(lode_pg_conn *c, const char *sql, const lode_pqcopy_opts *o,
+                               lode_pqcopy_cb done, void *ud, char *err, size_t errlen)
+{
+    lode_pqcopy *p = calloc(1, sizeof *p);
+    if (!p) goto oom;
+    p->done = done;
+    p->ud = ud;
+    p->n_files = o->n_files;
+    p->ncols = o->n_columns;
+    p->files = calloc(o->n_files + 1, sizeof *p->files);
+    p->file_rows = calloc(o->n_files + 1, sizeof *p->file_rows);
+    p->colnames = calloc(o->n_columns + 1, sizeof *p->colnames);
+    p->ctype = calloc(o->n_columns + 1, sizeof *p->ctype);
+    p->ops = calloc(o->n_columns + 1, sizeof *p->ops);
+    const char *td = o->tmpdir ? o->tmpdir : getenv("TMPDIR");
+    p->tmpdir = strdup(td && *td ? td : "/tmp");
+    p->nslots = o->prefetch > 0 ? (size_t)o->prefetch : 3;
+    p->slots = calloc(p->nslots, sizeof *p->slots);
+    if (!p->files || !p->file_rows || !p->colnames || !p->ctype || !p->ops || !p->tmpdir || !p->slots) goto oom;
+    for (size_t i = 0; i < p->nslots; i++) {
+        p->slots[i].p = p;
+        p->slots[i].tmp_fd = -1;
+    }
+    for (size_t i = 0; i < o->n_files; i++)
+        if (!(p->files[i] = strdup(o->files[i]))) goto oom;
+    for (size_t i = 0; i < o->n_columns; i++) {
+        if (!(p->colnames[i] = strdup(o->columns[i].name))) goto oom;
+        p->ctype[i] = target_type(o->columns[i].type);
+    }
+    static const lode_copy_in_callbacks cbs = { on_ready, on_finish };
+    const char *why = NULL;
+    p->ci = lode_copy_in_start(c, sql, LODE_COPY_BINARY, &cbs, p, &why);
+    if (!p->ci) {
+        snprintf(err, errlen, "%s", why ? why : "cannot start the COPY");
+        lode_pqcopy_free(p);
+        return NULL;
+    }
+    pump(p);   /* opens the first files while the server accepts the COPY */
+    return p;
+oom:
+    snprintf(err, errlen, "out of memory");
+    lode_pqcopy_free(p);
+    return NULL;
+}
+
+void lode_pqcopy_cancel(lode_pqcopy *p)
+{
+    if (p->done_called) return;
+    p->cancelled = 1;
+    fail(p, "cancelled", NULL, "the load was cancelled");
+    pump(p);
+}
+
+void lode_pqcopy_free(lode_pqcopy *p)
+{
+    if (!p) return;
+    for (size_t i = 0; p->slots && i < p->nslots; i++) slot_clear(&p->slots[i]);
+    free(p->slots);
+    for (size_t i = 0; p->files && i < p->n_files; i++) free(p->files[i]);
+    free(p->files);
+    free(p->file_rows);
+    for (size_t i = 0; p->colnames && i < p->ncols; i++) free(p->colnames[i]);
+    free(p->colnames);
+    free(p->ctype);
+    free(p->ops);
+    free(p->tmpdir);
+    free(p->segs);
+    free(p->err_file);
+    lode_pqr_buf_free(&p->raw);
+    lode_copy_buf_free(&p->conv);
+    free(p);
+}
