@@ -1,49 +1,37 @@
--- The demo pipeline: fetch three "sources" concurrently, load them into
--- PostgreSQL, then report — run by `make demo` on a throwaway cluster.
+-- A small warehouse pipeline: three "sources" fetched concurrently and
+-- loaded into PostgreSQL, then a report. (The full S3 → warehouse example is
+-- sales_daily.lua.)
 local lode = require "lode"
-local proc = require "lode.proc"
 
-local url = lode.param("warehouse", os.getenv("LODE_WAREHOUSE"))
-
-local function psql(sql)
-  local r = proc.run({ "psql", url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql })
-  if r.status ~= 0 then
-    lode.error { op = "psql", message = r.stderr }
-  end
-  return r.stdout
-end
-
+local wh = lode.warehouse()
 local regions = { "north", "south", "west" }
 
 return lode.pipeline "demo" {
   lode.task "setup" { function()
-    psql("create table if not exists demo_sales (region text, day int, amount numeric(12,2))")
-    psql("truncate demo_sales")
+    wh:exec("CREATE TABLE IF NOT EXISTS demo_sales (region text, day int, amount numeric(12,2))")
+    wh:exec("TRUNCATE demo_sales")
   end },
   lode.task "extract" { after = { "setup" }, function()
     -- three sources fetched concurrently: each takes ~100 ms
-    local rows = lode.all((function()
-      local fns = {}
-      for i, region in ipairs(regions) do
-        fns[i] = function()
-          lode.sleep(100)
-          local values = {}
+    local fns = {}
+    for i, region in ipairs(regions) do
+      fns[i] = function()
+        lode.sleep(100)
+        wh:transaction(function(tx)
           for day = 1, 7 do
-            values[#values + 1] = ("('%s', %d, %d.%02d)"):format(region, day, 100 * i + day, day)
+            tx:exec("INSERT INTO demo_sales VALUES ($1, $2, $3)", region, day, ("%d.%02d"):format(100 * i + day, day))
           end
-          psql("insert into demo_sales values " .. table.concat(values, ","))
-          return #values
-        end
+        end)
+        return 7
       end
-      return fns
-    end)())
+    end
+    local rows = lode.all(fns)
     lode.log.info("loaded sources concurrently", { north = rows[1], south = rows[2], west = rows[3] })
   end },
   lode.task "report" { after = { "extract" }, function()
-    local out = psql("select region, count(*), sum(amount) from demo_sales group by 1 order by 1")
     io.stdout:write("\nregion | days | total\n")
-    for line in out:gmatch("[^\n]+") do
-      io.stdout:write(line:gsub("|", " | "), "\n")
+    for _, r in ipairs(wh:query("SELECT region, count(*) AS days, sum(amount) AS total FROM demo_sales GROUP BY 1 ORDER BY 1")) do
+      io.stdout:write(("%s | %d | %s\n"):format(r.region, r.days, r.total))
     end
     io.stdout:write("\n")
   end },
