@@ -15,7 +15,7 @@
 
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
 
-int pq_buf_reserve(pq_buf *b, size_t more)
+int pq_buf_grow(pq_buf *b, size_t more)
 {
     if (more <= b->cap - b->len) return 0;
     if (more > SIZE_MAX / 2 - b->len) return -1;

@@ -36,7 +36,11 @@ typedef struct {
 typedef lode_pqr_buf pq_buf;
 
 /* Make room for `more` bytes after len; returns 0 or -1 (out of memory). */
-int pq_buf_reserve(pq_buf *b, size_t more);
+int pq_buf_grow(pq_buf *b, size_t more);
+static inline int pq_buf_reserve(pq_buf *b, size_t more)
+{
+    return more <= b->cap - b->len ? 0 : pq_buf_grow(b, more);
+}
 void pq_buf_free(pq_buf *b);
 
 /* Encoding name for messages ("DELTA_BYTE_ARRAY"). */

@@ -59,8 +59,6 @@ void lode_pqr_buf_free(lode_pqr_buf *b) { pq_buf_free(b); }
 
 static void col_reset_chunk(pq_col *c)
 {
-    free(c->chunk);
-    c->chunk = NULL;
     c->chunk_len = c->pos = 0;
     c->values_read = c->values_total = 0;
     c->page_n = c->page_pos = c->val_n = c->val_pos = 0;
@@ -74,6 +72,7 @@ static void col_reset_chunk(pq_col *c)
 static void col_free(pq_col *c)
 {
     col_reset_chunk(c);
+    free(c->chunk);
     free(c->page);
     free(c->dict_page);
     free(c->def);
@@ -551,9 +550,13 @@ static int skip_node(lode_pqr *r, pq_outcol *oc, int s)
     return 0;
 }
 
-static int put_lit(pq_buf *out, const char *s, size_t n)
+static inline int put_lit(pq_buf *out, const char *s, size_t n)
 {
     if (pq_buf_reserve(out, n)) return -1;
+    if (n == 1) {
+        out->data[out->len++] = (uint8_t)s[0];
+        return 0;
+    }
     memcpy(out->data + out->len, s, n);
     out->len += n;
     return 0;
@@ -1190,7 +1193,11 @@ int pqr_begin_row_group(lode_pqr *r, int g)
         c->owner = r;
         uint64_t off, len;
         if (pqr_chunk_range(r, c, rg, &off, &len) != 0) return -1;
-        c->chunk = malloc((size_t)len);
+        if (len > c->chunk_cap) {   /* exactly the largest chunk so far */
+            free(c->chunk);
+            c->chunk = malloc((size_t)len);
+            c->chunk_cap = c->chunk ? (size_t)len : 0;
+        }
         if (!c->chunk) {
             pqr_fail(r, "row group %d, column '%s': out of memory for %llu bytes", g, c->path,
                      (unsigned long long)len);

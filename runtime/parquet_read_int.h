@@ -17,6 +17,7 @@ typedef struct pq_col {
     pq_vtype vt;
     /* the compressed chunk */
     uint8_t *chunk;
+    size_t chunk_cap;          /* kept across row groups: no page faults per row group */
     size_t chunk_len, pos;
     uint64_t chunk_offset;    /* file offset of chunk[0] */
     int64_t values_total, values_read;

@@ -152,15 +152,41 @@ const char *pq_pg_type_name(const pq_vtype *t, char *buf, size_t buflen)
 
 /* ---- numbers ------------------------------------------------------------------ */
 
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+static size_t count_digits(uint64_t v)
+{
+    size_t n = 1;
+    for (;;) {
+        if (v < 10) return n;
+        if (v < 100) return n + 1;
+        if (v < 1000) return n + 2;
+        if (v < 10000) return n + 3;
+        v /= 10000;
+        n += 4;
+    }
+}
+
 size_t pq_fmt_u64(char *buf, uint64_t v)
 {
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+    size_t n = count_digits(v);
+    char *p = buf + n;
+    while (v >= 100) {
+        unsigned k = (unsigned)(v % 100) * 2;
+        v /= 100;
+        p -= 2;
+        p[0] = digit_pairs[k];
+        p[1] = digit_pairs[k + 1];
+    }
+    if (v >= 10) {
+        p[-2] = digit_pairs[v * 2];
+        p[-1] = digit_pairs[v * 2 + 1];
+    } else {
+        p[-1] = (char)('0' + v);
+    }
     return n;
 }
 
@@ -174,46 +200,9 @@ size_t pq_fmt_i64(char *buf, int64_t v)
 }
 
 /* Shortest text that reads back as the same double (what PostgreSQL 12+
- * prints with extra_float_digits = 1). */
-static size_t fmt_double(char *buf, double d)
-{
-    if (isnan(d)) { memcpy(buf, "NaN", 3); return 3; }
-    if (isinf(d)) {
-        if (d < 0) { memcpy(buf, "-Infinity", 9); return 9; }
-        memcpy(buf, "Infinity", 8);
-        return 8;
-    }
-    if (fabs(d) < 1e15 && d == (double)(int64_t)d) {
-        if (d == 0 && signbit(d)) { memcpy(buf, "-0", 2); return 2; }
-        return pq_fmt_i64(buf, (int64_t)d);
-    }
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(buf, 32, "%.*g", prec, d);
-        if (prec == 17 || strtod(buf, NULL) == d) break;
-    }
-    return (size_t)n;
-}
-
-static size_t fmt_float(char *buf, float f)
-{
-    if (isnan(f)) { memcpy(buf, "NaN", 3); return 3; }
-    if (isinf(f)) {
-        if (f < 0) { memcpy(buf, "-Infinity", 9); return 9; }
-        memcpy(buf, "Infinity", 8);
-        return 8;
-    }
-    if (fabsf(f) < 1e7f && f == (float)(int32_t)f) {
-        if (f == 0 && signbit(f)) { memcpy(buf, "-0", 2); return 2; }
-        return pq_fmt_i64(buf, (int32_t)f);
-    }
-    int n = 0;
-    for (int prec = 6; prec <= 9; prec++) {
-        n = snprintf(buf, 32, "%.*g", prec, (double)f);
-        if (prec == 9 || strtof(buf, NULL) == f) break;
-    }
-    return (size_t)n;
-}
+ * prints with extra_float_digits = 1): parquet_float.c. */
+#define fmt_double pq_fmt_double
+#define fmt_float pq_fmt_float
 
 static float half_to_float(uint16_t h)
 {
@@ -356,7 +345,7 @@ static inline char *put2(char *p, unsigned v)
 
 /* YYYY-MM-DD; years before 1 as PostgreSQL writes them ("0044-03-15 BC" —
  * the " BC" is appended by the caller after any time part). */
-static char *put_date(char *p, int64_t days, int *bc)
+static char *put_date_slow(char *p, int64_t days, int *bc)
 {
     int64_t y;
     unsigned m, d;
@@ -376,6 +365,25 @@ static char *put_date(char *p, int64_t days, int *bc)
     p = put2(p, m);
     *p++ = '-';
     return put2(p, d);
+}
+
+/* put_date with a one-entry cache: timestamps in a column tend to share
+ * their day. */
+static _Thread_local int64_t date_cache_days = INT64_MIN;
+static _Thread_local char date_cache[32];
+static _Thread_local size_t date_cache_len;
+static _Thread_local int date_cache_bc;
+
+static char *put_date(char *p, int64_t days, int *bc)
+{
+    if (days != date_cache_days) {
+        date_cache_len = (size_t)(put_date_slow(date_cache, days, &date_cache_bc) - date_cache);
+        date_cache_days = days;
+    }
+    *bc = date_cache_bc;
+    memcpy(p, date_cache, 16);   /* callers' buffers have room; most dates are 10 bytes */
+    if (date_cache_len > 16) memcpy(p + 16, date_cache + 16, date_cache_len - 16);
+    return p + date_cache_len;
 }
 
 /* HH:MM:SS[.fraction] from a time of day in `unit`s; fraction without
@@ -940,14 +948,22 @@ int pq_put_value(pq_buf *out, pq_format fmt, const pq_vtype *t, const uint8_t *f
             char digits[24];
             uint64_t mag = u < 0 ? (uint64_t)0 - (uint64_t)u : (uint64_t)u;
             size_t nd = pq_fmt_u64(digits, mag);
-            size_t n = place_point(tmp, u < 0, digits, nd, t->scale);
-            return put_raw(out, tmp, n);
+            if (pq_buf_reserve(out, nd + (size_t)t->scale + 4)) return -1;
+            out->len += place_point((char *)out->data + out->len, u < 0, digits, nd, t->scale);
+            return 0;
         }
         const uint8_t *s = t->ptype == LODE_PQ_FIXED_LEN_BYTE_ARRAY ? fixed : bytes->ptr;
         size_t n = t->ptype == LODE_PQ_FIXED_LEN_BYTE_ARRAY ? (size_t)t->width : bytes->len;
         return fmt_decimal_bytes(out, s, n, t->scale, NULL);
     }
     default: {
+        if (fmt != PQ_FMT_JSON) {   /* never escaped: format in place */
+            if (pq_buf_reserve(out, 96)) return -1;
+            size_t n = fmt_scalar((char *)out->data + out->len, t, fixed);
+            if (n == (size_t)-1) return -1;
+            out->len += n;
+            return 0;
+        }
         size_t n = fmt_scalar(tmp, t, fixed);
         if (n == (size_t)-1) return -1;
         int quote = fmt == PQ_FMT_JSON &&

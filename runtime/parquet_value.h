@@ -63,6 +63,14 @@ int pq_put_string(pq_buf *out, pq_format fmt, const char *s, size_t n);
 /* Helpers shared with the reader. */
 size_t pq_fmt_i64(char *buf, int64_t v);
 size_t pq_fmt_u64(char *buf, uint64_t v);
+/* The shortest of printf's %.15g/%.16g/%.17g (floats: %.6g..%.9g) that
+ * reads back as the same value; NaN, Infinity, -Infinity, -0; integral
+ * values below 1e15 (1e7) as integers. At most 24 bytes. parquet_float.c. */
+size_t pq_fmt_double(char *buf, double d);
+size_t pq_fmt_float(char *buf, float f);
+/* The same through snprintf + strtod (the reference; slow). */
+size_t pq_fmt_double_slow(char *buf, double d);
+size_t pq_fmt_float_slow(char *buf, float f);
 /* 1 when s[0..n) is valid UTF-8; else 0 with *bad = offset of the first bad byte. */
 int pq_utf8_valid(const uint8_t *s, size_t n, size_t *bad);
 
