@@ -59,28 +59,35 @@ return lode.pipeline "sales_daily" {
   end },
 
   on_success = function()
+    if lode.dry_run() then
+      return   -- a plan shows statements; there are no results to report
+    end
     local out = {}
     local function say(fmt, ...) out[#out + 1] = fmt:format(...) end
     say("")
-    say("Spectrum  external table spectrum_schema.sales: %d columns from the Parquet footers, %d partitions discovered",
-      report.columns or 0, report.partitions_added or 0)
-    if report.estimate then
+    if report.columns then
+      say("Spectrum  external table spectrum_schema.sales: %d columns from the Parquet footers, %d partitions discovered",
+        report.columns, report.partitions_added)
       say("          SELECT customer_id, SUM(amount) … WHERE year = 2024 AND month = 1 would scan %d bytes ($%.8f on Redshift)",
         report.estimate.bytes, report.estimate.dollars)
+      if report.partitions_scanned then
+        say("          its plan reads %d of the table's partitions; top customers:", report.partitions_scanned)
+      end
+      for _, r in ipairs(report.top or {}) do
+        say("            customer %-4s %10s", tostring(r.customer_id), tostring(r.total))
+      end
     end
-    if report.partitions_scanned then
-      say("          its plan reads %d of the table's partitions; top customers:", report.partitions_scanned)
-    end
-    for _, r in ipairs(report.top or {}) do
-      say("            customer %-4s %10s", tostring(r.customer_id), tostring(r.total))
-    end
-    local b = report.bulk or {}
-    say("COPY      %d files, %d rows loaded into sales_fact (%d files already loaded were skipped)",
-      b.files or 0, b.rows or 0, b.skipped_files or 0)
-    local u = report.upsert or {}
-    say("upsert    staged %d rows: %d updated, %d inserted (%d duplicates dropped)",
-      u.staged or 0, u.updated or 0, u.inserted or 0, u.deduplicated or 0)
     if report.bulk then
+      local b = report.bulk
+      say("COPY      %d files, %d rows loaded into sales_fact (%d files already loaded were skipped)",
+        b.files, b.rows, b.skipped_files)
+    end
+    if report.upsert then
+      local u = report.upsert
+      say("upsert    staged %d rows: %d updated, %d inserted (%d duplicates dropped)",
+        u.staged, u.updated, u.inserted, u.deduplicated)
+    end
+    if report.bulk or report.upsert then
       local total = wh:query("SELECT count(*) AS n, sum(amount) AS amount FROM sales_fact")[1]
       say("          sales_fact now holds %s rows, %s in total", tostring(total.n), tostring(total.amount))
     end
