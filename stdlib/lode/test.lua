@@ -221,6 +221,10 @@ function M.run_files(files, opts)
     registry = {}
     M._skip_all = nil
     local label = file:gsub("^%./", "")
+    -- the test file's folder is on package.path, as a script's is under `lode run`
+    local saved_path = package.path
+    local dir = file:match("^(.*)/[^/]*$") or "."
+    package.path = dir .. "/?.lua;" .. dir .. "/?/init.lua;" .. saved_path
     local chunk, err = loadfile(file)
     local tb
     local ok = chunk and xpcall(chunk, function(e)
@@ -274,6 +278,7 @@ function M.run_files(files, opts)
         ::continue::
       end
     end
+    package.path = saved_path
   end
   out:write(("1..%d\n"):format(n))
   local fs = require "lode.fs"

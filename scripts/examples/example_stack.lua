@@ -1,0 +1,41 @@
+-- Shared by the examples' tests: a private database on the local stack
+-- (tests/run.sh, or `eval "$(lode dev up)"`) and the lake make_lake.lua writes.
+--   local stack = require "example_stack"
+--   local e = stack.up()          -- e.wh, e.LODE_WAREHOUSE (skips when no stack)
+--   local r = stack.lode("run", "scripts/examples/x.lua")   -- lode in a child process
+local t = require "lode.test"
+local lode = require "lode"
+local proc = require "lode.proc"
+
+local M = {}
+
+M.root = os.getenv("LODE_ROOT") or "."
+M.bin = os.getenv("LODE_BIN") or (M.root .. "/build/lode")
+M.here = M.root .. "/scripts/examples"
+
+local env
+
+--- up() -> {wh=, LODE_WAREHOUSE=}: a new database, and the lake in s3://lake/
+function M.up()
+  if env then
+    return env
+  end
+  local url = t.env("LODE_TEST_PG_URL", "the local stack provides PostgreSQL")
+  t.env("AWS_ENDPOINT_URL", "the local stack provides S3")
+  local db = ("examples_%d"):format(math.random(1, 1e9))
+  lode.warehouse({ url = url, pool = 1 }):exec("CREATE DATABASE " .. db)
+  env = { LODE_WAREHOUSE = url:gsub("/[^/]*$", "/" .. db) }
+  env.wh = lode.warehouse({ url = env.LODE_WAREHOUSE, pool = 2 })
+  local r = proc.run({ M.bin, "run", M.here .. "/make_lake.lua" }, { env = { LODE_ROOT = M.root }, timeout = 120000 })
+  t.eq(r.status, 0, r.stderr)
+  return env
+end
+
+--- lode(args...) -> proc result of `lode --log-level warn args...` against the private database
+function M.lode(...)
+  local e = M.up()
+  return proc.run({ M.bin, "--log-level", "warn", ... },
+    { env = { LODE_WAREHOUSE = e.LODE_WAREHOUSE, LODE_ROOT = M.root }, timeout = 180000 })
+end
+
+return M
