@@ -47,6 +47,11 @@ typedef struct {
     char *null_as, *dateformat, *timeformat;
     /* per file */
     lode_csv *parser;
+    int json;                 /* format json: jparser instead of parser */
+    int ignorecase;
+    char **jsonpaths;
+    size_t njsonpaths;
+    lode_jsonload *jparser;
     lode_unzip *unzip;
     char *file;
     int64_t file_rows, file_errors;
@@ -72,6 +77,8 @@ static void end_file_state(decoder *d)
 {
     lode_csv_free(d->parser);
     d->parser = NULL;
+    lode_jsonload_free(d->jparser);
+    d->jparser = NULL;
     lode_unzip_free(d->unzip);
     d->unzip = NULL;
 }
@@ -85,6 +92,8 @@ static void decoder_close(decoder *d)
     free(d->bad);
     for (size_t i = 0; i < d->ncols; i++) free(d->colnames[i]);
     free(d->colnames);
+    for (size_t i = 0; i < d->njsonpaths; i++) free(d->jsonpaths[i]);
+    free(d->jsonpaths);
     free(d->cols);
     free(d->null_as);
     free(d->dateformat);
@@ -179,9 +188,42 @@ static int on_record(void *ud, const lode_csv_record *r)
     return 0;
 }
 
+/* One JSON object: every column's field through the same conversion. */
+static int on_json_record(void *ud, const lode_json_record *r)
+{
+    decoder *d = ud;
+    size_t mark = d->out.len;
+    lode_csv_record cr = { .line = r->line, .nfields = r->nfields, .fields = r->fields, .raw = r->raw,
+                           .raw_len = r->raw_len };
+    for (size_t i = 0; i < d->ncols; i++) {
+        lode_conv_error e;
+        const lode_field *f = &r->fields[i];
+        int rc = lode_conv_field(&d->cols[i], &d->conv, f->data, f->len, 1, r->isnull[i], &d->out, &e);
+        if (rc != 0) {
+            d->out.len = mark;
+            record_bad(d, &cr, (int)i + 1, e.code, e.reason, f->data, f->len);
+            return 0;
+        }
+        if (lode_buf_putc(&d->out, i + 1 == d->ncols ? '\n' : '\t')) {
+            snprintf(d->fatal, sizeof d->fatal, "out of memory");
+            return 1;
+        }
+    }
+    d->rows++;
+    d->file_rows++;
+    return 0;
+}
+
 static int to_parser(void *ud, const char *data, size_t len)
 {
     decoder *d = ud;
+    if (d->json) {
+        int rc = lode_jsonload_feed(d->jparser, data, len);
+        if (rc == -1)
+            snprintf(d->fatal, sizeof d->fatal, "%s, line %lld: %s", d->file ? d->file : "input",
+                     (long long)lode_jsonload_error_line(d->jparser), lode_jsonload_error(d->jparser));
+        return rc;
+    }
     int rc = lode_csv_feed(d->parser, data, len);
     if (rc == -1)
         snprintf(d->fatal, sizeof d->fatal, "%s, line %lld: %s", d->file ? d->file : "input",
@@ -218,11 +260,20 @@ static int l_begin_file(lua_State *L)
     end_file_state(d);
     free(d->file);
     d->file = dup_n(name, n);
-    d->parser = lode_csv_new(&d->copts, on_record, d);
-    d->unzip = lode_unzip_new(d->zkind);
     d->file_rows = d->file_errors = 0;
     d->fatal[0] = 0;
-    if (!d->file || !d->parser || !d->unzip) return luaL_error(L, "out of memory");
+    if (d->json) {
+        lode_jsonload_opts jo = { .ncols = d->ncols, .names = (const char *const *)d->colnames,
+                                  .ignorecase = d->ignorecase, .jsonpaths = (const char *const *)d->jsonpaths,
+                                  .n_jsonpaths = d->njsonpaths };
+        char err[300];
+        d->jparser = lode_jsonload_new(&jo, on_json_record, d, err, sizeof err);
+        if (!d->jparser) return lode_raise_error(L, "copy", "bad_input", err, 0);
+    } else {
+        d->parser = lode_csv_new(&d->copts, on_record, d);
+    }
+    d->unzip = lode_unzip_new(d->zkind);
+    if (!d->file || !(d->parser || d->jparser) || !d->unzip) return luaL_error(L, "out of memory");
     return 0;
 }
 
@@ -232,7 +283,7 @@ static int l_feed(lua_State *L)
     decoder *d = check_decoder(L);
     size_t n;
     const char *p = luaL_checklstring(L, 2, &n);
-    if (!d->parser) return luaL_error(L, "dec:feed: call dec:begin_file(name) first");
+    if (!d->parser && !d->jparser) return luaL_error(L, "dec:feed: call dec:begin_file(name) first");
     d->bytes_in += (int64_t)n;
     int rc = lode_unzip_feed(d->unzip, p, n, to_parser, d);
     return push_out(L, d, rc);
@@ -242,9 +293,14 @@ static int l_feed(lua_State *L)
 static int l_end_file(lua_State *L)
 {
     decoder *d = check_decoder(L);
-    if (!d->parser) return luaL_error(L, "dec:end_file: no file begun");
+    if (!d->parser && !d->jparser) return luaL_error(L, "dec:end_file: no file begun");
     int rc = lode_unzip_finish(d->unzip, to_parser, d);
-    if (rc == 0) {
+    if (rc == 0 && d->json) {
+        rc = lode_jsonload_finish(d->jparser);
+        if (rc == -1)
+            snprintf(d->fatal, sizeof d->fatal, "%s, line %lld: %s", d->file,
+                     (long long)lode_jsonload_error_line(d->jparser), lode_jsonload_error(d->jparser));
+    } else if (rc == 0) {
         rc = lode_csv_finish(d->parser);
         if (rc == -1)
             snprintf(d->fatal, sizeof d->fatal, "%s, line %lld: %s", d->file,
@@ -387,8 +443,27 @@ static int l_decoder(lua_State *L)
     const char *fmt = luaL_optstring(L, -1, "csv");
     if (strcmp(fmt, "csv") == 0) d->csv = 1;
     else if (strcmp(fmt, "text") == 0) d->csv = 0;
-    else return luaL_error(L, "load.decoder: format '%s' is not csv or text", fmt);
+    else if (strcmp(fmt, "json") == 0) d->json = 1;
+    else return luaL_error(L, "load.decoder: format '%s' is not csv, text or json", fmt);
     lua_pop(L, 1);
+    if (d->json) {
+        d->ignorecase = opt_bool(L, 1, "ignorecase");
+        if (lua_getfield(L, 1, "jsonpaths") == LUA_TTABLE) {
+            size_t n = (size_t)luaL_len(L, -1);
+            d->jsonpaths = calloc(n + 1, sizeof *d->jsonpaths);
+            if (!d->jsonpaths) return luaL_error(L, "out of memory");
+            for (size_t i = 0; i < n; i++) {
+                lua_rawgeti(L, -1, (lua_Integer)i + 1);
+                size_t len;
+                const char *e = lua_tolstring(L, -1, &len);
+                if (!e) return luaL_error(L, "load.decoder: jsonpaths must be strings");
+                d->jsonpaths[i] = dup_n(e, len);
+                d->njsonpaths = i + 1;
+                lua_pop(L, 1);
+            }
+        }
+        lua_pop(L, 1);
+    }
 
     d->copts.csv = d->csv;
     d->copts.delimiter = opt_char(L, 1, "delimiter", d->csv ? ',' : '|');
@@ -403,7 +478,7 @@ static int l_decoder(lua_State *L)
 
     size_t null_len = 0;
     d->null_as = opt_str(L, 1, "null_as", &null_len);
-    if (!d->null_as && !d->csv) {   /* Redshift text format: \N is NULL */
+    if (!d->null_as && !d->csv && !d->json) {   /* Redshift text format: \N is NULL */
         d->null_as = dup_n("\\N", 2);
         null_len = 2;
     }

@@ -168,6 +168,47 @@ const char *lode_unzip_error(const lode_unzip *z);
 lode_zkind lode_unzip_kind(const lode_unzip *z);
 void lode_unzip_free(lode_unzip *z);
 
+/* ---- JSON objects (runtime/jsonload.c) ---------------------------------------------
+ *
+ * Newline-delimited or concatenated JSON objects, one record per object; each
+ * target column's field is found by key (Redshift's 'auto': the key equals
+ * the column name; 'auto ignorecase': equal ignoring case) or by a JSONPath
+ * ($.a, $['a'], $.a.b, $.a[0]; one per column). A string field is unescaped
+ * (quoted = 1); numbers and booleans are their text; objects and arrays are
+ * their JSON text; null or a missing key is NULL. Memory: one object
+ * (max_record bytes). */
+
+typedef struct {
+    size_t ncols;
+    const char *const *names;        /* column names (copied) */
+    int ignorecase;
+    const char *const *jsonpaths;    /* NULL for 'auto'; else n_jsonpaths expressions (copied) */
+    size_t n_jsonpaths;
+    size_t max_record;               /* 0: 4 MiB */
+} lode_jsonload_opts;
+
+typedef struct {
+    int64_t line;                    /* line where the object starts */
+    size_t nfields;                  /* = ncols */
+    const lode_field *fields;
+    const int *isnull;
+    const char *raw;                 /* the object's first bytes */
+    size_t raw_len;
+} lode_json_record;
+
+typedef int (*lode_json_record_fn)(void *ud, const lode_json_record *rec);
+typedef struct lode_jsonload lode_jsonload;
+
+/* NULL with err filled on a bad JSONPath or a count that differs from ncols. */
+lode_jsonload *lode_jsonload_new(const lode_jsonload_opts *o, lode_json_record_fn fn, void *ud,
+                                 char *err, size_t errlen);
+/* 0, the callback's non-zero value, or -1 on invalid JSON (lode_jsonload_error). */
+int lode_jsonload_feed(lode_jsonload *j, const void *data, size_t len);
+int lode_jsonload_finish(lode_jsonload *j);
+const char *lode_jsonload_error(const lode_jsonload *j);
+int64_t lode_jsonload_error_line(const lode_jsonload *j);
+void lode_jsonload_free(lode_jsonload *j);
+
 /* ---- Parquet into one binary COPY (runtime/pqcopy.c) ------------------------
  *
  *   lode_pqcopy *p = lode_pqcopy_start(conn, "COPY t (a, b) FROM STDIN (FORMAT binary)",

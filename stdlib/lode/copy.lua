@@ -544,11 +544,38 @@ local function fetch_in_order(files, depth, consume)
   end
 end
 
+-- The expressions of a jsonpaths file: {"jsonpaths": ["$.a", "$['b']", ...]}.
+local function read_jsonpaths(o, ncols)
+  local text = s3mod().get(o.json)
+  local ok, doc = pcall(require("lode.json").decode, text)
+  local paths = ok and type(doc) == "table" and doc.jsonpaths
+  if type(paths) ~= "table" or #paths == 0 then
+    error(core.error({ op = "copy", code = "bad_jsonpaths", key = o.json, message =
+      ("copy: %s is not a jsonpaths file ({\"jsonpaths\": [\"$.a\", ...]})"):format(o.json) }), 0)
+  end
+  for i, e in ipairs(paths) do
+    if type(e) ~= "string" then
+      error(core.error({ op = "copy", code = "bad_jsonpaths", key = o.json, message =
+        ("copy: %s: expression %d is not a string"):format(o.json, i) }), 0)
+    end
+  end
+  if #paths ~= ncols then
+    error(core.error({ op = "copy", code = "bad_jsonpaths", key = o.json, message =
+      ("copy: %s has %d expressions for %d columns (they must match, as on Redshift)"):format(o.json, #paths, ncols) }), 0)
+  end
+  return paths
+end
+
 local function decoder_for(o, cols)
   local z
   if o.gzip then z = "gzip" elseif o.bzip2 then z = "bzip2" elseif o.zstd then z = "zstd" else z = "auto" end
+  local jsonpaths
+  if o.format == "json" and o.json ~= "auto" and o.json ~= "auto ignorecase" then
+    jsonpaths = read_jsonpaths(o, #cols)
+  end
   return load.decoder {
-    format = o.format == "csv" and "csv" or "text", columns = cols, delimiter = o.delimiter, quote = o.quote,
+    format = o.format == "text" and "text" or o.format, columns = cols,
+    ignorecase = o.json == "auto ignorecase", jsonpaths = jsonpaths, delimiter = o.delimiter, quote = o.quote,
     escape = o.escape, removequotes = o.removequotes, ignoreblanklines = o.ignoreblanklines,
     ignoreheader = o.ignoreheader, fillrecord = o.fillrecord, null_as = o.null_as, emptyasnull = o.emptyasnull,
     blanksasnull = o.blanksasnull, truncatecolumns = o.truncatecolumns, acceptinvchars = o.acceptinvchars,
@@ -583,7 +610,7 @@ local function load_parquet(tx, o, todo, cols, result)
 end
 
 local function into_postgres(db, o, t0)
-  if o.format == "orc" or o.format == "json" then
+  if o.format == "orc" then
     error(core.error({ op = "copy", code = "unsupported", message =
       ("copy: format '%s' is not emulated on PostgreSQL yet"):format(o.format) }), 0)
   end
