@@ -412,7 +412,7 @@ local function rewrite_create_table(st, toks, text, hash_only)
     local t = toks[i]
     local v = t.type == "word" and t.value
     local nxt = toks[i + 1]
-    if hash_only and not (v and (v:sub(1, 1) == "#" or v == "getdate" or v == "sysdate")) then
+    if hash_only and not (v and (v:sub(1, 1) == "#" or v == "getdate" or v == "sysdate" or v == "json_parse")) then
       v = nil
     end
     if not v then
@@ -423,6 +423,13 @@ local function rewrite_create_table(st, toks, text, hash_only)
       skip_through(i + 2)
       out[#out + 1] = "date_trunc('second', LOCALTIMESTAMP)"
       i = i + 3
+    elseif v == "json_parse" and nxt and nxt.text == "(" then
+      -- Redshift's JSON_PARSE(text) -> SUPER; here (text)::jsonb
+      local e = balanced_end(i + 1)
+      keep_until(i)
+      out[#out + 1] = text:sub(toks[i + 1].pos - base + 1, toks[e].pos - base + #toks[e].text) .. "::jsonb"
+      skip_through(e)
+      i = e + 1
     elseif v == "sysdate" and not (nxt and nxt.text == "(") then
       keep_until(i)
       skip_through(i)
@@ -638,7 +645,8 @@ function M.parse(stmt)
     -- #temp table names become plain temp-table names; GETDATE()/SYSDATE
     local rewrite = false
     for _, t in ipairs(toks) do
-      if t.type == "word" and (t.value:sub(1, 1) == "#" or t.value == "getdate" or t.value == "sysdate") then
+      if t.type == "word" and (t.value:sub(1, 1) == "#" or t.value == "getdate" or t.value == "sysdate"
+          or t.value == "json_parse") then
         rewrite = true
       end
     end

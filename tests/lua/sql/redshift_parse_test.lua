@@ -158,6 +158,10 @@ t.test("GETDATE() and SYSDATE become PostgreSQL expressions", function()
   t.eq(st.rewritten, "select LOCALTIMESTAMP, date_trunc('second', LOCALTIMESTAMP) from t where 'getdate()' <> ''")
 end)
 
+t.test("JSON_PARSE becomes a jsonb cast", function()
+  t.eq(one("insert into t values (json_parse('{\"a\": [1, 2]}'))").rewritten, "insert into t values (('{\"a\": [1, 2]}')::jsonb)")
+end)
+
 t.test("UNLOAD to CSV", function()
   local st = one([[UNLOAD ('select * from t where d = ''2024-01-01''') TO 's3://b/out/t_'
     IAM_ROLE 'arn:r' FORMAT AS CSV HEADER PARALLEL OFF]])

@@ -21,7 +21,7 @@ end
 t.test("a staging-and-upsert block with #temp tables and Redshift table attributes", function()
   local wh = warehouse()
   wh:exec("drop table if exists sales_fact")
-  sqlrun.run(wh, read(root .. "/tests/sql/staging_upsert.sql"), { file = "staging_upsert.sql" })
+  sqlrun.run(wh, read(root .. "/tests/sql/corpus/staging_upsert.sql"), { file = "staging_upsert.sql" })
   local r = wh:query("select sale_id, customer_id, amount, note from sales_fact order by customer_id")
   t.eq(#r, 2)
   t.eq(r[1].customer_id, 1)
@@ -29,7 +29,7 @@ t.test("a staging-and-upsert block with #temp tables and Redshift table attribut
   t.eq(r[2].note, "it's")
   t.ok(math.type(r[1].sale_id) == "integer", "IDENTITY became a generated identity column")
   -- re-running the same upsert replaces the rows instead of doubling them
-  sqlrun.run(wh, read(root .. "/tests/sql/staging_upsert.sql"), { file = "staging_upsert.sql" })
+  sqlrun.run(wh, read(root .. "/tests/sql/corpus/staging_upsert.sql"), { file = "staging_upsert.sql" })
   t.eq(wh:query("select count(*) as n from sales_fact")[1].n, 2)
 end)
 
@@ -81,9 +81,9 @@ end)
 t.test("lode plan on the Redshift dialect prints the statements unchanged", function()
   local bin = os.getenv("LODE_BIN") or (root .. "/build/lode")
   local r = proc.run({ bin, "sql", "--plan", "--dialect", "redshift", "--warehouse", "redshift://nobody@127.0.0.1:1/dev",
-    root .. "/tests/sql/staging_upsert.sql" })
+    root .. "/tests/sql/corpus/staging_upsert.sql" })
   t.eq(r.status, 0, r.stderr)
-  local script = read(root .. "/tests/sql/staging_upsert.sql")
+  local script = read(root .. "/tests/sql/corpus/staging_upsert.sql")
   for line in script:gmatch("[^\n]+") do
     if not line:match("^%-%-") and not line:match("^SELECT") then
       t.contains(r.stdout, line)

@@ -9,3 +9,5 @@ DELETE FROM sales_fact USING #stage WHERE sales_fact.customer_id = #stage.custom
 INSERT INTO sales_fact (customer_id, amount, note) SELECT customer_id, amount, note FROM #stage;
 COMMIT;
 SELECT customer_id, amount, note FROM sales_fact ORDER BY 1;
+-- expect: SELECT count(*) FROM sales_fact => 2
+-- expect: SELECT note FROM sales_fact WHERE customer_id = 2 => it's
