@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# COPY: a 12-column sales table (COPY_BENCH_ROWS rows, default 3 M) loaded
+# into PostgreSQL four ways, each into a freshly truncated unlogged table:
+#   lode  copy.into(format = "parquet") from s3rver (Parquet files written by DuckDB)
+#   psql  \copy FROM a local CSV file, and \copy FROM a local binary COPY file
+#   lode  copy.into(format = "csv") from s3rver, vs aws s3 cp … - | psql \copy FROM STDIN CSV
+# Goals: Parquet ≥ 1.5× psql's CSV rate and ≥ 0.9× psql's binary rate (the
+# server's ingest limit); CSV from S3 ≥ 1.0× the aws | psql pipe.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+L=${LODE_BIN:-build/lode}
+N=${COPY_BENCH_ROWS:-3000000}   # the issue's 10 M: COPY_BENCH_ROWS=10000000 (about 9 minutes here)
+FILES=${COPY_BENCH_FILES:-8}
+REPEAT=${COPY_BENCH_REPEAT:-1}
+: "${LODE_WAREHOUSE:?the benchmark needs PostgreSQL (tests/bench/run.sh starts it)}"
+: "${AWS_ENDPOINT_URL:?the benchmark needs s3rver (tests/bench/run.sh starts it)}"
+dir=$(mktemp -d "${TMPDIR:-/tmp}/lode-bench-copy-XXXXXX")
+chmod 755 "$dir"
+bucket=lode-bench-copy-$$
+trap 'rm -rf "$dir"; aws s3 rb "s3://$bucket" --force >/dev/null 2>&1 || true; psql "$LODE_WAREHOUSE" -qXc "drop table if exists bench_sales" >/dev/null 2>&1 || true' EXIT
+
+psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 >/dev/null <<SQL
+set client_min_messages = warning;
+drop table if exists bench_sales;
+create unlogged table bench_sales (sale_id bigint, order_id bigint, customer_id integer, product_id integer,
+  store_id integer, quantity integer, unit_price numeric(10,2), discount numeric(4,2), amount numeric(12,2),
+  sold_at timestamp, sale_date date, channel text);
+SQL
+
+# DuckDB writes the Parquet files (one per slice of ids) and the CSV file
+per=$(( (N + FILES - 1) / FILES ))
+gen="SELECT i::BIGINT AS sale_id, (i // 3)::BIGINT AS order_id, (i * 7919 % 1000003)::INTEGER AS customer_id,
+  (i % 5000)::INTEGER AS product_id, (i % 300)::INTEGER AS store_id, (1 + i % 9)::INTEGER AS quantity,
+  ((i % 10000) / 100.0)::DECIMAL(10,2) AS unit_price, ((i % 30) / 100.0)::DECIMAL(4,2) AS discount,
+  ((i % 1000000) / 10.0)::DECIMAL(12,2) AS amount, TIMESTAMP '2024-01-01' + to_seconds(i) AS sold_at,
+  (DATE '2024-01-01' + (i % 366)::INTEGER) AS sale_date, ['web', 'store', 'phone', 'partner'][1 + i % 4] AS channel
+  FROM range(LO, HI) t(i)"
+stmts=()
+mkdir -p "$dir/pq"
+for f in $(seq 0 $((FILES - 1))); do
+  lo=$((f * per)); hi=$(( (f + 1) * per < N ? (f + 1) * per : N ))
+  stmts+=("COPY (${gen//LO/$lo}) TO '$dir/pq/part-$(printf %03d "$f").parquet' (FORMAT parquet, COMPRESSION snappy)")
+  stmts[-1]=${stmts[-1]//HI/$hi}
+done
+allgen=${gen//LO/0}
+stmts+=("COPY (${allgen//HI/$N}) TO '$dir/sales.csv' (FORMAT csv, HEADER false)")
+(cd tests && node tools/parquet_diff.js sql "SET threads = 2" "${stmts[@]}" >/dev/null)
+aws s3 mb "s3://$bucket" >/dev/null
+aws s3 cp --recursive --quiet "$dir/pq/" "s3://$bucket/pq/"
+aws s3 cp --quiet "$dir/sales.csv" "s3://$bucket/csv/sales.csv"
+
+now_ms() { date +%s%3N; }
+truncate_table() { psql "$LODE_WAREHOUSE" -qX -c "truncate bench_sales" >/dev/null; }
+check_rows() {
+  local n
+  n=$(psql "$LODE_WAREHOUSE" -qXAt -c "select count(*) from bench_sales")
+  [ "$n" = "$N" ] || { echo "copy bench: $1 loaded $n rows, expected $N" >&2; exit 1; }
+}
+best() { if [ -z "$1" ] || awk -v a="$2" -v b="$1" 'BEGIN { exit !(a < b) }'; then echo "$2"; else echo "$1"; fi; }
+lode_load() {   # format from
+  "$L" run tests/bench/copy.lua --param table=bench_sales --param "format=$1" --param "from=$2" >"$dir/out"
+  local rows rss
+  read -r ms rows rss <"$dir/out"
+  [ "$rows" = "$N" ] || { echo "copy bench: lode reported $rows rows" >&2; exit 1; }
+  [ "$rss" -gt "$lode_rss" ] && lode_rss=$rss
+  return 0
+}
+
+# the binary file psql loads: written by psql from the CSV load
+truncate_table
+t0=$(now_ms)
+psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_sales from '$dir/sales.csv' csv" >/dev/null
+psql_csv=$(( $(now_ms) - t0 ))
+check_rows "psql csv"
+psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_sales to '$dir/sales.bin' (format binary)" >/dev/null
+psql_bin="" lode_pq="" lode_csv="" pipe="" lode_rss=0
+for round in $(seq 1 "$REPEAT"); do
+  if [ "$round" -gt 1 ]; then
+    truncate_table; t0=$(now_ms)
+    psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_sales from '$dir/sales.csv' csv" >/dev/null
+    psql_csv=$(best "$psql_csv" $(( $(now_ms) - t0 ))); check_rows "psql csv"
+  fi
+  truncate_table; t0=$(now_ms)
+  psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_sales from '$dir/sales.bin' (format binary)" >/dev/null
+  psql_bin=$(best "$psql_bin" $(( $(now_ms) - t0 ))); check_rows "psql binary"
+  truncate_table; lode_load parquet "s3://$bucket/pq/"; lode_pq=$(best "$lode_pq" "$ms"); check_rows "lode parquet"
+  truncate_table; lode_load csv "s3://$bucket/csv/"; lode_csv=$(best "$lode_csv" "$ms"); check_rows "lode csv"
+  truncate_table; t0=$(now_ms)
+  aws s3 cp --quiet "s3://$bucket/csv/sales.csv" - | psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_sales from stdin csv" >/dev/null
+  pipe=$(best "$pipe" $(( $(now_ms) - t0 ))); check_rows "aws | psql"
+done
+pq_bytes=$(du -cb "$dir"/pq/*.parquet | tail -1 | cut -f1)
+csv_bytes=$(stat -c %s "$dir/sales.csv")
+
+awk -v n="$N" -v files="$FILES" -v pc="$psql_csv" -v pb="$psql_bin" -v lp="$lode_pq" -v lc="$lode_csv" \
+    -v pp="$pipe" -v rss="$lode_rss" -v qb="$pq_bytes" -v cb="$csv_bytes" -v rep="$REPEAT" 'BEGIN {
+  printf "copy.rows: %d (12 columns; %d Parquet files, %d bytes; CSV %d bytes; best of %d)\n", n, files, qb, cb, rep
+  printf "copy.psql_csv_local_ms: %d (%.0f rows/s)\n", pc, n / (pc / 1000)
+  printf "copy.psql_binary_local_ms: %d (%.0f rows/s)\n", pb, n / (pb / 1000)
+  printf "copy.lode_parquet_s3_ms: %.0f (%.0f rows/s)\n", lp, n / (lp / 1000)
+  printf "copy.lode_csv_s3_ms: %.0f (%.0f rows/s)\n", lc, n / (lc / 1000)
+  printf "copy.aws_pipe_psql_csv_ms: %d (%.0f rows/s)\n", pp, n / (pp / 1000)
+  printf "copy.lode_peak_rss_kib: %d\n", rss
+  printf "ratio: parquet-from-S3 vs psql CSV local %.2f (goal >= 1.5)\n", pc / lp
+  printf "ratio: parquet-from-S3 vs psql binary local %.2f (goal >= 0.9)\n", pb / lp
+  printf "ratio: lode CSV-from-S3 vs aws s3 cp | psql %.2f (goal >= 1.0)\n", pp / lc
+}'
