@@ -413,19 +413,84 @@ static char *put_time(char *p, uint64_t t, int unit)
     return p;
 }
 
-static size_t fmt_timestamp(char *buf, int64_t v, int unit, int utc)
+/* PostgreSQL's (and Redshift's) timestamp range, in microseconds since
+ * 2000-01-01 as PostgreSQL keeps them: [4714-11-24 00:00:00 BC,
+ * 294277-01-01 00:00:00). Unix microseconds end earlier (294247 AD). */
+#define PG_TS_MIN INT64_C(-211813488000000000)
+#define PG_TS_END INT64_C(9223371331200000000)
+#define PG_EPOCH_US INT64_C(946684800000000)    /* 2000-01-01 in Unix microseconds */
+#define PG_EPOCH_DAYS 10957                     /* 2000-01-01 - 1970-01-01 */
+#define US_PER_DAY INT64_C(86400000000)
+
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b < 0); }
+
+/* A TIMESTAMP or INT96 value as PostgreSQL microseconds (since 2000) plus
+ * the nanoseconds below them (0..999). INT96 is 8 bytes nanoseconds of the
+ * day and 4 bytes Julian day; a well-formed one (0 <= nanos < one day) is
+ * converted exactly, in microseconds so it cannot overflow. Spark writes
+ * timestamps beyond ~290,000 AD with its Julian-day arithmetic wrapped
+ * around 64 bits (negative nanoseconds of the day): those are read the way
+ * Spark reads them back, with the same wrapping, which recovers the value
+ * it was given. Returns 0, or -1 when the value is outside PostgreSQL's
+ * range (err names the day). */
+static int ts_micros(const pq_vtype *t, const uint8_t *v, int64_t *pg_us, int *frac_ns, char *err, size_t errlen)
 {
-    int64_t per_day = unit == LODE_PQ_MILLIS ? INT64_C(86400000)
-                    : unit == LODE_PQ_MICROS ? INT64_C(86400000000) : INT64_C(86400000000000);
-    int64_t days = v / per_day, rem = v % per_day;
-    if (rem < 0) {
-        rem += per_day;
-        days--;
+    int64_t x, days;   /* days since 1970, for the message */
+    *frac_ns = 0;
+    if (t->kind == PQV_INT96) {
+        int64_t nanos;
+        int32_t jd;
+        memcpy(&nanos, v, 8);
+        memcpy(&jd, v + 8, 4);
+        days = (int64_t)jd - 2440588;
+        if (nanos >= 0 && nanos < US_PER_DAY * 1000) {
+            int64_t pg_days = days - PG_EPOCH_DAYS;
+            if (pg_days < PG_TS_MIN / US_PER_DAY || pg_days > PG_TS_END / US_PER_DAY) goto out_of_range;
+            x = pg_days * US_PER_DAY + nanos / 1000;
+            if (x >= PG_TS_END) goto out_of_range;
+            *frac_ns = (int)(nanos % 1000);
+            *pg_us = x;
+            return 0;
+        }
+        x = (int64_t)((uint64_t)days * (uint64_t)US_PER_DAY + (uint64_t)(nanos / 1000));   /* Spark's wrap */
+    } else {
+        memcpy(&x, v, 8);
+        if (t->unit == LODE_PQ_NANOS) {   /* int64 nanoseconds: 1677..2262, always in range */
+            int64_t f = x % 1000;
+            x = floor_div(x, 1000);
+            *frac_ns = (int)(f < 0 ? f + 1000 : f);
+        } else if (t->unit == LODE_PQ_MILLIS) {
+            days = floor_div(x, 86400000);
+            if (x < (PG_TS_MIN + PG_EPOCH_US) / 1000 || x >= PG_TS_END / 1000 + PG_EPOCH_US / 1000) goto out_of_range;
+            *pg_us = (x - PG_EPOCH_US / 1000) * 1000;
+            return 0;
+        }
     }
+    days = floor_div(x, US_PER_DAY);      /* x: Unix microseconds */
+    if (x < PG_TS_MIN + PG_EPOCH_US) goto out_of_range;
+    *pg_us = x - PG_EPOCH_US;
+    return 0;
+out_of_range: {
+        char d[48];
+        int bc;
+        char *p = put_date_slow(d, days, &bc);
+        if (bc) { memcpy(p, " BC", 3); p += 3; }
+        *p = 0;
+        snprintf(err, errlen, "timestamp on %s is outside PostgreSQL's range (4714-11-24 BC .. 294276-12-31)", d);
+        return -1;
+    }
+}
+
+/* YYYY-MM-DD HH:MM:SS[.ffffff[fff]][+00][ BC] from ts_micros' result. */
+static size_t fmt_ts_us(char *buf, int64_t pg_us, int frac_ns, int utc)
+{
+    int64_t days = floor_div(pg_us, US_PER_DAY);
+    int64_t rem = pg_us - days * US_PER_DAY;
     int bc;
-    char *p = put_date(buf, days, &bc);
+    char *p = put_date(buf, days + PG_EPOCH_DAYS, &bc);
     *p++ = ' ';
-    p = put_time(p, (uint64_t)rem, unit);
+    if (frac_ns) p = put_time(p, (uint64_t)rem * 1000 + (uint64_t)frac_ns, LODE_PQ_NANOS);
+    else p = put_time(p, (uint64_t)rem, LODE_PQ_MICROS);
     if (utc) {
         memcpy(p, "+00", 3);
         p += 3;
@@ -500,45 +565,11 @@ static size_t fmt_scalar(char *buf, const pq_vtype *t, const uint8_t *v)
         return (size_t)(p - buf);
     }
     case PQV_TIMESTAMP:
-        memcpy(&i64, v, 8);
-        return fmt_timestamp(buf, i64, t->unit, t->utc);
     case PQV_INT96: {
-        /* 8 bytes nanoseconds of the day, 4 bytes Julian day; kept in
-         * microseconds so far-future days do not overflow */
-        int64_t nanos;
-        int32_t jd;
-        memcpy(&nanos, v, 8);
-        memcpy(&jd, v + 8, 4);
-        int64_t days = (int64_t)jd - 2440588;
-        int64_t micros = nanos / 1000;
-        int64_t frac_ns = nanos % 1000;
-        if (frac_ns < 0) {
-            frac_ns += 1000;
-            micros--;
-        }
-        days += micros / INT64_C(86400000000);
-        micros %= INT64_C(86400000000);
-        if (micros < 0) {
-            micros += INT64_C(86400000000);
-            days--;
-        }
-        if (frac_ns) {
-            int bc;
-            char *p = put_date(buf, days, &bc);
-            *p++ = ' ';
-            p = put_time(p, (uint64_t)micros * 1000 + (uint64_t)frac_ns, LODE_PQ_NANOS);
-            if (bc) { memcpy(p, " BC", 3); p += 3; }
-            return (size_t)(p - buf);
-        }
-        if (days > INT64_MAX / INT64_C(86400000000) || days < INT64_MIN / INT64_C(86400000000)) {
-            int bc;
-            char *p = put_date(buf, days, &bc);
-            *p++ = ' ';
-            p = put_time(p, (uint64_t)micros, LODE_PQ_MICROS);
-            if (bc) { memcpy(p, " BC", 3); p += 3; }
-            return (size_t)(p - buf);
-        }
-        return fmt_timestamp(buf, days * INT64_C(86400000000) + micros, LODE_PQ_MICROS, 0);
+        int frac;
+        char err[8];
+        if (ts_micros(t, v, &i64, &frac, err, sizeof err) != 0) return (size_t)-2;
+        return fmt_ts_us(buf, i64, frac, t->kind == PQV_TIMESTAMP && t->utc);
     }
     case PQV_UUID: {
         static const char hex[] = "0123456789abcdef";
@@ -700,7 +731,6 @@ static int put_be(pq_buf *out, uint64_t v, int bytes)
     return 0;
 }
 
-#define PG_EPOCH_DAYS 10957   /* 2000-01-01 - 1970-01-01 */
 
 /* PostgreSQL numeric binary form from decimal text ("-123.4500"). */
 static int put_numeric_bin(pq_buf *out, const char *s, size_t n)
@@ -769,11 +799,12 @@ static int put_binary_field(pq_buf *out, const pq_vtype *t, const uint8_t *fixed
         return put_be(out, (uint32_t)i32, 4);
     }
     case PQV_DATE: memcpy(&i32, fixed, 4); return put_be(out, (uint32_t)(i32 - PG_EPOCH_DAYS), 4);
-    case PQV_TIMESTAMP: {
-        memcpy(&i64, fixed, 8);
-        int64_t us = t->unit == LODE_PQ_MILLIS ? i64 * 1000 : t->unit == LODE_PQ_NANOS ? i64 / 1000 : i64;
-        if (t->unit == LODE_PQ_NANOS && i64 % 1000 < 0) us--;
-        return put_be(out, (uint64_t)(us - INT64_C(946684800000000)), 8);
+    case PQV_TIMESTAMP:
+    case PQV_INT96: {   /* range checked by pq_put_value */
+        int frac;
+        char err[8];
+        if (ts_micros(t, fixed, &i64, &frac, err, sizeof err) != 0) return -1;
+        return put_be(out, (uint64_t)i64, 8);
     }
     case PQV_TIME: {
         if (t->ptype == LODE_PQ_INT32) { memcpy(&i32, fixed, 4); i64 = i32; }
@@ -786,13 +817,6 @@ static int put_binary_field(pq_buf *out, const pq_vtype *t, const uint8_t *fixed
         memset(out->data + out->len, 0, 4);
         out->len += 4;
         return 0;
-    }
-    case PQV_INT96: {
-        int64_t nanos;
-        memcpy(&nanos, fixed, 8);
-        memcpy(&i32, fixed + 8, 4);
-        int64_t us = ((int64_t)i32 - 2440588 - PG_EPOCH_DAYS) * INT64_C(86400000000) + nanos / 1000;
-        return put_be(out, (uint64_t)us, 8);
     }
     case PQV_UUID:
         return pq_put_string(out, PQ_FMT_BINARY, (const char *)fixed, 16);
@@ -873,6 +897,11 @@ static pq_buf value_scratch;   /* decimal digits for binary COPY; the reader is 
 int pq_put_value(pq_buf *out, pq_format fmt, const pq_vtype *t, const uint8_t *fixed,
                  const pq_bytes *bytes, const pq_text_opts *topts, char *err, size_t errlen)
 {
+    if (t->kind == PQV_INT96 || (t->kind == PQV_TIMESTAMP && t->unit != LODE_PQ_NANOS)) {
+        int64_t us;
+        int frac;
+        if (ts_micros(t, fixed, &us, &frac, err, errlen) != 0) return -2;
+    }
     if (fmt == PQ_FMT_BINARY) {
         if ((t->kind == PQV_STRING || t->kind == PQV_JSON) && bytes) {
             size_t bad;
