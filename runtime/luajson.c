@@ -1,5 +1,8 @@
 /* luajson.c — Lua values <-> JSON (cJSON), shared by lode.json and lode.http.
  * Tables with keys 1..n are arrays, other tables objects; lode.null is null. */
+#include <stdlib.h>
+#include <string.h>
+
 #include <lauxlib.h>
 #include <cjson/cJSON.h>
 
@@ -28,6 +31,11 @@ static int is_array(lua_State *L, int idx, lua_Integer *n)
 /* Append the Lua value at idx to `parent` (array when key is NULL). Each
  * item is attached before it is filled, so a raise leaves no orphan: the
  * root is owned by a boxed userdata whose __gc deletes it. */
+static int cmp_keys(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static void add_json(lua_State *L, int idx, cJSON *parent, const char *key, int depth)
 {
     idx = lua_absindex(L, idx);
@@ -65,16 +73,46 @@ static void add_json(lua_State *L, int idx, cJSON *parent, const char *key, int 
         }
         return;
     }
+    /* Objects are written with their keys sorted, so the same table always
+     * gives the same bytes (and the same S3 ETag). The key strings live in
+     * an anchoring table; the sorted array is a userdata, freed by the GC
+     * even when a value below raises. */
+    int nkeys = 0;
+    lua_newtable(L);                                   /* anchor: i -> key string */
+    int anchor = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        if (lua_type(L, -2) == LUA_TSTRING) add_json(L, -1, item, lua_tostring(L, -2), depth + 1);
-        else if (lua_type(L, -2) == LUA_TNUMBER) {
-            lua_pushvalue(L, -2);
-            add_json(L, -2, item, lua_tostring(L, -1), depth + 1);
-            lua_pop(L, 1);
+        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
+            lua_pushvalue(L, -1);
+            lua_tostring(L, -1);                       /* the copy, not the iteration key */
+            lua_rawseti(L, anchor, ++nkeys);
         }
+    }
+    const char **keys = lua_newuserdatauv(L, sizeof(char *) * (size_t)(nkeys ? nkeys : 1), 0);
+    for (int i = 0; i < nkeys; i++) {
+        lua_rawgeti(L, anchor, i + 1);
+        keys[i] = lua_tostring(L, -1);                 /* anchored by the table */
         lua_pop(L, 1);
     }
+    qsort(keys, (size_t)nkeys, sizeof *keys, cmp_keys);
+    for (int i = 0; i < nkeys; i++) {
+        lua_getfield(L, idx, keys[i]);
+        if (lua_isnil(L, -1)) {                        /* a numeric key */
+            lua_pop(L, 1);
+            lua_Integer k;
+            if (lua_stringtonumber(L, keys[i])) {
+                k = lua_tointeger(L, -1);
+                lua_pop(L, 1);
+                lua_geti(L, idx, k);
+            } else {
+                lua_pushnil(L);
+            }
+        }
+        add_json(L, -1, item, keys[i], depth + 1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 2);                                     /* keys, anchor */
 }
 
 static int json_box_gc(lua_State *L)

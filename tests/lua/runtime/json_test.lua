@@ -19,3 +19,7 @@ t.test("invalid JSON is a clear error with the offset", function()
   cyclic.self = cyclic
   t.raises(function() json.encode(cyclic) end, "nested too deeply")
 end)
+
+t.test("objects are written with sorted keys: the same table gives the same bytes", function()
+  t.eq(json.encode({ b = 1, a = { d = 2, c = 3 }, [10] = "x", z = false }), '{"10":"x","a":{"c":3,"d":2},"b":1,"z":false}')
+end)
