@@ -657,6 +657,60 @@ function M.parse(stmt)
   return st
 end
 
+-- Words that mark Redshift-only SQL when they appear as keywords.
+local REDSHIFT_WORDS = {
+  diststyle = true, distkey = true, sortkey = true, encode = true, getdate = true, sysdate = true,
+  json_parse = true, super = true, unload = true, external = true,
+}
+
+--- needs_emulation(sql) -> whether the text holds Redshift-only statements
+--- that PostgreSQL would refuse (COPY from s3://, external DDL, partitions
+--- with LOCATION, UNLOAD, #temp names, Redshift table attributes and
+--- functions). Cheap on ordinary SQL: most texts are rejected before
+--- tokenizing.
+function M.needs_emulation(text)
+  local lower = text:lower()
+  if not (lower:find("s3://", 1, true) or lower:find("#", 1, true) or lower:find("external", 1, true)
+      or lower:find("unload", 1, true) or lower:find("dist", 1, true) or lower:find("sortkey", 1, true)
+      or lower:find("encode", 1, true) or lower:find("identity", 1, true) or lower:find("getdate", 1, true)
+      or lower:find("sysdate", 1, true) or lower:find("json_parse", 1, true) or lower:find("super", 1, true)
+      or lower:find("max", 1, true) or lower:find("partition", 1, true)) then
+    return false
+  end
+  local ok, stmts = pcall(tok.split, text)
+  if not ok then
+    return false           -- let the server report the syntax error
+  end
+  for _, st in ipairs(stmts) do
+    local toks = st.tokens
+    local w1 = toks[1] and toks[1].value
+    for k, t in ipairs(toks) do
+      if t.type == "word" and (t.value:sub(1, 1) == "#" or (REDSHIFT_WORDS[t.value] and (k > 1 or w1 == "unload"))) then
+        if t.value ~= "encode" or (toks[k + 1] and toks[k + 1].type == "word") then   -- encode(x,'hex') is a function
+          if t.value ~= "super" or w1 == "create" or w1 == "alter" then
+            return true
+          end
+        end
+      end
+      if t.type == "string" and w1 == "copy" and t.value:match("^s3://") then
+        return true
+      end
+      if w1 == "alter" and t.type == "word" and (t.value == "location" or (t.value == "partition"
+          and toks[k - 1] and toks[k - 1].value == "drop")) then
+        return true
+      end
+      if w1 == "create" and t.type == "word" and t.value == "identity" and toks[k + 1] and toks[k + 1].text == "(" then
+        return true
+      end
+      if t.type == "word" and t.value == "max" and toks[k - 1] and toks[k - 1].text == "("
+          and toks[k - 2] and (toks[k - 2].value == "varchar" or toks[k - 2].value == "nvarchar") then
+        return true
+      end
+    end
+  end
+  return false
+end
+
 --- statements(text) -> parsed statements of a script, in order
 function M.statements(text)
   local out = {}

@@ -181,7 +181,7 @@ local function run_postgres(s, st, file)
       end
     end
     if not external then
-      return at(st, file, s.query, s, st.sql)
+      return at(st, file, s.query_raw, s, st.sql)
     end
     if in_transaction(s) then
       fail(st, file, "25001", "DROP EXTERNAL TABLE cannot run inside a transaction block (as on Redshift)",
@@ -198,19 +198,14 @@ local function run_postgres(s, st, file)
     if in_transaction(s) then
       core.log("warn", ("%s:%d: TRUNCATE commits the open transaction on Redshift; committing it here too")
         :format(file or "sql", st.line))
-      at(st, file, s.query, s, "COMMIT")
+      at(st, file, s.query_raw, s, "COMMIT")
     end
-    return at(st, file, s.query, s, st.sql)
+    return at(st, file, s.query_raw, s, st.sql)
   end
-  return at(st, file, s.query, s, st.rewritten or st.sql)
+  return at(st, file, s.query_raw, s, st.rewritten or st.sql)
 end
 
---- run(wh, text, opts) -> results: run a script's statements in order on one
---- connection. opts.file names the script in errors; opts.dialect overrides
---- the warehouse's; opts.on_result(st, result) sees each statement's result.
-function M.run(wh, text, opts)
-  opts = opts or {}
-  local file = opts.file
+local function parse(text, file)
   local ok, stmts = pcall(redshift.statements, text)
   if not ok then
     local err = stmts
@@ -220,42 +215,65 @@ function M.run(wh, text, opts)
     end
     error(err, 0)
   end
-  local dialect = opts.dialect or wh:get_dialect()
+  return stmts
+end
+
+local function run_statements(s, stmts, dialect, opts)
+  local file = opts.file
   local results = {}
+  for _, st in ipairs(stmts) do
+    local r
+    if dialect == "redshift" then
+      r = at(st, file, s.query_raw, s, st.sql)
+    else
+      r = run_postgres(s, st, file)
+    end
+    results[#results + 1] = { kind = st.kind, line = st.line, result = r }
+    if opts.on_result then
+      opts.on_result(st, r)
+    end
+  end
+  return results
+end
+
+--- run_on(s, text, opts) -> results: the same on a session or transaction
+--- that is already open (wh:session / wh:transaction), e.g. for wh:exec of
+--- Redshift SQL on PostgreSQL.
+function M.run_on(s, text, opts)
+  opts = opts or {}
+  return run_statements(s, parse(text, opts.file), opts.dialect or s:get_dialect(), opts)
+end
+
+--- run(wh, text, opts) -> results: run a script's statements in order on one
+--- connection. opts.file names the script in errors; opts.dialect overrides
+--- the warehouse's; opts.on_result(st, result) sees each statement's result.
+function M.run(wh, text, opts)
+  opts = opts or {}
+  local stmts = parse(text, opts.file)
+  local dialect = opts.dialect or wh:get_dialect()
   if dialect == "redshift" and core.dry_run() then
     -- the plan of a Redshift script is the script: every statement, unchanged
     local plan_print = require("lode.warehouse")._plan_print
+    local results = {}
     for _, st in ipairs(stmts) do
       plan_print(st.sql)
       results[#results + 1] = { kind = st.kind, line = st.line }
     end
     return results
   end
-  wh:session(function(s)
+  return wh:session(function(s)
     -- the script is one session: its temp tables end with it, and a failure
     -- never hands the pool a connection inside an open transaction
     local guard <close> = setmetatable({}, { __close = function()
       if in_transaction(s) then
-        pcall(s.query, s, "ROLLBACK")
+        pcall(s.query_raw, s, "ROLLBACK")
       end
       if dialect ~= "redshift" then
-        pcall(s.query, s, "DISCARD TEMP")
+        pcall(s.query_raw, s, "DISCARD TEMP")
       end
     end })
-    for _, st in ipairs(stmts) do
-      local r
-      if dialect == "redshift" then
-        r = at(st, file, s.query, s, st.sql)
-      else
-        r = run_postgres(s, st, file)
-      end
-      results[#results + 1] = { kind = st.kind, line = st.line, result = r }
-      if opts.on_result then
-        opts.on_result(st, r)
-      end
-    end
+    return run_statements(s, stmts, dialect, opts)
   end)
-  return results
 end
 
 return M

@@ -277,9 +277,32 @@ local function check_sql(q, what)
 end
 
 --- wh:query(sql, ...) -> rows {row, ..., rowcount=, columns=, command=}; $1.. are the arguments.
+-- Redshift-only statements given to a postgres warehouse (COPY … FROM
+-- 's3://…', external DDL, #temp, DISTKEY, …) are carried out by lode.sqlrun,
+-- so code written for Redshift runs unchanged; the result is the last
+-- statement's. Statements with parameters are always sent as they are.
+local function emulated(wh, s, q, params)
+  if params.n > 0 or wh.dialect == "redshift" or not require("lode.redshift").needs_emulation(q) then
+    return nil
+  end
+  if wh:get_dialect() ~= "postgres" then
+    return nil
+  end
+  local results = require("lode.sqlrun").run_on(s, q, {})
+  local last = results[#results]
+  local r = last and last.result
+  if type(r) ~= "table" or r.rowcount == nil then
+    r = { rowcount = type(r) == "table" and (r.rows or 0) or 0, columns = {}, command = last and last.kind:upper() or "" }
+  end
+  return r
+end
+
 function Warehouse:query(q, ...)
   check_sql(q, "wh:query")
   local params = table.pack(...)
+  if params.n == 0 and require("lode.redshift").needs_emulation(q) and self:get_dialect() == "postgres" then
+    return self:session(function(s) return emulated(self, s, q, params) end)
+  end
   if core.dry_run() and not M.is_read(q) then
     plan_print(q, params)
     return empty_result()
@@ -387,6 +410,16 @@ end
 
 function Tx:query(q, ...)
   check_sql(q, "tx:query")
+  local params = table.pack(...)
+  local r = emulated(self.wh, self, q, params)
+  if r then
+    return r
+  end
+  return run_on(self.conn, q, params)
+end
+
+--- tx:query_raw(sql, ...) -> sent to the server as written (no emulation)
+function Tx:query_raw(q, ...)
   return run_on(self.conn, q, table.pack(...))
 end
 
