@@ -935,6 +935,8 @@ static int setup_columns(lode_pqr *r)
         if (oc->n_cols == 0) {
             pqr_fail(r, "column '%s' has no leaf columns", oc->name ? oc->name : "?");
             free(chosen);
+            r->n_out = want;     /* lode_pqr_free frees what was set up (the rest is zeroed) */
+            r->n_cols = ncols;
             return -1;
         }
         for (int j = 0; j < oc->n_cols; j++, ci++) {
@@ -950,6 +952,8 @@ static int setup_columns(lode_pqr *r)
             if (pq_vtype_of(le, &c->vt, err, sizeof err) != 0) {
                 pqr_fail(r, "column '%s': %s", c->path ? c->path : "?", err);
                 free(chosen);
+                r->n_out = want;
+                r->n_cols = ncols;
                 return -1;
             }
             if (c->ptype == LODE_PQ_BOOLEAN) c->vt.width = 1;
