@@ -34,7 +34,7 @@ else
   if not ok and type(err) == "table" and err.code == "NoSuchBucket" then
     -- a local S3 server (s3rver, MinIO) for tests: create the bucket with the aws CLI
     local r = proc.run({ "aws", "s3", "mb", "s3://" .. bucket })
-    if r.status ~= 0 then
+    if r.status ~= 0 and not r.stderr:find("BucketAlready", 1, true) then   -- made meanwhile: fine
       lode.error { op = "make_lake", message = ("cannot create bucket %s: %s"):format(bucket, r.stderr) }
     end
   elseif not ok then

@@ -214,6 +214,9 @@ function M.run_files(files, opts)
       directive and (" # " .. directive) or ""))
     if diag then
       M.diag(diag)
+      if not ok then   -- as Test::More does: failures are diagnosed on stderr too, so prove shows them
+        io.stderr:write(("# %s\n"):format(name), (tostring(diag):gsub("([^\n]*)\n?", "#   %1\n")))
+      end
     end
     out:flush()
   end

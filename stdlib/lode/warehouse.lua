@@ -282,7 +282,8 @@ end
 -- so code written for Redshift runs unchanged; the result is the last
 -- statement's. Statements with parameters are always sent as they are.
 local function emulated(wh, s, q, params)
-  if params.n > 0 or wh.dialect == "redshift" or not require("lode.redshift").needs_emulation(q) then
+  -- under `lode plan` the statement is printed as written, like any write
+  if params.n > 0 or core.dry_run() or wh.dialect == "redshift" or not require("lode.redshift").needs_emulation(q) then
     return nil
   end
   if wh:get_dialect() ~= "postgres" then
@@ -300,7 +301,8 @@ end
 function Warehouse:query(q, ...)
   check_sql(q, "wh:query")
   local params = table.pack(...)
-  if params.n == 0 and require("lode.redshift").needs_emulation(q) and self:get_dialect() == "postgres" then
+  if params.n == 0 and not core.dry_run() and require("lode.redshift").needs_emulation(q)
+      and self:get_dialect() == "postgres" then
     return self:session(function(s) return emulated(self, s, q, params) end)
   end
   if core.dry_run() and not M.is_read(q) then
