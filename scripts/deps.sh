@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PKGS="make gcc pkg-config perl python3 nodejs npm \
+PKGS="make gcc pkg-config perl python3 nodejs npm curl gzip lua5.4 \
  liblua5.4-dev libuv1-dev libcurl4-openssl-dev libssl-dev libpq-dev libcjson-dev \
  zlib1g-dev libzstd-dev libsnappy-dev liblz4-dev libbrotli-dev libbz2-dev \
  postgresql-15 postgresql-client-15 awscli python3-botocore \
