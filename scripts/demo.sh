@@ -7,10 +7,14 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-LODE=$ROOT/${BUILD:-build}/lode
-export LODE_ROOT=$ROOT
+export LODE_ROOT=$ROOT LODE_BIN=$ROOT/${BUILD:-build}/lode
 work=$(mktemp -d /tmp/lode-demo.XXXXXX)
 chmod 755 "$work"
+# PostgreSQL runs lode itself for the Spectrum emulation: as root, make sure
+# its user can (an installed copy under $work when this clone is private)
+source tests/env/services.sh
+SERVICES_DIR=$work lode_for_postgres
+LODE=$LODE_BIN
 trap '"$LODE" dev down --dir "$work/stack" >/dev/null 2>&1; rm -rf "$work"' EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 

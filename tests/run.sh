@@ -21,6 +21,10 @@ if ! services_start pg s3; then
   echo "tests: could not start the test services" >&2
   exit 1
 fi
+# PostgreSQL runs `lode` itself for the Spectrum emulation (file_fdw); as
+# root the server is user postgres, which may not reach a clone under a
+# private folder (/root/...): then use an installed copy it can reach.
+lode_for_postgres || { echo "tests: cannot install lode where PostgreSQL can run it" >&2; exit 1; }
 
 tests=()
 for f in "$BUILD"/tests/unit/*; do [ -x "$f" ] && tests+=("$f"); done

@@ -45,6 +45,20 @@ services_start() {
   return 0
 }
 
+# Make sure the PostgreSQL server user can run $LODE_BIN (the Spectrum
+# emulation's file_fdw programs run it); otherwise install a copy under
+# $SERVICES_DIR and point LODE_BIN at it.
+lode_for_postgres() {
+  [ "$(id -u)" -eq 0 ] || return 0
+  if runuser -u postgres -- test -x "$LODE_BIN" 2>/dev/null &&
+     runuser -u postgres -- test -r "$LODE_ROOT/stdlib/lode/init.lua" 2>/dev/null; then
+    return 0
+  fi
+  local prefix=$SERVICES_DIR/lode
+  make -s -C "$LODE_ROOT" install PREFIX="$prefix" BUILD="${BUILD:-build}" SANITIZE="${SANITIZE:-}" >/dev/null || return 1
+  export LODE_BIN=$prefix/bin/lode
+}
+
 services_stop() {
   if [ -n "${SERVICES_DIR:-}" ] && [ -d "$SERVICES_DIR" ]; then
     "$LODE_BIN" dev down --dir "$SERVICES_DIR/stack" >/dev/null 2>&1
