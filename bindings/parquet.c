@@ -29,7 +29,6 @@ typedef struct {
     long status;                /* HTTP status of a failed S3 open */
     int schema_only;
     size_t speculative;
-    int opens;                  /* requests spent opening (the S3 HEAD) */
 } meta_op;
 
 static void push_bytes(lua_State *L, lode_pq_bytes b)
@@ -303,7 +302,7 @@ static void push_row_groups(lua_State *L, const lode_pq_meta *m)
     free(paths);
 }
 
-static void push_meta(lua_State *L, const lode_pq_meta *m, const lode_source *src, int schema_only, int opens)
+static void push_meta(lua_State *L, const lode_pq_meta *m, const lode_source *src, int schema_only)
 {
     lua_createtable(L, 0, 14);
     set_str(L, "path", src->name);
@@ -317,7 +316,7 @@ static void push_meta(lua_State *L, const lode_pq_meta *m, const lode_source *sr
     set_int(L, "version", m->version);
     set_int(L, "file_num_rows", m->num_rows);
     set_int(L, "footer_length", (lua_Integer)m->footer_len);
-    set_int(L, "requests", (lua_Integer)(src->reads + (uint64_t)opens));
+    set_int(L, "requests", (lua_Integer)src->reads);
     if (src->etag[0]) set_str(L, "etag", src->etag);
     if (m->has_created_by) {
         push_bytes(L, m->created_by);
@@ -342,7 +341,7 @@ static int meta_push(lua_State *L, lode_op *op)
         if (mo->status) set_int(L, "status", mo->status);
         return -1;
     }
-    push_meta(L, mo->m, mo->src, mo->schema_only, mo->opens);
+    push_meta(L, mo->m, mo->src, mo->schema_only);
     return 1;
 }
 
@@ -364,11 +363,11 @@ static void on_footer(lode_pq_footer_read *r, lode_pq_meta *m, const char *err)
     lode_op_done(&mo->op);
 }
 
-/* The S3 object is open (after its HEAD): read the footer, or record why not. */
+/* The S3 object is open, its last `speculative` bytes already in the source
+ * (one GET): read the footer from them, or record why not. */
 static void on_s3_open(void *ud, lode_source *src, const lode_s3_error *e)
 {
     meta_op *mo = ud;
-    mo->opens = 1;
     if (!src) {
         mo->err = strdup(e->message[0] ? e->message : e->code);
         mo->err_code = strcmp(e->code, "NoSuchKey") == 0 ? "not_found" : "io";
@@ -406,7 +405,7 @@ static int start_read(lua_State *L, int schema_only)
         meta_op *mo = (meta_op *)lode_op_new(L, sizeof *mo, "parquet.metadata", meta_push, NULL, meta_release);
         mo->schema_only = schema_only;
         mo->speculative = (size_t)spec;
-        if (lode_source_open_s3(c, path, on_s3_open, mo, &e) != 0) {
+        if (lode_source_open_s3_tail(c, path, mo->speculative, on_s3_open, mo, &e) != 0) {
             mo->err = strdup(e.message[0] ? e.message : e.code);
             mo->err_code = "io";
             mo->status = e.status;

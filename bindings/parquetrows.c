@@ -18,6 +18,7 @@
 #include <lauxlib.h>
 
 #include "lode.h"
+#include "lode/parquet.h"
 #include "lode/parquet_read.h"
 #include "lode/s3.h"
 #include "lode/source.h"
@@ -183,7 +184,8 @@ static void handle_start(pq_handle *h, lode_pqr_cb cb, void *ud)
         lode_s3_error e;
         memset(&e, 0, sizeof e);
         lode_s3 *c = lode_s3_default(&e);
-        if (c && lode_source_open_s3(c, h->url, on_s3_source, h, &e) == 0) return;
+        /* one GET opens it and brings the footer */
+        if (c && lode_source_open_s3_tail(c, h->url, LODE_PQ_SPECULATIVE_DEFAULT, on_s3_source, h, &e) == 0) return;
         handle_s3_failed(h, &e);
         cb(ud, NULL);
         return;

@@ -22,6 +22,7 @@
 
 #include "lode.h"
 #include "lode/load.h"
+#include "lode/parquet.h"
 #include "lode/parquet_read.h"
 #include "lode/pg.h"
 #include "lode/s3.h"
@@ -443,7 +444,8 @@ static void slot_open(lode_pqcopy *p, size_t file)
         lode_s3_error e;
         memset(&e, 0, sizeof e);
         lode_s3 *c = lode_s3_default(&e);
-        if (c && lode_source_open_s3(c, url, on_s3_open, s, &e) == 0) return;
+        /* one GET opens it and brings the footer */
+        if (c && lode_source_open_s3_tail(c, url, LODE_PQ_SPECULATIVE_DEFAULT, on_s3_open, s, &e) == 0) return;
         on_s3_open(s, NULL, &e);
         return;
     }

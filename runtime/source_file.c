@@ -95,6 +95,7 @@ static int file_read_start(lode_source *src, uint64_t offset, size_t len, void *
         return rc;
     }
     fs->inflight++;
+    src->reads++;
     return 0;
 }
 

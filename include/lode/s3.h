@@ -47,6 +47,18 @@ typedef void (*lode_s3_open_cb)(void *ud, lode_source *src, const lode_s3_error 
  * Returns 0 (cb is called later, once), or -1 with err filled (cb not called). */
 int lode_source_open_s3(lode_s3 *c, const char *url, lode_s3_open_cb cb, void *ud, lode_s3_error *err);
 
+/* Like lode_source_open_s3 for readers that start at the end (Parquet
+ * footers): the open is one GET of the last tail_len bytes (`Range:
+ * bytes=-tail_len`; size from Content-Range, or the whole body of a 200),
+ * kept in the source, so reads within the last tail_len bytes cost no
+ * request (their callback runs on a later loop turn) and a read ending
+ * there fetches only what precedes them. src->reads starts at 1. A server
+ * that answers with the object's head instead (s3rver) costs no extra
+ * request here but leaves the tail uncached; an empty object (416) costs
+ * a HEAD more. tail_len > 0; memory held: tail_len bytes per source. */
+int lode_source_open_s3_tail(lode_s3 *c, const char *url, size_t tail_len, lode_s3_open_cb cb, void *ud,
+                             lode_s3_error *err);
+
 /* Push the structured error table {op, code, message, retryable, status,
  * key, request_id} for e (the lode.error metatable). */
 void lode_s3_push_error(lua_State *L, const char *op, const lode_s3_error *e);

@@ -38,7 +38,8 @@ struct lode_source {
     uint64_t size;           /* total bytes, known at open */
     char *name;              /* path or s3:// URL, for error messages */
     char etag[80];           /* content identity when known ("" otherwise) */
-    uint64_t reads;          /* requests issued, for tests and stats */
+    uint64_t reads;          /* requests issued (file reads; HTTP requests, the
+                                open's and retries included), for tests and stats */
 };
 
 /* Open a local file (size from fstat). Returns 0 or -1 with err filled. */
@@ -47,8 +48,7 @@ int lode_source_open_file(const char *path, lode_source **out, char *err, size_t
 static inline int lode_source_read(lode_source *src, uint64_t offset, size_t len, void *buf,
                                    lode_source_read_cb cb, void *ud)
 {
-    src->reads++;
-    return src->vt->read(src, offset, len, buf, cb, ud);
+    return src->vt->read(src, offset, len, buf, cb, ud);   /* the source counts its requests */
 }
 
 static inline void lode_source_close(lode_source *src)

@@ -11,6 +11,8 @@
 LODE_ROOT=${LODE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 export LODE_ROOT
 LODE_BIN=${LODE_BIN:-$LODE_ROOT/build/lode}
+# s3rver with S3's answer to suffix ranges (bytes=-N), which it gets wrong
+export LODE_S3RVER=${LODE_S3RVER:-$LODE_ROOT/tests/tools/s3rver.js}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 # Run a command as the cluster's owner (PostgreSQL refuses to run as root).
