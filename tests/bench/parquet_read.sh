@@ -2,8 +2,10 @@
 # Parquet -> CSV text on one core: `lode parquet cat --format csv` vs DuckDB
 # (SET threads = 1; COPY (FROM 'f.parquet') TO 'out.csv'), on a wide table of
 # mixed types written by DuckDB with SNAPPY and with ZSTD.
-# PQ_BENCH_ROWS sets the size (default 10000000). Prints name: value lines
-# and ratio: (DuckDB seconds / lode seconds; >= 1.0 means lode is as fast).
+# PQ_BENCH_ROWS sets the size (default 10000000), PQ_BENCH_RUNS the runs
+# (best of 3). Prints name: value lines, the CPU-time ratio (robust on a
+# busy machine) and ratio: (DuckDB wall seconds / lode wall seconds; >= 1.0
+# means lode is as fast).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -40,7 +42,7 @@ duck_start() { (cd "$ROOT/tests" && taskset -c 0 node "$TOOL" sql "SET threads =
   "COPY t TO '$DIR/snappy.parquet' (FORMAT parquet, COMPRESSION snappy)" \
   "COPY t TO '$DIR/zstd.parquet' (FORMAT parquet, COMPRESSION zstd)" >/dev/null)
 echo "parquet_read rows: $ROWS (10 columns, mixed types; best of $RUNS runs)"
-total_l=0; total_d=0
+total_l=0; total_d=0; cpu_l=0; cpu_d=0
 for codec in snappy zstd; do
   f=$DIR/$codec.parquet
   tl=$(best lode_cat "$f")
@@ -50,7 +52,14 @@ for codec in snappy zstd; do
   td=$(echo "$(best duck_copy "$f") - $t0" | bc)
   echo "parquet_read $codec file MiB: $(( $(stat -c %s "$f") / 1048576 ))"
   echo "parquet_read $codec lode s: $tl (cpu $(echo "$cpu" | awk '{print $1 + $2}') s, peak RSS $(echo "$cpu" | awk '{print $3}') KiB)"
-  echo "parquet_read $codec duckdb s: $td"
+  # CPU seconds (user + sys) tell the same story when the machine is busy
+  cl=$(echo "$cpu" | awk '{print $1 + $2}')
+  TIMEFORMAT='%U %S'
+  c0=$( { time duck_start >/dev/null 2>&1; } 2>&1 | tail -1 | awk '{print $1 + $2}')
+  cd_=$( { time duck_copy "$f" >/dev/null 2>&1; } 2>&1 | tail -1 | awk -v z="$c0" '{print $1 + $2 - z}')
+  echo "parquet_read $codec duckdb s: $td (cpu $cd_ s)"
   total_l=$(echo "$total_l + $tl" | bc); total_d=$(echo "$total_d + $td" | bc)
+  cpu_l=$(echo "$cpu_l + $cl" | bc); cpu_d=$(echo "$cpu_d + $cd_" | bc)
 done
+echo "parquet_read cpu ratio: $(echo "scale=2; $cpu_d / $cpu_l" | bc)"
 echo "ratio: $(echo "scale=2; $total_d / $total_l" | bc)"
