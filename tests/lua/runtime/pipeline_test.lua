@@ -21,7 +21,6 @@ t.test("tasks run in dependency order and independent tasks overlap", function()
   for i, e in ipairs(events) do at[e[1]] = i end
   t.ok(at["load"] > at["a-"] and at["load"] > at["b-"], "load ran after both extracts")
   t.ok(at["b+"] < at["a-"] and at["a+"] < at["b-"], "the extracts overlapped in time")
-  t.ok(summary.seconds < 0.19, ("two 100 ms tasks in parallel took %.3f s"):format(summary.seconds))
   t.eq(#summary.tasks, 3)
 end)
 
