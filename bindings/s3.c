@@ -12,6 +12,7 @@
  *   s3.delete(url) / s3.delete({url, ...})            (DeleteObjects, 1,000 per request)
  *   s3.copy(src_url, dst_url) -> {etag=}
  *   s3.presign(url, {expires=, method=}) -> string
+ *   s3.create_bucket(name_or_url, {region=}) -> created (false: it was already yours)
  *   s3.configure{max_attempts=, part_size=, concurrency=, low_speed_time=, connect_timeout=}
  *
  * Every failure raises a structured error {op, code, message, retryable,
@@ -112,7 +113,8 @@ static void push_object(lua_State *L, const s3_file_object *o, const char *last_
 
 /* ---- the simple op: one request, results parsed on the loop ---------------- */
 
-enum { K_LIST, K_HEAD, K_GET, K_PUT, K_DELETE, K_DELETE_BATCH, K_COPY, K_LIST_UPLOADS, K_ABORT };
+enum { K_LIST, K_HEAD, K_GET, K_PUT, K_DELETE, K_DELETE_BATCH, K_COPY, K_LIST_UPLOADS, K_ABORT, K_CREATE_BUCKET,
+       K_HEAD_BUCKET };
 
 typedef struct {
     lode_op op;
@@ -138,6 +140,7 @@ typedef struct {
     size_t ndata;
     char **upload_ids;           /* list_uploads: parallel to objs */
     int deleted;
+    int existed;                 /* create_bucket: the bucket was there (and yours) */
 } simple_op;
 
 static void simple_release(lode_op *op)
@@ -232,6 +235,14 @@ static void simple_done(s3_req *req, void *ud)
         s->err = *e;
         s->failed = 1;
         if (s->kind == K_DELETE && e->status == 404 && strcmp(e->code, "NoSuchKey") == 0) s->failed = 0;
+        if (s->kind == K_CREATE_BUCKET && strcmp(e->code, "BucketAlreadyOwnedByYou") == 0) {
+            s->failed = 0;
+            s->existed = 1;
+        }
+        if (s->kind == K_HEAD_BUCKET && (e->status == 404 || e->status == 403)) {
+            s->failed = 0;
+            s->existed = 0;
+        }
         lode_op_done(&s->op);
         return;
     }
@@ -263,6 +274,9 @@ static void simple_done(s3_req *req, void *ud)
         break;
     case K_PUT:
         copy_etag(s->obj.etag, lode_http_header(h, "etag"));
+        break;
+    case K_HEAD_BUCKET:
+        s->existed = 1;
         break;
     case K_COPY: {
         char *etag = s3_xml_get(b, end, "ETag");
@@ -349,6 +363,12 @@ static int simple_push(lua_State *L, lode_op *op)
         return 1;
     case K_DELETE_BATCH:
         lua_pushinteger(L, s->deleted);
+        return 1;
+    case K_CREATE_BUCKET:
+        lua_pushboolean(L, !s->existed);
+        return 1;
+    case K_HEAD_BUCKET:
+        lua_pushboolean(L, s->existed);
         return 1;
     default:
         lua_pushboolean(L, 1);
@@ -551,6 +571,98 @@ static int l_copy(lua_State *L)
     free(src);
     lode_kv h[] = {{"x-amz-copy-source", lua_tostring(L, -1)}};
     s3_req_opts o = {.method = "PUT", .bucket = db, .key = dk, .headers = h, .nheaders = 1, .body_len = -1};
+    return simple_start(L, s, &o);
+}
+
+/* A bucket name, from "name", "s3://name" or "s3://name/", checked against
+ * S3's naming rules (3-63 of a-z 0-9 . -, starting and ending with a letter
+ * or digit) so a bad name fails here with a clear message. */
+static const char *check_bucket_arg(lua_State *L, int idx)
+{
+    const char *arg = luaL_checkstring(L, idx);
+    const char *name = arg;
+    size_t n;
+    if (strncmp(arg, "s3://", 5) == 0) {
+        name = arg + 5;
+        const char *slash = strchr(name, '/');
+        if (slash && slash[1]) luaL_error(L, "s3.create_bucket: expected a bucket (name or s3://name), not a key: %s", arg);
+        n = slash ? (size_t)(slash - name) : strlen(name);
+    } else {
+        n = strlen(name);
+    }
+    int ok = n >= 3 && n <= 63;
+    for (size_t i = 0; ok && i < n; i++) {
+        char ch = name[i];
+        int alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+        ok = alnum || ((ch == '-' || ch == '.') && i > 0 && i + 1 < n);
+    }
+    if (!ok)
+        luaL_error(L, "s3.create_bucket: not a valid bucket name: '%s' (3-63 lower-case letters, digits, '.' and "
+                      "'-', starting and ending with a letter or digit)", arg);
+    lua_pushlstring(L, name, n);
+    return lua_tostring(L, -1);
+}
+
+/* s3._create_bucket(name_or_url, {region=}) -> true, or false when it was
+ * already yours (BucketAlreadyOwnedByYou; an existing folder on file://).
+ * s3.create_bucket (Lua, below) also accepts BucketAlreadyExists for a
+ * bucket it can HEAD (s3rver says that of one's own buckets). */
+static int l_create_bucket(lua_State *L)
+{
+    const char *region = opt_field_str(L, 2, "region");
+    const char *bucket = check_bucket_arg(L, 1);
+    lode_s3 *c = client(L, "s3.create_bucket");
+    if (!region) region = c->cfg.region ? c->cfg.region : "us-east-1";
+    for (const char *p = region; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+            luaL_error(L, "s3.create_bucket: not a region name: '%s' (such as eu-west-1)", region);
+    simple_op *s = simple_new(L, K_CREATE_BUCKET, "s3.create_bucket", bucket, NULL);
+    s->c = c;
+    if (dry_run_skip("create_bucket", bucket)) {
+        s->op.done = 1;
+        return lode_op_yield(L, &s->op);
+    }
+    if (c->file_root) {
+        if (s3_file_create_bucket(c, bucket, &s->existed, &s->err) != 0) s->failed = 1;
+        s->op.done = 1;
+        return lode_op_yield(L, &s->op);
+    }
+    s3_req_opts o = {.method = "PUT", .bucket = bucket, .key = NULL, .body = "", .body_len = 0};
+    if (strcmp(region, "us-east-1") != 0) {
+        /* us-east-1 is the default location and S3 refuses it as a constraint */
+        int n = asprintf(&s->body, "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                                   "<LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>", region);
+        if (n < 0) {
+            s->body = NULL;
+            s3_error_set(&s->err, 0, "internal", "out of memory", bucket, NULL, 0);
+            s->failed = 1;
+            s->op.done = 1;
+            return lode_op_yield(L, &s->op);
+        }
+        s->body_len = (size_t)n;
+        o.body = s->body;
+        o.body_len = n;
+    }
+    return simple_start(L, s, &o);
+}
+
+/* s3._head_bucket(name_or_url) -> whether the bucket exists and is reachable
+ * with these credentials (404/403: false). */
+static int l_head_bucket(lua_State *L)
+{
+    const char *bucket = check_bucket_arg(L, 1);
+    lode_s3 *c = client(L, "s3.create_bucket");
+    simple_op *s = simple_new(L, K_HEAD_BUCKET, "s3.create_bucket", bucket, NULL);
+    s->c = c;
+    if (c->file_root) {
+        char *p = s3_file_path(c, bucket, NULL);
+        struct stat st;
+        s->existed = p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+        free(p);
+        s->op.done = 1;
+        return lode_op_yield(L, &s->op);
+    }
+    s3_req_opts o = {.method = "HEAD", .bucket = bucket, .key = NULL, .body_len = -1};
     return simple_start(L, s, &o);
 }
 
@@ -1583,6 +1695,12 @@ static const char s3_lua[] =
     "  if type(err) == 'table' and err.status == 404 then return false end\n"
     "  error(err, 0)\n"
     "end\n"
+    "function M.create_bucket(name, o)\n"
+    "  local ok, r = pcall(M._create_bucket, name, o)\n"
+    "  if ok then return r end\n"
+    "  if type(r) == 'table' and r.code == 'BucketAlreadyExists' and M._head_bucket(name) then return false end\n"
+    "  error(r, 0)\n"
+    "end\n"
     "function M.delete(what)\n"
     "  if type(what) == 'string' then return M._delete_one(what) end\n"
     "  local by_bucket, order = {}, {}\n"
@@ -1621,6 +1739,8 @@ int luaopen_lode_s3(lua_State *L)
         {"abort_upload", l_abort_upload},
         {"_delete_one", l_delete_one},
         {"_delete_batch", l_delete_batch},
+        {"_create_bucket", l_create_bucket},
+        {"_head_bucket", l_head_bucket},
         {NULL, NULL}
     };
     if (luaL_newmetatable(L, READER_MT)) {

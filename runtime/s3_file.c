@@ -294,6 +294,29 @@ static int mkdirs_for(char *path)
     return 0;
 }
 
+int s3_file_create_bucket(const lode_s3 *c, const char *bucket, int *existed, lode_s3_error *err)
+{
+    char *p = s3_file_path(c, bucket, NULL);
+    *existed = 0;
+    if (!p) {
+        s3_error_set(err, 400, "InvalidBucketName", "not a bucket name", bucket, NULL, 0);
+        return -1;
+    }
+    int rc = mkdirs_for(p);
+    if (rc == 0 && mkdir(p, 0755) != 0) {
+        struct stat st;
+        if (errno == EEXIST && stat(p, &st) == 0 && S_ISDIR(st.st_mode)) *existed = 1;
+        else rc = -1;
+    }
+    if (rc != 0) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "cannot create the bucket folder %s: %s", p, strerror(errno));
+        s3_error_set(err, 0, "io", msg, bucket, NULL, 0);
+    }
+    free(p);
+    return rc;
+}
+
 static int copy_fd(int in, int out)
 {
     char buf[65536];

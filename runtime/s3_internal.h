@@ -126,6 +126,8 @@ int s3_file_list(const lode_s3 *c, const char *bucket, const char *prefix, const
                  const char *start_after, int max_keys, s3_file_object **objs, size_t *nobjs,
                  char ***prefixes, size_t *nprefixes, int *truncated, lode_s3_error *err);
 void s3_file_list_free(s3_file_object *objs, size_t nobjs, char **prefixes, size_t nprefixes);
+/* Create the bucket's folder (and the root's); *existed when it was there. */
+int s3_file_create_bucket(const lode_s3 *c, const char *bucket, int *existed, lode_s3_error *err);
 int s3_file_head(const lode_s3 *c, const char *bucket, const char *key, s3_file_object *out, lode_s3_error *err);
 /* Read [off, off+len) (len -1: to the end) into a malloc'd buffer. */
 int s3_file_get(const lode_s3 *c, const char *bucket, const char *key, int64_t off, int64_t len,

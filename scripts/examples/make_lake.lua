@@ -26,18 +26,13 @@ local function duckdb(statements)
   end
 end
 
-local endpoint = os.getenv("AWS_ENDPOINT_URL") or ""
-if endpoint:match("^file://") then
-  fs.mkdir(endpoint:sub(8) .. "/" .. bucket, true)   -- a bucket is a folder there
-else
-  local ok, err = pcall(s3.list, ("s3://%s/"):format(bucket), { delimiter = "/" })
-  if not ok and type(err) == "table" and err.code == "NoSuchBucket" then
-    -- a local S3 server (s3rver, MinIO) for tests: create the bucket with the aws CLI
-    local r = proc.run({ "aws", "s3", "mb", "s3://" .. bucket })
-    if r.status ~= 0 and not r.stderr:find("BucketAlready", 1, true) then   -- made meanwhile: fine
-      lode.error { op = "make_lake", message = ("cannot create bucket %s: %s"):format(bucket, r.stderr) }
-    end
-  elseif not ok then
+-- the bucket: created when missing (a local S3 server or a file:// endpoint,
+-- where it is a folder); an existing one, or one made meanwhile, is used as it is
+local ok, err = pcall(s3.list_page, ("s3://%s/"):format(bucket), { max_keys = 1 })
+if not ok then
+  if type(err) == "table" and err.code == "NoSuchBucket" then
+    s3.create_bucket(bucket)
+  else
     error(err, 0)
   end
 end

@@ -99,3 +99,24 @@ t.test("lode s3 ls|cat|cp|rm|presign on the file endpoint", function()
   r = run(dir, { "s3", "frobnicate" })
   t.eq(r.status, 2)
 end)
+
+t.test("create_bucket makes the bucket's folder; an existing one is success", function()
+  local dir = t.tmpdir() .. "/root"      -- not there yet: created with the bucket
+  local script = t.tmpdir() .. "/mb.lua"
+  local f = assert(io.open(script, "w"))
+  f:write([[
+    local s3 = require "lode.s3"
+    io.write(tostring(s3.create_bucket("lake-1")), " ", tostring(s3.create_bucket("s3://lake-1/")), " ")
+    s3.put("s3://lake-1/a/b.txt", "x")
+    io.write(#s3.list("s3://lake-1/"), " ")
+    local ok, e = pcall(s3.create_bucket, "..")
+    io.write(tostring(ok), " ", tostring(e):match("not a valid bucket name") or tostring(e))
+  ]])
+  f:close()
+  local r = run(dir, { "run", script })
+  t.eq(r.status, 0, r.stderr)
+  t.eq(r.stdout, "true false 1 false not a valid bucket name")
+  local fh = io.open(dir .. "/lake-1/a/b.txt", "rb")
+  t.ok(fh, "the object is a file in the bucket's folder")
+  if fh then fh:close() end
+end)

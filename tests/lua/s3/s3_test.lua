@@ -161,3 +161,22 @@ t.test("a local file that does not exist raises a clear error", function()
   t.eq(err.code, "read")
   t.contains(err.message, "/nonexistent/file")
 end)
+
+t.test("create_bucket: a signed PUT on the bucket; an existing bucket of one's own is success", function()
+  local name = "lode-mb-" .. math.random(1, 1e9)
+  t.eq(s3.create_bucket(name), true, "created")
+  t.eq(s3.create_bucket("s3://" .. name .. "/"), false, "already there: success, nothing created")
+  -- the aws CLI sees it, and objects go in
+  t.ok(proc.run({ "aws", "s3", "ls" }).stdout:find(name, 1, true), "listed by aws s3 ls")
+  s3.put("s3://" .. name .. "/k", "v")
+  t.eq(s3.get("s3://" .. name .. "/k"), "v")
+  -- a LocationConstraint body outside us-east-1 is signed with the rest
+  local other = "lode-mb-eu-" .. math.random(1, 1e9)
+  t.eq(s3.create_bucket("s3://" .. other, { region = "eu-west-1" }), true)
+  t.eq(proc.run({ "aws", "s3api", "head-bucket", "--bucket", other }).status, 0)
+  -- misuse fails before any request, naming the problem
+  local err = t.raises(function() s3.create_bucket("Not_A_Bucket") end)
+  t.contains(tostring(err), "not a valid bucket name: 'Not_A_Bucket'")
+  err = t.raises(function() s3.create_bucket("s3://" .. name .. "/key") end)
+  t.contains(tostring(err), "not a key")
+end)
