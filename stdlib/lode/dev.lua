@@ -148,9 +148,10 @@ local function find_s3rver()
     return env
   end
   local root = os.getenv("LODE_ROOT") or (LODE_STDLIB and LODE_STDLIB:gsub("/stdlib$", ""))
-  local p = root and (root .. "/tests/node_modules/s3rver/bin/s3rver.js")
-  if p and fs.stat(p) then
-    return p
+  -- tests/tools/s3rver.js is s3rver answering suffix ranges (bytes=-N) as S3 does
+  if root and fs.stat(root .. "/tests/node_modules/s3rver/bin/s3rver.js") then
+    local wrapped = root .. "/tests/tools/s3rver.js"
+    return fs.stat(wrapped) and wrapped or (root .. "/tests/node_modules/s3rver/bin/s3rver.js")
   end
   fail("s3rver not found: run `make deps` (it installs it under tests/node_modules) or set LODE_S3RVER", "no_s3rver")
 end
