@@ -628,6 +628,15 @@ static int pqcopy_push(lua_State *L, lode_op *op)
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_setfield(L, -2, "file_rows");
+    int64_t ahead, direct;
+    int peak;
+    lode_pqcopy_read_stats(p, &ahead, &direct, &peak);
+    lua_pushinteger(L, ahead);
+    lua_setfield(L, -2, "reads_ahead");
+    lua_pushinteger(L, direct);
+    lua_setfield(L, -2, "reads_direct");
+    lua_pushinteger(L, peak);
+    lua_setfield(L, -2, "ahead_peak");
     return 1;
 }
 
@@ -643,7 +652,8 @@ static void pqcopy_release(lode_op *op)
     free(op);
 }
 
-/* load.parquet_copy(conn, sql, files, columns [, {prefetch=}]) -> {rows=, file_rows={...}}:
+/* load.parquet_copy(conn, sql, files, columns [, {prefetch=, ahead=}]) -> {rows=, file_rows={...},
+ * reads_ahead=, reads_direct=, ahead_peak=}:
  * every Parquet file (s3:// URL or path) into one binary COPY on conn (a
  * pinned lode.pg.conn; sql is the COPY ... FROM STDIN (FORMAT binary)
  * statement), columns by position onto columns = {{name=, type=typname}...}.
@@ -660,7 +670,9 @@ static int l_parquet_copy(lua_State *L)
     if (lua_istable(L, 5)) {
         lua_getfield(L, 5, "prefetch");
         o.prefetch = (int)luaL_optinteger(L, -1, 0);
-        lua_pop(L, 1);
+        lua_getfield(L, 5, "ahead");
+        o.ahead = (int)luaL_optinteger(L, -1, 0);
+        lua_pop(L, 2);
     }
     size_t nf = (size_t)luaL_len(L, 3), nc = (size_t)luaL_len(L, 4);
     luaL_argcheck(L, nf > 0, 3, "no files");

@@ -6,10 +6,17 @@
  *     → per-column conversion to the target's types (when they differ)
  *     → lode_copy_in (256 KiB buffer, back-pressure through on_ready)
  *
- * Owns: a ring of `prefetch` file slots (source + reader; the files after the
- * current one are opened and their first row group loaded while the current
- * one renders), the render and conversion buffers, and the COPY until its
- * on_finish. Everything runs on the loop thread; `pump` is the one place
+ * Fetching overlaps sending: each file's source is wrapped in a read-ahead
+ * source (`ahead_src`, below) that fetches the column chunks of the next
+ * `ahead` row groups in load order — the rest of the current file, then the
+ * first row groups of the next files, whose footers are read early by a ring
+ * of `prefetch` file slots — while the current row group renders into the
+ * COPY. The reader's own reads of those chunks are then served from memory.
+ * Compressed bytes held: the reader's current row group plus at most `ahead`
+ * row groups fetched ahead.
+ *
+ * Owns: the file slots (source + reader), the read-ahead buffers, the render
+ * and conversion buffers, and the COPY until its on_finish. Everything runs on the loop thread; `pump` is the one place
  * that moves data, re-entered safely from any callback. Freed by
  * lode_pqcopy_free once `done` has run (no read is in flight then). */
 #include <errno.h>
@@ -50,11 +57,15 @@ typedef enum {
 
 enum { S_FREE, S_OPENING, S_OPEN, S_INFLATING, S_LOADING, S_READY, S_DONE };
 
+typedef struct ahead_src ahead_src;
+
 typedef struct pq_slot {
     struct lode_pqcopy *p;
     int state;
     size_t file;              /* index in p->files */
-    lode_source *src;
+    lode_source *src;         /* the read-ahead wrapper the reader reads through */
+    ahead_src *ahead;         /* the same, typed; NULL before open */
+    int ahead_next;           /* next row group of this file to fetch ahead */
     lode_pqr *r;
     int busy;                 /* an open, footer, inflate or row-group read is in flight */
     int reopened;             /* already inflated once */
@@ -92,6 +103,12 @@ struct lode_pqcopy {
     char *tmpdir;
     pq_slot *slots;
     size_t nslots;
+    int ahead_max;            /* row groups fetched ahead at most */
+    int ahead_groups;         /* row groups fetched ahead and not yet taken by a reader */
+    struct ahead_buf *pool;   /* spare read-ahead buffers: reused, so pages fault once */
+    size_t pool_n;
+    int ahead_peak;           /* most row groups held at once */
+    int64_t ahead_hits, ahead_misses;   /* reads served from memory / passed through */
     size_t cur, next_open;
     lode_pqr_buf raw;
     lode_copy_buf conv;
@@ -134,6 +151,13 @@ int lode_pqcopy_retryable(const lode_pqcopy *p) { return p->retryable; }
 int64_t lode_pqcopy_rows(const lode_pqcopy *p) { return p->rows; }
 int64_t lode_pqcopy_file_rows(const lode_pqcopy *p, size_t i) { return i < p->n_files ? p->file_rows[i] : 0; }
 size_t lode_pqcopy_nfiles(const lode_pqcopy *p) { return p->n_files; }
+
+void lode_pqcopy_read_stats(const lode_pqcopy *p, int64_t *ahead, int64_t *direct, int *peak_groups)
+{
+    *ahead = p->ahead_hits;
+    *direct = p->ahead_misses;
+    *peak_groups = p->ahead_peak;
+}
 
 /* ---- types ----------------------------------------------------------------------------- */
 
@@ -363,6 +387,341 @@ oom:
     return -1;
 }
 
+/* ---- read-ahead: row groups fetched early, served to the reader from memory ------------- */
+
+/* A row group's fetched-ahead chunks; counted in p->ahead_groups until the
+ * last of them is handed over (or dropped). */
+typedef struct {
+    int left;                 /* ranges not yet handed over, + 1 while being issued */
+} ahead_group;
+
+typedef struct ahead_range {
+    struct ahead_range *next;
+    ahead_src *a;
+    ahead_group *g;           /* NULL once released */
+    uint64_t off;
+    size_t len, nread;
+    uint8_t *buf;
+    size_t cap;
+    int inflight, status;
+    /* the reader's read of these bytes, when it came before them */
+    uint8_t *wbuf;
+    uint64_t woff;
+    size_t wlen;
+    lode_source_read_cb wcb;
+    void *wud;
+} ahead_range;
+
+struct ahead_src {
+    lode_source base;         /* size, name and ETag of the inner source */
+    lode_source *inner;
+    lode_pqcopy *p;           /* NULL once closed */
+    ahead_range *ranges;
+    int inflight;             /* inner reads in flight: fetches ahead and the reader's own */
+    int read_status;          /* the first failed read of the reader's, for the error's code */
+};
+
+#define AHEAD_MAX_CHUNK (256u << 20)   /* bigger chunks are read by the reader itself */
+#define AHEAD_POOL_MAX 64u
+
+typedef struct ahead_buf {
+    struct ahead_buf *next;
+    size_t cap;
+} ahead_buf;   /* the header of a spare buffer; its bytes follow */
+
+/* A buffer of at least len bytes: the smallest spare one that fits, else a new one. */
+static uint8_t *pool_get(lode_pqcopy *p, size_t len, size_t *cap)
+{
+    ahead_buf **best = NULL;
+    for (ahead_buf **pp = &p->pool; *pp; pp = &(*pp)->next)
+        if ((*pp)->cap >= len && (!best || (*pp)->cap < (*best)->cap)) best = pp;
+    if (best) {
+        ahead_buf *b = *best;
+        *best = b->next;
+        p->pool_n--;
+        *cap = b->cap;
+        return (uint8_t *)b;
+    }
+    *cap = len < sizeof(ahead_buf) ? sizeof(ahead_buf) : len;
+    return malloc(*cap);
+}
+
+/* The capacity is kept in the buffer's first bytes while it is spare, so it
+ * is stored again on return. */
+static void pool_put(lode_pqcopy *p, uint8_t *buf, size_t cap)
+{
+    if (!buf) return;
+    if (!p || p->pool_n >= AHEAD_POOL_MAX) {
+        free(buf);
+        return;
+    }
+    ahead_buf *b = (ahead_buf *)(void *)buf;
+    b->cap = cap;
+    b->next = p->pool;
+    p->pool = b;
+    p->pool_n++;
+}
+
+static void pool_free(lode_pqcopy *p)
+{
+    while (p->pool) {
+        ahead_buf *b = p->pool;
+        p->pool = b->next;
+        free(b);
+    }
+    p->pool_n = 0;
+}
+
+static void range_free(ahead_src *a, ahead_range *x)
+{
+    pool_put(a->p, x->buf, x->cap);
+    free(x);
+}
+
+static void ahead_free(ahead_src *a)
+{
+    while (a->ranges) {
+        ahead_range *x = a->ranges;
+        a->ranges = x->next;
+        range_free(a, x);
+    }
+    free(a);
+}
+
+static void group_release(lode_pqcopy *p, ahead_range *x)
+{
+    ahead_group *g = x->g;
+    x->g = NULL;
+    if (!g || --g->left > 0) return;
+    free(g);
+    if (!p) return;
+    p->ahead_groups--;
+    if (p->pumping) p->repump = 1;   /* room to fetch further ahead */
+}
+
+static void range_unlink(ahead_src *a, ahead_range *x)
+{
+    for (ahead_range **pp = &a->ranges; *pp; pp = &(*pp)->next)
+        if (*pp == x) {
+            *pp = x->next;
+            return;
+        }
+}
+
+/* Hand [off, off+len) of a fetched range to the reader and free the range. */
+static void range_deliver(ahead_src *a, ahead_range *x, uint8_t *buf, uint64_t off, size_t len,
+                          lode_source_read_cb cb, void *ud)
+{
+    size_t skip = (size_t)(off - x->off);
+    size_t n = x->nread > skip ? x->nread - skip : 0;
+    if (n > len) n = len;
+    memcpy(buf, x->buf + skip, n);
+    group_release(a->p, x);
+    range_free(a, x);
+    cb(ud, 0, n, NULL);
+}
+
+/* The reader's read passed to the inner source, so a failed read is known
+ * to be I/O (retryable) rather than a bad file. */
+typedef struct {
+    ahead_src *a;
+    lode_source_read_cb cb;
+    void *ud;
+} direct_read;
+
+static void direct_done(void *ud, int status, size_t nread, const char *errmsg)
+{
+    direct_read *d = ud;
+    ahead_src *a = d->a;
+    lode_source_read_cb cb = d->cb;
+    void *cud = d->ud;
+    free(d);
+    a->inflight--;
+    if (status != 0 && !a->read_status) a->read_status = status;
+    if (a->p) cb(cud, status, nread, errmsg);   /* once closed, its reader is gone */
+    else if (a->inflight == 0) ahead_free(a);
+}
+
+static int direct_start(ahead_src *a, uint64_t off, size_t len, void *buf, lode_source_read_cb cb, void *ud)
+{
+    direct_read *d = malloc(sizeof *d);
+    if (!d) return -1;
+    *d = (direct_read){ a, cb, ud };
+    a->inflight++;
+    int rc = lode_source_read(a->inner, off, len, buf, direct_done, d);
+    if (rc != 0) {
+        a->inflight--;
+        free(d);
+    }
+    return rc;
+}
+
+static int ahead_read(lode_source *src, uint64_t off, size_t len, void *buf, lode_source_read_cb cb, void *ud)
+{
+    ahead_src *a = (ahead_src *)src;
+    for (ahead_range *x = a->ranges; x && a->p; x = x->next) {
+        if (x->wcb || x->status != 0 || off < x->off || len > x->len || off - x->off > x->len - len) continue;
+        a->p->ahead_hits++;
+        if (x->inflight) {   /* wait for it */
+            x->wbuf = buf;
+            x->woff = off;
+            x->wlen = len;
+            x->wcb = cb;
+            x->wud = ud;
+            return 0;
+        }
+        range_unlink(a, x);
+        range_deliver(a, x, buf, off, len, cb, ud);
+        return 0;
+    }
+    if (a->p) a->p->ahead_misses++;
+    return direct_start(a, off, len, buf, cb, ud);
+}
+
+static void ahead_fetched(void *ud, int status, size_t nread, const char *errmsg)
+{
+    ahead_range *x = ud;   /* a failed fetch is read again for the reader, which reports it */
+    ahead_src *a = x->a;
+    x->inflight = 0;
+    x->status = status;
+    x->nread = nread;
+    a->inflight--;
+    if (!a->p) {   /* closed */
+        range_unlink(a, x);
+        range_free(a, x);
+        if (a->inflight == 0) ahead_free(a);
+        return;
+    }
+    if (!x->wcb) {
+        if (status != 0) {   /* nothing to hand over */
+            range_unlink(a, x);
+            group_release(a->p, x);
+            range_free(a, x);
+        }
+        return;
+    }
+    range_unlink(a, x);
+    if (status == 0) {
+        range_deliver(a, x, x->wbuf, x->woff, x->wlen, x->wcb, x->wud);
+        return;
+    }
+    lode_source_read_cb cb = x->wcb;
+    void *wud = x->wud;
+    uint8_t *wbuf = x->wbuf;
+    uint64_t woff = x->woff;
+    size_t wlen = x->wlen;
+    group_release(a->p, x);
+    range_free(a, x);
+    if (direct_start(a, woff, wlen, wbuf, cb, wud) != 0) {
+        if (!a->read_status) a->read_status = status;
+        cb(wud, status, 0, errmsg ? errmsg : "read failed");
+    }
+}
+
+static void ahead_close(lode_source *src)
+{
+    ahead_src *a = (ahead_src *)src;
+    lode_pqcopy *p = a->p;
+    a->p = NULL;
+    for (ahead_range **pp = &a->ranges; *pp;) {
+        ahead_range *x = *pp;
+        group_release(p, x);
+        if (x->inflight) {
+            x->wcb = NULL;   /* its reader is gone */
+            pp = &x->next;
+            continue;
+        }
+        *pp = x->next;
+        range_free(a, x);
+    }
+    lode_source_close(a->inner);
+    a->inner = NULL;
+    if (a->inflight == 0) ahead_free(a);
+}
+
+static const lode_source_vt ahead_vt = { ahead_read, ahead_close };
+
+static ahead_src *ahead_new(lode_pqcopy *p, lode_source *inner)
+{
+    ahead_src *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    a->base.vt = &ahead_vt;
+    a->base.size = inner->size;
+    a->base.name = inner->name;   /* borrowed: messages name the object */
+    memcpy(a->base.etag, inner->etag, sizeof a->base.etag);
+    a->inner = inner;
+    a->p = p;
+    return a;
+}
+
+/* Fetch the projected column chunks of row group g (the ranges the reader
+ * will ask for). Chunks the reader would refuse are left to it. */
+static void ahead_fetch_group(ahead_src *a, const lode_pqr *r, int g)
+{
+    const lode_pq_row_group *rg = &r->meta->row_groups[g];
+    ahead_group *grp = calloc(1, sizeof *grp);
+    if (!grp) return;
+    grp->left = 1;
+    if (++a->p->ahead_groups > a->p->ahead_peak) a->p->ahead_peak = a->p->ahead_groups;
+    for (size_t j = 0; j < r->n_cols; j++) {
+        uint32_t leaf = (uint32_t)r->cols[j].leaf;
+        if (leaf >= rg->n_columns) continue;
+        const lode_pq_column_chunk *cc = &rg->columns[leaf];
+        const lode_pq_column_meta *cm = cc->meta;
+        if (!cm || cc->encrypted || cc->has_file_path) continue;
+        int64_t start = cm->data_page_offset;
+        if (cm->has_dictionary_page_offset && cm->dictionary_page_offset >= 4 && cm->dictionary_page_offset < start)
+            start = cm->dictionary_page_offset;
+        int64_t len = cm->total_compressed_size;
+        if (start < 4 || len <= 0 || (uint64_t)start > a->base.size || (uint64_t)len > a->base.size - (uint64_t)start ||
+            (uint64_t)len > AHEAD_MAX_CHUNK)
+            continue;
+        ahead_range *x = calloc(1, sizeof *x);
+        size_t cap = 0;
+        uint8_t *buf = x ? pool_get(a->p, (size_t)len, &cap) : NULL;
+        if (!buf) {
+            free(x);
+            break;
+        }
+        *x = (ahead_range){ .next = a->ranges, .a = a, .g = grp, .off = (uint64_t)start, .len = (size_t)len,
+                            .buf = buf, .cap = cap, .inflight = 1 };
+        a->ranges = x;
+        grp->left++;
+        a->inflight++;
+        if (lode_source_read(a->inner, x->off, x->len, buf, ahead_fetched, x) != 0) {
+            a->inflight--;
+            range_unlink(a, x);
+            group_release(a->p, x);
+            range_free(a, x);
+        }
+    }
+    ahead_range hold = { .g = grp };
+    group_release(a->p, &hold);
+}
+
+/* Fetch ahead in load order — the current file's next row groups, then the
+ * next files' — until ahead_max row groups are held. */
+static void fetch_ahead(lode_pqcopy *p)
+{
+    for (size_t f = p->cur; f < p->next_open && p->ahead_groups < p->ahead_max; f++) {
+        pq_slot *s = &p->slots[f % p->nslots];
+        if (s->file != f) return;
+        if (s->state == S_DONE) continue;
+        if (s->state != S_OPEN && s->state != S_LOADING && s->state != S_READY) return;   /* footer not read yet */
+        const lode_pqr *r = s->r;
+        if (!s->ahead || !r || !r->meta || lode_pqr_failed(r)) return;
+        int g = s->ahead_next > r->rg + 1 ? s->ahead_next : r->rg + 1;
+        int n = (int)r->meta->n_row_groups;
+        while (p->ahead_groups < p->ahead_max) {
+            while (g < n && r->meta->row_groups[g].num_rows == 0) g++;
+            if (g >= n) break;
+            ahead_fetch_group(s->ahead, r, g++);
+        }
+        s->ahead_next = g;
+        if (g < n) return;
+    }
+}
+
 /* ---- file slots ----------------------------------------------------------------------- */
 
 static pq_slot *slot_of(lode_pqcopy *p, size_t file) { return &p->slots[file % p->nslots]; }
@@ -373,6 +732,8 @@ static void slot_clear(pq_slot *s)
     s->r = NULL;
     lode_source_close(s->src);
     s->src = NULL;
+    s->ahead = NULL;
+    s->ahead_next = 0;
     lode_unzip_free(s->unzip);
     s->unzip = NULL;
     if (s->tmp_fd >= 0) close(s->tmp_fd);
@@ -394,11 +755,20 @@ static void on_footer(void *ud, lode_pqr *r);
 static void attach_reader(pq_slot *s, lode_source *src)
 {
     lode_pqcopy *p = s->p;
-    s->src = src;
+    s->ahead = ahead_new(p, src);
+    if (!s->ahead) {
+        lode_source_close(src);
+        s->busy = 0;
+        fail(p, "bad_input", p->files[s->file], "%s: out of memory", p->files[s->file]);
+        pump(p);
+        return;
+    }
+    s->src = &s->ahead->base;
+    s->ahead_next = 0;
     lode_pqr_options o;
     memset(&o, 0, sizeof o);
     o.format = LODE_PQR_BINARY;
-    s->r = lode_pqr_new(src, &o);
+    s->r = lode_pqr_new(s->src, &o);
     if (!s->r) {
         s->busy = 0;
         fail(p, "bad_input", p->files[s->file], "%s: out of memory", p->files[s->file]);
@@ -492,6 +862,7 @@ static void inflate_done(pq_slot *s)
     }
     lode_source_close(s->src);
     s->src = NULL;
+    s->ahead = NULL;
     lode_source *src = NULL;
     char err[600];
     int rc = lode_source_open_file(s->tmp_path, &src, err, sizeof err);
@@ -606,16 +977,29 @@ static void on_head(void *ud, int status, size_t nread, const char *errmsg)
     if (!s->busy) pump(p);
 }
 
+/* The reader failed: an S3 (or disk) read that failed is retryable I/O, anything else a bad file. */
+static void reader_fail(lode_pqcopy *p, pq_slot *s, lode_pqr *r)
+{
+    int status = s->ahead ? s->ahead->read_status : 0;
+    if (status != 0 && !p->failed) {
+        p->retryable = status != UV_ENOENT;
+        fail(p, "s3", p->files[s->file], "%s", lode_pqr_error(r));
+        return;
+    }
+    fail(p, "bad_input", p->files[s->file], "%s", lode_pqr_error(r));
+}
+
 static void on_footer(void *ud, lode_pqr *r)
 {
     pq_slot *s = ud;
     lode_pqcopy *p = s->p;
-    if (lode_pqr_failed(r) && !p->failed && !s->reopened && s->src->size >= 4) {
+    int io = s->ahead && s->ahead->read_status;
+    if (lode_pqr_failed(r) && !p->failed && !s->reopened && !io && s->src->size >= 4) {
         /* not a Parquet footer: a whole-file compressed object, as Redshift accepts? */
         if (lode_source_read(s->src, 0, 4, s->head, on_head, s) == 0) return;
     }
     s->busy = 0;
-    if (lode_pqr_failed(r)) fail(p, "bad_input", p->files[s->file], "%s", lode_pqr_error(r));
+    if (lode_pqr_failed(r)) reader_fail(p, s, r);
     else s->state = S_OPEN;
     pump(p);
 }
@@ -625,7 +1009,7 @@ static void on_rg(void *ud, lode_pqr *r)
     pq_slot *s = ud;
     lode_pqcopy *p = s->p;
     s->busy = 0;
-    if (lode_pqr_failed(r)) fail(p, "bad_input", p->files[s->file], "%s", lode_pqr_error(r));
+    if (lode_pqr_failed(r)) reader_fail(p, s, r);
     else {
         s->state = S_READY;
         s->new_rg = 1;
@@ -730,13 +1114,10 @@ static void pump_once(lode_pqcopy *p)
     /* open ahead */
     while (p->next_open < p->n_files && p->next_open < p->cur + p->nslots && !p->failed)
         slot_open(p, p->next_open++);
-    /* prefetch: files after the current one load their first row group */
+    /* the files after the current one are checked as soon as their footers are in */
     for (size_t f = p->cur + 1; f < p->next_open && !p->failed; f++) {
         pq_slot *s = slot_of(p, f);
-        if (s->state == S_OPEN && !s->busy) {
-            if (slot_check(p, s) != 0) return;
-            if (slot_next_rg(p, s) == 1) s->state = S_DONE;
-        }
+        if (s->state == S_OPEN && !s->busy && !s->planned && slot_check(p, s) != 0) return;
     }
     if (!p->ready || !p->ci) return;
     while (p->cur < p->n_files && !p->failed) {
@@ -752,6 +1133,7 @@ static void pump_once(lode_pqcopy *p)
             }
         }
         if (s->state == S_READY) {
+            fetch_ahead(p);   /* before the render, which may take the whole row group */
             if (s->new_rg) {
                 s->new_rg = 0;
                 if (add_segment(p, s)) {
@@ -802,6 +1184,7 @@ static void pump(lode_pqcopy *p)
     do {
         p->repump = 0;
         pump_once(p);
+        if (!p->failed) fetch_ahead(p);
     } while (p->repump);
     p->pumping = 0;
     if (p->failed && p->ci && !p->finish_sent) {
@@ -810,6 +1193,9 @@ static void pump(lode_pqcopy *p)
     }
     if (!p->ci && !any_busy(p) && !p->done_called) {
         p->done_called = 1;
+        lode_logf(LODE_LOG_DEBUG, "parquet copy: %zu file%s, %lld column chunk reads served from row groups "
+                  "fetched ahead, %lld read directly", p->n_files, p->n_files == 1 ? "" : "s",
+                  (long long)p->ahead_hits, (long long)p->ahead_misses);
         p->done(p->ud, p);
     }
 }
@@ -866,6 +1252,7 @@ lode_pqcopy *lode_pqcopy_start(lode_pg_conn *c, const char *sql, const lode_pqco
     const char *td = o->tmpdir ? o->tmpdir : getenv("TMPDIR");
     p->tmpdir = strdup(td && *td ? td : "/tmp");
     p->nslots = o->prefetch > 0 ? (size_t)o->prefetch : 3;
+    p->ahead_max = o->ahead > 0 ? o->ahead : 2;
     p->slots = calloc(p->nslots, sizeof *p->slots);
     if (!p->files || !p->file_rows || !p->colnames || !p->ctype || !p->ops || !p->tmpdir || !p->slots) goto oom;
     for (size_t i = 0; i < p->nslots; i++) {
@@ -917,6 +1304,7 @@ void lode_pqcopy_free(lode_pqcopy *p)
     free(p->tmpdir);
     free(p->segs);
     free(p->err_file);
+    pool_free(p);
     lode_pqr_buf_free(&p->raw);
     lode_copy_buf_free(&p->conv);
     free(p);

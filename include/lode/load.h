@@ -222,11 +222,13 @@ void lode_jsonload_free(lode_jsonload *j);
  * value converted when the file's type differs from the column's (int4 into
  * int8, date into timestamp, ...; a type the column cannot take fails naming
  * file, row group and column), and streamed into one COPY with the sink's
- * back-pressure. Up to `prefetch` files are opened ahead with their first row
- * group loaded, so fetching overlaps the server's work. Objects that are
+ * back-pressure. Fetching overlaps the server's work: up to `prefetch` files
+ * have their footers read ahead, and the column chunks of the next `ahead`
+ * row groups in load order (the current file's, then the next files') are
+ * fetched while the current one renders. Objects that are
  * gzip/bzip2/zstd-compressed Parquet files are inflated into an unlinked
- * temporary file first. Memory: the row groups of the open files plus one
- * 256 KiB render buffer. */
+ * temporary file first. Memory: the compressed chunks of 1 + `ahead` row
+ * groups, one decompressed page per column and one 256 KiB render buffer. */
 
 typedef struct lode_pqcopy lode_pqcopy;
 struct lode_pg_conn;
@@ -241,7 +243,8 @@ typedef struct {
     size_t n_files;
     const lode_pqcopy_column *columns;
     size_t n_columns;
-    int prefetch;              /* files open at once (default 3) */
+    int prefetch;              /* files open at once: footers read ahead (default 3) */
+    int ahead;                 /* row groups fetched ahead of the one rendering (default 2) */
     const char *tmpdir;        /* for inflated compressed objects (default $TMPDIR or /tmp) */
 } lode_pqcopy_opts;
 
@@ -266,6 +269,10 @@ int lode_pqcopy_retryable(const lode_pqcopy *p);
 int64_t lode_pqcopy_rows(const lode_pqcopy *p);
 int64_t lode_pqcopy_file_rows(const lode_pqcopy *p, size_t i);
 size_t lode_pqcopy_nfiles(const lode_pqcopy *p);
+/* Reads served from row groups fetched ahead, reads passed to the source
+ * (footers, and chunks the reader reached first), and the most row groups
+ * held ahead at once (never more than `ahead`). */
+void lode_pqcopy_read_stats(const lode_pqcopy *p, int64_t *ahead, int64_t *direct, int *peak_groups);
 void lode_pqcopy_free(lode_pqcopy *p);
 
 #endif

@@ -265,6 +265,7 @@ t.test("ledger_table keys the ledger by another table; merge.upsert from S3 Parq
   H.duckdb({ ("COPY (SELECT i AS id, 'n' || i AS name, i * 1.5 AS amount FROM range(0, 50) t(i)) TO '%s' (FORMAT parquet)"):format(f) })
   upload(f, "up/day=1/a.parquet")
   fresh("copy_pq_stage", "id bigint, name text, amount numeric(10,1)")
+  pcall(wh.exec, wh, "DELETE FROM lode.load_history WHERE table_name = 'copy_pq_target'")   -- from an earlier run
   local r = copy.into(wh, { table = "copy_pq_stage", from = B .. "up/", format = "parquet", ledger_table = "copy_pq_target" })
   t.eq(r.rows, 50)
   t.eq(#wh:query("SELECT 1 FROM lode.load_history WHERE table_name = 'copy_pq_target'"), 1)

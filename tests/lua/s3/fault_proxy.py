@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fault-injecting HTTP proxy for the S3 tests (test-only, loopback only).
 
-  fault_proxy.py UPSTREAM_PORT MODE COUNT LOG [LIFETIME]
+  fault_proxy.py UPSTREAM_PORT MODE COUNT LOG [LIFETIME [MATCH [EVERY]]]
 
 Listens on 127.0.0.1 (a free port, printed), detaches, and forwards each
 request to 127.0.0.1:UPSTREAM_PORT on its own upstream connection
@@ -11,6 +11,9 @@ matching requests (COUNT -1: every one):
   reset  forward, relay half of the response body, then reset the connection
   stall  forward, relay the headers and a few bytes, then go silent
   part500  answer 500 InternalError to every UploadPart (partNumber=) request
+Only requests whose "METHOD TARGET" contains MATCH (default: any) are faulted, and of
+those only every EVERY-th (default 1), so faults can land in the middle of a
+long transfer rather than on its first requests.
 Each request is logged as "METHOD TARGET -> STATUS|fault" to LOG.
 Exits after LIFETIME seconds (default 120).
 """
@@ -18,8 +21,11 @@ import os, socket, socketserver, struct, sys, threading, time
 
 UP = int(sys.argv[1]); MODE = sys.argv[2]; COUNT = int(sys.argv[3]); LOG = sys.argv[4]
 LIFETIME = float(sys.argv[5]) if len(sys.argv) > 5 else 120.0
+MATCH = sys.argv[6] if len(sys.argv) > 6 else ""
+EVERY = int(sys.argv[7]) if len(sys.argv) > 7 else 1
 lock = threading.Lock()
 faults = [0]
+seen = [0]
 
 
 def log(line):
@@ -27,10 +33,15 @@ def log(line):
         f.write(line + "\n")
 
 
-def take_fault(target):
+def take_fault(method, target):
     if MODE == "part500":
         return "partNumber=" in target
+    if MATCH not in method + " " + target:
+        return False
     with lock:
+        seen[0] += 1
+        if seen[0] % EVERY != 0:
+            return False
         if COUNT < 0 or faults[0] < COUNT:
             faults[0] += 1
             return True
@@ -74,7 +85,7 @@ class Handler(socketserver.BaseRequestHandler):
                 if not d:
                     return
                 body += d
-            fault = take_fault(target)
+            fault = take_fault(method, target)
             if fault and MODE in ("503", "part500"):
                 code, word, s3code = (503, "Slow Down", "SlowDown") if MODE == "503" else (500, "Internal Server Error", "InternalError")
                 x = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>injected</Message>"
