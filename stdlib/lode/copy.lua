@@ -40,7 +40,7 @@ local OPTIONS = {
   maxerror = "integer", compupdate = "onoff", statupdate = "onoff", serializetojson = "flag",
   -- lode's own (never part of the statement)
   reload = "flag", concurrency = "integer", run = "string", show_progress = "flag",
-  ledger_table = "tablename",
+  ledger_table = "tablename", ledger = "flag", manifest_dir = "string",
 }
 
 local FORMATS = { csv = true, json = true, parquet = true, text = true, orc = true }
@@ -215,6 +215,13 @@ function M.options(opts)
   if o.concurrency and o.concurrency < 1 then
     usage("option 'concurrency' must be at least 1", 3)
   end
+  if o.manifest_dir and not is_s3_url(o.manifest_dir) then
+    usage(("option 'manifest_dir' must be an s3:// URL, got '%s'"):format(o.manifest_dir), 3)
+  end
+  if o.ledger == false and (o.ledger_table or o.reload ~= nil) then
+    usage(("option '%s' needs the ledger (ledger = false turns it off)"):format(o.ledger_table and "ledger_table"
+      or "reload"), 3)
+  end
 
   -- credentials: a role or keys, not both
   if o.iam_role and (o.access_key_id or o.secret_access_key or o.session_token) then
@@ -346,6 +353,10 @@ local function dialect_of(db)
   return "postgres"
 end
 
+local function ledger_mod()
+  return require "lode.ledger"
+end
+
 local function s3mod()
   local ok, s3 = pcall(require, "lode.s3")
   if not ok then
@@ -353,6 +364,8 @@ local function s3mod()
   end
   return s3
 end
+
+local manifest_dir
 
 local function split_url(url)
   local bucket, key = url:match("^s3://([^/]+)/?(.*)$")
@@ -370,6 +383,13 @@ local function progress_line(r, t0, final)
   local secs = math.max((core.now() - t0) / 1000, 1e-3)
   io.stderr:write(("\rcopy: %d/%d files, %.1f MB/s, %.0f rows/s%s"):format(r.files, r.total_files,
     r.bytes / secs / 1e6, r.rows / secs, final and "\n" or ""))
+end
+
+-- Where the Redshift ledger writes the manifests of the files it loads
+-- (never listed as data).
+function manifest_dir(o)
+  local d = o.manifest_dir or ("s3://%s/_lode/manifests/"):format((split_url(o.url)))
+  return d:sub(-1) == "/" and d or d .. "/"
 end
 
 -- The objects to load: {url=, key=, size=, etag=}; manifest entries may be
@@ -405,8 +425,11 @@ local function list_files(o)
     end
   else
     local bucket = split_url(o.url)
+    local mbucket, mprefix = split_url(manifest_dir(o))
     for _, obj in ipairs((s3.list(o.url, { recursive = true }))) do
-      if obj.size == 0 and COLUMNAR[o.format] then
+      if mbucket == bucket and obj.key:sub(1, #mprefix) == mprefix then
+        log.debug("copy: a manifest lode generated, not data", { key = obj.key })
+      elseif obj.size == 0 and COLUMNAR[o.format] then
         -- markers such as _SUCCESS hold no rows; an empty object is no columnar file
         log.debug("copy: empty object skipped", { key = obj.key })
       elseif obj.size > 0 or obj.key:sub(-1) ~= "/" then
@@ -462,37 +485,181 @@ end
 
 -- Redshift ------------------------------------------------------------------------------
 
-local function redshift_errors(db, o)
-  local ok, r = pcall(db.query, db, [[SELECT TRIM(filename) AS file, line_number AS line, TRIM(colname) AS colname,
-      TRIM(raw_field_value) AS raw_value, err_code AS code, TRIM(err_reason) AS reason
-    FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number LIMIT 100]])
-  return ok and r or {}
+-- The rows of the failed (or MAXERROR-tolerant) COPY's errors, read on the
+-- session that ran it: STL_LOAD_ERRORS (provisioned clusters, with the raw
+-- value) and SYS_LOAD_ERROR_DETAIL (also serverless and concurrency scaling),
+-- merged by file, line and column. Either view may be missing: no rows then.
+local STL_ERRORS = "SELECT TRIM(filename) AS file, line_number AS line, TRIM(colname) AS colname, "
+  .. "TRIM(raw_field_value) AS raw_value, err_code AS code, TRIM(err_reason) AS reason "
+  .. "FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number LIMIT 100"
+local SYS_ERRORS = "SELECT TRIM(file_name) AS file, line_number AS line, TRIM(column_name) AS colname, "
+  .. "error_code AS code, TRIM(error_message) AS reason FROM sys_load_error_detail "
+  .. "WHERE query_id = (SELECT MAX(query_id) FROM sys_load_error_detail WHERE session_id = pg_backend_pid()) "
+  .. "ORDER BY line_number LIMIT 100"
+M._REDSHIFT_ERROR_QUERIES = { STL_ERRORS, SYS_ERRORS }
+
+local function redshift_errors(db)
+  local out, seen = {}, {}
+  for i, q in ipairs { STL_ERRORS, SYS_ERRORS } do
+    local ok, rows = pcall(db.query, db, q)
+    if ok then
+      for _, x in ipairs(rows) do
+        local id = ("%s\0%s\0%s"):format(x.file, x.line, x.colname)
+        if not seen[id] then
+          seen[id] = true
+          out[#out + 1] = { file = x.file, line = x.line, colname = x.colname, raw_value = x.raw_value,
+                            code = x.code, reason = x.reason,
+                            source = i == 1 and "stl_load_errors" or "sys_load_error_detail" }
+        end
+      end
+    end
+  end
+  table.sort(out, function(a, b)
+    if a.file ~= b.file then return tostring(a.file) < tostring(b.file) end
+    return (tonumber(a.line) or 0) < (tonumber(b.line) or 0)
+  end)
+  return out
 end
 
-local function into_redshift(db, o, t0)
-  local text = M.statement(o, { credentials = true })
-  local shown = M.statement(o)
-  log.debug("copy: " .. shown)
-  if core.dry_run() then
-    io.stdout:write("-- lode plan: not run\n", shown, ";\n")
-    return { files = 0, rows = 0, bytes = 0, skipped_files = 0, errors = 0, seconds = 0, planned = true }
+local function copy_failed(db, err)
+  local e = type(err) == "table" and err or { message = tostring(err) }
+  local rows = redshift_errors(db)
+  local msg = sql.redact(tostring(e.message or err))
+  if rows[1] then
+    local x = rows[1]
+    msg = ("%s (%s, line %s, column %s: %s%s)"):format(msg, x.file, x.line, x.colname, x.reason,
+      x.raw_value and ("; value '" .. x.raw_value .. "'") or "")
   end
-  local ok, err = pcall(db.exec, db, text)
-  if not ok then
-    local e = type(err) == "table" and err or { message = tostring(err) }
-    local rows = redshift_errors(db, o)
-    local msg = sql.redact(tostring(e.message or err))
-    if rows[1] then
-      local x = rows[1]
-      msg = ("%s (%s, line %s, column %s: %s; value '%s')"):format(msg, x.file, x.line, x.colname, x.reason,
-        x.raw_value)
+  return core.error({ op = "copy", code = "load_failed", message = "copy: " .. msg, load_errors = rows,
+                      sqlstate = e.sqlstate, retryable = e.retryable or false })
+end
+
+-- Run fn(tx) in a transaction of its own, or in the caller's when db is one
+-- (Redshift has no savepoints: the caller's COMMIT then keeps rows and ledger together).
+local function redshift_tx(db, fn)
+  if db.depth ~= nil and db.session ~= true then
+    return fn(db)
+  end
+  if db.session == true and db.conn and db.conn.transaction_status then
+    local st = db.conn:transaction_status()
+    if st == "intrans" or st == "inerror" then
+      return fn(db)
     end
-    error(core.error({ op = "copy", code = "load_failed", message = "copy: " .. msg, load_errors = rows,
-                       sqlstate = e.sqlstate, retryable = e.retryable or false }), 0)
   end
-  local r = db:query("SELECT pg_last_copy_count() AS n")
-  return { files = 0, rows = r[1] and r[1].n or 0, bytes = 0, skipped_files = 0, errors = 0,
-           seconds = (core.now() - t0) / 1000 }
+  return db:transaction(fn)
+end
+
+-- A manifest naming exactly these files (mandatory, with their lengths, which
+-- columnar formats need).
+local function manifest_json(files)
+  local json = require "lode.json"
+  local entries = {}
+  for i, f in ipairs(files) do
+    entries[i] = { url = f.url, mandatory = true, meta = { content_length = f.size } }
+  end
+  return json.encode({ entries = entries })
+end
+
+local manifest_seq = 0
+
+local function generated_manifest_url(o, lt)
+  manifest_seq = manifest_seq + 1
+  local name = ledger_mod().table_key(lt):gsub('[^%w_.-]', "_")
+  return ("%s%s/%d-%d-%d.manifest"):format(manifest_dir(o), name, os.time(), core.now() % 1000000, manifest_seq)
+end
+
+-- The native COPY, with the ledger around it (see docs/reference.md):
+--   list the objects (or the manifest's entries) with their ETags;
+--   BEGIN; LOCK lode.load_history; read the table's ledger;
+--   nothing new: COMMIT, no COPY;
+--   otherwise COPY exactly the new files — from the caller's manifest when it
+--   names only new files, else from a manifest lode writes listing them (a
+--   prefix COPY could also take objects that arrive after the listing, which
+--   the ledger would not know) — then record the files, and COMMIT.
+local function into_redshift(db, o, t0)
+  local shown = M.statement(o)
+  if core.dry_run() or o.ledger == false then
+    log.debug("copy: " .. shown)
+    if core.dry_run() then
+      io.stdout:write("-- lode plan: not run\n", shown, ";\n")
+      return { files = 0, rows = 0, bytes = 0, skipped_files = 0, errors = 0, seconds = 0, planned = true }
+    end
+    local ok, err = pcall(db.exec, db, M.statement(o, { credentials = true }))
+    if not ok then
+      error(copy_failed(db, err), 0)
+    end
+    local r = db:query("SELECT pg_last_copy_count() AS n")
+    return { files = 0, rows = r[1] and r[1].n or 0, bytes = 0, skipped_files = 0, errors = 0,
+             seconds = (core.now() - t0) / 1000 }
+  end
+  local ledger = ledger_mod()
+  local s3 = s3mod()
+  local lt = o.ledger_table or o.table
+  local run = o.run or os.getenv("LODE_RUN_ID")
+  local files, missing = list_files(o)
+  ledger.ensure(db.wh or db)
+  local result = { files = 0, rows = 0, bytes = 0, skipped_files = missing, errors = 0, seconds = 0 }
+  local function load(s)
+    local generated
+    local copy_ran = false
+    local ok, err = pcall(redshift_tx, s, function(tx)
+      tx:exec("LOCK lode.load_history")
+      local todo = files
+      if not o.reload then
+        local done = ledger.loaded(tx, lt)
+        todo = {}
+        for _, f in ipairs(files) do
+          if done[f.key .. "\0" .. f.etag] then
+            result.skipped_files = result.skipped_files + 1
+            log.debug("copy: already loaded, skipped", { key = f.url, etag = f.etag })
+          else
+            todo[#todo + 1] = f
+          end
+        end
+      end
+      if #todo == 0 then
+        return
+      end
+      local run_o = o
+      if not (o.manifest and #todo == #files) then
+        generated = generated_manifest_url(o, lt)
+        s3.put(generated, manifest_json(todo), { content_type = "application/json" })
+        run_o = {}
+        for k, v in pairs(o) do
+          run_o[k] = v
+        end
+        run_o.url, run_o.manifest = generated, true
+        VALIDATED[run_o] = true
+      end
+      log.debug("copy: " .. M.statement(run_o))
+      copy_ran = true
+      tx:exec(M.statement(run_o, { credentials = true }))
+      local n = tx:query("SELECT pg_last_copy_count() AS n")[1].n
+      for _, f in ipairs(todo) do
+        -- Redshift reports one count per statement: per-file rows are known for one file only
+        f.rows = #todo == 1 and n or -1
+        result.bytes = result.bytes + f.size
+      end
+      ledger.record(tx, lt, todo, run)
+      result.files, result.rows = #todo, n
+    end)
+    if generated then
+      pcall(s3.delete, generated)
+    end
+    if not ok then
+      error(copy_ran and copy_failed(s, err) or err, 0)
+    end
+    if result.files > 0 and o.maxerror and o.maxerror > 0 then
+      result.errors = #redshift_errors(s)
+    end
+  end
+  if type(db.session) == "function" then
+    db:session(load) -- one connection: pg_last_copy_id() and the error views are per session
+  else
+    load(db)
+  end
+  result.seconds = (core.now() - t0) / 1000
+  return result
 end
 
 -- PostgreSQL emulation ----------------------------------------------------------------------
@@ -619,7 +786,8 @@ local function into_postgres(db, o, t0)
   local files, missing = list_files(o)
   local cols = target_columns(db, o)
   local lt = o.ledger_table or o.table
-  if not core.dry_run() then
+  local use_ledger = o.ledger ~= false
+  if use_ledger and not core.dry_run() then
     ledger.ensure(db.wh or db)
   end
   local maxerror = o.maxerror or 0
@@ -634,7 +802,7 @@ local function into_postgres(db, o, t0)
     -- one loader per table at a time: the ledger check and the rows agree
     tx:query("SELECT pg_advisory_xact_lock(hashtext($1))", "lode.copy:" .. ledger.table_key(lt))
     local todo = files
-    if not o.reload then
+    if use_ledger and not o.reload then
       local done = ledger.loaded(tx, lt)
       todo = {}
       for _, f in ipairs(files) do
@@ -656,7 +824,9 @@ local function into_postgres(db, o, t0)
         return
       end
       load_parquet(tx, o, todo, cols, result)
-      ledger.record(tx, lt, todo, run)
+      if use_ledger then
+        ledger.record(tx, lt, todo, run)
+      end
       return
     end
     local dec = decoder_for(o, cols)
@@ -710,7 +880,9 @@ local function into_postgres(db, o, t0)
     local st = dec:stats()
     result.rows = st.rows
     result.errors = st.errors
-    ledger.record(tx, lt, todo, run)
+    if use_ledger then
+      ledger.record(tx, lt, todo, run)
+    end
     if #errors > 0 then
       ledger.record_errors(tx, lt, errors, run)
     end

@@ -69,13 +69,34 @@ function M.loaded(db, tablename)
   return set
 end
 
---- ledger.record(tx, table, files, run): one history row per file (same transaction as the rows)
+local BATCH = 100
+
+--- ledger.record(tx, table, files, run): one history row per file (same
+--- transaction as the rows), 100 files per statement; a file loaded again
+--- (reload) replaces its row.
 function M.record(tx, tablename, files, run)
   local t = table_key(tablename)
-  for _, f in ipairs(files) do
-    tx:exec("DELETE FROM lode.load_history WHERE table_name = $1 AND key = $2 AND etag = $3", t, f.key, f.etag)
-    tx:exec("INSERT INTO lode.load_history (table_name, key, etag, size, rows, run) VALUES ($1, $2, $3, $4, $5, $6)",
-      t, f.key, f.etag, f.size, f.rows, run or core.null)
+  for first = 1, #files, BATCH do
+    local last = math.min(first + BATCH - 1, #files)
+    local match, params = {}, { t }
+    for i = first, last do
+      local f = files[i]
+      params[#params + 1] = f.key
+      params[#params + 1] = f.etag
+      match[#match + 1] = ("(key = $%d AND etag = $%d)"):format(#params - 1, #params)
+    end
+    tx:exec("DELETE FROM lode.load_history WHERE table_name = $1 AND (" .. table.concat(match, " OR ") .. ")",
+      table.unpack(params))
+    local rows
+    rows, params = {}, { t, run or core.null }
+    for i = first, last do
+      local f = files[i]
+      local n = #params
+      params[n + 1], params[n + 2], params[n + 3], params[n + 4] = f.key, f.etag, f.size, f.rows
+      rows[#rows + 1] = ("($1, $%d, $%d, $%d, $%d, $2)"):format(n + 1, n + 2, n + 3, n + 4)
+    end
+    tx:exec("INSERT INTO lode.load_history (table_name, key, etag, size, rows, run) VALUES "
+      .. table.concat(rows, ", "), table.unpack(params))
   end
 end
 

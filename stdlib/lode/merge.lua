@@ -556,14 +556,12 @@ local MERGE_OPTIONS = {
   before_commit = true, run = true,
 }
 
-local run_seq = 0
-
 -- Stage the S3 objects of opts.from with lode.copy, inside the merge's
--- transaction, and keep lode.load_history under the target's name: files
--- already merged into the target are skipped (unless reload = true), and the
--- files staged now are recorded for the target when the merge commits.
--- lode.copy keys its ledger by the table it loads, so the target's rows are
--- lent to the stage's name for the COPY and the new ones moved back after.
+-- transaction, keeping lode.load_history under the target's name
+-- (ledger_table): files already merged into the target are skipped (unless
+-- reload = true), and the files staged now are recorded for the target in
+-- the merge's transaction, so they count as merged only if it commits. On
+-- Redshift the same ledger surrounds the native COPY into the stage.
 function M._stage_from_s3(tx, spec, opts)
   local ok, copy = pcall(require, "lode.copy")
   if not ok or type(copy.into) ~= "function" then
@@ -577,31 +575,11 @@ function M._stage_from_s3(tx, spec, opts)
   end
   copts.table = spec.stage
   copts.columns = spec.source_columns
-  if spec.dialect == "redshift" or core.dry_run() then
-    -- native COPY into the stage (lode plan prints it)
-    return copy.into(tx, copts).rows
+  copts.run = opts.run
+  if copts.ledger ~= false then
+    copts.ledger_table = spec.target
   end
-  local ledger = require "lode.ledger"
-  ledger.ensure(tx.wh or tx)
-  local lh = "lode.load_history"
-  local stage_key, target_key = ledger.table_key(spec.stage), ledger.table_key(spec.target)
-  run_seq = run_seq + 1
-  local token = ("lode.merge:%d:%d"):format(core.now(), run_seq)
-  local run = opts.run or os.getenv("LODE_RUN_ID")
-  tx:exec(("DELETE FROM %s WHERE table_name = $1"):format(lh), stage_key)
-  if not opts.reload then
-    tx:exec(("INSERT INTO %s (table_name, key, etag, size, rows, run) SELECT $1, key, etag, size, rows, run FROM %s WHERE table_name = $2")
-      :format(lh, lh), stage_key, target_key)
-  end
-  copts.run = token
-  copts.reload = opts.reload
-  local r = copy.into(tx, copts)
-  tx:exec(("DELETE FROM %s WHERE table_name = $1 AND key IN (SELECT key FROM %s WHERE table_name = $2 AND run = $3)")
-    :format(lh, lh), target_key, stage_key, token)
-  tx:exec(("UPDATE %s SET table_name = $1, run = $2 WHERE table_name = $3 AND run = $4"):format(lh),
-    target_key, run or core.null, stage_key, token)
-  tx:exec(("DELETE FROM %s WHERE table_name = $1"):format(lh), stage_key)
-  return r.rows
+  return copy.into(tx, copts).rows
 end
 
 return M
