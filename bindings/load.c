@@ -652,7 +652,54 @@ static void pqcopy_release(lode_op *op)
     free(op);
 }
 
-/* load.parquet_copy(conn, sql, files, columns [, {prefetch=, ahead=}]) -> {rows=, file_rows={...},
+/* ---- progress counters ---------------------------------------------------------------- */
+
+#define PROGRESS_MT "lode.load.progress"
+
+typedef struct {
+    lode_load_progress *g;   /* one reference; NULL once closed */
+} progress_ud;
+
+/* load.progress() -> counters a load updates ({progress = p}); p:get() -> {files=, rows=, bytes=} */
+static int l_progress(lua_State *L)
+{
+    progress_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
+    u->g = NULL;
+    luaL_setmetatable(L, PROGRESS_MT);
+    u->g = lode_load_progress_new();
+    if (!u->g) return luaL_error(L, "load.progress: out of memory");
+    return 1;
+}
+
+static lode_load_progress *check_progress(lua_State *L, int i)
+{
+    progress_ud *u = luaL_checkudata(L, i, PROGRESS_MT);
+    if (!u->g) luaL_argerror(L, i, "closed progress counters");
+    return u->g;
+}
+
+static int l_progress_get(lua_State *L)
+{
+    lode_load_progress *g = check_progress(L, 1);
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, g->files);
+    lua_setfield(L, -2, "files");
+    lua_pushinteger(L, g->rows);
+    lua_setfield(L, -2, "rows");
+    lua_pushinteger(L, g->bytes);
+    lua_setfield(L, -2, "bytes");
+    return 1;
+}
+
+static int l_progress_gc(lua_State *L)
+{
+    progress_ud *u = luaL_checkudata(L, 1, PROGRESS_MT);
+    lode_load_progress_unref(u->g);
+    u->g = NULL;
+    return 0;
+}
+
+/* load.parquet_copy(conn, sql, files, columns [, {prefetch=, ahead=, progress=}]) -> {rows=, file_rows={...},
  * reads_ahead=, reads_direct=, ahead_peak=}:
  * every Parquet file (s3:// URL or path) into one binary COPY on conn (a
  * pinned lode.pg.conn; sql is the COPY ... FROM STDIN (FORMAT binary)
@@ -673,6 +720,9 @@ static int l_parquet_copy(lua_State *L)
         lua_getfield(L, 5, "ahead");
         o.ahead = (int)luaL_optinteger(L, -1, 0);
         lua_pop(L, 2);
+        lua_getfield(L, 5, "progress");
+        if (!lua_isnil(L, -1)) o.progress = check_progress(L, lua_gettop(L));
+        lua_pop(L, 1);   /* the caller's table keeps it alive until the start takes a reference */
     }
     size_t nf = (size_t)luaL_len(L, 3), nc = (size_t)luaL_len(L, 4);
     luaL_argcheck(L, nf > 0, 3, "no files");
@@ -722,8 +772,19 @@ int luaopen_lode_load(lua_State *L)
         lua_setfield(L, -2, "__close");
     }
     lua_pop(L, 1);
+    static const luaL_Reg progress_methods[] = { { "get", l_progress_get }, { NULL, NULL } };
+    if (luaL_newmetatable(L, PROGRESS_MT)) {
+        luaL_newlib(L, progress_methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, l_progress_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, l_progress_gc);
+        lua_setfield(L, -2, "__close");
+    }
+    lua_pop(L, 1);
     static const luaL_Reg funcs[] = { { "decoder", l_decoder }, { "manifest", l_manifest },
-                                      { "parquet_copy", l_parquet_copy }, { NULL, NULL } };
+                                      { "parquet_copy", l_parquet_copy }, { "progress", l_progress },
+                                      { NULL, NULL } };
     luaL_newlib(L, funcs);
     return 1;
 }

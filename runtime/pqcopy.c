@@ -121,6 +121,7 @@ struct lode_pqcopy {
     char code[24];
     char *err_file;
     char err[1400];
+    lode_load_progress *progress;   /* NULL, or counters shared with the caller */
     lode_pqcopy_cb done;
     void *ud;
 };
@@ -157,6 +158,30 @@ void lode_pqcopy_read_stats(const lode_pqcopy *p, int64_t *ahead, int64_t *direc
     *ahead = p->ahead_hits;
     *direct = p->ahead_misses;
     *peak_groups = p->ahead_peak;
+}
+
+/* ---- progress -------------------------------------------------------------------------- */
+
+lode_load_progress *lode_load_progress_new(void)
+{
+    lode_load_progress *g = calloc(1, sizeof *g);
+    if (g) g->refs = 1;
+    return g;
+}
+
+void lode_load_progress_ref(lode_load_progress *g)
+{
+    if (g) g->refs++;
+}
+
+void lode_load_progress_unref(lode_load_progress *g)
+{
+    if (g && --g->refs == 0) free(g);
+}
+
+static void progress_bytes(lode_pqcopy *p, size_t n)
+{
+    if (p && p->progress) p->progress->bytes += (int64_t)n;
 }
 
 /* ---- types ----------------------------------------------------------------------------- */
@@ -538,6 +563,7 @@ static void direct_done(void *ud, int status, size_t nread, const char *errmsg)
     free(d);
     a->inflight--;
     if (status != 0 && !a->read_status) a->read_status = status;
+    if (status == 0) progress_bytes(a->p, nread);
     if (a->p) cb(cud, status, nread, errmsg);   /* once closed, its reader is gone */
     else if (a->inflight == 0) ahead_free(a);
 }
@@ -582,6 +608,7 @@ static void ahead_fetched(void *ud, int status, size_t nread, const char *errmsg
 {
     ahead_range *x = ud;   /* a failed fetch is read again for the reader, which reports it */
     ahead_src *a = x->a;
+    if (status == 0) progress_bytes(a->p, nread);
     x->inflight = 0;
     x->status = status;
     x->nread = nread;
@@ -1104,6 +1131,7 @@ static int render_current(lode_pqcopy *p, pq_slot *s)
             }
             if (lode_copy_in_write(p->ci, data, len) == LODE_COPY_ERROR) return -1;
         }
+        if (p->progress) p->progress->rows = p->tuples;
         if (more == 0) return 1;
     }
 }
@@ -1155,6 +1183,7 @@ static void pump_once(lode_pqcopy *p)
             p->file_rows[p->cur] = s->r->row;
             slot_clear(s);
             p->cur++;
+            if (p->progress) p->progress->files = (int64_t)p->cur;
             while (p->next_open < p->n_files && p->next_open < p->cur + p->nslots)
                 slot_open(p, p->next_open++);
             continue;
@@ -1253,6 +1282,8 @@ lode_pqcopy *lode_pqcopy_start(lode_pg_conn *c, const char *sql, const lode_pqco
     p->tmpdir = strdup(td && *td ? td : "/tmp");
     p->nslots = o->prefetch > 0 ? (size_t)o->prefetch : 3;
     p->ahead_max = o->ahead > 0 ? o->ahead : 2;
+    p->progress = o->progress;
+    lode_load_progress_ref(p->progress);
     p->slots = calloc(p->nslots, sizeof *p->slots);
     if (!p->files || !p->file_rows || !p->colnames || !p->ctype || !p->ops || !p->tmpdir || !p->slots) goto oom;
     for (size_t i = 0; i < p->nslots; i++) {
@@ -1305,6 +1336,7 @@ void lode_pqcopy_free(lode_pqcopy *p)
     free(p->segs);
     free(p->err_file);
     pool_free(p);
+    lode_load_progress_unref(p->progress);
     lode_pqr_buf_free(&p->raw);
     lode_copy_buf_free(&p->conv);
     free(p);

@@ -233,6 +233,19 @@ void lode_jsonload_free(lode_jsonload *j);
 typedef struct lode_pqcopy lode_pqcopy;
 struct lode_pg_conn;
 
+/* Counters a load updates as it goes, read by whoever draws progress.
+ * Reference-counted: the load holds one reference while it runs. */
+typedef struct {
+    int refs;
+    int64_t files;             /* files finished */
+    int64_t rows;              /* rows sent to the COPY */
+    int64_t bytes;             /* bytes read from the sources */
+} lode_load_progress;
+
+lode_load_progress *lode_load_progress_new(void);   /* refs = 1 */
+void lode_load_progress_ref(lode_load_progress *g);
+void lode_load_progress_unref(lode_load_progress *g);
+
 typedef struct {
     const char *name;          /* target column name (for messages) */
     const char *type;          /* pg_type.typname: int4, varchar, timestamptz, ... */
@@ -245,6 +258,7 @@ typedef struct {
     size_t n_columns;
     int prefetch;              /* files open at once: footers read ahead (default 3) */
     int ahead;                 /* row groups fetched ahead of the one rendering (default 2) */
+    lode_load_progress *progress;   /* optional: counters to update (a reference is taken) */
     const char *tmpdir;        /* for inflated compressed objects (default $TMPDIR or /tmp) */
 } lode_pqcopy_opts;
 

@@ -750,8 +750,11 @@ local function decoder_for(o, cols)
   }
 end
 
--- Parquet: every file into one binary COPY through the C reader (lode.load).
-local function load_parquet(tx, o, todo, cols, result)
+local PROGRESS_MS = 500
+
+-- Parquet: every file into one binary COPY through the C reader (lode.load);
+-- with show, a task redraws the progress line from the load's counters.
+local function load_parquet(tx, o, todo, cols, result, show, t0)
   local names, tcols, urls = {}, {}, {}
   for i, c in ipairs(cols) do
     names[i] = c.name
@@ -766,7 +769,24 @@ local function load_parquet(tx, o, todo, cols, result)
     error(core.error({ op = "copy", code = "unsupported", message =
       "copy: Parquet loads need a warehouse connection (wh, a transaction or a session)" }), 0)
   end
-  local r = load.parquet_copy(conn, text, urls, tcols, { prefetch = o.concurrency })
+  local progress = show and load.progress() or nil
+  local ticker
+  if progress then
+    ticker = lode.spawn(function()
+      while true do
+        lode.sleep(PROGRESS_MS)
+        local g = progress:get()
+        progress_line({ files = g.files, total_files = result.total_files, bytes = g.bytes, rows = g.rows }, t0)
+      end
+    end)
+  end
+  local ok, r = pcall(load.parquet_copy, conn, text, urls, tcols, { prefetch = o.concurrency, progress = progress })
+  if ticker then
+    ticker:cancel()
+  end
+  if not ok then
+    error(r, 0)
+  end
   for i, f in ipairs(todo) do
     f.rows = r.file_rows[i] or 0
     result.bytes = result.bytes + f.size
@@ -823,7 +843,7 @@ local function into_postgres(db, o, t0)
           (function() local n = 0 for _, f in ipairs(todo) do n = n + f.size end return n end)(), sql.qname(o.table)))
         return
       end
-      load_parquet(tx, o, todo, cols, result)
+      load_parquet(tx, o, todo, cols, result, show, t0)
       if use_ledger then
         ledger.record(tx, lt, todo, run)
       end

@@ -83,6 +83,36 @@ t.test("row groups are fetched ahead, at most `ahead` at once, the rows are the 
   t.ok(r.ahead_peak >= 1 and r.ahead_peak <= 2, "default depth 2")
 end)
 
+t.test("progress counters: files finished, rows sent, bytes read; copy.into draws the line on request", { timeout = 120000 }, function()
+  local g = load.progress()
+  run({ progress = g })
+  local c = g:get()
+  t.eq({ c.files, c.rows }, { #FILES, NROWS })
+  local size = 0
+  for _, f in ipairs(FILES) do
+    local fh = assert(io.open(f.path, "rb"))
+    size = size + fh:seek("end")
+    fh:close()
+  end
+  -- every column chunk once, plus the footers
+  t.ok(c.bytes > size / 2 and c.bytes < size * 2, ("%d bytes read of %d"):format(c.bytes, size))
+
+  local script = dir .. "/progress.lua"
+  H.write(script, ([[
+local lode = require "lode"
+local copy = require "lode.copy"
+local wh = lode.warehouse { url = %q }
+wh:exec("TRUNCATE copy_ahead")
+local r = copy.into(wh, { table = "copy_ahead", from = %q, format = "parquet", show_progress = true, reload = true })
+io.write(r.rows)
+]]):format(url, B .. "p/"))
+  local root_bin = os.getenv("LODE_BIN") or (root .. "/build/lode")
+  local r = proc.run({ root_bin, "run", script })
+  t.eq(r.status, 0, r.stderr)
+  t.eq(r.stdout, tostring(NROWS))
+  t.match(r.stderr, "\rcopy: 4/4 files, [%d.]+ MB/s, %d+ rows/s\n$")
+end)
+
 t.test("cleanup", function()
   wh:exec("DROP TABLE IF EXISTS copy_ahead")
   proc.run({ "aws", "s3", "rb", B, "--force" })
