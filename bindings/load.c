@@ -433,6 +433,7 @@ static char *opt_str(lua_State *L, int idx, const char *k, size_t *len)
 static int l_decoder(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
+    lode_load_keep_freed_memory();
     decoder *d = lua_newuserdatauv(L, sizeof *d, 0);
     memset(d, 0, sizeof *d);
     d->closed = 1;           /* nothing to free until filled */

@@ -1345,13 +1345,7 @@ static void on_finish(lode_copy_in *ci, const lode_pg_outcome *o, void *ud)
     pump(p);
 }
 
-/* Row-group-sized buffers come and go with every file (the reader's, the
- * read-ahead's). glibc returns big freed blocks to the system (munmap, heap
- * trim), so each comes back one page fault per 4 KiB — in a VM that was
- * a third of a load's CPU. Keep freed memory for reuse instead: blocks up to
- * 32 MiB come from the heap, and up to 64 MiB of free heap is kept.
- * Process-wide, set once; peak RSS is unchanged. */
-static void keep_freed_memory(void)
+void lode_load_keep_freed_memory(void)
 {
     static int done;
     if (done) return;
@@ -1365,7 +1359,7 @@ static void keep_freed_memory(void)
 lode_pqcopy *lode_pqcopy_start(lode_pg_conn *c, const char *sql, const lode_pqcopy_opts *o,
                                lode_pqcopy_cb done, void *ud, char *err, size_t errlen)
 {
-    keep_freed_memory();
+    lode_load_keep_freed_memory();
     lode_pqcopy *p = calloc(1, sizeof *p);
     if (!p) goto oom;
     p->done = done;
