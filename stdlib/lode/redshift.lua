@@ -31,6 +31,15 @@ local COPY_FLAGS = {
   roundec = true, encrypted = true,
 }
 
+-- COPY options written `KEYWORD [AS] value`: the field each fills and how
+-- its value is read.
+local VALUED = {
+  region = { "region", "string" }, quote = { "quote", "string" }, delimiter = { "delimiter", "string" },
+  ignoreheader = { "ignoreheader", "integer" }, null = { "null_as", "string" },
+  dateformat = { "dateformat", "string" }, timeformat = { "timeformat", "string" },
+  maxerror = { "maxerror", "integer" },
+}
+
 local function accept_as(c)
   c:accept("as")
 end
@@ -117,9 +126,11 @@ local function parse_copy(c, st)
       st.secret_access_key = c:string("SECRET_ACCESS_KEY")
     elseif c:accept("session_token") then
       st.session_token = c:string("SESSION_TOKEN")
-    elseif c:accept("region") then
+    elseif c:peek().type == "word" and VALUED[c:peek().value] then
+      local word = c:next().value
+      local field, kind = VALUED[word][1], VALUED[word][2]
       accept_as(c)
-      st.region = c:string("REGION")
+      st[field] = kind == "integer" and c:integer(word:upper()) or c:string(word:upper())
     elseif c:accept("format") then
       accept_as(c)
     elseif c:accept("parquet") then
@@ -144,24 +155,6 @@ local function parse_copy(c, st)
     elseif c:accept("fixedwidth") then
       st.format = "fixedwidth"
       st.fixedwidth = c:string("FIXEDWIDTH")
-    elseif c:accept("quote") then
-      accept_as(c)
-      st.quote = c:string("QUOTE")
-    elseif c:accept("delimiter") then
-      accept_as(c)
-      st.delimiter = c:string("DELIMITER")
-    elseif c:accept("ignoreheader") then
-      accept_as(c)
-      st.ignoreheader = c:integer("IGNOREHEADER")
-    elseif c:accept("null") then
-      accept_as(c)
-      st.null_as = c:string("NULL AS")
-    elseif c:accept("dateformat") then
-      accept_as(c)
-      st.dateformat = c:string("DATEFORMAT")
-    elseif c:accept("timeformat") then
-      accept_as(c)
-      st.timeformat = c:string("TIMEFORMAT")
     elseif c:accept("acceptinvchars") then
       accept_as(c)
       if c:peek() and c:peek().type == "string" then
@@ -169,9 +162,6 @@ local function parse_copy(c, st)
       else
         st.acceptinvchars = true
       end
-    elseif c:accept("maxerror") then
-      accept_as(c)
-      st.maxerror = c:integer("MAXERROR")
     elseif c:accept("compupdate") then
       st.compupdate = optional_on_off(c, "COMPUPDATE")
     elseif c:accept("statupdate") then
@@ -561,9 +551,6 @@ local function parse_unload(c, st)
       elseif c:accept("gb") then
         st.maxfilesize = st.maxfilesize * 1024 * 1024 * 1024
       end
-    elseif c:accept("region") then
-      accept_as(c)
-      st.region = c:string("REGION")
     elseif c:accept("manifest") then
       st.manifest = true
       c:accept("verbose")
