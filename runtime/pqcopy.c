@@ -458,7 +458,6 @@ struct ahead_src {
 #define AHEAD_MAX_CHUNK (256u << 20)   /* bigger chunks are read by the reader itself */
 #define AHEAD_MAX_SPAN (8u << 20)      /* one GET covers adjacent chunks up to this size */
 #define AHEAD_MAX_GAP (64u << 10)      /* bytes between chunks worth reading to save a GET */
-#define AHEAD_POOL_MAX 64u
 
 typedef struct ahead_buf {
     struct ahead_buf *next;
@@ -487,7 +486,7 @@ static uint8_t *pool_get(lode_pqcopy *p, size_t len, size_t *cap)
 static void pool_put(lode_pqcopy *p, uint8_t *buf, size_t cap)
 {
     if (!buf) return;
-    if (!p || p->pool_n >= AHEAD_POOL_MAX) {
+    if (!p || p->pool_n >= (size_t)p->ahead_max * 2 + 2) {   /* about what is ever in use at once */
         free(buf);
         return;
     }
