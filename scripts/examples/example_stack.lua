@@ -22,7 +22,8 @@ function M.up()
   end
   local url = t.env("LODE_TEST_PG_URL", "the local stack provides PostgreSQL")
   t.env("AWS_ENDPOINT_URL", "the local stack provides S3")
-  local db = ("examples_%d"):format(math.random(1, 1e9))
+  -- unique across test files started at the same moment
+  local db = ("examples_%d_%d"):format(require("lode.core").hrtime() % 1000000000, math.random(1, 1e6))
   lode.warehouse({ url = url, pool = 1 }):exec("CREATE DATABASE " .. db)
   env = { LODE_WAREHOUSE = url:gsub("/[^/]*$", "/" .. db) }
   env.wh = lode.warehouse({ url = env.LODE_WAREHOUSE, pool = 2 })
