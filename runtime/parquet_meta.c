@@ -210,6 +210,16 @@ static int parse_statistics(lode_thrift *t, lode_pq_statistics *s)
     return 0;
 }
 
+/* A Statistics struct nested in another (column chunk, data page headers). */
+static int parse_nested_statistics(lode_thrift *t, lode_pq_statistics *st, int *has)
+{
+    lode_thrift_ctx_push(t, "statistics", -1);
+    if (parse_statistics(t, st) < 0) return -1;
+    lode_thrift_ctx_pop(t);
+    *has = 1;
+    return 0;
+}
+
 static int parse_time_unit(lode_thrift *t, int *unit)
 {
     lode_thrift_field f;
@@ -412,10 +422,7 @@ static int parse_column_meta(parser *P, lode_pq_column_meta *c)
         case 11: if (!field_is(&f, LODE_TT_I64)) goto skip; read_nonneg64(t, f.type, "dictionary_page_offset", &c->dictionary_page_offset); c->has_dictionary_page_offset = 1; break;
         case 12:
             if (f.type != LODE_TT_STRUCT) goto skip;
-            lode_thrift_ctx_push(t, "statistics", -1);
-            if (parse_statistics(t, &c->statistics) < 0) return -1;
-            lode_thrift_ctx_pop(t);
-            c->has_statistics = 1;
+            if (parse_nested_statistics(t, &c->statistics, &c->has_statistics) < 0) return -1;
             break;
         case 13: {
             if (!field_is(&f, LODE_TT_LIST)) goto skip;
@@ -848,10 +855,7 @@ static int parse_data_page_header(lode_thrift *t, lode_pq_data_page_header *d)
         case 4: if (!field_is(&f, LODE_TT_I32)) goto skip; read_enum(t, f.type, 0, 1000, "encoding", &d->repetition_level_encoding); seen |= 8; break;
         case 5:
             if (f.type != LODE_TT_STRUCT) goto skip;
-            lode_thrift_ctx_push(t, "statistics", -1);
-            if (parse_statistics(t, &d->statistics) < 0) return -1;
-            lode_thrift_ctx_pop(t);
-            d->has_statistics = 1;
+            if (parse_nested_statistics(t, &d->statistics, &d->has_statistics) < 0) return -1;
             break;
         default:
         skip:
@@ -879,10 +883,7 @@ static int parse_data_page_header_v2(lode_thrift *t, lode_pq_data_page_header_v2
         case 7: if (!field_is(&f, LODE_TT_TRUE)) goto skip; lode_thrift_field_bool(t, &f, &d->is_compressed); break;
         case 8:
             if (f.type != LODE_TT_STRUCT) goto skip;
-            lode_thrift_ctx_push(t, "statistics", -1);
-            if (parse_statistics(t, &d->statistics) < 0) return -1;
-            lode_thrift_ctx_pop(t);
-            d->has_statistics = 1;
+            if (parse_nested_statistics(t, &d->statistics, &d->has_statistics) < 0) return -1;
             break;
         default:
         skip:
