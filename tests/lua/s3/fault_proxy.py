@@ -90,9 +90,9 @@ class Handler(socketserver.BaseRequestHandler):
                 code, word, s3code = (503, "Slow Down", "SlowDown") if MODE == "503" else (500, "Internal Server Error", "InternalError")
                 x = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>injected</Message>"
                      "<RequestId>FAULT%d</RequestId></Error>" % (s3code, faults[0])).encode()
+                log("%s %s -> fault %d" % (method, target, code))
                 c.sendall(("HTTP/1.1 %d %s\r\nContent-Type: application/xml\r\nContent-Length: %d\r\n"
                            "x-amz-request-id: FAULT\r\n\r\n" % (code, word, len(x))).encode() + x)
-                log("%s %s -> fault %d" % (method, target, code))
                 continue
             u = socket.create_connection(("127.0.0.1", UP))
             u.sendall(("\r\n".join([lines[0]] + hdrs + ["Connection: close", "", ""])).encode("latin-1") + body)
@@ -107,19 +107,21 @@ class Handler(socketserver.BaseRequestHandler):
             if fault and MODE == "reset":
                 cut = resp.find(b"\r\n\r\n") + 4
                 cut += (len(resp) - cut) // 2
-                c.sendall(resp[:cut])
                 log("%s %s -> fault reset" % (method, target))
+                c.sendall(resp[:cut])
                 reset(c)
                 return
             if fault and MODE == "stall":
                 cut = resp.find(b"\r\n\r\n") + 4 + 10
-                c.sendall(resp[:cut])
                 log("%s %s -> fault stall" % (method, target))
+                c.sendall(resp[:cut])
                 time.sleep(LIFETIME)
                 return
-            # relay, then close: the upstream answered "Connection: close"
-            c.sendall(resp)
+            # log before relaying: a client that exits on the answer must
+            # find the line already written; then close (the upstream
+            # answered "Connection: close")
             log("%s %s -> %s" % (method, target, status))
+            c.sendall(resp)
             return
 
 
