@@ -11,6 +11,15 @@
 #include <lualib.h>
 
 #include "lode.h"
+#include "lode/mem.h"
+
+/* An error outside any protected call: say what it was and stop. */
+static int panic(lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    fprintf(stderr, "lode: unprotected Lua error: %s\n", msg ? msg : "(not a string)");
+    return 0;   /* Lua aborts */
+}
 
 static int file_exists(const char *p)
 {
@@ -84,11 +93,13 @@ static int report_error(lua_State *L)
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
-    lua_State *L = luaL_newstate();
+    lode_mem_init();
+    lua_State *L = lua_newstate(lode_lua_alloc, NULL);
     if (!L) {
         fprintf(stderr, "lode: cannot create the Lua state (out of memory)\n");
         return 1;
     }
+    lua_atpanic(L, panic);
     luaL_openlibs(L);
     if (lode_runtime_init(L) != 0) {
         fprintf(stderr, "lode: cannot start the event loop\n");

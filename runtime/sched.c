@@ -14,6 +14,7 @@
 
 #include "lode.h"
 #include "task_lua.h"
+#include "lode/mem.h"
 
 typedef enum {
     TS_READY,      /* queued to run */
@@ -80,46 +81,8 @@ int lode_dry_run(void) { return S.dry_run; }
 void lode_set_dry_run(int on) { S.dry_run = on; }
 uint64_t lode_now_ms(void) { return uv_now(&S.loop); }
 
-/* Small caches of freed structs: tasks and sleeps come and go by the
- * hundred thousand, and malloc showed up first in the profile. */
-typedef struct freelist {
-    void *head;
-    int count;
-} freelist;
-#define FREELIST_MAX 4096
-
-static void *freelist_get(freelist *fl, size_t size)
-{
-    void *p = fl->head;
-    if (!p) return calloc(1, size);
-    fl->head = *(void **)p;
-    fl->count--;
-    memset(p, 0, size);
-    return p;
-}
-
-static void freelist_put(freelist *fl, void *p)
-{
-    if (fl->count >= FREELIST_MAX) {
-        free(p);
-        return;
-    }
-    *(void **)p = fl->head;
-    fl->head = p;
-    fl->count++;
-}
-
-static void freelist_drain(freelist *fl)
-{
-    while (fl->head) {
-        void *p = fl->head;
-        fl->head = *(void **)p;
-        free(p);
-    }
-    fl->count = 0;
-}
-
-static freelist task_cache, sleep_cache;
+/* Tasks and sleeps come and go by the hundred thousand: they live in the
+ * small-block allocator (mem.c), with the Lua state's own objects. */
 
 static void drain_ready(uv_idle_t *h);
 
@@ -159,12 +122,12 @@ static void task_unref(lode_task *t)
         luaL_unref(S.L, LUA_REGISTRYINDEX, t->co_ref);
     }
     free(t->name);
-    freelist_put(&task_cache, t);
+    lode_mem_free(t, sizeof *t);
 }
 
 static lode_task *task_alloc(lode_task *parent)
 {
-    lode_task *t = freelist_get(&task_cache, sizeof *t);
+    lode_task *t = lode_mem_calloc(sizeof *t);
     if (!t) return NULL;
     t->co_ref = t->result_ref = t->error_ref = t->traceback_ref = LUA_NOREF;
     t->refs = 1;
@@ -774,7 +737,7 @@ typedef struct {
     uv_timer_t timer;
 } sleep_op;
 
-static void sleep_closed(uv_handle_t *h) { freelist_put(&sleep_cache, h->data); }
+static void sleep_closed(uv_handle_t *h) { lode_mem_free(h->data, sizeof(sleep_op)); }
 static void sleep_release(lode_op *op)
 {
     sleep_op *s = (sleep_op *)op;
@@ -793,7 +756,7 @@ int lode_l_sleep(lua_State *L)
     lua_Integer ms = luaL_checkinteger(L, 1);
     luaL_argcheck(L, ms >= 0, 1, "sleep time must be >= 0 ms");
     lode_check_task(L, "lode.sleep");
-    sleep_op *s = freelist_get(&sleep_cache, sizeof *s);
+    sleep_op *s = lode_mem_calloc(sizeof *s);
     if (!s) return luaL_error(L, "lode.sleep: out of memory");
     s->op.task = lode_task_of(L);
     s->op.push = sleep_push;
@@ -1062,6 +1025,5 @@ void lode_runtime_shutdown(lua_State *L)
         while (uv_run(&S.loop, UV_RUN_DEFAULT)) {}
         uv_loop_close(&S.loop);
     }
-    freelist_drain(&task_cache);
-    freelist_drain(&sleep_cache);
+    lode_mem_release();
 }

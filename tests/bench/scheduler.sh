@@ -2,8 +2,11 @@
 # Scheduler: 100,000 tasks that sleep 1 ms each, spawned and awaited — lode vs
 # the same workload in plain Lua 5.4 coroutines driven by a trivial loop (the
 # lower bound). Best of 3 runs each, with glibc's default malloc and with
-# transparent huge pages for the heap (GLIBC_TUNABLES=glibc.malloc.hugetlb=1):
-# most of the per-task cost on this VM is first-touch page faults.
+# transparent huge pages for glibc's heap (GLIBC_TUNABLES=glibc.malloc.hugetlb=1).
+# On VMs most of the per-task cost of plain Lua is first-touch page faults;
+# lode's small-block allocator (runtime/mem.c) takes its chunks as huge pages,
+# so it pays ~1 fault per 2 MiB either way. LODE_MALLOC=system shows lode on
+# glibc's malloc, for comparison.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 L=${LODE_BIN:-build/lode}
@@ -30,3 +33,4 @@ report() {   # report LABEL
 }
 TUNE= report ""
 TUNE=GLIBC_TUNABLES=glibc.malloc.hugetlb=1 report ".hugetlb"
+TUNE=LODE_MALLOC=system report ".system_malloc"
