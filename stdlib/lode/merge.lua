@@ -23,7 +23,14 @@
 --   DROP TABLE s
 --
 -- and for strategy "merge" the same staging followed by the MERGE subset that
--- Redshift and PostgreSQL 15 both accept. Nothing in it commits implicitly
+-- Redshift and PostgreSQL 15 both accept.
+--
+-- On PostgreSQL two checks cost nothing when nothing is wrong. When a unique
+-- index on the target covers the key, a duplicate key in the batch is bound
+-- to fail the DELETE/INSERT or MERGE; those run inside a savepoint, and only
+-- when they fail that way is the duplicate check run, to say which rows. And
+-- MERGE's inserted/updated split is read from the transaction's own tuple
+-- counters (pg_stat_get_xact_tuples_*), not from two counts of the target. Nothing in it commits implicitly
 -- (no TRUNCATE). The statement builders are pure functions (M.statements) so
 -- `lode plan` and the tests see exactly what runs.
 
@@ -125,6 +132,9 @@ end
 --- strategy, dedupe ("fail" | "latest"), order_by, delete_when,
 --- update_columns, add_columns ({ {name=, type=} }), and query (SQL staged
 --- by INSERT … SELECT) or copy = true (a {kind="copy"} step the caller fills).
+--- PostgreSQL only: unique_key (a unique index covers the key: duplicates are
+--- caught by the DML inside a savepoint, not checked up front) and target_oid
+--- (MERGE's inserted/updated split read from the transaction's counters).
 function M.statements(spec)
   local d = spec.dialect or "postgres"
   local T = sql.qname(spec.target)
@@ -186,6 +196,10 @@ function M.statements(spec)
 
   local keylist = idents(key)
   local src = S
+  local dups_sql = ("SELECT count(*) AS keys, COALESCE(sum(n), 0) AS n FROM (SELECT count(*) AS n FROM %s GROUP BY %s HAVING count(*) > 1) AS lode_dups")
+    :format(S, keylist)
+  -- a unique index over the key makes the DML itself refuse duplicates
+  local guarded = spec.unique_key and d ~= "redshift" and not marked and spec.dedupe ~= "latest"
   if spec.dedupe == "latest" then
     local order = {}
     for i, c in ipairs(as_list(spec.order_by)) do
@@ -199,9 +213,8 @@ function M.statements(spec)
     src = sql.ident(spec.stage .. "_latest")
     add("dedupe", ("CREATE TEMP TABLE %s AS SELECT %s FROM (SELECT %s, ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s) AS lode_rn FROM %s) AS lode_ranked WHERE lode_rn = 1")
       :format(src, all, all, keylist, table.concat(order, ", "), S))
-  else
-    add("check_duplicates", ("SELECT count(*) AS keys, COALESCE(sum(n), 0) AS n FROM (SELECT count(*) AS n FROM %s GROUP BY %s HAVING count(*) > 1) AS lode_dups")
-      :format(S, keylist))
+  elseif not guarded then
+    add("check_duplicates", dups_sql)
   end
 
   if marked then
@@ -211,15 +224,22 @@ function M.statements(spec)
 
   local updated = spec.update_columns or minus(src_cols, key)
   local all_cols = idents(cols)
+  if guarded then
+    add("savepoint", "SAVEPOINT lode_merge")
+    steps[#steps].duplicates_sql = dups_sql
+  end
+  -- the transaction's own insert/update counters of the target, when they count it
+  local stats = spec.target_oid and ("SELECT pg_catalog.pg_stat_get_xact_tuples_inserted(%d) AS ins, pg_catalog.pg_stat_get_xact_tuples_updated(%d) AS upd")
+    :format(spec.target_oid, spec.target_oid)
   if strategy == "merge" then
-    add("count_before", ("SELECT count(*) AS n FROM %s"):format(T))
+    add("count_before", stats or ("SELECT count(*) AS n FROM %s"):format(T))
     local set = {}
     for i, c in ipairs(#updated > 0 and updated or key) do
       set[i] = ("%s = lode_s.%s"):format(sql.ident(c), sql.ident(c))
     end
     add("merge", ("MERGE INTO %s USING %s AS lode_s ON %s WHEN MATCHED THEN UPDATE SET %s WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)")
       :format(T, src, key_match(key, T, "lode_s"), table.concat(set, ", "), all_cols, idents(cols, "lode_s")))
-    add("count_after", ("SELECT count(*) AS n FROM %s"):format(T))
+    add("count_after", stats or ("SELECT count(*) AS n FROM %s"):format(T))
   else
     local kept = minus(minus(cols, key), updated)
     if #kept > 0 then
@@ -231,6 +251,9 @@ function M.statements(spec)
     end
     add("delete_matched", ("DELETE FROM %s USING %s WHERE %s"):format(T, src, key_match(key, T, src)))
     add("insert", ("INSERT INTO %s (%s) SELECT %s FROM %s"):format(T, all_cols, all_cols, src))
+  end
+  if guarded then
+    add("release", "RELEASE SAVEPOINT lode_merge")
   end
 
   if src ~= S then
@@ -311,9 +334,11 @@ local function name_parts(target)
   return parts[#parts - 1], parts[#parts]
 end
 
---- columns_of(tx, name, dialect) -> { {name=, type=}, ... } in table order and
---- the primary key's column names (empty when there is none); nil when the
---- table does not exist. Reads the catalog both engines have.
+--- columns_of(tx, name, dialect) -> { {name=, type=}, ... } in table order,
+--- the primary key's column names (empty when there is none), and on
+--- PostgreSQL a table {oid=, relkind=, track_counts=, unique={ {cols}, ... }}
+--- (the column sets of its immediate, total, plain unique indexes); nil when
+--- the table does not exist. Reads the catalog both engines have.
 function M.columns_of(tx, name, dialect)
   local schema, rel = name_parts(name)
   local where = schema and ("n.nspname = " .. sql.literal(schema, dialect))
@@ -350,7 +375,45 @@ WHERE con.contype = 'p' AND c.relname = %s AND %s]]):format(sql.literal(rel, dia
       end
     end
   end
-  return out, key
+  local info = { unique = {} }
+  if dialect ~= "redshift" then
+    local r = tx:query(([[SELECT c.oid::bigint AS oid, c.relkind::text AS relkind,
+  pg_catalog.current_setting('track_counts') AS track_counts,
+  (SELECT pg_catalog.string_agg(i.indkey::text, ';') FROM pg_catalog.pg_index i
+   WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indisvalid
+     AND i.indpred IS NULL AND i.indexprs IS NULL) AS uniq
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname = %s AND %s]]):format(sql.literal(rel, dialect), where))[1]
+    if r then
+      info.oid = math.tointeger(tonumber(r.oid))
+      info.relkind = r.relkind
+      info.track_counts = r.track_counts == "on"
+      for set in tostring(r.uniq ~= core.null and r.uniq or ""):gmatch("[^;]+") do
+        local names = {}
+        for num in set:gmatch("%d+") do
+          names[#names + 1] = by_num[math.tointeger(tonumber(num))]
+        end
+        info.unique[#info.unique + 1] = names
+      end
+    end
+  end
+  return out, key, info
+end
+
+-- true when some unique index's columns all belong to key: then two staged
+-- rows with one key can never both land in the target
+local function key_is_unique(info, key)
+  for _, set in ipairs(info.unique) do
+    local inside = #set > 0
+    for _, c in ipairs(set) do
+      inside = inside and contains(key, c)
+    end
+    if inside then
+      return true
+    end
+  end
+  return false
 end
 
 -- The columns (and, when asked, their types) a query produces.
@@ -383,25 +446,45 @@ local function names(cols)
   return out
 end
 
+local function check_duplicates(tx, q, target, level)
+  local r = tx:query(q)
+  local keys, n = count_of(r, "keys"), count_of(r, "n")
+  if keys > 0 then
+    merge_error("duplicate_key", ("merge into %s: %d staged rows share %d key%s (use dedupe = 'latest' with order_by to keep the latest row per key); nothing was changed")
+      :format(target, n, keys, keys == 1 and "" or "s"), level + 1)
+  end
+end
+
 local function check_counts(tx, step, target, dialect, dry)
   if dry then
     plan_note(step.sql)
     return
   end
-  local r = tx:query(step.sql)
   if step.kind == "check_null_keys" then
-    local n = count_of(r)
+    local n = count_of(tx:query(step.sql))
     if n > 0 then
       merge_error("null_key", ("merge into %s: %d staged row%s with a NULL key, which can never match; nothing was changed")
         :format(target, n, n == 1 and "" or "s"), 5)
     end
   else
-    local keys, n = count_of(r, "keys"), count_of(r, "n")
-    if keys > 0 then
-      merge_error("duplicate_key", ("merge into %s: %d staged rows share %d key%s (use dedupe = 'latest' with order_by to keep the latest row per key); nothing was changed")
-        :format(target, n, keys, keys == 1 and "" or "s"), 5)
-    end
+    check_duplicates(tx, step.sql, target, 5)
   end
+end
+
+-- A DML step inside the savepoint that stands in for the duplicate check: a
+-- unique violation (23505) or a row merged twice (21000) is looked into,
+-- and reported as duplicates when that is what it was.
+local function guarded_exec(tx, q, guard, target)
+  local ok, n = pcall(tx.exec, tx, q)
+  if ok then
+    return n
+  end
+  local st = type(n) == "table" and n.sqlstate
+  if st == "23505" or st == "21000" then
+    tx:exec("ROLLBACK TO SAVEPOINT lode_merge")
+    check_duplicates(tx, guard.duplicates_sql, target, 4)
+  end
+  error(n, 0)
 end
 
 --- upsert(wh, opts) -> {staged=, deduplicated=, deleted=, inserted=, updated=}.
@@ -435,7 +518,7 @@ function M.upsert(wh, opts)
   local result = wh:transaction(function(tx)
     -- the lock comes first: the columns read below cannot change under us
     tx:exec(M.lock_sql(dialect, target))
-    local cols, pk = M.columns_of(tx, target, dialect)
+    local cols, pk, info = M.columns_of(tx, target, dialect)
     if not cols then
       merge_error("no_table", ("merge: the target table %s does not exist"):format(label), 4)
     end
@@ -487,8 +570,15 @@ function M.upsert(wh, opts)
     }
     spec.key = spec.key or {}
     M.validate(spec)
+    if dialect ~= "redshift" then
+      spec.unique_key = key_is_unique(info, spec.key)
+      if info.relkind == "r" and info.track_counts then
+        spec.target_oid = info.oid
+      end
+    end
     local res = { staged = 0, deduplicated = 0, deleted = 0, inserted = 0, updated = 0 }
-    local matched, before = 0, 0
+    local matched, before, before_upd = 0, 0, 0
+    local guard
     local step_t0 = core.now()
     for _, step in ipairs(M.statements(spec)) do
       local k = step.kind
@@ -508,16 +598,25 @@ function M.upsert(wh, opts)
         if dry then
           plan_note(step.sql)
         else
-          local n = count_of(tx:query(step.sql))
+          local row = tx:query(step.sql)[1] or {}
+          local n = math.tointeger(tonumber(row.ins or row.n)) or 0
+          local upd = math.tointeger(tonumber(row.upd)) or 0
           if k == "count_before" then
-            before = n
+            before, before_upd = n, upd
           else
             res.inserted = n - before
-            res.updated = matched - res.inserted
+            res.updated = row.upd and (upd - before_upd) or (matched - res.inserted)
+            if res.inserted + res.updated ~= matched then
+              core.log("warn", "merge: the target's tuple counters disagree with MERGE's row count", {
+                target = label, merged = matched, inserted = res.inserted, updated = res.updated })
+            end
           end
         end
+      elseif k == "savepoint" or k == "release" then
+        tx:exec(step.sql)
+        guard = k == "savepoint" and step or nil
       else
-        local n = tx:exec(step.sql)
+        local n = (guard and not dry) and guarded_exec(tx, step.sql, guard, label) or tx:exec(step.sql)
         if k == "stage" then
           res.staged = n
           res.staging_seconds = (core.now() - started) / 1000

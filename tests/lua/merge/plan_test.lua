@@ -30,8 +30,9 @@ return lode.pipeline "p" {
     f:close()
     local r = proc.run({ os.getenv("LODE_BIN") or "build/lode", "plan", dir .. "/p.lua" }, { env = { LODE_WAREHOUSE = url } })
     t.eq(r.status, 0, r.stderr)
+    local oid = math.tointeger(tonumber(wh:query("SELECT 'm_plan'::regclass::oid::bigint AS oid")[1].oid))
     local expected = merge.statements({
-      dialect = "postgres", target = "m_plan", stage = merge.stage_name("m_plan"), columns = { "id", "amount", "ts" },
+      dialect = "postgres", unique_key = true, target_oid = oid, target = "m_plan", stage = merge.stage_name("m_plan"), columns = { "id", "amount", "ts" },
       source_columns = { "id", "amount", "ts" }, key = { "id" }, strategy = strategy, dedupe = "latest", order_by = "ts",
       delete_when = "op = 'D'", query = "SELECT * FROM m_plan_src",
     })

@@ -177,6 +177,54 @@ t.test("postgres dialect: lock mode that lets readers in, stage keys nullable so
   t.eq(got[5], "ANALYZE lode_stage_sales")
 end)
 
+t.test("postgres, key covered by a unique index: no duplicate check up front, the DML in a savepoint", function()
+  for _, strategy in ipairs { "delete_insert", "merge" } do
+    local got = sqls(spec({ dialect = "postgres", unique_key = true, strategy = strategy }))
+    local sp, rel
+    for i, q in ipairs(got) do
+      t.ok(q ~= DUPS, "no up-front duplicate check: " .. q)
+      if q == "SAVEPOINT lode_merge" then sp = i end
+      if q == "RELEASE SAVEPOINT lode_merge" then rel = i end
+    end
+    t.ok(sp and rel, "savepoint and release: " .. table.concat(got, "\n"))
+    t.eq(got[sp - 1], NULLS, "the savepoint follows the NULL-key check")
+    local dml = strategy == "merge" and { "MERGE INTO" } or { "DELETE FROM sales USING", "INSERT INTO sales" }
+    for _, head in ipairs(dml) do
+      local at
+      for i, q in ipairs(got) do
+        if q:sub(1, #head) == head then at = i end
+      end
+      t.ok(at and at > sp and at < rel, head .. " inside the savepoint")
+    end
+    local step
+    for _, st in ipairs(merge.statements(spec({ dialect = "postgres", unique_key = true, strategy = strategy }))) do
+      if st.kind == "savepoint" then step = st end
+    end
+    t.eq(step.duplicates_sql, DUPS, "the savepoint carries the duplicate check for a unique violation")
+  end
+  -- Redshift enforces no unique constraint; delete_when and dedupe have their own paths
+  for _, over in ipairs { { dialect = "redshift" }, { dialect = "postgres", delete_when = "op = 'D'" } } do
+    over.unique_key = true
+    local got = sqls(spec(over))
+    t.contains(table.concat(got, "\n"), DUPS, "duplicate check kept for " .. (over.delete_when and "delete_when" or over.dialect))
+    t.ok(not table.concat(got, "\n"):find("SAVEPOINT", 1, true), "no savepoint")
+  end
+end)
+
+t.test("postgres merge with target_oid: inserted/updated from the transaction's tuple counters, no count(*)", function()
+  local got = sqls(spec({ dialect = "postgres", strategy = "merge", target_oid = 16384 }))
+  local STATS = "SELECT pg_catalog.pg_stat_get_xact_tuples_inserted(16384) AS ins, pg_catalog.pg_stat_get_xact_tuples_updated(16384) AS upd"
+  local n = 0
+  for i, q in ipairs(got) do
+    t.ok(not q:find("count(*) AS n FROM sales", 1, true), q)
+    if q == STATS then
+      n = n + 1
+      t.ok(got[i + (n == 1 and 1 or -1)]:find("^MERGE INTO"), "around the MERGE")
+    end
+  end
+  t.eq(n, 2, "counters read before and after the MERGE")
+end)
+
 t.test("no TRUNCATE, no SELECT *, no USING … ON, in any strategy and option", function()
   local variants = {
     {}, { strategy = "merge" }, { dedupe = "latest", order_by = "updated_at" },

@@ -319,6 +319,36 @@ for _, strategy in ipairs(STRATEGIES) do
   end)
 end
 
+t.test("a key no unique index covers: duplicates are refused up front, with counts", function()
+  for _, strategy in ipairs(STRATEGIES) do
+    local wh = connect()
+    fresh(wh, "CREATE TABLE m_target (id int, amount int)", "CREATE TABLE m_source (id int, amount int)")
+    fill(wh, "m_target", { "id", "amount" }, { { id = 1, amount = 1 } })
+    fill(wh, "m_source", { "id", "amount" }, { { id = 5, amount = 1 }, { id = 5, amount = 2 }, { id = 6, amount = 1 } })
+    local err = t.raises(function()
+      merge.upsert(wh, { target = "m_target", query = "SELECT * FROM m_source", key = "id", strategy = strategy })
+    end, "2 staged rows share 1 key")
+    t.eq(err.code, "duplicate_key")
+    t.eq(fetch(wh, "m_target", "id"), { { id = 1, amount = 1 } })
+    wh:close()
+  end
+end)
+
+t.test("a unique violation on another column is reported as itself, not as duplicate keys", function()
+  for _, strategy in ipairs(STRATEGIES) do
+    local wh = connect()
+    fresh(wh, "CREATE TABLE m_target (id int PRIMARY KEY, amount int, note text UNIQUE, ts int)", S_DDL)
+    fill(wh, "m_target", COLS, BASE)
+    fill(wh, "m_source", COLS, { { id = 50, amount = 1, note = "old3", ts = 2 } })
+    local err = t.raises(function()
+      merge.upsert(wh, { target = "m_target", query = "SELECT * FROM m_source", strategy = strategy })
+    end, "m_target_note_key")
+    t.eq(err.sqlstate, "23505")
+    t.eq(fetch(wh, "m_target", "id"), BASE)
+    wh:close()
+  end
+end)
+
 t.test("a target without a primary key needs key =; bad options are named", function()
   local wh = connect()
   fresh(wh, "CREATE TABLE m_target (id int, amount int)", "CREATE TABLE m_source (id int, amount int)")
