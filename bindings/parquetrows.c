@@ -40,6 +40,7 @@ typedef struct pq_handle {
     void *open_ud;
     int busy;                 /* an open, footer or row-group read is in flight */
     int close_requested;      /* closed while busy: the load frees it */
+    char *suffix;             /* opts.row_suffix, owned */
 } pq_handle;
 
 static void handle_free(pq_handle *h)
@@ -48,6 +49,7 @@ static void handle_free(pq_handle *h)
     lode_source_close(h->src);
     for (size_t i = 0; i < h->n_names; i++) free((void *)h->names[i]);
     free(h->names);
+    free(h->suffix);
     free(h->url);
     free(h);
 }
@@ -68,8 +70,10 @@ static const char *handle_code(const pq_handle *h)
 {
     return h->open_err[0] && h->open_code ? h->open_code : "parquet";
 }
-/* Parse {columns=, format=, header=, accept_invalid_chars=} into opts; the
- * column names are copied into h. */
+/* Parse {columns=, format=, header=, accept_invalid_chars=, missing=,
+ * suffix=} into opts; the column names and the suffix are copied into h.
+ * missing = "null": named columns the file lacks read as NULL; suffix: text
+ * put at the end of every text/CSV/TSV row (constant trailing columns). */
 static void parse_opts(lua_State *L, int idx, pq_handle *h, lode_pqr_options *o, lode_pqr_format def_fmt)
 {
     memset(o, 0, sizeof *o);
@@ -115,6 +119,24 @@ static void parse_opts(lua_State *L, int idx, pq_handle *h, lode_pqr_options *o,
         if (n != 1) luaL_argerror(L, idx, "accept_invalid_chars must be one ASCII character");
         o->replace_invalid_utf8 = 1;
         o->replacement = s[0];
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, idx, "missing") == LUA_TSTRING) {
+        const char *m = lua_tostring(L, -1);
+        if (!strcmp(m, "null")) o->missing_as_null = 1;
+        else if (strcmp(m, "error") != 0) luaL_argerror(L, idx, "missing must be 'null' or 'error'");
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, idx, "suffix") == LUA_TSTRING) {
+        size_t n;
+        const char *sfx = lua_tolstring(L, -1, &n);
+        h->suffix = malloc(n + 1);
+        if (!h->suffix) luaL_error(L, "out of memory");
+        memcpy(h->suffix, sfx, n + 1);
+        o->row_suffix = h->suffix;
+        o->row_suffix_len = n;
+    } else if (!lua_isnil(L, -1)) {
+        luaL_argerror(L, idx, "suffix must be a string");
     }
     lua_pop(L, 1);
 }

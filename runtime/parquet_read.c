@@ -694,6 +694,10 @@ static int put_sep(lode_pqr *r, pq_buf *out, size_t i)
 static int render_cell(lode_pqr *r, pq_outcol *oc, pq_buf *out, pq_format fmt, int *is_null)
 {
     *is_null = 0;
+    if (oc->schema < 0) {
+        *is_null = 1;
+        return pq_put_null(out, fmt);
+    }
     pq_col *c = &r->cols[oc->first_col];
     if (oc->flat) {
         int e = col_ensure(r, c);
@@ -781,6 +785,9 @@ int lode_pqr_render(lode_pqr *r, lode_pqr_buf *out, size_t max_bytes)
                 return -1;
             }
         }
+        if (r->opts.row_suffix_len && (r->fmt == PQ_FMT_TEXT || r->fmt == PQ_FMT_CSV || r->fmt == PQ_FMT_TSV) &&
+            put_lit(out, r->opts.row_suffix, r->opts.row_suffix_len))
+            goto oom;
         if (r->fmt == PQ_FMT_JSON && put_lit(out, "}\n", 2)) goto oom;
         else if (r->fmt != PQ_FMT_BINARY && r->fmt != PQ_FMT_JSON && put_lit(out, "\n", 1)) goto oom;
         r->rg_row++;
@@ -901,7 +908,7 @@ static int setup_columns(lode_pqr *r)
                 break;
             }
         }
-        if (chosen[i] < 0) {
+        if (chosen[i] < 0 && !r->opts.missing_as_null) {
             pqr_fail(r, "no column '%s' in the file", name);
             free(fields);
             free(chosen);
@@ -912,7 +919,7 @@ static int setup_columns(lode_pqr *r)
     size_t ncols = 0;
     for (size_t i = 0; i < want; i++) {
         int fl;
-        ncols += (size_t)count_leaves(m, chosen[i], &fl);
+        if (chosen[i] >= 0) ncols += (size_t)count_leaves(m, chosen[i], &fl);
     }
     r->cols = calloc(ncols + 1, sizeof *r->cols);
     r->cell_off = calloc(want + 1, sizeof *r->cell_off);
@@ -926,6 +933,15 @@ static int setup_columns(lode_pqr *r)
     size_t ci = 0;
     for (size_t i = 0; i < want; i++) {
         pq_outcol *oc = &r->out[i];
+        if (chosen[i] < 0) {   /* absent from this file: always NULL */
+            oc->schema = -1;
+            oc->name = strdup(r->opts.columns[i]);
+            oc->first_col = (int)ci;
+            oc->flat = 1;
+            snprintf(oc->pg_type, sizeof oc->pg_type, "text");
+            r->cell_kind[i] = LODE_PQR_CELL_TEXT;
+            continue;
+        }
         const lode_pq_schema_element *e = &m->schema[chosen[i]];
         oc->schema = chosen[i];
         oc->name = strndup((const char *)e->name.ptr, e->name.len);

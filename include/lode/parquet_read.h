@@ -50,6 +50,9 @@ typedef struct {
     char replacement;             /* default '?' */
     uint64_t max_chunk_bytes;     /* refuse bigger column chunks (default 1 GiB) */
     uint64_t max_page_bytes;      /* refuse bigger uncompressed pages (default 128 MiB) */
+    int missing_as_null;          /* a named column the file lacks reads as NULL (else: error) */
+    const char *row_suffix;       /* text/CSV/TSV: bytes put at the end of every row, before */
+    size_t row_suffix_len;        /*   the newline (constant trailing columns); not copied */
 } lode_pqr_options;
 
 typedef void (*lode_pqr_cb)(void *ud, lode_pqr *r);

@@ -1575,76 +1575,20 @@ local function copy_text(v)
 end
 M._copy_text = copy_text
 
--- A row reader over an S3 object: the Parquet reader's own s3:// source when
--- it has one, else a local copy (streamed to disk, removed when closed).
-local function open_rows(url, columns)
-  local parquet = require "lode.parquet"
-  local ok, rd = pcall(parquet.open, url, { columns = columns })
-  if ok then
-    return rd
-  end
-  local fs = require "lode.fs"
-  local dir = fs.mkdtemp("lode-spectrum")
-  local path = dir .. "/part.parquet"
-  local dl_ok, err = pcall(s3mod().download, url, path)
-  if not dl_ok then
-    fs.rmtree(dir)
-    error(err, 0)
-  end
-  local r = parquet.open(path, { columns = columns })
-  return setmetatable({}, {
-    __index = { next = function() return r:next() end },
-    __close = function()
-      r:close()
-      fs.rmtree(dir)
-    end,
-  })
-end
-
---- scan(url, columns, values, out) -> rows: every data file under url as
+--- scan(url, columns, values) -> rows: every data file under url on stdout as
 --- PostgreSQL COPY text rows of the named columns (NULL where a file lacks
---- one) followed by the partition values; written with out(string).
-function M.scan(url, columns, values, out)
-  local parquet = require "lode.parquet"
+--- one) followed by the partition values. The rows are rendered in C
+--- (lode.parquetrows.cat), straight from S3 or the file.
+function M.scan(url, columns, values)
+  local pr = require "lode.parquetrows"
   local suffix = {}
   for i, v in ipairs(values) do
     suffix[i] = "\t" .. copy_text(v)
   end
-  suffix = table.concat(suffix) .. "\n"
+  suffix = table.concat(suffix)
   local rows = 0
   for _, f in ipairs(M.list_files(url)) do
-    local present = {}
-    for _, c in ipairs(parquet.schema(f.url).schema.children or {}) do
-      present[c.name] = true
-    end
-    local proj = {}
-    for _, c in ipairs(columns) do
-      if present[c] then
-        proj[#proj + 1] = c
-      end
-    end
-    local buf, n = {}, 0
-    local rd <close> = open_rows(f.url, proj)
-    while true do
-      local row = rd:next()
-      if not row then
-        break
-      end
-      local cells = {}
-      for i, c in ipairs(columns) do
-        cells[i] = present[c] and copy_text(row[c]) or "\\N"
-      end
-      n = n + 1
-      rows = rows + 1
-      buf[n] = table.concat(cells, "\t") .. suffix
-      if n >= 512 then
-        out(table.concat(buf, "", 1, n))
-        n = 0
-      end
-    end
-    if n > 0 then
-      out(table.concat(buf, "", 1, n))
-    end
+    rows = rows + pr.cat(f.url, { columns = columns, format = "text", missing = "null", suffix = suffix })
   end
   return rows
 end

@@ -35,12 +35,8 @@ return {
       args.usage_error("spectrum", "give the table's columns with --column")
     end
     local spectrum = require "lode.spectrum"
-    local out = io.stdout
-    out:setvbuf("full", 1 << 16)
-    spectrum.scan(positional[2], opts.column, opts.value, function(s)
-      out:write(s)
-    end)
-    out:flush()
+    io.stdout:flush()
+    spectrum.scan(positional[2], opts.column, opts.value)
     return 0
   end,
 }

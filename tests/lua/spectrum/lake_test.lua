@@ -193,3 +193,24 @@ t.test("a materialized view over the emulated table refreshes from S3", { timeou
   mv.refresh(L.wh, "spectrum_lake.by_customer")
   t.ne(L.wh:query("SELECT SUM(total) AS s FROM spectrum_lake.by_customer")[1].s, before)
 end)
+
+t.test("lode spectrum scan: COPY text in C, NULL for a column a file lacks, partition values appended", { timeout = 120000 }, function()
+  t.env("AWS_ENDPOINT_URL", "tests/run.sh starts s3rver")
+  local dir = t.tmpdir()
+  require("lode.fs").mkdir(dir .. "/evo", true)
+  -- an older file without "note", a newer one with it and with a tab and a backslash in it
+  duckdb(("COPY (SELECT 1 AS id, 2.5::DOUBLE AS amount) TO '%s/evo/a.parquet' (FORMAT parquet)"):format(dir),
+    ("COPY (SELECT * FROM (VALUES (2, NULL::DOUBLE, 'x' || chr(9) || 'y\\z'), (3, -0.125, NULL)) v(id, amount, note)) "
+      .. "TO '%s/evo/b.parquet' (FORMAT parquet)"):format(dir))
+  local s3 = require "lode.s3"
+  local bucket = "spectrum-scan"
+  proc.run({ "curl", "-s", "-o", "/dev/null", "-X", "PUT", t.env("AWS_ENDPOINT_URL", "") .. "/" .. bucket })
+  s3.upload(dir .. "/evo/a.parquet", "s3://" .. bucket .. "/t/day=2024-01-02/a.parquet")
+  s3.upload(dir .. "/evo/b.parquet", "s3://" .. bucket .. "/t/day=2024-01-02/b.parquet")
+  local r = proc.run({ os.getenv("LODE_BIN") or "build/lode", "spectrum", "scan", "s3://" .. bucket .. "/t/day=2024-01-02/",
+    "--column", "id", "--column", "note", "--column", "amount", "--value", "2024-01-02", "--value", "it's\t" })
+  t.eq(r.status, 0, r.stderr)
+  t.eq(r.stdout, "1\t\\N\t2.5\t2024-01-02\tit's\\t\n"
+    .. "2\tx\\ty\\\\z\t\\N\t2024-01-02\tit's\\t\n"
+    .. "3\t\\N\t-0.125\t2024-01-02\tit's\\t\n")
+end)
