@@ -123,8 +123,11 @@ static void on_notice(void *arg, const PGresult *res)
     lode_log_level level = LODE_LOG_DEBUG;
     if (sev && (!strcmp(sev, "WARNING"))) level = LODE_LOG_WARN;
     if (!lode_log_enabled(level)) return;
-    lode_logf(level, "warehouse %s (connection %llu): %s", sev ? sev : "NOTICE",
-              (unsigned long long)c->id, msg ? msg : "");
+    char line[2048];
+    snprintf(line, sizeof line, "warehouse %s (connection %llu): %s", sev ? sev : "NOTICE",
+             (unsigned long long)c->id, msg ? msg : "");
+    /* under the name of the task whose statement raised it */
+    lode_log_fields(level, c->cur ? c->cur->task : NULL, line, NULL);
 }
 
 /* ---- connecting --------------------------------------------------------------- */
@@ -233,7 +236,8 @@ pg_req *pg_req_new(const pg_req_ops *ops, void *owner, const char *sql, int npar
     r->owner = owner;
     r->phase = REQ_QUEUED;
     r->sql = strdup(sql);
-    if (!r->sql) goto fail;
+    r->task = strdup(lode_task_name(NULL));
+    if (!r->sql || !r->task) goto fail;
     if (nparams > 0) {
         r->values = calloc((size_t)nparams, sizeof *r->values);
         r->lengths = calloc((size_t)nparams, sizeof *r->lengths);
@@ -255,6 +259,7 @@ fail:
     free(r->values);
     free(r->lengths);
     free(r->sql);
+    free(r->task);
     free(r);
     return NULL;
 }
@@ -265,6 +270,7 @@ static void req_free(pg_req *r)
     free(r->values);
     free(r->lengths);
     free(r->sql);
+    free(r->task);
     free(r->end_failure);
     free(r);
 }

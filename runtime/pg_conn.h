@@ -64,6 +64,7 @@ struct pg_req {
     int sent;                /* the statement reached libpq */
     int end_pending;         /* CopyDone/CopyFail waits for room */
     char *end_failure;
+    char *task;              /* name of the task that made it, for its notices' log lines */
 };
 
 struct lode_pg_conn {

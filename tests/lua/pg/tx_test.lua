@@ -117,3 +117,30 @@ t.test("notices from the server go to the log, not the result", function()
   t.eq(r.rowcount, 0)
   w:close()
 end)
+
+t.test("a server WARNING is logged under the task whose statement raised it", function()
+  local dir = t.tmpdir()
+  local f = assert(io.open(dir .. "/p.lua", "w"))
+  f:write([[
+local lode = require "lode"
+local wh = lode.warehouse()
+return lode.pipeline "notices" {
+  lode.task "quiet" { function() lode.sleep(1) end },
+  lode.task "loud" { function() wh:query("do $$ begin raise warning 'careful: %', 42; end $$") end },
+}
+]])
+  f:close()
+  local r = require("lode.proc").run({ os.getenv("LODE_BIN") or "build/lode", "run", "--log-format", "json", dir .. "/p.lua" },
+    { env = { LODE_WAREHOUSE = t.env("LODE_TEST_PG_URL", "tests/run.sh starts PostgreSQL") } })
+  t.eq(r.status, 0, r.stderr)
+  local found
+  for line in r.stderr:gmatch("{[^\n]+") do   -- the log lines (the run summary is a table)
+    local o = require("lode.json").decode(line)
+    if o.msg:find("careful: 42", 1, true) then
+      found = o
+    end
+  end
+  t.ok(found, "the warning is in the log:\n" .. r.stderr)
+  t.eq({ found.level, found.task, found.pipeline }, { "warn", "loud", "notices" })
+  t.contains(found.msg, "warehouse WARNING")
+end)
