@@ -150,7 +150,14 @@ void *lode_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         if (osmall && nsmall && class_of(osize) == class_of(nsize)) return ptr;
     }
     void *n = lode_mem_alloc(nsize);
-    if (!n) return NULL;          /* Lua keeps the old block */
+    if (!n) {
+        /* A shrink cannot fail: keep the bigger block. Lua will free it with
+         * the smaller size, which is safe both ways: a small block goes back
+         * on a (smaller) class list, and a malloc block given as small simply
+         * joins the class lists for good; a small block is never handed to
+         * free(), since no grow past LODE_MEM_SMALL ever returns one. */
+        return nsize <= osize ? ptr : NULL;   /* NULL: Lua keeps the old block */
+    }
     if (ptr) {
         memcpy(n, ptr, osize < nsize ? osize : nsize);
         lode_mem_free(ptr, osize);
