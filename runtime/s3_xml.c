@@ -50,6 +50,27 @@ const char *s3_xml_next(const char *p, const char *end, const char *tag, const c
     return NULL;
 }
 
+/* "&#233;" or "&#xE9;" (e is el bytes, '&' to ';'): a valid Unicode scalar
+ * value, not NUL and not a surrogate, in *cp. Anything else stays as text. */
+static int char_ref(const char *e, size_t el, unsigned long *cp)
+{
+    int hex = el > 3 && (e[2] == 'x' || e[2] == 'X');
+    const char *d = e + (hex ? 3 : 2), *semi = e + el - 1;
+    if (d == semi || semi - d > 8) return 0;
+    unsigned long v = 0;
+    for (; d < semi; d++) {
+        int c = (unsigned char)*d, k;
+        if (c >= '0' && c <= '9') k = c - '0';
+        else if (hex && c >= 'a' && c <= 'f') k = c - 'a' + 10;
+        else if (hex && c >= 'A' && c <= 'F') k = c - 'A' + 10;
+        else return 0;
+        v = v * (hex ? 16 : 10) + (unsigned long)k;
+    }
+    if (v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    *cp = v;
+    return 1;
+}
+
 char *s3_xml_decode(const char *s, size_t n)
 {
     char *out = malloc(n + 1), *o = out;
@@ -66,13 +87,13 @@ char *s3_xml_decode(const char *s, size_t n)
         }
         size_t el = (size_t)(semi - (s + i)) + 1;
         const char *e = s + i;
+        unsigned long cp;
         if (el == 5 && memcmp(e, "&amp;", 5) == 0) *o++ = '&';
         else if (el == 4 && memcmp(e, "&lt;", 4) == 0) *o++ = '<';
         else if (el == 4 && memcmp(e, "&gt;", 4) == 0) *o++ = '>';
         else if (el == 6 && memcmp(e, "&quot;", 6) == 0) *o++ = '"';
         else if (el == 6 && memcmp(e, "&apos;", 6) == 0) *o++ = '\'';
-        else if (e[1] == '#') {
-            unsigned long cp = e[2] == 'x' ? strtoul(e + 3, NULL, 16) : strtoul(e + 2, NULL, 10);
+        else if (e[1] == '#' && char_ref(e, el, &cp)) {
             /* UTF-8 encode the code point */
             if (cp < 0x80) *o++ = (char)cp;
             else if (cp < 0x800) {
