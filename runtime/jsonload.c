@@ -426,8 +426,8 @@ static int emit(lode_jsonload *j)
         if (j->isnull[i]) {
             j->fields[i].data = "";
         } else {
-            j->fields[i].data = j->field_in_text[i] ? j->text.data + j->field_off[i] : j->rec.data + j->field_off[i];
-            if (!j->fields[i].data) j->fields[i].data = "";
+            const char *base = j->field_in_text[i] ? j->text.data : j->rec.data;
+            j->fields[i].data = base ? base + j->field_off[i] : "";   /* an empty buffer may be NULL */
         }
     }
     lode_json_record r = {
