@@ -21,6 +21,7 @@
 #define DEFAULT_MAX_CHUNK (UINT64_C(1) << 30)
 #define TAIL_GUESS 65536
 #define DEFAULT_MAX_PAGE (UINT64_C(128) << 20)
+#define DEFAULT_MAX_PAGE_VALUES (UINT64_C(1) << 26)
 
 /* ---- errors --------------------------------------------------------------- */
 
@@ -237,6 +238,15 @@ static int decode_dictionary(lode_pqr *r, pq_col *c, const lode_pq_page_header *
         return -1;
     }
     size_t nv = (size_t)d->num_values;
+    /* PLAIN values take at least a bit (BOOLEAN), 4 bytes (a BYTE_ARRAY's
+     * length) or the type's width: a count beyond what the bytes can hold
+     * would only size arrays for values that are not there */
+    size_t w = (size_t)c->vt.width;
+    size_t most = c->ptype == LODE_PQ_BOOLEAN ? n * 8 : c->ptype == LODE_PQ_BYTE_ARRAY ? n / 4 : w ? n / w : n;
+    if (nv > most) {
+        col_fail(r, c, "dictionary page claims %zu values in %zu bytes", nv, n);
+        return -1;
+    }
     if (decode_values(r, c, PQ_ENC_PLAIN, data, n, nv) != 0) return -1;
     /* move the decoded values into the dictionary arrays */
     if (c->ptype == LODE_PQ_BYTE_ARRAY) {
@@ -377,6 +387,11 @@ static int col_next_page(lode_pqr *r, pq_col *c)
             return -1;
         }
         size_t n = (size_t)nv;
+        if ((uint64_t)n > r->opts.max_page_values) {
+            col_fail(r, c, "data page of %zu values is more than the reader takes in one page (%llu)", n,
+                     (unsigned long long)r->opts.max_page_values);
+            return -1;
+        }
         if ((int64_t)n > c->values_total - c->values_read) {
             col_fail(r, c, "page holds %zu values, only %lld left in the column chunk", n,
                      (long long)(c->values_total - c->values_read));
@@ -1004,6 +1019,7 @@ lode_pqr *lode_pqr_new(lode_source *src, const lode_pqr_options *opts)
     if (opts) r->opts = *opts;
     if (!r->opts.max_chunk_bytes) r->opts.max_chunk_bytes = DEFAULT_MAX_CHUNK;
     if (!r->opts.max_page_bytes) r->opts.max_page_bytes = DEFAULT_MAX_PAGE;
+    if (!r->opts.max_page_values) r->opts.max_page_values = DEFAULT_MAX_PAGE_VALUES;
     r->topts.replace_invalid = r->opts.replace_invalid_utf8;
     r->topts.replacement = r->opts.replacement ? r->opts.replacement : '?';
     r->check_crc = 1;

@@ -50,6 +50,8 @@ typedef struct {
     char replacement;             /* default '?' */
     uint64_t max_chunk_bytes;     /* refuse bigger column chunks (default 1 GiB) */
     uint64_t max_page_bytes;      /* refuse bigger uncompressed pages (default 128 MiB) */
+    uint64_t max_page_values;     /* refuse pages claiming more values (default 2^26): the
+                                     decoded arrays are sized by the header's count */
     int missing_as_null;          /* a named column the file lacks reads as NULL (else: error) */
     const char *row_suffix;       /* text/CSV/TSV: bytes put at the end of every row, before */
     size_t row_suffix_len;        /*   the newline (constant trailing columns); not copied */

@@ -22,6 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.format = LODE_PQR_CSV;
     o.max_chunk_bytes = 1u << 24;
     o.max_page_bytes = 1u << 24;
+    o.max_page_values = 1u << 20;
     lode_pqr *r = lode_pqr_new(&src, &o);
     if (!r) return 0;
     lode_pqr_buf out = { 0 };
