@@ -23,16 +23,16 @@
 --   DROP TABLE s
 --
 -- and for strategy "merge" the same staging followed by the MERGE subset that
--- Redshift and PostgreSQL 15 both accept.
+-- Redshift and PostgreSQL 15 both accept. Nothing in it commits implicitly
+-- (no TRUNCATE). The statement builders are pure functions (M.statements) so
+-- `lode plan` and the tests see exactly what runs.
 --
 -- On PostgreSQL two checks cost nothing when nothing is wrong. When a unique
 -- index on the target covers the key, a duplicate key in the batch is bound
 -- to fail the DELETE/INSERT or MERGE; those run inside a savepoint, and only
 -- when they fail that way is the duplicate check run, to say which rows. And
 -- MERGE's inserted/updated split is read from the transaction's own tuple
--- counters (pg_stat_get_xact_tuples_*), not from two counts of the target. Nothing in it commits implicitly
--- (no TRUNCATE). The statement builders are pure functions (M.statements) so
--- `lode plan` and the tests see exactly what runs.
+-- counters (pg_stat_get_xact_tuples_*), not from two counts of the target.
 
 local core = require "lode.core"
 local sql = require "lode.sql"
