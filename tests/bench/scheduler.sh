@@ -22,13 +22,16 @@ best() {   # best() CMD...: the run with the least wall time, "n ns bytes"
 report() {   # report LABEL
   read -r n lode_ns lode_rss < <(best env ${TUNE:-} "$L" run tests/bench/scheduler.lua)
   read -r _ plain_ns plain_rss < <(best env ${TUNE:-} lua5.4 tests/bench/scheduler_plain.lua)
-  awk -v tag="$1" -v n="$n" -v l="$lode_ns" -v p="$plain_ns" -v lr="$lode_rss" -v pr="$plain_rss" 'BEGIN {
-    lo = (l - 1e6) / n / 1000; po = (p - 1e6) / n / 1000
+  # the same plain coroutines run by lode's interpreter, on lode's allocator
+  read -r _ inlode_ns _ < <(best env ${TUNE:-} "$L" run tests/bench/scheduler_plain.lua)
+  awk -v tag="$1" -v n="$n" -v l="$lode_ns" -v p="$plain_ns" -v lr="$lode_rss" -v pr="$plain_rss" -v il="$inlode_ns" 'BEGIN {
+    lo = (l - 1e6) / n / 1000; po = (p - 1e6) / n / 1000; io = (il - 1e6) / n / 1000
     printf "scheduler%s.tasks: %d\n", tag, n
     printf "scheduler%s.lode_wall_ms: %.1f   plain_wall_ms: %.1f\n", tag, l / 1e6, p / 1e6
     printf "scheduler%s.lode_overhead_us_per_task: %.2f (goal <= 5)   plain: %.2f\n", tag, lo, po
     printf "scheduler%s.lode_peak_bytes_per_task: %.0f (goal <= 2048)   plain: %.0f\n", tag, lr / n, pr / n
-    printf "ratio%s: lode/plain overhead %.2f\n", tag, lo / po
+    printf "scheduler%s.plain_coroutines_in_lode_us_per_task: %.2f (same allocator as lode)\n", tag, io
+    printf "ratio%s: lode/plain overhead %.2f, lode/plain-in-lode %.2f\n", tag, lo / po, lo / io
   }'
 }
 TUNE= report ""
