@@ -288,7 +288,9 @@ function M.table_sql(opts, dialect)
     out[#out + 1] = "DROP TABLE IF EXISTS " .. def.qname
   end
   local lines = {
-    "CREATE EXTERNAL TABLE " .. (def.replace and "" or "IF NOT EXISTS ") .. def.qname .. " (",
+    -- Redshift documents no IF NOT EXISTS here: spectrum.table looks in
+    -- SVV_EXTERNAL_TABLES first instead
+    "CREATE EXTERNAL TABLE " .. def.qname .. " (",
     table.concat(column_defs(def.columns, "  "), ",\n"),
     ")",
   }
@@ -1259,7 +1261,15 @@ function M.table(wh, opts)
     pg_register_table(wh, def)
   else
     stmts = M.table_sql(def, dialect)
-    run_all(wh, stmts)
+    if not def.replace and not core.dry_run()
+        and wh:query("SELECT 1 AS x FROM svv_external_tables WHERE schemaname = $1 AND tablename = $2",
+          def.schema, def.table)[1] then
+      core.log("info", "spectrum: the external table exists; left as it is (replace = true recreates it)",
+        { table = def.qname })
+      stmts = {}
+    else
+      run_all(wh, stmts)
+    end
   end
   return { columns = def.columns, partitions = def.partitions, statements = stmts, files = files and #files or nil,
            schemas = report and report.schemas }

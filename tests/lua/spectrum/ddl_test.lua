@@ -50,9 +50,9 @@ local SALES = {
   partitions = { { "year", "int" }, { "month", "int" } },
 }
 
-t.test("table: exact DDL with partitions, hostile column names quoted", function()
+t.test("table: exact DDL with partitions, hostile column names quoted (no IF NOT EXISTS: Redshift documents none)", function()
   local s = spectrum.table_sql(SALES)
-  t.eq(s, { [[CREATE EXTERNAL TABLE IF NOT EXISTS spectrum_schema.sales (
+  t.eq(s, { [[CREATE EXTERNAL TABLE spectrum_schema.sales (
   sale_id bigint,
   customer_id int,
   amount decimal(12,2),
@@ -66,7 +66,7 @@ LOCATION 's3://data-lake/silver/sales/']] })
   local st = one(s[1])
   t.eq(st.kind, "create_external_table")
   t.eq(st.name, { "spectrum_schema", "sales" })
-  t.eq(st.if_not_exists, true)
+  t.eq(st.if_not_exists, false)
   t.eq(st.columns, {
     { name = "sale_id", type = "bigint" }, { name = "customer_id", type = "int" },
     { name = "amount", type = "decimal(12,2)" }, { name = "Sold At", type = "timestamp" },
@@ -185,4 +185,23 @@ t.test("SVV_EXTERNAL_PARTITIONS values are read", function()
   t.eq(spectrum.parse_values(' [ "a \\"b\\"" , "x\\\\y", "\\u00e9" ] '), { 'a "b"', "x\\y", "é" })
   t.eq(spectrum.parse_values("[]"), {})
   t.raises(function() spectrum.parse_values("2024,01") end, "cannot read partition values")
+end)
+
+t.test("redshift: spectrum.table looks in SVV_EXTERNAL_TABLES and leaves an existing table alone", function()
+  -- PostgreSQL stands in for the cluster's catalog view; the warehouse speaks the redshift dialect
+  local url = t.env("LODE_TEST_PG_URL", "tests/run.sh starts PostgreSQL")
+  local lode = require "lode"
+  local wh = lode.warehouse({ url = url, dialect = "redshift" })
+  wh:exec("CREATE OR REPLACE VIEW public.svv_external_tables AS "
+    .. "SELECT 'spectrum_schema'::text AS schemaname, 'sales'::text AS tablename")
+  local opts = { name = "spectrum_schema.sales", location = "s3://data-lake/silver/sales/", columns = { { "a", "int" } } }
+  local ok, r = pcall(spectrum.table, wh, opts)
+  t.ok(ok, tostring(r))
+  t.eq(r.statements, {}, "nothing run for an existing table")
+  -- absent: the CREATE EXTERNAL TABLE is sent (which PostgreSQL itself cannot parse)
+  wh:exec("CREATE OR REPLACE VIEW public.svv_external_tables AS "
+    .. "SELECT 'x'::text AS schemaname, 'y'::text AS tablename WHERE false")
+  t.raises(function() spectrum.table(wh, opts) end, "EXTERNAL")
+  wh:exec("DROP VIEW public.svv_external_tables")
+  wh:close()
 end)
