@@ -951,6 +951,13 @@ static int setup_columns(lode_pqr *r)
         if (chosen[i] < 0) {   /* absent from this file: always NULL */
             oc->schema = -1;
             oc->name = strdup(r->opts.columns[i]);
+            if (!oc->name) {
+                pqr_fail(r, "out of memory");
+                free(chosen);
+                r->n_out = want;
+                r->n_cols = ncols;
+                return -1;
+            }
             oc->first_col = (int)ci;
             oc->flat = 1;
             snprintf(oc->pg_type, sizeof oc->pg_type, "text");
