@@ -699,6 +699,10 @@ local function fetch_in_order(files, depth, consume)
       handles[i] = nil
       local bytes = h and h:await() or ""
       consume(j.file, i, bytes, jobs[i + 1] == nil or jobs[i + 1].file ~= j.file)
+      bytes = nil
+      -- each chunk leaves megabytes of strings behind (the bytes and their
+      -- conversion): collect now rather than let the heap double first
+      collectgarbage("step", CHUNK >> 10)
     end
   end)
   if not ok then
