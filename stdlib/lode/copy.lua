@@ -534,6 +534,22 @@ local function copy_failed(db, err)
                       sqlstate = e.sqlstate, retryable = e.retryable or false })
 end
 
+-- The files the ledger (lode.load_history under lt) has not seen at their
+-- current ETag; the others are counted in result.skipped_files.
+local function not_loaded(tx, lt, files, result)
+  local done = ledger_mod().loaded(tx, lt)
+  local todo = {}
+  for _, f in ipairs(files) do
+    if done[f.key .. "\0" .. f.etag] then
+      result.skipped_files = result.skipped_files + 1
+      log.debug("copy: already loaded, skipped", { key = f.url, etag = f.etag })
+    else
+      todo[#todo + 1] = f
+    end
+  end
+  return todo
+end
+
 -- Run fn(tx) in a transaction of its own, or in the caller's when db is one
 -- (Redshift has no savepoints: the caller's COMMIT then keeps rows and ledger together).
 local function redshift_tx(db, fn)
@@ -604,19 +620,7 @@ local function into_redshift(db, o, t0)
     local copy_ran = false
     local ok, err = pcall(redshift_tx, s, function(tx)
       tx:exec("LOCK lode.load_history")
-      local todo = files
-      if not o.reload then
-        local done = ledger.loaded(tx, lt)
-        todo = {}
-        for _, f in ipairs(files) do
-          if done[f.key .. "\0" .. f.etag] then
-            result.skipped_files = result.skipped_files + 1
-            log.debug("copy: already loaded, skipped", { key = f.url, etag = f.etag })
-          else
-            todo[#todo + 1] = f
-          end
-        end
-      end
+      local todo = o.reload and files or not_loaded(tx, lt, files, result)
       if #todo == 0 then
         return
       end
@@ -825,19 +829,7 @@ local function into_postgres(db, o, t0)
   in_tx(db, function(tx)
     -- one loader per table at a time: the ledger check and the rows agree
     tx:query("SELECT pg_advisory_xact_lock(hashtext($1))", "lode.copy:" .. ledger.table_key(lt))
-    local todo = files
-    if use_ledger and not o.reload then
-      local done = ledger.loaded(tx, lt)
-      todo = {}
-      for _, f in ipairs(files) do
-        if done[f.key .. "\0" .. f.etag] then
-          result.skipped_files = result.skipped_files + 1
-          log.debug("copy: already loaded, skipped", { key = f.url, etag = f.etag })
-        else
-          todo[#todo + 1] = f
-        end
-      end
-    end
+    local todo = (use_ledger and not o.reload) and not_loaded(tx, lt, files, result) or files
     if #todo == 0 then
       return
     end
