@@ -764,25 +764,9 @@ int luaopen_lode_load(lua_State *L)
         { "begin_file", l_begin_file }, { "feed", l_feed }, { "end_file", l_end_file },
         { "take_errors", l_take_errors }, { "stats", l_stats }, { NULL, NULL },
     };
-    if (luaL_newmetatable(L, DECODER_MT)) {
-        luaL_newlib(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, l_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, l_gc);
-        lua_setfield(L, -2, "__close");
-    }
-    lua_pop(L, 1);
+    lode_new_class(L, DECODER_MT, methods, l_gc, l_gc, NULL);
     static const luaL_Reg progress_methods[] = { { "get", l_progress_get }, { NULL, NULL } };
-    if (luaL_newmetatable(L, PROGRESS_MT)) {
-        luaL_newlib(L, progress_methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, l_progress_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, l_progress_gc);
-        lua_setfield(L, -2, "__close");
-    }
-    lua_pop(L, 1);
+    lode_new_class(L, PROGRESS_MT, progress_methods, l_progress_gc, l_progress_gc, NULL);
     static const luaL_Reg funcs[] = { { "decoder", l_decoder }, { "manifest", l_manifest },
                                       { "parquet_copy", l_parquet_copy }, { "progress", l_progress },
                                       { NULL, NULL } };

@@ -552,21 +552,16 @@ static const luaL_Reg funcs[] = {
 
 int luaopen_lode_parquetrows(lua_State *L)
 {
-    if (luaL_newmetatable(L, READER_MT)) {
-        luaL_newlib(L, reader_methods);
-        /* rd:next(): rows across row groups; loading yields the task */
-        if (luaL_dostring(L, "return function(self) while true do local r = self:_row() "
-                             "if r ~= false then return r end "
-                             "if not self:_load() then return nil end end end") != LUA_OK)
-            return lua_error(L);
-        lua_setfield(L, -2, "next");
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, l_close);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, l_close);
-        lua_setfield(L, -2, "__close");
-    }
-    lua_pop(L, 1);
+    lode_new_class(L, READER_MT, reader_methods, l_close, l_close, NULL);
+    /* rd:next(): rows across row groups; loading yields the task */
+    luaL_getmetatable(L, READER_MT);
+    lua_getfield(L, -1, "__index");
+    if (luaL_dostring(L, "return function(self) while true do local r = self:_row() "
+                         "if r ~= false then return r end "
+                         "if not self:_load() then return nil end end end") != LUA_OK)
+        return lua_error(L);
+    lua_setfield(L, -2, "next");
+    lua_pop(L, 2);
     luaL_newlib(L, funcs);
     return 1;
 }

@@ -1075,24 +1075,6 @@ static int conn_copy_out(lua_State *L)
 
 /* ---- module --------------------------------------------------------------------------------- */
 
-static void new_class(lua_State *L, const char *name, const luaL_Reg *methods,
-                      lua_CFunction gc, lua_CFunction tostring)
-{
-    luaL_newmetatable(L, name);
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, gc);
-    lua_setfield(L, -2, "__close");
-    if (tostring) {
-        lua_pushcfunction(L, tostring);
-        lua_setfield(L, -2, "__tostring");
-    }
-    lua_pop(L, 1);
-}
-
 int luaopen_lode_pg(lua_State *L)
 {
     static const luaL_Reg conn_methods[] = {
@@ -1126,10 +1108,10 @@ int luaopen_lode_pg(lua_State *L)
         {"close", reader_close},
         {NULL, NULL}
     };
-    new_class(L, LODE_PG_CONN_MT, conn_methods, conn_close, conn_tostring);
-    new_class(L, CURSOR_MT, cursor_methods, cursor_close, NULL);
-    new_class(L, LODE_PG_COPY_IN_MT, writer_methods, writer_gc, NULL);
-    new_class(L, LODE_PG_COPY_OUT_MT, reader_methods, reader_close, NULL);
+    lode_new_class(L, LODE_PG_CONN_MT, conn_methods, conn_close, conn_close, conn_tostring);
+    lode_new_class(L, CURSOR_MT, cursor_methods, cursor_close, cursor_close, NULL);
+    lode_new_class(L, LODE_PG_COPY_IN_MT, writer_methods, writer_gc, writer_gc, NULL);
+    lode_new_class(L, LODE_PG_COPY_OUT_MT, reader_methods, reader_close, reader_close, NULL);
 
     static const luaL_Reg funcs[] = {
         {"connect", l_connect},

@@ -34,3 +34,24 @@ int lode_is_null(lua_State *L, int idx)
     lua_pop(L, 1);
     return eq;
 }
+
+void lode_new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc,
+                    lua_CFunction close, lua_CFunction tostring)
+{
+    if (luaL_newmetatable(L, name)) {
+        lua_newtable(L);
+        luaL_setfuncs(L, methods, 0);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, gc);
+        lua_setfield(L, -2, "__gc");
+        if (close) {
+            lua_pushcfunction(L, close);
+            lua_setfield(L, -2, "__close");
+        }
+        if (tostring) {
+            lua_pushcfunction(L, tostring);
+            lua_setfield(L, -2, "__tostring");
+        }
+    }
+    lua_pop(L, 1);
+}

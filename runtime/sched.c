@@ -902,15 +902,7 @@ void lode_sched_open(lua_State *L)
         {"name", handle_index_name},
         {NULL, NULL}
     };
-    if (luaL_newmetatable(L, LODE_TASK_MT)) {
-        luaL_newlib(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, handle_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, handle_tostring);
-        lua_setfield(L, -2, "__tostring");
-    }
-    lua_pop(L, 1);
+    lode_new_class(L, LODE_TASK_MT, methods, handle_gc, NULL, handle_tostring);
 }
 
 /* ---- runtime lifetime -------------------------------------------------------- */
