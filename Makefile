@@ -1,6 +1,7 @@
 # lode — build, test, demo and benchmark entry points.
 #   make                 build build/lode
 #   make test            install what is missing, build, start services, run every test (TAP via prove)
+#   make test-only TESTS="tests/lua/pg/tx_test.lua …"   only those tests (services still started), no dependency check
 #   make demo            run the example pipeline end to end on a throwaway local stack
 #   make bench           benchmarks, each a ratio against a peer tool
 #   make fuzz            libFuzzer targets (FUZZ_SECONDS=60 each by default)
@@ -27,7 +28,7 @@ CFLAGS_ALL := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) $(SANFLAGS) \
               -Iinclude $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
-RUNTIME_SRC := $(filter-out runtime/main.c,$(wildcard runtime/*.c))
+RUNTIME_SRC := $(filter-out runtime/main.c,$(wildcard runtime/*.c runtime/*/*.c))
 BINDING_SRC := $(wildcard bindings/*.c)
 LIB_OBJ     := $(patsubst %.c,$(BUILD)/obj/%.o,$(RUNTIME_SRC) $(BINDING_SRC)) $(BUILD)/obj/modules.o
 UNIT_SRC    := $(wildcard tests/unit/*.c)
@@ -37,7 +38,7 @@ FUZZ_SRC    := $(wildcard tests/fuzz/*.c)
 .PHONY: all deps test test-only demo bench fuzz install clean unit
 all: $(BUILD)/lode
 
-$(BUILD)/obj/%.o: %.c $(wildcard include/*.h include/lode/*.h runtime/*.h bindings/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard include/*.h include/lode/*.h include/lode/*/*.h runtime/*.h runtime/*/*.h bindings/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
@@ -68,11 +69,11 @@ deps:
 
 test: deps
 	@$(MAKE) --no-print-directory all unit
-	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) bash tests/run.sh
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) bash tests/run.sh $(TESTS)
 
 # Run the tests without the dependency check (services are still started).
 test-only: all unit
-	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) bash tests/run.sh
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) bash tests/run.sh $(TESTS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -26,9 +26,13 @@ fi
 # private folder (/root/...): then use an installed copy it can reach.
 lode_for_postgres || { echo "tests: cannot install lode where PostgreSQL can run it" >&2; exit 1; }
 
-tests=()
-for f in "$BUILD"/tests/unit/*; do [ -x "$f" ] && tests+=("$f"); done
-while IFS= read -r f; do tests+=("$f"); done < <(find tests/lua scripts/examples -name '*_test.lua' | sort)
-for f in tests/t/*.t; do [ -e "$f" ] && tests+=("$f"); done
+# With arguments (test files, e.g. `bash tests/run.sh tests/lua/pg/tx_test.lua`)
+# only those run, against the same freshly started services.
+tests=("$@")
+if [ ${#tests[@]} -eq 0 ]; then
+  for f in "$BUILD"/tests/unit/*; do [ -x "$f" ] && tests+=("$f"); done
+  while IFS= read -r f; do tests+=("$f"); done < <(find tests/lua scripts/examples -name '*_test.lua' | sort)
+  for f in tests/t/*.t; do [ -e "$f" ] && tests+=("$f"); done
+fi
 
 prove --exec "$ROOT/tests/tap-exec" -j "${TEST_JOBS:-2}" "${tests[@]}"
