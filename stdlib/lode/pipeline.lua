@@ -204,14 +204,38 @@ local function describe(err)
   return tostring(err)
 end
 
+-- Codes of misuse: a wrong argument stays wrong on the next attempt.
+local USAGE_CODES = { usage = true, invalid = true, invalid_option = true, invalid_name = true,
+  invalid_pipeline = true }
+
 local function default_retry_on(err)
-  -- Retry what can succeed later: structured errors say so; misuse and
-  -- script bugs (plain strings) are retried too unless retry_on says otherwise.
+  -- Retry what can succeed later: structured errors say so; usage errors never;
+  -- script bugs (plain strings) are retried unless retry_on says otherwise.
   if type(err) == "table" and err.retryable ~= nil then
     return err.retryable and true or false
   end
+  if type(err) == "table" and (USAGE_CODES[err.code] or err.exit_code == 2) then
+    return false
+  end
   return true
 end
+
+-- The structured parts of an error, as log fields (JSON logs get them as keys).
+local ERROR_FIELDS = { "op", "code", "sqlstate", "status", "key", "file", "line", "column",
+  "retryable", "request_id" }
+local function error_fields(err, fields)
+  fields = fields or {}
+  if type(err) == "table" then
+    for _, k in ipairs(ERROR_FIELDS) do
+      local v = err[k]
+      if v ~= nil and (type(v) == "string" or type(v) == "number" or type(v) == "boolean") then
+        fields[k == "line" and "statement_line" or k] = v
+      end
+    end
+  end
+  return fields
+end
+M.error_fields = error_fields
 
 local function backoff_ms(t, attempt)
   local base = t.backoff * (2 ^ (attempt - 1))
@@ -246,15 +270,15 @@ local function run_task(self, t, ctx)
     end
     if not can_retry then
       core.log("error", ("failed after %d attempt%s: %s"):format(attempt, attempt == 1 and "" or "s",
-        describe(err)), { attempts = attempt })
-      if tb and core.log_level() == "debug" then
+        describe(err)), error_fields(err, { attempts = attempt }))
+      if tb and (core.log_level() == "debug" or require("lode.cli").debugging()) then
         core.log("debug", tb)
       end
       return "failed", attempt, err, tb
     end
     local wait = backoff_ms(t, attempt)
     core.log("warn", ("attempt %d failed: %s; retrying in %d ms"):format(attempt, describe(err), wait),
-      { attempt = attempt, retry_in_ms = wait })
+      error_fields(err, { attempt = attempt, retry_in_ms = wait }))
     core.sleep(wait)
   end
 end
