@@ -578,6 +578,23 @@ function Warehouse:__tostring()
   return ("lode.warehouse %s (%s, pool %d)"):format(self.url, self.dialect or "dialect not yet known", self.size)
 end
 
+-- Every warehouse this process opens: its password becomes a known secret
+-- (redacted wherever it appears), and the first one is where `lode run`
+-- records the run in lode.runs when the pipeline names none.
+local connect = M.connect
+function M.connect(target)
+  local url = type(target) == "table" and target.url or target or os.getenv("LODE_WAREHOUSE") or ""
+  local password = tostring(url):match("^%a[%w+.-]*://[^:/@%s]*:([^@%s]*)@")
+  if password and password ~= "" then
+    sql.register_secret(password)
+    local decoded = password:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+    sql.register_secret(decoded)
+  end
+  local wh = connect(target)
+  M.first = M.first or wh
+  return wh
+end
+
 return setmetatable(M, {
   __call = function(_, target)
     return M.connect(target)

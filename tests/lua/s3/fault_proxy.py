@@ -11,6 +11,7 @@ matching requests (COUNT -1: every one):
   reset  forward, relay half of the response body, then reset the connection
   stall  forward, relay the headers and a few bytes, then go silent
   part500  answer 500 InternalError to every UploadPart (partNumber=) request
+  hold   never forward nor answer (a request in flight for as long as the proxy lives)
 Only requests whose "METHOD TARGET" contains MATCH (default: any) are faulted, and of
 those only every EVERY-th (default 1), so faults can land in the middle of a
 long transfer rather than on its first requests.
@@ -86,6 +87,10 @@ class Handler(socketserver.BaseRequestHandler):
                     return
                 body += d
             fault = take_fault(method, target)
+            if fault and MODE == "hold":
+                log("%s %s -> fault hold" % (method, target))
+                time.sleep(LIFETIME)
+                return
             if fault and MODE in ("503", "part500"):
                 code, word, s3code = (503, "Slow Down", "SlowDown") if MODE == "503" else (500, "Internal Server Error", "InternalError")
                 x = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>injected</Message>"
