@@ -24,6 +24,7 @@ local function spec_for(command)
       { "--param", arg = "KEY=VALUE", multi = true, help = "set a parameter read by lode.param(KEY); repeatable" },
       { "--run-id", arg = "ID", help = "identifier for this run in logs (default: generated)" },
       { "--wait", help = "if another run of this pipeline holds its warehouse lock, wait for it instead of failing" },
+      { "--summary-json", arg = "FILE", help = "write the run summary as JSON to FILE (for CI artifacts, like dbt's run_results.json)" },
       { "--shutdown-grace", arg = "MS", help = "after SIGTERM/SIGINT, exit at once if the run has not stopped within MS (default 9000)" },
       { "--log-format", arg = "FMT", choices = { "text", "json" }, help = "text (default) or json: one object per line" },
       { "--log-level", arg = "LEVEL", choices = { "debug", "info", "warn", "error", "off" }, help = "minimum level logged (default info)" },
@@ -38,6 +39,28 @@ end
 
 M.spec = spec_for("run")
 M.spec_for = spec_for
+
+-- The run summary as JSON (a file CI keeps as an artifact).
+local function write_summary_json(path, summary, run_id)
+  local json = require "lode.json"
+  local tasks = {}
+  for i, r in ipairs(summary.tasks) do
+    tasks[i] = { name = r.name, status = r.status, attempts = r.attempts, seconds = r.seconds,
+      error = r.error and require("lode.sql").redact(r.error) or nil, reason = r.reason, rows = r.rows }
+  end
+  local doc = {
+    pipeline = summary.pipeline, run_id = run_id,
+    status = summary.cancelled and "cancelled" or (summary.ok and "ok" or "failed"),
+    cancelled_by = summary.cancelled, seconds = summary.seconds, tasks = tasks,
+  }
+  local f, err = io.open(path, "w")
+  if not f then
+    core.log("error", ("cannot write the run summary: %s"):format(err))
+    return
+  end
+  f:write(json.encode(doc), "\n")
+  f:close()
+end
 
 local function new_run_id()
   local t = math.floor(core.time())
@@ -145,6 +168,9 @@ function M.execute(command, opts, positional)
     state_run:finish(summary)
   end
   io.stderr:write(pipeline.format_summary(summary), "\n")
+  if opts.summary_json then
+    write_summary_json(opts.summary_json, summary, run_id)
+  end
   local _, signum = signal.received()
   if signum then
     return 128 + signum

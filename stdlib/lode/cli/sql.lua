@@ -80,6 +80,8 @@ local function print_result(r)
   io.stdout:write(table.concat(out, "\n"), "\n\n")
 end
 
+M.print_result = print_result
+
 function M.execute(file, opts)
   local f, err = io.open(file, "rb")
   if not f then
