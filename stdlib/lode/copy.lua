@@ -694,7 +694,8 @@ local function fetch_in_order(files, depth, consume)
         else
           local f = files[jj.file]
           handles[next_job] = lode.spawn(function()
-            return s3.get(f.url, { range = { jj.first, jj.last } })
+            -- the version listed, or ObjectChanged: never bytes of two versions under one ETag
+            return s3.get(f.url, { range = { jj.first, jj.last }, if_match = f.etag })
           end)
         end
         next_job = next_job + 1
@@ -763,13 +764,14 @@ local PROGRESS_MS = 500
 -- Parquet: every file into one binary COPY through the C reader (lode.load);
 -- with show, a task redraws the progress line from the load's counters.
 local function load_parquet(tx, o, todo, cols, result, show, t0)
-  local names, tcols, urls = {}, {}, {}
+  local names, tcols, urls, etags = {}, {}, {}, {}
   for i, c in ipairs(cols) do
     names[i] = c.name
     tcols[i] = { name = c.name, type = c.type }
   end
   for i, f in ipairs(todo) do
     urls[i] = f.url
+    etags[i] = f.etag
   end
   local text = ("COPY %s (%s) FROM STDIN (FORMAT binary)"):format(sql.qname(o.table), sql.idents(names))
   local conn = tx.conn
@@ -788,7 +790,8 @@ local function load_parquet(tx, o, todo, cols, result, show, t0)
       end
     end)
   end
-  local ok, r = pcall(load.parquet_copy, conn, text, urls, tcols, { prefetch = o.concurrency, progress = progress })
+  local ok, r = pcall(load.parquet_copy, conn, text, urls, tcols, { prefetch = o.concurrency, progress = progress,
+                                                                 etags = etags })
   if ticker then
     ticker:cancel()
   end
