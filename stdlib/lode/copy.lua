@@ -815,10 +815,11 @@ local function into_postgres(db, o, t0)
   local cols = target_columns(db, o)
   local lt = o.ledger_table or o.table
   local use_ledger = o.ledger ~= false
-  if use_ledger and not core.dry_run() then
+  local maxerror = o.maxerror or 0
+  -- lode.load_errors (Redshift's STL_LOAD_ERRORS) lives with the ledger
+  if (use_ledger or maxerror > 0) and not core.dry_run() then
     ledger.ensure(db.wh or db)
   end
-  local maxerror = o.maxerror or 0
   local result = { files = 0, rows = 0, bytes = 0, skipped_files = missing, errors = 0, seconds = 0,
                    total_files = #files }
   local show = o.show_progress

@@ -22,7 +22,7 @@ local M = {}
 -- What the PostgreSQL emulation does with each kind of statement, for the docs
 -- and `lode help sql`.
 M.EMULATED = {
-  { "COPY t [(cols)] FROM 's3://…' … [MANIFEST]", "lode.copy: reads S3, decodes CSV/JSON/Parquet, COPY … FROM STDIN" },
+  { "COPY t [(cols)] FROM 's3://…' … [MANIFEST]", "lode.copy: reads S3, decodes CSV/JSON/Parquet; appends, as Redshift (no ledger unless --ledger)" },
   { "CREATE EXTERNAL SCHEMA", "lode.spectrum.schema: a PostgreSQL schema" },
   { "CREATE EXTERNAL TABLE", "lode.spectrum.table: a partitioned table reading S3 live through file_fdw" },
   { "ALTER TABLE … ADD [IF NOT EXISTS] PARTITION … LOCATION …", "lode.spectrum.add_partitions (≤ 100 per statement)" },
@@ -135,23 +135,35 @@ local function unload(s, st, file)
   return { rowcount = rows }
 end
 
-local function run_postgres(s, st, file)
+-- COPY … FROM 's3://…' by lode.copy. Redshift's COPY appends whatever it
+-- reads: no load ledger, unless the script's runner asked for one (lode sql
+-- --ledger), which also routes a Redshift script's COPYs through lode.copy.
+local function run_copy(s, st, run_opts)
+  local file = run_opts.file
+  local opts = {}
+  for k, v in pairs(st) do
+    if not COPY_SUPPORTED[k] then
+      fail(st, file, "unsupported", ("COPY option %s is not emulated locally by lode"):format(k:upper()))
+    end
+    if k ~= "kind" and k ~= "sql" and k ~= "line" then
+      opts[k] = v
+    end
+  end
+  if not run_opts.ledger then
+    opts.ledger = false
+  end
+  return at(st, file, engine("copy").into, s, opts)
+end
+
+local function run_postgres(s, st, run_opts)
+  local file = run_opts.file
   local kind = st.kind
   if EXTERNAL_DDL[kind] and in_transaction(s) then
     fail(st, file, "25001", ("%s cannot run inside a transaction block (as on Redshift)"):format(EXTERNAL_DDL[kind]),
       { sqlstate = "25001" })
   end
   if kind == "copy" then
-    local opts = {}
-    for k, v in pairs(st) do
-      if not COPY_SUPPORTED[k] then
-        fail(st, file, "unsupported", ("COPY option %s is not emulated locally by lode"):format(k:upper()))
-      end
-      if k ~= "kind" and k ~= "sql" and k ~= "line" then
-        opts[k] = v
-      end
-    end
-    return at(st, file, engine("copy").into, s, opts)
+    return run_copy(s, st, run_opts)
   elseif kind == "create_external_schema" then
     return at(st, file, engine("spectrum").schema, s, {
       name = st.name, database = st.database, iam_role = st.iam_role, region = st.region,
@@ -223,10 +235,12 @@ local function run_statements(s, stmts, dialect, opts)
   local results = {}
   for _, st in ipairs(stmts) do
     local r
-    if dialect == "redshift" then
+    if dialect == "redshift" and st.kind == "copy" and opts.ledger then
+      r = run_copy(s, st, opts)
+    elseif dialect == "redshift" then
       r = at(st, file, s.query_raw, s, st.sql)
     else
-      r = run_postgres(s, st, file)
+      r = run_postgres(s, st, opts)
     end
     results[#results + 1] = { kind = st.kind, line = st.line, result = r }
     if opts.on_result then
