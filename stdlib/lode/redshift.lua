@@ -101,10 +101,9 @@ end
 
 local function parse_copy(c, st)
   c:expect("copy")
+  -- a #temp table keeps its name: the session temp table "#name" (never the
+  -- permanent table name)
   st.table = c:qualified_name("the target table")
-  if #st.table == 1 and st.table[1]:sub(1, 1) == "#" then
-    st.table = { st.table[1]:sub(2) }   -- a #temp table: its plain temp-table name
-  end
   if c:peek() and c:peek().type == "op" and c:peek().text == "(" then
     st.columns = parse_columns(c)
   end
@@ -370,6 +369,11 @@ end
 
 -- CREATE TABLE with Redshift attributes ------------------------------------------
 
+-- Redshift temp-table names: '#' then a name ('#' alone is an operator).
+local function is_temp_name(v)
+  return v:match("^#[%w_\128-\255]") ~= nil
+end
+
 -- Rewrite Redshift-only table syntax into PostgreSQL by dropping or replacing
 -- token ranges; everything else is kept byte for byte.
 local function rewrite_create_table(st, toks, text, hash_only)
@@ -402,7 +406,7 @@ local function rewrite_create_table(st, toks, text, hash_only)
     local t = toks[i]
     local v = t.type == "word" and t.value
     local nxt = toks[i + 1]
-    if hash_only and not (v and (v:sub(1, 1) == "#" or v == "getdate" or v == "sysdate" or v == "json_parse")) then
+    if hash_only and not (v and (is_temp_name(v) or v == "getdate" or v == "sysdate" or v == "json_parse")) then
       v = nil
     end
     if not v then
@@ -488,10 +492,17 @@ local function rewrite_create_table(st, toks, text, hash_only)
       skip_through(i + 3)
       out[#out + 1] = "varchar"
       i = i + 4
-    elseif v and v:sub(1, 1) == "#" then
+    elseif v and is_temp_name(v) then
+      -- Redshift's #name is a session temp table distinct from name: the
+      -- quoted identifier "#name" in pg_temp (created TEMP, see M.parse);
+      -- SELECT … INTO #name creates one
       keep_until(i)
       skip_through(i)
-      out[#out + 1] = v:sub(2)
+      local prev, before = toks[i - 1], toks[i - 2]
+      if prev and prev.value == "into" and not (before and (before.value == "insert" or before.value == "merge")) then
+        out[#out + 1] = "TEMP "
+      end
+      out[#out + 1] = '"' .. v .. '"'
       i = i + 1
     else
       i = i + 1
@@ -616,6 +627,11 @@ function M.parse(stmt)
       or (w2 == "local" and (w3 == "temp" or w3 == "temporary"))) then
     st.kind = "create_table"
     st.rewritten = rewrite_create_table(st, toks, stmt.text)
+    -- CREATE TABLE #name: Redshift makes it a temp table whatever the keywords
+    local n = (w3 == "if") and 6 or 3
+    if w2 == "table" and toks[n] and toks[n].type == "word" and is_temp_name(toks[n].value) then
+      st.rewritten = st.rewritten:sub(1, #toks[1].text) .. " TEMP" .. st.rewritten:sub(#toks[1].text + 1)
+    end
   elseif w1 == "unload" then
     st.kind = "unload"
     parse_unload(c, st)
@@ -628,11 +644,11 @@ function M.parse(stmt)
   elseif w1 == "truncate" then
     st.kind = "truncate"
   end
-  if st.kind == "sql" then
-    -- #temp table names become plain temp-table names; GETDATE()/SYSDATE
+  if st.kind == "sql" or st.kind == "drop_table" or st.kind == "truncate" then
+    -- #temp table names become the temp tables "#name"; GETDATE()/SYSDATE
     local rewrite = false
     for _, t in ipairs(toks) do
-      if t.type == "word" and (t.value:sub(1, 1) == "#" or t.value == "getdate" or t.value == "sysdate"
+      if t.type == "word" and (is_temp_name(t.value) or t.value == "getdate" or t.value == "sysdate"
           or t.value == "json_parse") then
         rewrite = true
       end

@@ -88,3 +88,75 @@ t.test("lode sql --ledger opts in to the ledger: the second run loads nothing", 
   t.eq(count("par_ledger"), 2 * N)
   t.contains(proc.run({ bin, "help", "sql" }).stdout, "--ledger")
 end)
+
+-- Airflow's S3ToRedshiftOperator, method UPSERT: the staging table is named
+-- #<target> and the statements use both names
+-- (airflow/providers/amazon/aws/transfers/s3_to_redshift.py, rendered by hand)
+local UPSERT = [[
+CREATE TABLE #fruit (LIKE fruit);
+COPY #fruit FROM '%sfruit/' IAM_ROLE 'arn:aws:iam::123456789012:role/R' CSV;
+BEGIN;
+DELETE FROM fruit USING #fruit WHERE fruit.id = #fruit.id;
+INSERT INTO fruit SELECT * FROM #fruit;
+COMMIT;
+]]
+
+local function fruit_rows()
+  local out = {}
+  for _, r in ipairs(wh:query("SELECT id, name FROM fruit ORDER BY id")) do
+    out[#out + 1] = r.id .. "=" .. r.name
+  end
+  return table.concat(out, ",")
+end
+
+local function public_tables(like)
+  local out = {}
+  for _, r in ipairs(wh:query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE $1 "
+      .. "ORDER BY 1", like)) do
+    out[#out + 1] = r.tablename
+  end
+  return table.concat(out, ",")
+end
+
+t.test("#fruit is a session temp table, not fruit: Airflow's UPSERT runs, and runs again", function()
+  wh:exec("DROP TABLE IF EXISTS fruit")
+  wh:exec("CREATE TABLE fruit (id int, name varchar(20))")
+  wh:exec("INSERT INTO fruit VALUES (1, 'apple'), (2, 'banana')")
+  s3.put(B .. "fruit/f.csv", "2,blueberry\n3,cherry\n")
+  local path = script_file("upsert.sql", UPSERT:format(B))
+  for run = 1, 2 do
+    local r = proc.run({ bin, "--log-level", "warn", "sql", "--quiet", path }, { env = { LODE_WAREHOUSE = url } })
+    t.eq(r.status, 0, r.stderr)
+    t.eq(fruit_rows(), "1=apple,2=blueberry,3=cherry", "run " .. run)
+    t.eq(public_tables("%fruit%"), "fruit", "no #fruit left in public after run " .. run)
+  end
+end)
+
+t.test("CREATE TABLE #stage makes no permanent table; DROP TABLE #stage and SELECT INTO #t work", function()
+  wh:exec("DROP TABLE IF EXISTS stage")
+  wh:exec("DROP TABLE IF EXISTS fruit")
+  wh:exec("CREATE TABLE fruit (id int, name varchar(20))")
+  wh:exec("INSERT INTO fruit VALUES (1, 'apple'), (2, 'banana')")
+  sqlrun.run(wh, [[
+CREATE TABLE #stage (LIKE fruit);
+INSERT INTO #stage SELECT * FROM fruit WHERE id = 2;
+SELECT id, name INTO #picked FROM #stage;
+INSERT INTO fruit SELECT id + 10, name FROM #picked;
+DROP TABLE #stage;]], { file = "stage.sql" })
+  t.eq(public_tables("%stage%"), "")
+  t.eq(public_tables("%picked%"), "")
+  t.eq(fruit_rows(), "1=apple,2=banana,12=banana")
+end)
+
+t.test("wh:exec with #temp tables: the call's temp tables end with it, the pool gets a clean connection", function()
+  local one = lode.warehouse({ url = url, pool = 1 })
+  one:exec("DROP TABLE IF EXISTS fruit")
+  one:exec("CREATE TABLE fruit (id int, name varchar(20))")
+  s3.put(B .. "fruit/f.csv", "2,blueberry\n3,cherry\n")
+  for _ = 1, 2 do
+    one:exec(UPSERT:format(B))
+    t.eq(fruit_rows(), "2=blueberry,3=cherry")
+    t.eq(one:query([[SELECT to_regclass('"#fruit"')::text AS r]])[1].r, lode.null, "no temp table left on the pooled connection")
+  end
+  one:close()
+end)
