@@ -1251,6 +1251,12 @@ function M.table(wh, opts)
   local def = M._table_def(o)
   local stmts
   if dialect == "postgres" then
+    local serde = def.row_format and def.row_format.serde
+    if def.format ~= "parquet" or (serde and not serde:lower():find("parquet", 1, true)) then
+      -- refused now, not at the table's first query
+      fail("unsupported", ("%s: format %s is not emulated on PostgreSQL: lode's local Spectrum scans Parquet only")
+        :format(def.qname, serde and ("'" .. serde .. "'") or def.format:upper()))
+    end
     def.env_file = M._pg_setup(wh)
     if def.replace then
       wh:exec("DELETE FROM lode.spectrum_partitions WHERE schema_name = $1 AND table_name = $2", def.schema, def.table)

@@ -24,7 +24,7 @@ local M = {}
 M.EMULATED = {
   { "COPY t [(cols)] FROM 's3://…' … [MANIFEST]", "lode.copy: reads S3, decodes CSV/JSON/Parquet; appends, as Redshift (no ledger unless --ledger)" },
   { "CREATE EXTERNAL SCHEMA", "lode.spectrum.schema: a PostgreSQL schema" },
-  { "CREATE EXTERNAL TABLE", "lode.spectrum.table: a partitioned table reading S3 live through file_fdw" },
+  { "CREATE EXTERNAL TABLE … STORED AS PARQUET", "lode.spectrum.table: a partitioned table reading S3 live through file_fdw (other formats are refused at CREATE)" },
   { "ALTER TABLE … ADD [IF NOT EXISTS] PARTITION … LOCATION …", "lode.spectrum.add_partitions (≤ 100 per statement)" },
   { "ALTER TABLE … DROP PARTITION …", "lode.spectrum.drop_partitions" },
   { "DROP [EXTERNAL] TABLE (external)", "lode.spectrum.drop_table" },
@@ -155,6 +155,31 @@ local function run_copy(s, st, run_opts)
   return at(st, file, engine("copy").into, s, opts)
 end
 
+-- The file format of a CREATE EXTERNAL TABLE: "parquet", or nil and the
+-- clause naming the format lode's emulation cannot scan.
+local function external_format(st)
+  local rf = st.row_format or {}
+  local stored = st.stored_as
+  local clause = stored and ("STORED AS " .. stored:upper())
+  if not stored and st.inputformat then
+    clause = ("STORED AS INPUTFORMAT '%s'"):format(st.inputformat)
+    stored = st.inputformat:lower():find("parquet", 1, true) and "parquet" or "other"
+  end
+  stored = stored or "parquet"
+  if stored ~= "parquet" then
+    if rf.serde then
+      clause = ("ROW FORMAT SERDE '%s' %s"):format(rf.serde, clause)
+    elseif rf.delimited then
+      clause = "ROW FORMAT DELIMITED " .. clause
+    end
+    return nil, clause
+  end
+  if rf.serde and not rf.serde:lower():find("parquet", 1, true) then
+    return nil, ("ROW FORMAT SERDE '%s'"):format(rf.serde)
+  end
+  return "parquet"
+end
+
 local function run_postgres(s, st, run_opts)
   local file = run_opts.file
   local kind = st.kind
@@ -169,8 +194,15 @@ local function run_postgres(s, st, run_opts)
       name = st.name, database = st.database, iam_role = st.iam_role, region = st.region,
       create_database = st.create_database, if_not_exists = st.if_not_exists })
   elseif kind == "create_external_table" then
+    local format, clause = external_format(st)
+    if not format then
+      -- refused here, not at the first query of the table (scanning text,
+      -- CSV, JSON, ORC or Avro is not emulated yet)
+      fail(st, file, "unsupported", ("CREATE EXTERNAL TABLE %s: %s is not emulated locally by lode "
+        .. "(its Spectrum emulation scans Parquet only)"):format(table.concat(st.name, "."), clause))
+    end
     return at(st, file, engine("spectrum").table, s, {
-      name = st.name, location = st.location, format = st.stored_as or "parquet",
+      name = st.name, location = st.location, format = format,
       columns = st.columns, partitions = st.partitions, properties = st.properties,
       if_not_exists = st.if_not_exists })
   elseif kind == "add_partitions" then
