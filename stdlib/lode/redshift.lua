@@ -21,6 +21,71 @@ local function parse_error(c, msg)
   c:fail(msg)
 end
 
+-- Option strings ----------------------------------------------------------------
+
+local SIMPLE_ESCAPES = { b = "\b", f = "\f", n = "\n", r = "\r", t = "\t", ["\\"] = "\\", ["'"] = "'" }
+
+--- decode_string(s) -> s with Redshift's backslash escapes decoded, or nil
+--- and why: the value of a quoted option string (COPY's DELIMITER '\t',
+--- NULL AS '\000', '\\', external-table TERMINATED BY …). Decoded: \t \n
+--- \r \b \f \\ \' and octal \d, \dd, \ddd (a byte, at most \377). Other
+--- escapes (\x…, \N, \u…) are refused: lode cannot vouch for Redshift's
+--- reading of them.
+function M.decode_string(s)
+  if not s:find("\\", 1, true) then
+    return s
+  end
+  local out, i = {}, 1
+  while i <= #s do
+    local b = s:find("\\", i, true)
+    if not b then
+      out[#out + 1] = s:sub(i)
+      break
+    end
+    out[#out + 1] = s:sub(i, b - 1)
+    local c = s:sub(b + 1, b + 1)
+    local oct = s:match("^[0-7][0-7]?[0-7]?", b + 1)
+    if oct then
+      local v = tonumber(oct, 8)
+      if v > 255 then
+        return nil, ("the octal escape \\%s is more than one byte (at most \\377)"):format(oct)
+      end
+      out[#out + 1] = string.char(v)
+      i = b + 1 + #oct
+    elseif SIMPLE_ESCAPES[c] then
+      out[#out + 1] = SIMPLE_ESCAPES[c]
+      i = b + 2
+    elseif c == "" then
+      return nil, "the string ends with a lone backslash"
+    else
+      return nil, ("the escape \\%s is not decoded by lode exactly as Redshift does (\\t \\n \\r \\b \\f "
+        .. "\\\\ \\' and octal \\ddd are; write \\\\%s for a backslash and %s)"):format(c, c, c)
+    end
+  end
+  return table.concat(out)
+end
+
+local SECRET_OPTIONS = { CREDENTIALS = true, SECRET_ACCESS_KEY = true, SESSION_TOKEN = true, ACCESS_KEY_ID = true }
+
+-- The next token, a quoted option string, decoded (plain '…' literals only:
+-- E'' and dollar quotes are already what they say).
+local function option_string(c, st, what)
+  local t = c:peek()
+  local v = c:string(what)
+  if t.text:sub(1, 1) ~= "'" then
+    return v
+  end
+  local d, why = M.decode_string(v)
+  if not d then
+    if SECRET_OPTIONS[what] then
+      why = "a backslash escape lode does not decode exactly as Redshift does"   -- never a secret's bytes
+    end
+    error(core.error({ op = "sql", code = "unsupported", line = t.line,
+      message = ("line %d: %s: %s"):format(t.line, what or "a string", why) }), 0)
+  end
+  return d
+end
+
 -- COPY ------------------------------------------------------------------------
 
 local COPY_FLAGS = {
@@ -108,28 +173,28 @@ local function parse_copy(c, st)
     st.columns = parse_columns(c)
   end
   c:expect("from")
-  st.from = c:string("FROM")
+  st.from = option_string(c, st, "FROM")
   while not c:eof() do
     if c:accept("iam_role") then
       if c:accept("default") then
         st.iam_role = "default"
       else
-        st.iam_role = c:string("IAM_ROLE")
+        st.iam_role = option_string(c, st, "IAM_ROLE")
       end
     elseif c:accept("credentials") then
       accept_as(c)
-      parse_credentials(c:string("CREDENTIALS"), st)
+      parse_credentials(option_string(c, st, "CREDENTIALS"), st)
     elseif c:accept("access_key_id") then
-      st.access_key_id = c:string("ACCESS_KEY_ID")
+      st.access_key_id = option_string(c, st, "ACCESS_KEY_ID")
     elseif c:accept("secret_access_key") then
-      st.secret_access_key = c:string("SECRET_ACCESS_KEY")
+      st.secret_access_key = option_string(c, st, "SECRET_ACCESS_KEY")
     elseif c:accept("session_token") then
-      st.session_token = c:string("SESSION_TOKEN")
+      st.session_token = option_string(c, st, "SESSION_TOKEN")
     elseif c:peek().type == "word" and VALUED[c:peek().value] then
       local word = c:next().value
       local field, kind = VALUED[word][1], VALUED[word][2]
       accept_as(c)
-      st[field] = kind == "integer" and c:integer(word:upper()) or c:string(word:upper())
+      st[field] = kind == "integer" and c:integer(word:upper()) or option_string(c, st, word == "null" and "NULL AS" or word:upper())
     elseif c:accept("format") then
       accept_as(c)
     elseif c:accept("parquet") then
@@ -139,25 +204,25 @@ local function parse_copy(c, st)
     elseif c:accept("avro") then
       st.format = "avro"
       if c:peek() and c:peek().type == "string" then
-        st.avro = c:string()
+        st.avro = option_string(c, st, "AVRO")
       end
     elseif c:accept("csv") then
       st.format = "csv"
       if c:accept("quote") then
         accept_as(c)
-        st.quote = c:string("QUOTE")
+        st.quote = option_string(c, st, "QUOTE")
       end
     elseif c:accept("json") then
       st.format = "json"
       accept_as(c)
-      st.json = c:string("JSON ('auto', 'auto ignorecase' or a jsonpaths s3:// URL)")
+      st.json = option_string(c, st, "JSON ('auto', 'auto ignorecase' or a jsonpaths s3:// URL)")
     elseif c:accept("fixedwidth") then
       st.format = "fixedwidth"
-      st.fixedwidth = c:string("FIXEDWIDTH")
+      st.fixedwidth = option_string(c, st, "FIXEDWIDTH")
     elseif c:accept("acceptinvchars") then
       accept_as(c)
       if c:peek() and c:peek().type == "string" then
-        st.acceptinvchars = c:string()
+        st.acceptinvchars = option_string(c, st, "ACCEPTINVCHARS")
       else
         st.acceptinvchars = true
       end
@@ -287,7 +352,7 @@ local function parse_create_external_table(c, st)
       st.row_format = { delimited = true }
       while c:accept("fields", "terminated", "by") or c:accept("lines", "terminated", "by") do
         local which = c.toks[c.i - 3].value
-        st.row_format[which] = c:string("TERMINATED BY")
+        st.row_format[which] = option_string(c, st, which:upper() .. " TERMINATED BY")
       end
     elseif c:accept("row", "format", "serde") then
       st.row_format = { serde = c:string("SERDE") }
@@ -540,10 +605,10 @@ local function parse_unload(c, st)
       st.header = true
     elseif c:accept("delimiter") then
       accept_as(c)
-      st.delimiter = c:string("DELIMITER")
+      st.delimiter = option_string(c, st, "DELIMITER")
     elseif c:accept("null") then
       accept_as(c)
-      st.null_as = c:string("NULL AS")
+      st.null_as = option_string(c, st, "NULL AS")
     elseif c:accept("allowoverwrite") then
       st.allowoverwrite = true
     elseif c:accept("parallel") then

@@ -204,3 +204,35 @@ t.test("CREATE EXTERNAL TABLE of a format lode cannot scan fails at the statemen
   end, "par_ext.api: format CSV is not emulated on PostgreSQL")
   t.eq(wh:query("SELECT to_regclass('par_ext.api')::text AS r")[1].r, lode.null)
 end)
+
+-- Option strings are decoded as Redshift reads its string literals
+-- (AWS COPY reference: "DELIMITER … a tab ( \t ) … octal, using the format
+-- '\ddd'"; "NULL AS '\0' or '\000'")
+t.test("COPY option strings: DELIMITER '\\t', octal '\\174', NULL AS '\\000' and '\\\\' load as on Redshift", function()
+  wh:exec("DROP TABLE IF EXISTS par_esc")
+  wh:exec("CREATE TABLE par_esc (id int, a varchar(20), b varchar(20))")
+  s3.put(B .. "esc/tab.txt", "1\tx|y\ta,b\n2\t\0\tz\n")
+  s3.put(B .. "esc/pipe.txt", "3|p\tq|\\\n")
+  sqlrun.run(wh, ([[
+COPY par_esc FROM '%sesc/tab.txt' IAM_ROLE 'r' DELIMITER '\t' NULL AS '\000';
+COPY par_esc FROM '%sesc/pipe.txt' IAM_ROLE 'r' DELIMITER AS '\174' NULL AS '\\';]]):format(B, B), { file = "esc.sql" })
+  local got = {}
+  for _, r in ipairs(wh:query("SELECT id, coalesce(a, '<null>') AS a, coalesce(b, '<null>') AS b FROM par_esc ORDER BY id")) do
+    got[#got + 1] = ("%d[%s][%s]"):format(r.id, r.a, r.b)
+  end
+  t.eq(table.concat(got, " "), "1[x|y][a,b] 2[<null>][z] 3[p\tq][<null>]")
+end)
+
+t.test("an escape lode cannot decode exactly fails at the statement, naming line and option", function()
+  wh:exec("DROP TABLE IF EXISTS par_esc2")
+  wh:exec("CREATE TABLE par_esc2 (id int)")
+  local err = t.raises(function()
+    sqlrun.run(wh, ("SELECT 1;\nCOPY par_esc2 FROM '%sesc/tab.txt' IAM_ROLE 'r'\n NULL AS '\\N';"):format(B), { file = "bad.sql" })
+  end, "bad.sql: line 3: NULL AS: the escape \\N")
+  t.eq(err.code, "unsupported")
+  err = t.raises(function()
+    sqlrun.run(wh, ("COPY par_esc2 FROM '%sx' CREDENTIALS 'aws_access_key_id=AK;aws_secret_access_key=hush\\yhush';")
+      :format(B), { file = "cred.sql" })
+  end, "cred.sql: line 1: CREDENTIALS:")
+  t.ok(not tostring(err):find("hush", 1, true), "no secret in the error")
+end)

@@ -22,7 +22,7 @@ end)
 t.test("COPY CSV with every common option", function()
   local st = one([[copy public."Orders" (id, "Amount") from 's3://b/in/orders.csv.gz'
     credentials 'aws_access_key_id=AKIA;aws_secret_access_key=SECRET;token=TOK'
-    region 'eu-west-1' csv quote as '"' delimiter ',' ignoreheader 1 null as '\N'
+    region 'eu-west-1' csv quote as '"' delimiter ',' ignoreheader 1 null as '\\N'
     emptyasnull blanksasnull dateformat 'auto' timeformat 'epochsecs' gzip
     maxerror 5 truncatecolumns acceptinvchars '?' fillrecord]])
   t.eq(st.table, { "public", "Orders" })
@@ -184,4 +184,24 @@ t.test("transaction control and TRUNCATE are recognised", function()
     kinds[#kinds + 1] = st.kind
   end
   t.eq(kinds, { "begin", "truncate", "commit", "begin", "rollback" })
+end)
+
+t.test("decode_string: Redshift's backslash escapes in option strings", function()
+  local d = require("lode.redshift").decode_string
+  t.eq(d([[\t]]), "\t")
+  t.eq(d([[\000]]), "\0")
+  t.eq(d([[\0]]), "\0")
+  t.eq(d([[\174]]), "|")
+  t.eq(d([[\\]]), "\\")
+  t.eq(d([[a\'b]]), "a'b")
+  t.eq(d([[\r\n\b\f]]), "\r\n\b\f")
+  t.eq(d([[\1234]]), "S4", "at most three octal digits")
+  t.eq(d("plain"), "plain")
+  for _, bad in ipairs { [[\N]], [[\x09]], [[\u0041]], [[\400]], [[ab\]] } do
+    local v, why = d(bad)
+    t.eq(v, nil, bad)
+    t.ok(type(why) == "string" and #why > 0, bad)
+  end
+  t.eq(one([[COPY t FROM 's3://b/k' IAM_ROLE 'r' DELIMITER '\t' NULL AS '\\N']]).null_as, "\\N")
+  t.eq(one([[COPY t FROM 's3://b/k' IAM_ROLE 'r' DELIMITER '\t']]).delimiter, "\t")
 end)
