@@ -102,7 +102,7 @@ local VALUED = {
   region = { "region", "string" }, quote = { "quote", "string" }, delimiter = { "delimiter", "string" },
   ignoreheader = { "ignoreheader", "integer" }, null = { "null_as", "string" },
   dateformat = { "dateformat", "string" }, timeformat = { "timeformat", "string" },
-  maxerror = { "maxerror", "integer" },
+  maxerror = { "maxerror", "integer" }, comprows = { "comprows", "integer" },
 }
 
 local function accept_as(c)
@@ -232,6 +232,13 @@ local function parse_copy(c, st)
       st.statupdate = optional_on_off(c, "STATUPDATE")
     elseif c:accept("serializetojson") then
       st.serializetojson = true
+    elseif c:accept("encoding") then
+      accept_as(c)
+      local t = c:next()
+      if not t or (t.type ~= "word" and t.type ~= "string") then
+        parse_error(c, "expected UTF8, UTF16, UTF16LE or UTF16BE after ENCODING")
+      end
+      st.encoding = t.value:upper()
     else
       local t = c:peek()
       if t.type == "word" and COPY_FLAGS[t.value] then
@@ -247,7 +254,10 @@ local function parse_copy(c, st)
     st.from = nil
   end
   st.format = st.format or "text"
-  if st.maxerror and (st.format == "parquet" or st.format == "orc") then
+  if st.maxerror == 0 and (st.format == "parquet" or st.format == "orc") then
+    -- dlt's FORMAT AS PARQUET … MAXERROR 0: zero tolerated errors is what
+    -- columnar COPY does anyway
+  elseif st.maxerror and (st.format == "parquet" or st.format == "orc") then
     error(core.error({ op = "copy", code = "unsupported", line = st.line,
       message = ("line %d: MAXERROR is not supported with %s: columnar COPY fails on any error (as on Redshift)")
         :format(st.line, st.format:upper()) }), 0)
