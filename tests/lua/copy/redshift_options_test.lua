@@ -138,3 +138,14 @@ COPY o_pq FROM 'B/pq/' IAM_ROLE 'r' FORMAT AS PARQUET MAXERROR 0;]])
   t.raises(function() run("COPY o_pq FROM 'B/pq/' IAM_ROLE 'r' FORMAT AS PARQUET MAXERROR 3;") end,
     "MAXERROR is not supported with PARQUET")
 end)
+
+t.test("JSON arrays load through a JSONPaths file ($[0], $[1]); with 'auto' they are refused, as on Redshift", function()
+  s3.put(B .. "jarr/data.json", '[1, "one", {"x": 10}]\n[2, "two, \\"quoted\\"", {"x": 20}]\n  [3, null, {}]\n')
+  s3.put(B .. "jpaths/arr.jsonpaths", '{"jsonpaths": ["$[0]", "$[1]", "$[2].x"]}')
+  run([[
+DROP TABLE IF EXISTS o_jarr; CREATE TABLE o_jarr (id int, name varchar(20), x int);
+COPY o_jarr FROM 'B/jarr/' IAM_ROLE 'r' FORMAT AS JSON 'B/jpaths/arr.jsonpaths';]])
+  t.eq(col("SELECT id || '|' || coalesce(name, '<null>') || '|' || coalesce(x::text, '<null>') AS v FROM o_jarr ORDER BY id"),
+    '1|one|10,2|two, "quoted"|20,3|<null>|<null>')
+  t.raises(function() run("COPY o_jarr FROM 'B/jarr/' IAM_ROLE 'r' FORMAT AS JSON 'auto';") end, "needs a JSONPaths file")
+end)
