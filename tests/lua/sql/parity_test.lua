@@ -75,7 +75,7 @@ end)
 
 t.test("lode sql --ledger opts in to the ledger: the second run loads nothing", function()
   fresh("par_ledger")
-  pcall(wh.exec, wh, "DELETE FROM lode.load_history WHERE table_name = '\"par_ledger\"'")
+  pcall(wh.exec, wh, "DELETE FROM lode.load_history WHERE table_name = 'par_ledger'")
   local path = script_file("ledger.sql", ("COPY par_ledger FROM '%sdaily/' IAM_ROLE 'r' CSV;\n"):format(B))
   for _ = 1, 2 do
     local r = proc.run({ bin, "--log-level", "warn", "sql", "--quiet", "--ledger", path }, { env = { LODE_WAREHOUSE = url } })
