@@ -488,6 +488,9 @@ static int l_decoder(lua_State *L)
     d->conv.emptyasnull = opt_bool(L, 1, "emptyasnull");
     d->conv.blanksasnull = opt_bool(L, 1, "blanksasnull");
     d->conv.truncatecolumns = opt_bool(L, 1, "truncatecolumns");
+    d->conv.roundec = opt_bool(L, 1, "roundec");
+    d->conv.trimblanks = opt_bool(L, 1, "trimblanks");
+    d->conv.acceptanydate = opt_bool(L, 1, "acceptanydate");
     lua_getfield(L, 1, "acceptinvchars");
     if (lua_isstring(L, -1)) d->conv.acceptinvchars = lua_tostring(L, -1)[0];
     else if (lua_toboolean(L, -1)) d->conv.acceptinvchars = '?';

@@ -101,6 +101,9 @@ typedef struct {
     char acceptinvchars;       /* replacement for invalid UTF-8 bytes and NULs, 0: reject */
     const char *dateformat;    /* NULL: YYYY-MM-DD; "auto"; or a format */
     const char *timeformat;    /* NULL: YYYY-MM-DD HH:MI:SS; "auto", "epochsecs", "epochmillisecs", or a format */
+    int roundec;               /* numeric scale digits rounded (half away from zero), not truncated */
+    int trimblanks;            /* trailing blanks (space, tab) cut from varchar/text values */
+    int acceptanydate;         /* a DATE/TIMESTAMP value that does not parse is NULL, not an error */
 } lode_conv_opts;
 
 /* Redshift's STL_LOAD_ERRORS err_code values used by the emulation. */

@@ -281,7 +281,7 @@ end
 -- 's3://…', external DDL, #temp, DISTKEY, …) are carried out by lode.sqlrun,
 -- so code written for Redshift runs unchanged; the result is the last
 -- statement's. Statements with parameters are always sent as they are.
-local function emulated(wh, s, q, params)
+local function emulated(wh, s, q, params, own_session)
   -- under `lode plan` the statement is printed as written, like any write
   if params.n > 0 or core.dry_run() or wh.dialect == "redshift" or not require("lode.redshift").needs_emulation(q) then
     return nil
@@ -289,7 +289,7 @@ local function emulated(wh, s, q, params)
   if wh:get_dialect() ~= "postgres" then
     return nil
   end
-  local results = require("lode.sqlrun").run_on(s, q, {})
+  local results = require("lode.sqlrun").run_on(s, q, { own_session = own_session })
   local last = results[#results]
   local r = last and last.result
   if type(r) ~= "table" or r.rowcount == nil then
@@ -303,7 +303,8 @@ function Warehouse:query(q, ...)
   local params = table.pack(...)
   if params.n == 0 and not core.dry_run() and require("lode.redshift").needs_emulation(q)
       and self:get_dialect() == "postgres" then
-    return self:session(function(s) return emulated(self, s, q, params) end)
+    -- a session of its own: its #temp tables end with this call
+    return self:session(function(s) return emulated(self, s, q, params, true) end)
   end
   if core.dry_run() and not M.is_read(q) then
     plan_print(q, params)
