@@ -8,7 +8,7 @@
 
 #include "lode.h"
 #include "lode/pg.h"
-#include "pg_conn.h"
+#include "pg/conn.h"
 #include "tap.h"
 
 /* ---- builders ------------------------------------------------------------------ */

@@ -12,7 +12,7 @@
 #include <lauxlib.h>
 
 #include "lode.h"
-#include "s3_internal.h"
+#include "internal.h"
 
 /* ---- errors ------------------------------------------------------------------ */
 

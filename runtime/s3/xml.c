@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "s3_internal.h"
+#include "internal.h"
 
 static const char *find_open(const char *p, const char *end, const char *tag, size_t tlen, int *self_closing,
                              const char **after)

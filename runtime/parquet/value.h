@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "lode/parquet.h"
-#include "parquet_enc.h"
+#include "enc.h"
 
 /* What a leaf's values mean, resolved once from its schema element. */
 typedef enum {

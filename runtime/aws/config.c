@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "s3_internal.h"
+#include "../s3/internal.h"
 
 static char *env_dup(const char *name)
 {

@@ -5,8 +5,8 @@
 
 #include "lode/parquet.h"
 #include "lode/parquet_read.h"
-#include "parquet_enc.h"
-#include "parquet_value.h"
+#include "enc.h"
+#include "value.h"
 
 /* One leaf column's cursor over its chunk in the current row group. */
 typedef struct pq_col {

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "lode.h"
-#include "s3_internal.h"
+#include "internal.h"
 
 typedef struct {
     lode_source base;

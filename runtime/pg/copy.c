@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "lode.h"
-#include "pg_conn.h"
+#include "conn.h"
 
 #define COPY_CHUNK (256 * 1024)
 

@@ -21,7 +21,7 @@
 #include <stdio.h>
 
 #include "lode.h"
-#include "pg_conn.h"
+#include "conn.h"
 
 static struct {
     lode_pg_conn *live;

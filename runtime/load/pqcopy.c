@@ -35,7 +35,7 @@
 #include "lode/pg.h"
 #include "lode/s3.h"
 #include "lode/source.h"
-#include "parquet_read_int.h"   /* the current row group and row, for messages */
+#include "../parquet/read_int.h"   /* the current row group and row, for messages */
 
 #define RENDER_CHUNK (256u * 1024u)
 #define INFLATE_CHUNK (1u << 20)

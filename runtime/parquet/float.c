@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parquet_value.h"
+#include "value.h"
 
 typedef unsigned __int128 u128;
 

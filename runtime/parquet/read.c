@@ -14,9 +14,9 @@
 #include "lode/codec.h"
 #include "lode/parquet.h"
 #include "lode/parquet_read.h"
-#include "parquet_enc.h"
-#include "parquet_read_int.h"
-#include "parquet_value.h"
+#include "enc.h"
+#include "read_int.h"
+#include "value.h"
 
 #define DEFAULT_MAX_CHUNK (UINT64_C(1) << 30)
 #define TAIL_GUESS 65536

@@ -13,7 +13,7 @@
 
 #include <openssl/evp.h>
 
-#include "s3_internal.h"
+#include "internal.h"
 
 static int key_ok(const char *key)
 {
