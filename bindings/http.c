@@ -21,8 +21,8 @@
 #include <cjson/cJSON.h>
 
 #include "lode.h"
-#include "lode/http.h"
-#include "lode/luajson.h"
+#include "lode/http/http.h"
+#include "lode/core/luajson.h"
 
 typedef struct {
     lode_op op;

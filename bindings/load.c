@@ -20,8 +20,8 @@
 #include <cJSON.h>
 
 #include "lode.h"
-#include "lode/load.h"
-#include "lode/pg.h"
+#include "lode/load/load.h"
+#include "lode/pg/pg.h"
 
 #define DECODER_MT "lode.load.decoder"
 #define MAX_KEPT_ERRORS 1000  /* details kept per take_errors(); the count is exact */

@@ -13,9 +13,9 @@
 #include <lauxlib.h>
 
 #include "lode.h"
-#include "lode/parquet.h"
-#include "lode/s3.h"
-#include "lode/source.h"
+#include "lode/parquet/parquet.h"
+#include "lode/s3/s3.h"
+#include "lode/core/source.h"
 
 
 typedef struct {

@@ -20,7 +20,7 @@
 #include <lauxlib.h>
 
 #include "lode.h"
-#include "lode/pg.h"
+#include "lode/pg/pg.h"
 #include "../runtime/pg/conn.h"
 
 #define CURSOR_MT "lode.pg.cursor"

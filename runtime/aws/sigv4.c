@@ -9,7 +9,7 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
-#include "lode/sigv4.h"
+#include "lode/aws/sigv4.h"
 
 /* ---- a growable string ------------------------------------------------------ */
 

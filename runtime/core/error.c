@@ -1,7 +1,7 @@
 /* error.c — the structured error table every binding raises. */
 #include <lauxlib.h>
 
-#include "lode/error.h"
+#include "lode/core/error.h"
 
 /* __tostring: "op: message (code, HTTP 503, key s3://b/k)" built from the
  * fields present. */

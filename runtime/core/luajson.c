@@ -7,7 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "lode.h"
-#include "lode/luajson.h"
+#include "lode/core/luajson.h"
 
 
 static int is_array(lua_State *L, int idx, lua_Integer *n)

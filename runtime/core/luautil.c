@@ -1,7 +1,7 @@
 /* luautil.c — lode.null and other values shared by every binding. */
 #include <lauxlib.h>
 
-#include "lode/luautil.h"
+#include "lode/core/luautil.h"
 
 static char null_key;   /* registry key of the null sentinel */
 

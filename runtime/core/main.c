@@ -11,7 +11,7 @@
 #include <lualib.h>
 
 #include "lode.h"
-#include "lode/mem.h"
+#include "lode/core/mem.h"
 
 /* An error outside any protected call: say what it was and stop. */
 static int panic(lua_State *L)

@@ -5,7 +5,7 @@
  * pointer, so classes share chunks and nothing is reserved per class. Chunks
  * are never given back while the state lives: freed blocks are reused by the
  * next allocation of the same class, so a streaming load keeps a flat heap. */
-#include "lode/mem.h"
+#include "lode/core/mem.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
 
 #include "lode.h"
 #include "task_lua.h"
-#include "lode/mem.h"
+#include "lode/core/mem.h"
 
 typedef enum {
     TS_READY,      /* queued to run */

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "lode.h"
-#include "lode/source.h"
+#include "lode/core/source.h"
 
 typedef struct {
     lode_source base;

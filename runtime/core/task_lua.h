@@ -1,5 +1,5 @@
 /* task_lua.h — the scheduler's Lua-facing pieces, used by bindings/core.c.
- * The C API every binding uses is in include/lode/task.h. */
+ * The C API every binding uses is in include/lode/core/task.h. */
 #ifndef LODE_TASK_LUA_H
 #define LODE_TASK_LUA_H
 

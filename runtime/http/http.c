@@ -12,7 +12,7 @@
 #include <curl/curl.h>
 
 #include "lode.h"
-#include "lode/http.h"
+#include "lode/http/http.h"
 
 #define HEADER_CAP (64 * 1024)
 

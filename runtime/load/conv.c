@@ -6,7 +6,7 @@
  * varchar(n) byte lengths with TRUNCATECOLUMNS, invalid UTF-8 and NUL bytes
  * with ACCEPTINVCHARS. A rejected field leaves the output untouched and says
  * why in Redshift's words (err_code as in STL_LOAD_ERRORS). */
-#include "lode/load.h"
+#include "lode/load/load.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -7,7 +7,7 @@
  * next byte (also a newline or the delimiter) literal; with REMOVEQUOTES
  * surrounding double quotes are dropped (and delimiters inside them kept).
  * A CR before a record's LF is dropped. */
-#include "lode/load.h"
+#include "lode/load/load.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lode/load.h"
+#include "lode/load/load.h"
 
 #define MAX_DEPTH 256
 

@@ -29,12 +29,12 @@
 #include <unistd.h>
 
 #include "lode.h"
-#include "lode/load.h"
-#include "lode/parquet.h"
-#include "lode/parquet_read.h"
-#include "lode/pg.h"
-#include "lode/s3.h"
-#include "lode/source.h"
+#include "lode/load/load.h"
+#include "lode/parquet/parquet.h"
+#include "lode/parquet/read.h"
+#include "lode/pg/pg.h"
+#include "lode/s3/s3.h"
+#include "lode/core/source.h"
 #include "../parquet/read_int.h"   /* the current row group and row, for messages */
 
 #define RENDER_CHUNK (256u * 1024u)

@@ -2,7 +2,7 @@
  * `cat a.gz b.gz` makes), bzip2 (several streams) and zstd (several frames),
  * chosen by the COPY option or by the magic bytes. Output goes out in pieces
  * of at most 64 KiB, so memory stays bounded whatever the ratio. */
-#include "lode/load.h"
+#include "lode/load/load.h"
 
 #include <bzlib.h>
 #include <stdio.h>

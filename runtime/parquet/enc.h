@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lode/parquet_read.h"
+#include "lode/parquet/read.h"
 
 /* Parquet Encoding values. */
 enum {

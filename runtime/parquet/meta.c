@@ -1,5 +1,5 @@
 /* parquet_meta.c — decode a Parquet footer (FileMetaData) and page headers
- * from Thrift compact bytes into the model of lode/parquet.h.
+ * from Thrift compact bytes into the model of lode/parquet/parquet.h.
  * Owns: the model's copy of the footer bytes and an arena holding every
  * array; both are freed by lode_pq_meta_free. Hostile bytes are expected:
  * every count is checked against the bytes left, the arena has a budget,
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lode/parquet.h"
-#include "lode/thrift.h"
+#include "lode/parquet/parquet.h"
+#include "lode/parquet/thrift.h"
 
 #include <uv.h>
 

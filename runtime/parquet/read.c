@@ -11,9 +11,9 @@
 
 #include <zlib.h>
 
-#include "lode/codec.h"
-#include "lode/parquet.h"
-#include "lode/parquet_read.h"
+#include "lode/parquet/codec.h"
+#include "lode/parquet/parquet.h"
+#include "lode/parquet/read.h"
 #include "enc.h"
 #include "read_int.h"
 #include "value.h"

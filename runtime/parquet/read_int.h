@@ -3,8 +3,8 @@
 #ifndef LODE_PARQUET_READ_INT_H
 #define LODE_PARQUET_READ_INT_H
 
-#include "lode/parquet.h"
-#include "lode/parquet_read.h"
+#include "lode/parquet/parquet.h"
+#include "lode/parquet/read.h"
 #include "enc.h"
 #include "value.h"
 

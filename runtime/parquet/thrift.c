@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lode/thrift.h"
+#include "lode/parquet/thrift.h"
 
 void lode_thrift_init(lode_thrift *t, const void *buf, size_t len)
 {

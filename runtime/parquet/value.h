@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lode/parquet.h"
+#include "lode/parquet/parquet.h"
 #include "enc.h"
 
 /* What a leaf's values mean, resolved once from its schema element. */

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lode/parquet.h"
+#include "lode/parquet/parquet.h"
 
 static uint32_t le32(const uint8_t *p)
 {

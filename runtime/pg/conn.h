@@ -13,7 +13,7 @@
 #include <libpq-fe.h>
 #include <uv.h>
 
-#include "lode/pg.h"
+#include "lode/pg/pg.h"
 
 typedef struct pg_req pg_req;
 

@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lode/http.h"
-#include "lode/s3.h"
-#include "lode/sigv4.h"
+#include "lode/http/http.h"
+#include "lode/s3/s3.h"
+#include "lode/aws/sigv4.h"
 
 /* ---- configuration (aws_config.c) ---------------------------------------- */
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lode/parquet_read.h"
+#include "lode/parquet/read.h"
 #include "parquet/read_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

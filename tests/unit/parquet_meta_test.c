@@ -3,8 +3,8 @@
  * ones, and the hostile shapes a reader of untrusted bytes must refuse. */
 #include <math.h>
 
-#include "lode/parquet.h"
-#include "lode/thrift.h"
+#include "lode/parquet/parquet.h"
+#include "lode/parquet/thrift.h"
 #include "tap.h"
 #include "thrift_writer.h"
 

@@ -7,7 +7,7 @@
 #include <lualib.h>
 
 #include "lode.h"
-#include "lode/pg.h"
+#include "lode/pg/pg.h"
 #include "pg/conn.h"
 #include "tap.h"
 

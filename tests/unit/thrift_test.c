@@ -3,8 +3,8 @@
  * and by hand. */
 #include <math.h>
 
-#include "lode/parquet.h"
-#include "lode/thrift.h"
+#include "lode/parquet/parquet.h"
+#include "lode/parquet/thrift.h"
 #include "tap.h"
 #include "thrift_writer.h"
 

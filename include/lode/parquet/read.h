@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lode/source.h"
+#include "lode/core/source.h"
 
 typedef struct lode_pqr lode_pqr;
 

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lode/source.h"
+#include "lode/core/source.h"
 
 #define LODE_PQ_NEED_MORE (-2)
 /* Returned by the footer functions for encrypted files. */

@@ -17,7 +17,7 @@
 #define LODE_S3_H
 
 #include <lua.h>
-#include "lode/source.h"
+#include "lode/core/source.h"
 
 typedef struct lode_s3 lode_s3;
 
