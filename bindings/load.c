@@ -12,16 +12,17 @@
  *   for _, e in ipairs(dec:take_errors()) do ... end
  *
  * No I/O here: the caller moves the bytes (S3 → decoder → COPY stream), so
- * memory is bounded by the chunk size. */
+ * memory is bounded by the chunk size. The work is in runtime/load/
+ * (decoder.c, manifest.c, pqcopy.c); this file checks arguments, calls it,
+ * yields and pushes results. */
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cJSON.h>
-
 #include "lode.h"
 #include "lode/load/decoder.h"
 #include "lode/load/load.h"
+#include "lode/load/manifest.h"
 #include "lode/pg/pg.h"
 
 #define DECODER_MT "lode.load.decoder"
@@ -294,46 +295,25 @@ static int l_manifest(lua_State *L)
     const char *text = luaL_checklstring(L, 1, &n);
     const char *name = luaL_optstring(L, 2, "manifest");
     char msg[300];
-    cJSON *root = cJSON_ParseWithLength(text, n);
-    if (!root) {
-        snprintf(msg, sizeof msg, "%s: not valid JSON", name);
-        goto fail;
-    }
-    cJSON *entries = cJSON_GetObjectItemCaseSensitive(root, "entries");
-    if (!cJSON_IsArray(entries)) {
-        snprintf(msg, sizeof msg, "%s: no \"entries\" array", name);
-        goto fail;
-    }
-    lua_createtable(L, cJSON_GetArraySize(entries), 0);
-    int i = 0;
-    cJSON *e;
-    cJSON_ArrayForEach(e, entries) {
-        i++;
-        cJSON *url = cJSON_GetObjectItemCaseSensitive(e, "url");
-        if (!cJSON_IsString(url) || strncmp(url->valuestring, "s3://", 5) != 0) {
-            lua_pop(L, 1);
-            snprintf(msg, sizeof msg, "%s: entry %d has no s3:// \"url\"", name, i);
-            goto fail;
-        }
+    lode_manifest_entry *e;
+    size_t count;
+    if (lode_manifest_parse(text, n, name, &e, &count, msg, sizeof msg) != 0)
+        return lode_raise_error(L, "copy", "bad_manifest", msg, 0);
+    lua_createtable(L, (int)count, 0);
+    for (size_t i = 0; i < count; i++) {
         lua_createtable(L, 0, 3);
-        lua_pushstring(L, url->valuestring);
+        lua_pushstring(L, e[i].url);
         lua_setfield(L, -2, "url");
-        cJSON *mand = cJSON_GetObjectItemCaseSensitive(e, "mandatory");
-        lua_pushboolean(L, cJSON_IsTrue(mand));
+        lua_pushboolean(L, e[i].mandatory);
         lua_setfield(L, -2, "mandatory");
-        cJSON *meta = cJSON_GetObjectItemCaseSensitive(e, "meta");
-        cJSON *len = meta ? cJSON_GetObjectItemCaseSensitive(meta, "content_length") : NULL;
-        if (cJSON_IsNumber(len) && len->valuedouble >= 0) {
-            lua_pushinteger(L, (lua_Integer)len->valuedouble);
+        if (e[i].content_length >= 0) {
+            lua_pushinteger(L, e[i].content_length);
             lua_setfield(L, -2, "content_length");
         }
-        lua_rawseti(L, -2, i);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
-    cJSON_Delete(root);
+    lode_manifest_free(e, count);
     return 1;
-fail:
-    cJSON_Delete(root);
-    return lode_raise_error(L, "copy", "bad_manifest", msg, 0);
 }
 
 

@@ -30,5 +30,7 @@
 #include "lode/parquet/read.h"
 /* load: CSV, JSON, conversions, decompression, Parquet into COPY */
 #include "lode/load/load.h"
+#include "lode/load/decoder.h"
+#include "lode/load/manifest.h"
 
 #endif
