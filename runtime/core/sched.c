@@ -13,7 +13,6 @@
 #include <lualib.h>
 
 #include "lode.h"
-#include "task_lua.h"
 #include "lode/core/mem.h"
 
 typedef enum {
