@@ -16,6 +16,7 @@
 #include "lode/core/mem.h"
 #include "lode/core/source.h"
 /* aws: SigV4 */
+#include "lode/aws/config.h"
 #include "lode/aws/sigv4.h"
 /* http: curl multi on the loop */
 #include "lode/http/http.h"

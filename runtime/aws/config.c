@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../s3/internal.h"
+#include "lode/aws/config.h"
 
 static char *env_dup(const char *name)
 {

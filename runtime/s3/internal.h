@@ -1,6 +1,6 @@
-/* s3_internal.h — private to runtime/s3*.c, aws_config.c, source_s3.c and
- * bindings/s3.c: configuration, signed requests with retries, XML, the
- * file:// backend. */
+/* s3/internal.h — private to runtime/s3/ (and, until phase 2 of issue #16
+ * moves its transfer manager here, bindings/s3.c): the client, signed
+ * requests with retries, XML, the file:// backend. */
 #ifndef LODE_S3_INTERNAL_H
 #define LODE_S3_INTERNAL_H
 
@@ -9,24 +9,8 @@
 
 #include "lode/http/http.h"
 #include "lode/s3/s3.h"
+#include "lode/aws/config.h"
 #include "lode/aws/sigv4.h"
-
-/* ---- configuration (aws_config.c) ---------------------------------------- */
-
-typedef enum { LODE_S3_ADDR_AUTO, LODE_S3_ADDR_PATH, LODE_S3_ADDR_VIRTUAL } lode_s3_addressing;
-
-typedef struct {
-    char *profile;
-    char *access_key_id, *secret_access_key, *session_token;
-    char *region;
-    char *endpoint_url;            /* NULL: https://s3.<region>.amazonaws.com */
-    lode_s3_addressing addressing;
-} lode_aws_config;
-
-/* Resolve like the aws CLI: env, then the profile in the credentials and
- * config files. profile NULL: AWS_PROFILE or "default". 0, or -1 with err. */
-int lode_aws_config_load(lode_aws_config *c, const char *profile, char *err, size_t errlen);
-void lode_aws_config_free(lode_aws_config *c);
 
 /* ---- the client (s3.c) ------------------------------------------------------ */
 
