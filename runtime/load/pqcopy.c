@@ -35,7 +35,6 @@
 #include "lode/pg/pg.h"
 #include "lode/s3/s3.h"
 #include "lode/core/source.h"
-#include "../parquet/read_int.h"   /* the current row group and row, for messages */
 
 #define RENDER_CHUNK (256u * 1024u)
 #define INFLATE_CHUNK (1u << 20)
@@ -72,7 +71,7 @@ typedef struct pq_slot {
     int reopened;             /* already inflated once */
     int planned;
     int new_rg;               /* a row group was loaded and is not yet in p->segs */
-    int64_t rows_seen;        /* r->row at the last count */
+    int64_t rows_seen;        /* lode_pqr_rows_done at the last count */
     /* inflating a compressed object */
     lode_unzip *unzip;
     int tmp_fd;
@@ -762,8 +761,9 @@ static void ahead_fetch_span(ahead_src *a, ahead_group *grp, int rg, const chunk
  * left to it. */
 static void ahead_fetch_group(ahead_src *a, const lode_pqr *r, int g)
 {
-    const lode_pq_row_group *rg = &r->meta->row_groups[g];
-    chunk_span *c = calloc(r->n_cols ? r->n_cols : 1, sizeof *c);
+    const lode_pq_row_group *rg = &lode_pqr_meta(r)->row_groups[g];
+    size_t nleaves = lode_pqr_nleaves(r);
+    chunk_span *c = calloc(nleaves ? nleaves : 1, sizeof *c);
     ahead_group *grp = calloc(1, sizeof *grp);
     if (!c || !grp) {
         free(c);
@@ -771,8 +771,8 @@ static void ahead_fetch_group(ahead_src *a, const lode_pqr *r, int g)
         return;
     }
     size_t n = 0;
-    for (size_t j = 0; j < r->n_cols; j++) {
-        uint32_t leaf = (uint32_t)r->cols[j].leaf;
+    for (size_t j = 0; j < nleaves; j++) {
+        uint32_t leaf = (uint32_t)lode_pqr_leaf(r, j);
         if (leaf >= rg->n_columns) continue;
         const lode_pq_column_chunk *cc = &rg->columns[leaf];
         const lode_pq_column_meta *cm = cc->meta;
@@ -818,11 +818,13 @@ static void fetch_ahead(lode_pqcopy *p)
         if (s->state == S_DONE) continue;
         if (s->state != S_OPEN && s->state != S_LOADING && s->state != S_READY) return;   /* footer not read yet */
         const lode_pqr *r = s->r;
-        if (!s->ahead || !r || !r->meta || lode_pqr_failed(r)) return;
-        int g = s->ahead_next > r->rg + 1 ? s->ahead_next : r->rg + 1;
-        int n = (int)r->meta->n_row_groups;
+        const lode_pq_meta *meta = r ? lode_pqr_meta(r) : NULL;
+        if (!s->ahead || !meta || lode_pqr_failed(r)) return;
+        int cur = lode_pqr_row_group(r);
+        int g = s->ahead_next > cur + 1 ? s->ahead_next : cur + 1;
+        int n = (int)meta->n_row_groups;
         while (p->ahead_groups < p->ahead_max) {
-            while (g < n && r->meta->row_groups[g].num_rows == 0) g++;
+            while (g < n && meta->row_groups[g].num_rows == 0) g++;
             if (g >= n) break;
             ahead_fetch_group(s->ahead, r, g++);
         }
@@ -1184,7 +1186,7 @@ static int add_segment(lode_pqcopy *p, pq_slot *s)
         p->segs = g;
         p->capsegs = n;
     }
-    p->segs[p->nsegs++] = (segment){ p->tuples, s->file, s->r->rg, s->r->row };
+    p->segs[p->nsegs++] = (segment){ p->tuples, s->file, lode_pqr_row_group(s->r), lode_pqr_rows_done(s->r) };
     return 0;
 }
 
@@ -1201,8 +1203,8 @@ static int render_current(lode_pqcopy *p, pq_slot *s)
             return -1;
         }
         int64_t first = p->tuples;
-        p->tuples += s->r->row - s->rows_seen;
-        s->rows_seen = s->r->row;
+        p->tuples += lode_pqr_rows_done(s->r) - s->rows_seen;
+        s->rows_seen = lode_pqr_rows_done(s->r);
         if (p->raw.len) {
             const void *data = p->raw.data;
             size_t len = p->raw.len;
@@ -1262,7 +1264,7 @@ static void pump_once(lode_pqcopy *p)
             }
         }
         if (s->state == S_DONE) {
-            p->file_rows[p->cur] = s->r->row;
+            p->file_rows[p->cur] = lode_pqr_rows_done(s->r);
             slot_clear(s);
             p->cur++;
             if (p->progress) p->progress->files = (int64_t)p->cur;

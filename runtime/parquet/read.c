@@ -1066,6 +1066,11 @@ const char *lode_pqr_column_name(const lode_pqr *r, size_t i) { return i < r->n_
 const char *lode_pqr_column_pg_type(const lode_pqr *r, size_t i) { return i < r->n_out ? r->out[i].pg_type : NULL; }
 int64_t lode_pqr_num_rows(const lode_pqr *r) { return r->meta ? lode_pq_meta_rows(r->meta) : 0; }
 int lode_pqr_num_row_groups(const lode_pqr *r) { return r->meta ? (int)r->meta->n_row_groups : 0; }
+const lode_pq_meta *lode_pqr_meta(const lode_pqr *r) { return r->meta; }
+int lode_pqr_row_group(const lode_pqr *r) { return r->rg; }
+int64_t lode_pqr_rows_done(const lode_pqr *r) { return r->row; }
+size_t lode_pqr_nleaves(const lode_pqr *r) { return r->n_cols; }
+int lode_pqr_leaf(const lode_pqr *r, size_t j) { return r->cols[j].leaf; }
 
 /* Parse the footer found at the end of buf (the last `len` bytes of the file). */
 int pqr_parse_footer(lode_pqr *r, const uint8_t *buf, size_t len, uint64_t file_size)

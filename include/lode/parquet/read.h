@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "lode/core/source.h"
+#include "lode/parquet/parquet.h"
 
 typedef struct lode_pqr lode_pqr;
 
@@ -81,6 +82,16 @@ const char *lode_pqr_column_pg_type(const lode_pqr *r, size_t i);
 /* Rows in the file (sum over row groups) and row groups. */
 int64_t lode_pqr_num_rows(const lode_pqr *r);
 int lode_pqr_num_row_groups(const lode_pqr *r);
+
+/* Where the reader is, for read-ahead and messages: the footer (NULL
+ * before open), the row group loaded last (-1 before the first), the rows
+ * rendered from the file so far, and the projected leaf columns (indexes
+ * into a row group's columns). */
+const lode_pq_meta *lode_pqr_meta(const lode_pqr *r);
+int lode_pqr_row_group(const lode_pqr *r);
+int64_t lode_pqr_rows_done(const lode_pqr *r);
+size_t lode_pqr_nleaves(const lode_pqr *r);
+int lode_pqr_leaf(const lode_pqr *r, size_t j);
 
 /* Start loading the next row group's projected chunks: 0 = started (cb runs
  * when loaded or failed), 1 = no row groups left, -1 = failed. */
