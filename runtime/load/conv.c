@@ -1,4 +1,4 @@
-/* loadconv.c — per target-column validation and conversion of one field into
+/* load/conv.c — per target-column validation and conversion of one field into
  * PostgreSQL's text COPY form, with Redshift's COPY rules: NULL AS,
  * EMPTYASNULL, BLANKSASNULL, integer ranges, numeric(p,s) (extra scale
  * digits truncated, as Redshift does without ROUNDEC), booleans,

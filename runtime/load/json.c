@@ -1,4 +1,4 @@
-/* jsonload.c — the JSON reader of emulated `COPY … FORMAT AS JSON`: a push
+/* load/json.c — the JSON reader of emulated `COPY … FORMAT AS JSON`: a push
  * parser over newline-delimited or simply concatenated JSON objects that
  * hands each object to the caller as one field per target column, picked
  * by key ('auto', 'auto ignorecase') or by a compiled JSONPath.

@@ -1,4 +1,4 @@
-/* loadzip.c — streaming decompression for loads: gzip (several members, as
+/* load/zip.c — streaming decompression for loads: gzip (several members, as
  * `cat a.gz b.gz` makes), bzip2 (several streams) and zstd (several frames),
  * chosen by the COPY option or by the magic bytes. Output goes out in pieces
  * of at most 64 KiB, so memory stays bounded whatever the ratio. */

@@ -1,4 +1,4 @@
-/* parquet_enc.c — Parquet encodings: PLAIN, RLE / bit-packed hybrid,
+/* parquet/enc.c — Parquet encodings: PLAIN, RLE / bit-packed hybrid,
  * dictionary indices, DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY,
  * DELTA_BYTE_ARRAY and BYTE_STREAM_SPLIT.
  * Owns: nothing but short-lived scratch arrays freed before returning; every

@@ -1,4 +1,4 @@
-/* parquet_enc.h — Parquet value and level encodings, decoded from a byte
+/* parquet/enc.h — Parquet value and level encodings, decoded from a byte
  * range into caller-provided arrays. Private to the reader (runtime/).
  *
  * Every decoder takes (p, n) = the bytes it may read and a count of values

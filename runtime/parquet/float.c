@@ -1,4 +1,4 @@
-/* parquet_float.c — doubles and floats as the shortest text that reads back
+/* parquet/float.c — doubles and floats as the shortest text that reads back
  * as the same value, byte for byte what the reader always printed:
  * printf's "%.Pg" with the smallest P of 15..17 (floats: 6..9) whose text
  * strtod (strtof) maps back to the value.

@@ -1,4 +1,4 @@
-/* parquet_meta.c — decode a Parquet footer (FileMetaData) and page headers
+/* parquet/meta.c — decode a Parquet footer (FileMetaData) and page headers
  * from Thrift compact bytes into the model of lode/parquet/parquet.h.
  * Owns: the model's copy of the footer bytes and an arena holding every
  * array; both are freed by lode_pq_meta_free. Hostile bytes are expected:

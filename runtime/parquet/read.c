@@ -1,6 +1,6 @@
-/* parquet_read.c — the Parquet data reader: footer, projection, one row
+/* parquet/read.c — the Parquet data reader: footer, projection, one row
  * group's column chunks at a time, pages (v1, v2, dictionary, CRC), levels
- * and values, and rows rendered through parquet_value.c.
+ * and values, and rows rendered through value.c.
  * Owns: the footer model, the projected chunks of the current row group,
  * one decompressed page per column and the dictionary pages; everything is
  * freed by lode_pqr_free (chunks also when the next row group loads). */

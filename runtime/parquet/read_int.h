@@ -1,4 +1,4 @@
-/* parquet_read_int.h — the reader's private state, shared with the fuzz
+/* parquet/read_int.h — the reader's private state, shared with the fuzz
  * target and unit tests (runtime/ only). */
 #ifndef LODE_PARQUET_READ_INT_H
 #define LODE_PARQUET_READ_INT_H

@@ -1,4 +1,4 @@
-/* parquet_value.c — Parquet values as PostgreSQL COPY text, CSV, TSV, JSON
+/* parquet/value.c — Parquet values as PostgreSQL COPY text, CSV, TSV, JSON
  * and binary COPY fields: exact decimals, dates and times, INT96, UUID,
  * FLOAT16, shortest round-trip floats, escaped strings, bytea hex.
  * Owns: nothing; appends to the caller's pq_buf. */
@@ -200,7 +200,7 @@ size_t pq_fmt_i64(char *buf, int64_t v)
 }
 
 /* Shortest text that reads back as the same double (what PostgreSQL 12+
- * prints with extra_float_digits = 1): parquet_float.c. */
+ * prints with extra_float_digits = 1): float.c. */
 #define fmt_double pq_fmt_double
 #define fmt_float pq_fmt_float
 

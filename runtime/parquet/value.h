@@ -1,4 +1,4 @@
-/* parquet_value.h — rendering decoded Parquet values as text (PostgreSQL
+/* parquet/value.h — rendering decoded Parquet values as text (PostgreSQL
  * COPY text, CSV, TSV, JSON) and as PostgreSQL binary COPY fields.
  * Private to the reader (runtime/). */
 #ifndef LODE_PARQUET_VALUE_H
@@ -65,7 +65,7 @@ size_t pq_fmt_i64(char *buf, int64_t v);
 size_t pq_fmt_u64(char *buf, uint64_t v);
 /* The shortest of printf's %.15g/%.16g/%.17g (floats: %.6g..%.9g) that
  * reads back as the same value; NaN, Infinity, -Infinity, -0; integral
- * values below 1e15 (1e7) as integers. At most 24 bytes. parquet_float.c. */
+ * values below 1e15 (1e7) as integers. At most 24 bytes. float.c. */
 size_t pq_fmt_double(char *buf, double d);
 size_t pq_fmt_float(char *buf, float f);
 /* The same through snprintf + strtod (the reference; slow). */

@@ -1,4 +1,4 @@
-/* parquet_values.c — plain-encoded statistics values (min/max) turned into
+/* parquet/values.c — plain-encoded statistics values (min/max) turned into
  * typed values by the column's logical type, and the sort-order rules that
  * decide which statistics can be trusted. Pure functions, no allocation. */
 #include <math.h>

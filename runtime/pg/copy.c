@@ -1,10 +1,10 @@
-/* pg_copy.c — COPY FROM STDIN as a bounded sink, COPY TO STDOUT as a source,
+/* pg/copy.c — COPY FROM STDIN as a bounded sink, COPY TO STDOUT as a source,
  * and the byte builders for the text and binary COPY formats.
  *
  * Owns: each lode_copy_in / lode_copy_out from start until its on_finish
  * returns, its staging buffer (at most COPY_CHUNK bytes plus one write), and
  * the PGresults it keeps for the outcome. The request underneath belongs to
- * the connection (pg_conn.c). */
+ * the connection (pg/conn.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>

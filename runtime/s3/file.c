@@ -1,4 +1,4 @@
-/* s3_file.c — the file:// endpoint: buckets are folders under the root, keys
+/* s3/file.c — the file:// endpoint: buckets are folders under the root, keys
  * are relative paths. Same semantics as S3 where it matters to pipelines:
  * bytewise list order, prefixes and delimiters, ranges, ETags as the MD5 of
  * the content. Synchronous (local disk, for the demo and newcomers). */

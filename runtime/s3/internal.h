@@ -81,7 +81,7 @@ int s3_code_retryable(long status, const char *code);
 char *s3_presign(lode_s3 *c, const char *method, const char *bucket, const char *key,
                  int64_t now, int64_t expires, lode_s3_error *err);
 
-/* ---- XML (s3_xml.c) ---------------------------------------------------------- */
+/* ---- XML (xml.c) ------------------------------------------------------------- */
 
 /* Find the next <tag>...</tag> (or <tag/>) in [p, end): the inner text in
  * inner and len; returns the position after it, or NULL when there is none. */
@@ -93,7 +93,7 @@ char *s3_xml_decode(const char *s, size_t n);
 /* Append s XML-escaped to a malloc'd buffer (*buf, *len, *cap); -1 when out of memory. */
 int s3_xml_escape_append(char **buf, size_t *len, size_t *cap, const char *s);
 
-/* ---- file:// endpoint (s3_file.c) ------------------------------------------ */
+/* ---- file:// endpoint (file.c) --------------------------------------------- */
 
 typedef struct {
     char *key;

@@ -1,4 +1,4 @@
-/* s3_xml.c — just enough XML for S3's flat response documents: find an
+/* s3/xml.c — just enough XML for S3's flat response documents: find an
  * element by name, decode entities, escape text for request bodies. */
 #include <stdlib.h>
 #include <string.h>

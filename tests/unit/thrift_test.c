@@ -1,4 +1,4 @@
-/* Unit tests of the Thrift compact decoder (runtime/thrift.c) and the page
+/* Unit tests of the Thrift compact decoder (runtime/parquet/thrift.c) and the page
  * header parser built on it, on bytes built here by tests/unit/thrift_writer.h
  * and by hand. */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* lode/sigv4.h — AWS Signature Version 4 (header signing and presigned URLs).
+/* lode/aws/sigv4.h — AWS Signature Version 4 (header signing and presigned URLs).
  *
  * Pure functions: the clock (`now`) and the credentials are parameters, never
  * read here, so the AWS test suite runs as a unit test with a fixed clock.

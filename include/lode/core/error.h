@@ -1,4 +1,4 @@
-/* lode/error.h — structured errors raised by bindings.
+/* lode/core/error.h — structured errors raised by bindings.
  *
  * I/O failures raise a table { op=, code=, message=, retryable=, ... } whose
  * metatable "lode.error" gives it a __tostring, so task retries can inspect it

@@ -1,4 +1,4 @@
-/* lode/log.h — leveled logs to stderr, as text for people or one JSON object
+/* lode/core/log.h — leveled logs to stderr, as text for people or one JSON object
  * per line for machines. */
 #ifndef LODE_LOG_H
 #define LODE_LOG_H

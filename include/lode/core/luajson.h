@@ -1,4 +1,4 @@
-/* lode/luajson.h — Lua values <-> JSON with cJSON (lode.json, lode.http). */
+/* lode/core/luajson.h — Lua values <-> JSON with cJSON (lode.json, lode.http). */
 #ifndef LODE_LUAJSON_H
 #define LODE_LUAJSON_H
 

@@ -1,4 +1,4 @@
-/* lode/luautil.h — small helpers shared by the bindings. */
+/* lode/core/luautil.h — small helpers shared by the bindings. */
 #ifndef LODE_LUAUTIL_H
 #define LODE_LUAUTIL_H
 

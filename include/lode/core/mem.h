@@ -1,4 +1,4 @@
-/* mem.h — the allocator behind the Lua state and the scheduler's small structs.
+/* lode/core/mem.h — the allocator behind the Lua state and the scheduler's small structs.
  *
  * Small blocks (up to LODE_MEM_SMALL bytes) come from size-classed free lists
  * over 2 MiB chunks that ask the kernel for transparent huge pages; larger

@@ -1,4 +1,4 @@
-/* lode/source.h — random-access byte sources (a local file, an S3 object)
+/* lode/core/source.h — random-access byte sources (a local file, an S3 object)
  * read asynchronously on the loop. Decoders (Parquet footers and column
  * chunks, CSV/JSON streams) read through this, so the same code serves
  * local files and S3.

@@ -1,4 +1,4 @@
-/* lode/task.h — tasks, the run queue, and the one way a C binding waits.
+/* lode/core/task.h — tasks, the run queue, and the one way a C binding waits.
  *
  * A task is a Lua thread resumed only from the scheduler's run queue. A binding
  * that does I/O allocates a lode_op (its own struct with lode_op as the first

@@ -1,4 +1,4 @@
-/* lode/http.h — HTTP transfers on the lode loop (libcurl multi driven by
+/* lode/http/http.h — HTTP transfers on the lode loop (libcurl multi driven by
  * libuv socket and timer callbacks). One transfer per lode_http; connections
  * are pooled and kept alive by the shared multi handle, and at most
  * lode_http_set_max_connections() are open at once (others wait in curl's queue).

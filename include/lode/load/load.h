@@ -1,4 +1,4 @@
-/* lode/load.h — the byte work of emulated COPY: a push parser for delimited
+/* lode/load/load.h — the byte work of emulated COPY: a push parser for delimited
  * text (CSV and Redshift's pipe-delimited text), a JSON-lines/concatenated
  * JSON object reader, per-column type validation and conversion into
  * PostgreSQL's text COPY format, and streaming decompression.
@@ -168,7 +168,7 @@ const char *lode_unzip_error(const lode_unzip *z);
 lode_zkind lode_unzip_kind(const lode_unzip *z);
 void lode_unzip_free(lode_unzip *z);
 
-/* ---- JSON objects (runtime/jsonload.c) ---------------------------------------------
+/* ---- JSON objects (runtime/load/json.c) ---------------------------------------------
  *
  * Newline-delimited or concatenated JSON objects, one record per object; each
  * target column's field is found by key (Redshift's 'auto': the key equals
@@ -209,7 +209,7 @@ const char *lode_jsonload_error(const lode_jsonload *j);
 int64_t lode_jsonload_error_line(const lode_jsonload *j);
 void lode_jsonload_free(lode_jsonload *j);
 
-/* ---- Parquet into one binary COPY (runtime/pqcopy.c) ------------------------
+/* ---- Parquet into one binary COPY (runtime/load/pqcopy.c) ------------------------
  *
  *   lode_pqcopy *p = lode_pqcopy_start(conn, "COPY t (a, b) FROM STDIN (FORMAT binary)",
  *                                      &opts, on_done, ud, err, sizeof err);

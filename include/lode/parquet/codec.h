@@ -1,4 +1,4 @@
-/* lode/codec.h — Parquet page decompression through the system libraries.
+/* lode/parquet/codec.h — Parquet page decompression through the system libraries.
  *
  *   char err[200];
  *   if (lode_codec_decompress(LODE_CODEC_ZSTD, src, n, dst, want, err, sizeof err) != 0)

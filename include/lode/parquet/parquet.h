@@ -1,4 +1,4 @@
-/* lode/parquet.h — the Parquet footer (FileMetaData) model and the page
+/* lode/parquet/parquet.h — the Parquet footer (FileMetaData) model and the page
  * header structs, decoded from Thrift compact bytes (lode/thrift.h).
  *
  * Footer:

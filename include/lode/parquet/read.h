@@ -1,4 +1,4 @@
-/* lode/parquet_read.h — a row-group-at-a-time Parquet reader over a
+/* lode/parquet/read.h — a row-group-at-a-time Parquet reader over a
  * lode_source, rendering rows as PostgreSQL COPY text/binary, CSV, TSV or
  * JSON lines into a byte buffer the caller drains (a COPY sink, stdout, Lua).
  *

@@ -1,4 +1,4 @@
-/* lode/thrift.h — a decoder for the Thrift compact protocol over a byte
+/* lode/parquet/thrift.h — a decoder for the Thrift compact protocol over a byte
  * buffer in memory (Parquet footers and page headers). No allocation, no
  * libthrift: the caller walks structs field by field and skips what it does
  * not know, so footers from newer writers still parse.

@@ -1,4 +1,4 @@
-/* lode/pg.h — the warehouse client: non-blocking libpq on the lode loop, and
+/* lode/pg/pg.h — the warehouse client: non-blocking libpq on the lode loop, and
  * the COPY sink every loader streams rows into.
  *
  * Connections come from Lua (`wh:with_conn(function(conn) ... end)` pins one

@@ -1,4 +1,4 @@
-/* lode/s3.h — the S3 client other C code uses: structured errors, the shared
+/* lode/s3/s3.h — the S3 client other C code uses: structured errors, the shared
  * client configured the way the aws CLI is (env, ~/.aws/credentials and
  * config, profiles, endpoint_url, addressing_style; or a file:// endpoint),
  * and S3 objects as lode_source random-access byte sources (ranged GETs).
