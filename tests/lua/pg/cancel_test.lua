@@ -68,3 +68,73 @@ t.test("lode.timeout, lode.all and raising tasks around with_conn release the co
   t.eq({ w._open, #w._idle }, { 1, 1 })
   w:close()
 end)
+
+t.test("leaving a wh:rows loop early never cancels the next statement (300 times, pool = 1)", function()
+  -- 6 warehouses of one connection each, 50 rounds each, side by side: a
+  -- cancel waits for the server (20-50 ms here), run one after another they
+  -- would take most of a minute
+  local failed, wrong, first = 0, 0, nil
+  local jobs = {}
+  for j = 1, 6 do
+    jobs[j] = function()
+      local w = wh({ pool = 1 })
+      for k = 1, 50 do
+        local i = (j - 1) * 50 + k
+        -- odd: the server has already sent every row when the loop is left
+        -- (the cancel reaches an idle backend); even: it is still sending
+        local n = i % 2 == 1 and 1000 or 10000000
+        local ok, r = pcall(function()
+          for _ in w:rows("select generate_series(1, $1::int) as g", n) do
+            break -- cancels the rest of the statement on the server
+          end
+          -- a statement that takes a few milliseconds, like real ones
+          return w:query("select $1::int + count(*)::int - 100000 as i from generate_series(1, 100000)", i)
+        end)
+        if not ok then
+          failed = failed + 1
+          first = first or r
+        elseif r[1].i ~= i then
+          wrong = wrong + 1
+        end
+      end
+      t.eq({ w._open, #w._idle }, { 1, 1 })
+      w:close()
+    end
+  end
+  lode.all(jobs)
+  t.eq({ failed = failed, wrong = wrong }, { failed = 0, wrong = 0 }, first and tostring(first))
+end)
+
+t.test("a cancelled statement, then merge.upsert at once: every upsert commits (20 times, pool = 1)", function()
+  local merge = require "lode.merge"
+  local w = wh({ pool = 1 })
+  w:exec("drop table if exists cancel_merge")
+  w:exec("create table cancel_merge (id int primary key, v int)")
+  local failed, first = 0, nil
+  for i = 1, 20 do
+    local ok, err = pcall(function()
+      if i % 2 == 1 then
+        -- a loop left early over a result the server has finished sending
+        for _ in w:rows("select generate_series(1, 1000) as g") do break end
+      else
+        -- a timeout cancelling a running statement: its own error, nothing else
+        local ok2, e2 = pcall(lode.timeout, 30, function() w:query("select pg_sleep(10)") end)
+        if ok2 or e2.code ~= "timeout" then error(e2, 0) end
+      end
+      merge.upsert(w, {
+        target = "cancel_merge", key = { "id" },
+        query = ("select g as id, %d as v from generate_series(1, 100) g"):format(i),
+      })
+    end)
+    if not ok then
+      failed = failed + 1
+      first = first or err
+    end
+  end
+  t.eq(failed, 0, first and tostring(first))
+  -- PostgreSQL says what committed: the last upsert's 100 rows
+  local r = w:query("select count(*)::int as n, min(v) as lo, max(v) as hi from cancel_merge")
+  t.eq({ r[1].n, r[1].lo, r[1].hi }, { 100, 20, 20 })
+  w:exec("drop table cancel_merge")
+  w:close()
+end)
