@@ -301,6 +301,9 @@ static void attempt_begin(lode_aws_call *call)
     client_get_credentials(call, on_credentials);
 }
 
+static void query_error(const char *body, size_t len, char *code, size_t codelen, char *msg, size_t msglen,
+                        char *rid, size_t ridlen);
+
 /* The error code of a JSON error answer: x-amzn-ErrorType or __type/code,
  * without its "namespace#" prefix or ":url" suffix. */
 static void json_error(lode_aws_call *call, long status, const char *body, size_t len, char *code, size_t codelen,
@@ -331,6 +334,10 @@ static void json_error(lode_aws_call *call, long status, const char *body, size_
     }
     (void)status;
     cJSON_Delete(j);
+    /* an XML error document where JSON was due (moto's authentication errors) */
+    size_t i = 0;
+    while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) i++;
+    if (!code[0] && i < len && body[i] == '<') query_error(body, len, code, codelen, msg, msglen, NULL, 0);
 }
 
 static void query_error(const char *body, size_t len, char *code, size_t codelen, char *msg, size_t msglen,
@@ -343,7 +350,7 @@ static void query_error(const char *body, size_t len, char *code, size_t codelen
     if (!r) r = aws_json_find(doc, "RequestID");
     if (cJSON_IsString(c)) snprintf(code, codelen, "%s", c->valuestring);
     if (cJSON_IsString(m)) snprintf(msg, msglen, "%s", m->valuestring);
-    if (cJSON_IsString(r)) snprintf(rid, ridlen, "%s", r->valuestring);
+    if (rid && cJSON_IsString(r)) snprintf(rid, ridlen, "%s", r->valuestring);
     cJSON_Delete(doc);
 }
 
