@@ -20,7 +20,7 @@
 /* From botocore's service models (metadata: serviceId, signingName,
  * endpointPrefix, protocol, apiVersion, targetPrefix, jsonVersion). */
 static const lode_aws_service services[] = {
-    {"sts", "sts", "sts", "sts", LODE_AWS_QUERY, "2011-06-15", NULL, NULL, 0},
+    {"sts", "sts", "sts", "sts", LODE_AWS_QUERY, "2011-06-15", NULL, NULL, 2},
     {"iam", "iam", "iam", "iam", LODE_AWS_QUERY, "2010-05-08", NULL, NULL, 1},
     {"redshift", "redshift", "redshift", "redshift", LODE_AWS_QUERY, "2012-12-01", NULL, NULL, 0},
     {"redshift-serverless", "redshift_serverless", "redshift-serverless", "redshift-serverless", LODE_AWS_JSON,
@@ -252,13 +252,15 @@ int aws_settings_resolve(const lode_aws_service *svc, const lode_aws_client_opts
             goto fail;
         }
         out->signing_region = strdup(out->region ? out->region : "us-east-1");
-    } else if (svc->global) {
+    } else if (svc->global == 1 || (svc->global == 2 && !out->region)) {
+        /* one endpoint per partition: aws (us-east-1), aws-cn (cn-north-1), aws-us-gov (us-gov-west-1) */
         int cn = strcmp(suffix, "amazonaws.com.cn") == 0;
-        if (cn && asprintf(&out->endpoint_url, "https://%s.%s.%s", svc->endpoint_prefix, out->region, suffix) < 0)
-            out->endpoint_url = NULL;
-        if (!cn && asprintf(&out->endpoint_url, "https://%s.%s", svc->endpoint_prefix, suffix) < 0)
-            out->endpoint_url = NULL;
-        out->signing_region = strdup(cn ? out->region : "us-east-1");
+        int gov = out->region && strncmp(out->region, "us-gov-", 7) == 0;
+        int rc = cn ? asprintf(&out->endpoint_url, "https://%s.cn-north-1.%s", svc->endpoint_prefix, suffix)
+               : gov ? asprintf(&out->endpoint_url, "https://%s.us-gov.%s", svc->endpoint_prefix, suffix)
+                     : asprintf(&out->endpoint_url, "https://%s.%s", svc->endpoint_prefix, suffix);
+        if (rc < 0) out->endpoint_url = NULL;
+        out->signing_region = strdup(cn ? "cn-north-1" : gov ? "us-gov-west-1" : "us-east-1");
     } else {
         if (asprintf(&out->endpoint_url, "https://%s.%s.%s", svc->endpoint_prefix, out->region, suffix) < 0)
             out->endpoint_url = NULL;

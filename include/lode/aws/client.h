@@ -44,7 +44,8 @@ typedef struct {
     const char *api_version;       /* Query: the Version parameter */
     const char *target_prefix;     /* JSON: X-Amz-Target is <prefix>.<Operation> */
     const char *json_version;      /* JSON: "1.0" or "1.1" */
-    int global;                    /* one endpoint for the partition, signed for us-east-1 (IAM) */
+    int global;                    /* 1: one endpoint per partition, signed for its first region (IAM);
+                                    * 2: regional, but the global endpoint when no region is set (STS) */
 } lode_aws_service;
 
 /* The service named `name`, or NULL when lode does not speak it (unknown,
