@@ -425,7 +425,7 @@ static void classify(lode_aws_call *call)
         return;
     }
     if (call->c->svc->protocol == LODE_AWS_JSON) json_error(call, status, body, len, code, sizeof code, msg, sizeof msg);
-    else query_error(body, len, code, sizeof code, msg, sizeof msg, rid[0] ? NULL : rid, rid[0] ? 0 : sizeof rid);
+    else query_error(body, len, code, sizeof code, msg, sizeof msg, rid, sizeof rid);   /* the body's RequestId wins */
     if (!code[0]) snprintf(code, sizeof code, "HTTPError");
     if (!msg[0]) snprintf(msg, sizeof msg, "HTTP %ld from %s", status, op);
     call_set_error(call, status, code, msg, retryable_response(status, code));
