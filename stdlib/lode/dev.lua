@@ -157,7 +157,8 @@ local function find_s3rver()
   fail("s3rver not found: run `make deps` (it installs it under tests/node_modules) or set LODE_S3RVER", "no_s3rver")
 end
 
--- moto_server's argv: LODE_MOTO_SERVER, moto_server on PATH, or python3 -m moto.server
+-- moto_server's argv: LODE_MOTO_SERVER, moto_server on PATH, python3 -m moto.server, or
+-- the venv `make deps` makes
 local function find_moto()
   local env = os.getenv("LODE_MOTO_SERVER")
   if env and env ~= "" then
@@ -169,6 +170,10 @@ local function find_moto()
   end
   if proc.run({ "python3", "-c", "import moto.server" }).status == 0 then
     return { "python3", "-m", "moto.server" }
+  end
+  local root = os.getenv("LODE_ROOT") or (LODE_STDLIB and LODE_STDLIB:gsub("/stdlib$", ""))
+  if root and fs.stat(root .. "/tests/.venv-moto/bin/moto_server") then   -- where `make deps` puts it
+    return { root .. "/tests/.venv-moto/bin/moto_server" }
   end
   fail("moto not found: run `make deps` (it runs pip install 'moto[server]') or set LODE_MOTO_SERVER", "no_moto")
 end
