@@ -32,7 +32,10 @@ M.spec = {
 function M.main(opts, positional)
   local action = positional[1]
   if action == "up" then
-    local s3 = opts.s3 == "none" and false or opts.s3
+    local s3 = opts.s3
+    if s3 == "none" then
+      s3 = false       -- (not `opts.s3 == "none" and false or opts.s3`: that is always opts.s3)
+    end
     local aws = opts.aws ~= "none" and opts.aws or nil
     local env, order, dir, already = dev.up({ dir = opts.dir, s3 = s3, aws = aws, pg = not opts.no_pg,
                                               database = opts.database })
