@@ -134,3 +134,22 @@ t.test("unknown and REST services are refused with a structured error", function
   t.eq(e.code, "config")
   e = t.raises(function() aws.client("glue", { regoin = "eu-west-1" }) end, "unknown option")
 end)
+
+t.test("no credentials: a structured error naming the profile, before any request", function()
+  local path = dir .. "/nocreds.lua"
+  local f = assert(io.open(path, "w"))
+  f:write([==[
+    local aws, json = require "lode.aws", require "lode.json"
+    local ok, e = pcall(function()
+      return aws.client("glue", { region = "eu-west-1", endpoint_url = "http://127.0.0.1:1" }):call("GetDatabases")
+    end)
+    print(json.encode({ ok = ok, op = e.op, code = e.code, message = e.message, attempts = e.attempts or 0 }))
+  ]==])
+  f:close()
+  local r = run_clean({ lode_bin, "run", path }, { AWS_PROFILE = "nightly" })
+  t.eq(r.ok, false)
+  t.eq(r.op, "glue.GetDatabases")
+  t.eq(r.code, "credentials")
+  t.contains(r.message, "profile 'nightly'")
+  t.eq(r.attempts, 0)
+end)
