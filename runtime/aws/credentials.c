@@ -95,6 +95,16 @@ void creds_found(creds_result *r, const char *provider, const char *akid, const 
     r->rc = CREDS_FOUND;
 }
 
+/* Format into a fixed buffer, truncating (messages are bounded). */
+static void msgf(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void msgf(char *dst, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, n, fmt, ap);
+    va_end(ap);
+}
+
 /* ---- the provider ------------------------------------------------------------- */
 
 typedef struct {
@@ -119,7 +129,7 @@ struct lode_aws_creds_provider {
     int resolving;                 /* a resolution is running */
     size_t pos;                    /* source being tried */
     void *fetch;                   /* its async handle */
-    char tried[2048];              /* "env: ...; shared-credentials-file: ..." */
+    char tried[1024];              /* "env: ...; shared-credentials-file: ..." */
     qlist waiters;
     uv_timer_t *kick;
     int want_refresh;              /* advisory refresh asked by lode_aws_creds_current */
@@ -213,14 +223,14 @@ static int source_answered(lode_aws_creds_provider *p, creds_result *res)
     lode_aws_creds_error e = {0};
     if (res->rc == CREDS_SKIP && p->winner < 0) {
         size_t n = strlen(p->tried);
-        snprintf(p->tried + n, sizeof p->tried - n, "%s%s: %s", n ? "; " : "", s->name, res->why);
+        msgf(p->tried + n, sizeof p->tried - n, "%s%s: %s", n ? "; " : "", s->name, res->why);
         if (++p->pos < p->nsrc) return 0;
         snprintf(e.code, sizeof e.code, "NoCredentials");
-        snprintf(e.message, sizeof e.message, "no AWS credentials (profile '%s'); tried %s", p->profile, p->tried);
+        msgf(e.message, sizeof e.message, "no AWS credentials (profile '%s'); tried %s", p->profile, p->tried);
     } else {
         snprintf(e.code, sizeof e.code, "%s", res->rc == CREDS_SKIP ? "CredentialRetrievalError" : res->code);
         snprintf(e.provider, sizeof e.provider, "%s", s->name);
-        snprintf(e.message, sizeof e.message, "AWS credentials from %s (profile '%s'): %s%s", s->name,
+        msgf(e.message, sizeof e.message, "AWS credentials from %s (profile '%s'): %s%s", s->name,
                  p->profile, res->rc == CREDS_SKIP ? "no longer configured: " : "", res->why);
         e.retryable = res->retryable;
     }
@@ -425,6 +435,12 @@ void lode_aws_creds_provider_free(lode_aws_creds_provider *p)
     uv_timer_stop(p->kick);
     p->dead = 1;
     if (!p->delivering) provider_destroy(p);
+}
+
+void lode_aws_creds_set_windows(lode_aws_creds_provider *p, int64_t advisory_s, int64_t mandatory_s)
+{
+    if (advisory_s > 0) p->opts.advisory_refresh_s = advisory_s;
+    if (mandatory_s > 0) p->opts.mandatory_refresh_s = mandatory_s;
 }
 
 lode_aws_creds *lode_aws_creds_current(lode_aws_creds_provider *p)

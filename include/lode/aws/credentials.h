@@ -52,7 +52,7 @@ typedef struct {
                                     * "InvalidConfig", "MfaRequired", "CredentialRetrievalError",
                                     * "OutOfMemory" */
     char provider[48];             /* the provider that failed, "" for NoCredentials */
-    char message[2048];            /* names each provider tried and why; never a secret */
+    char message[1024];            /* names each provider tried and why; never a secret */
     int retryable;                 /* transport failures and 5xx of a credential endpoint */
 } lode_aws_creds_error;
 
@@ -75,6 +75,10 @@ typedef struct {
 /* The default chain with a refreshing cache. Reads nothing yet (the first
  * get resolves). NULL with err only when out of memory. */
 lode_aws_creds_provider *lode_aws_creds_chain_new(const lode_aws_chain_opts *o, lode_aws_creds_error *err);
+
+/* Change the refresh windows (seconds; 0 keeps the current value). The
+ * documented way to make short-lived credentials testable. */
+void lode_aws_creds_set_windows(lode_aws_creds_provider *p, int64_t advisory_s, int64_t mandatory_s);
 
 /* A provider that always answers these keys (provider name "explicit"). */
 lode_aws_creds_provider *lode_aws_creds_static_new(const char *access_key_id, const char *secret_access_key,
