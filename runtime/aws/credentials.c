@@ -134,6 +134,7 @@ struct lode_aws_creds_provider {
     uv_timer_t *kick;
     int want_refresh;              /* advisory refresh asked by lode_aws_creds_current */
     int delivering, dead;          /* freed from inside a callback */
+    int named;                     /* the profile was named (argument or environment) */
 };
 
 static void q_remove(lode_aws_creds_query *q)
@@ -288,6 +289,27 @@ static void resolve_start(lode_aws_creds_provider *p)
         return;
     }
     p->pos = 0;
+    if (p->named) {
+        creds_profiles pr;
+        char why[512];
+        lode_aws_creds_error e = {0};
+        if (creds_profiles_load(&pr, why, sizeof why) != 0) {
+            snprintf(e.code, sizeof e.code, "InvalidConfig");
+            msgf(e.message, sizeof e.message, "AWS config: %s", why);
+        } else {
+            if (!creds_ini_section(&pr.profiles, p->profile)) {
+                snprintf(e.code, sizeof e.code, "ProfileNotFound");
+                msgf(e.message, sizeof e.message, "AWS profile '%s' is in neither %s nor %s", p->profile,
+                     pr.config_path ? pr.config_path : "~/.aws/config",
+                     pr.credentials_path ? pr.credentials_path : "~/.aws/credentials");
+            }
+            creds_profiles_free(&pr);
+        }
+        if (e.code[0]) {
+            resolution_failed(p, &e);
+            return;
+        }
+    }
     resolve_step(p);
 }
 
@@ -320,8 +342,12 @@ static lode_aws_creds_provider *provider_new(const lode_aws_chain_opts *o, lode_
     if (!p) goto oom;
     if (o) p->opts = *o;
     p->winner = -1;
-    const char *prof = o && o->profile ? o->profile : getenv("AWS_PROFILE");
-    p->profile = strdup(prof && *prof ? prof : "default");
+    /* botocore's "profile" setting: AWS_DEFAULT_PROFILE, then AWS_PROFILE; a
+     * named profile (even "default", even "") must exist */
+    const char *prof = o && o->profile ? o->profile : getenv("AWS_DEFAULT_PROFILE");
+    if (!prof) prof = getenv("AWS_PROFILE");
+    p->named = prof != NULL;
+    p->profile = strdup(prof ? prof : "default");
     p->opts.profile = o && o->profile ? p->profile : NULL;
     p->kick = malloc(sizeof *p->kick);
     if (!p->profile || !p->kick) goto oom;

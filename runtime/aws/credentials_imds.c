@@ -183,6 +183,11 @@ static void *imds_start(creds_source *s, creds_source_done done, void *ud, creds
         }
     }
     if (!base || !*base) base = IMDS_DEFAULT;
+    if (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0) {
+        creds_fail(res, "InvalidConfig", 0, "the EC2 metadata endpoint '%.200s' is not an http(s) URL", base);
+        if (have_pr) creds_profiles_free(&pr);
+        return NULL;
+    }
     imds_fetch *f = calloc(1, sizeof *f);
     if (f) {
         size_t bl = strlen(base);
