@@ -30,8 +30,8 @@ local out = {}
 out.first = burst(50, "first")
 out.after_first = stats()
 -- 2: wait until the credentials are inside the mandatory window (< 1 s
--- left of 3), then 50 concurrent requests: one refresh for all of them
-lode.sleep(2300)
+-- left of at most 4), then 50 concurrent requests: one refresh for all of them
+lode.sleep(3100)
 out.before_second = stats()
 out.second = burst(50, "second")
 out.after_second = stats()
