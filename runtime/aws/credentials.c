@@ -317,16 +317,18 @@ static void on_kick(uv_timer_t *t)
 {
     lode_aws_creds_provider *p = t->data;
     int f = freshness(p);
+    p->delivering++;               /* p outlives the callbacks below */
     if (f < 2 && p->waiters.head) {
         lode_aws_creds *c = lode_aws_creds_ref(p->cur);
         deliver(p, c, NULL);
         lode_aws_creds_unref(c);
-        return;                    /* p may be gone */
     }
-    if (f == 2 || (f == 1 && p->want_refresh)) {
+    if (!p->dead && !p->resolving && (f == 2 || (f == 1 && p->want_refresh))) {
         p->want_refresh = 0;
         resolve_start(p);
     }
+    p->delivering--;
+    if (p->dead && !p->delivering) provider_destroy(p);
 }
 
 static void kick(lode_aws_creds_provider *p)
