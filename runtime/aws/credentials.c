@@ -395,7 +395,7 @@ lode_aws_creds_provider *lode_aws_creds_chain_new(const lode_aws_chain_opts *o, 
     int explicit_profile = o && o->profile;
     if ((!explicit_profile && provider_add(p, creds_source_env()) != 0) ||
         provider_add(p, creds_source_unsupported("assume-role")) != 0 ||
-        provider_add(p, creds_source_unsupported("assume-role-with-web-identity")) != 0 ||
+        provider_add(p, creds_source_web_identity()) != 0 ||
         provider_add(p, creds_source_unsupported("sso")) != 0 ||
         provider_add(p, creds_source_shared_file()) != 0 ||
         provider_add(p, creds_source_process()) != 0 ||

@@ -103,6 +103,7 @@ creds_source *creds_source_config_file(void);
 creds_source *creds_source_process(void);
 creds_source *creds_source_container(void);
 creds_source *creds_source_imds(void);
+creds_source *creds_source_web_identity(void);
 /* Detects its configuration and fails "not supported by lode yet" (never
  * lets a later source answer for a profile botocore would resolve here). */
 creds_source *creds_source_unsupported(const char *name);

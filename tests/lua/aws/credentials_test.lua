@@ -29,6 +29,16 @@ end
 
 local fixed = start_server("FIX", 3600, "fixed")
 
+-- moto answers STS (AssumeRoleWithWebIdentity) for lode; botocore's
+-- providers for roles are deferred (they call STS only when keys are read),
+-- so the oracle tells which provider, moto's answer which keys
+local moto
+do
+  local r = proc.run({ PY, here .. "/moto.py", "300" })
+  assert(r.status == 0, r.stderr)
+  moto = "http://127.0.0.1:" .. r.stdout:match("%d+")
+end
+
 -- botocore exception class -> lode error code
 local codes = {
   PartialCredentialsError = "PartialCredentials", ProfileNotFound = "ProfileNotFound",
@@ -36,7 +46,7 @@ local codes = {
   ValueError = "InvalidConfig", ConfigParseError = "InvalidConfig", JSONDecodeError = "CredentialRetrievalError",
   FileNotFoundError = "CredentialRetrievalError", InvalidIMDSEndpointError = "InvalidConfig",
 }
-local deferred = { ["assume-role"] = true, ["assume-role-with-web-identity"] = true, sso = true }
+local deferred = { ["assume-role"] = true, sso = true }    -- refused by lode for now
 
 -- Resolve one case with lode and with botocore; returns both decoded answers.
 local function both(case)
@@ -44,14 +54,14 @@ local function both(case)
   fs.mkdir(dir .. "/.aws")
   for name, text in pairs(case.files or {}) do
     local path = dir .. "/" .. name
-    write(path, (text:gsub("@DIR@", dir):gsub("@PY@", PY):gsub("@FIXED@", fixed)))
+    write(path, (text:gsub("@DIR@", dir):gsub("@PY@", PY):gsub("@FIXED@", fixed):gsub("@MOTO@", moto)))
     if name:match("%.sh$") then proc.run({ "chmod", "+x", path }) end
   end
   local env = { "/usr/bin/env", "-i", "HOME=" .. dir, "PATH=/usr/bin:/bin" }
   -- no IMDS unless the case names one (a real 169.254.169.254 may answer here)
   local has_imds = false
   for _, kv in ipairs(case.env or {}) do
-    kv = kv:gsub("@DIR@", dir):gsub("@FIXED@", fixed):gsub("@ECS_TOKEN@", ECS_TOKEN)
+    kv = kv:gsub("@DIR@", dir):gsub("@FIXED@", fixed):gsub("@ECS_TOKEN@", ECS_TOKEN):gsub("@MOTO@", moto)
     env[#env + 1] = kv
     if kv:match("^AWS_EC2_METADATA_") then has_imds = true end
   end
@@ -85,6 +95,11 @@ local function check(case)
       t.eq(l.error, "NoCredentials", detail)
     elseif b.error then
       t.eq(l.error, codes[b.error] or b.error, detail)
+    elseif b.method == "assume-role-with-web-identity" then
+      -- botocore defers the STS call; lode made it, to moto
+      t.eq(l.method, b.method, detail)
+      t.match(l.access_key or "", "^ASIA", detail)
+      t.ok(l.session_token and l.expiration, detail)
     elseif deferred[b.method] then
       -- lode does not call STS / SSO yet: it must refuse, naming that provider,
       -- never answer with another provider's keys
@@ -170,6 +185,7 @@ check { name = "credential_process without SecretAccessKey", error = "Credential
                   [".aws/config"] = "[default]\ncredential_process = @DIR@/proc.sh\n" } }
 
 -- roles, web identity and SSO: botocore picks these before static keys -------
+-- (tests/run.sh's environment is not passed: env -i)
 check { name = "role_arn with source_profile wins over the profile's own keys", method = "assume-role",
         files = { [".aws/config"] = "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = default\n" ..
                                       "aws_access_key_id = AKIDR\naws_secret_access_key = s\n",
@@ -177,7 +193,23 @@ check { name = "role_arn with source_profile wins over the profile's own keys", 
         env = { "AWS_PROFILE=r" } }
 check { name = "AWS_WEB_IDENTITY_TOKEN_FILE wins over the credentials file", method = "assume-role-with-web-identity",
         files = { ["token"] = "jwt", [".aws/credentials"] = creds_default },
-        env = { "AWS_WEB_IDENTITY_TOKEN_FILE=@DIR@/token", "AWS_ROLE_ARN=arn:aws:iam::123456789012:role/x" } }
+        env = { "AWS_WEB_IDENTITY_TOKEN_FILE=@DIR@/token", "AWS_ROLE_ARN=arn:aws:iam::123456789012:role/x",
+                "AWS_ROLE_SESSION_NAME=ci", "AWS_ENDPOINT_URL_STS=@MOTO@" } }
+check { name = "web identity from the profile, STS endpoint from the profile", method = "assume-role-with-web-identity",
+        files = { ["token"] = "jwt", [".aws/config"] = "[profile w]\nweb_identity_token_file = @DIR@/token\n" ..
+                                     "role_arn = arn:aws:iam::123456789012:role/x\nendpoint_url = @MOTO@\n" },
+        env = { "AWS_PROFILE=w" } }
+check { name = "web identity: the env token file with the profile's role_arn", method = "assume-role-with-web-identity",
+        files = { ["token"] = "jwt", [".aws/config"] = "[default]\nrole_arn = arn:aws:iam::123456789012:role/x\n" ..
+                                                       "web_identity_token_file = /nonexistent\n" },
+        env = { "AWS_WEB_IDENTITY_TOKEN_FILE=@DIR@/token", "AWS_ENDPOINT_URL_STS=@MOTO@" } }
+check { name = "web identity without a role ARN", error = "InvalidConfigError",
+        files = { ["token"] = "jwt", [".aws/credentials"] = creds_default },
+        env = { "AWS_WEB_IDENTITY_TOKEN_FILE=@DIR@/token" } }
+check { name = "an explicit profile ignores AWS_WEB_IDENTITY_TOKEN_FILE", method = "shared-credentials-file", profile = "default",
+        files = { ["token"] = "jwt", [".aws/credentials"] = creds_default },
+        env = { "AWS_WEB_IDENTITY_TOKEN_FILE=@DIR@/token", "AWS_ROLE_ARN=arn:aws:iam::123456789012:role/x",
+                "AWS_ENDPOINT_URL_STS=@MOTO@" } }
 check { name = "env keys still win over web identity", method = "env",
         files = { ["token"] = "jwt" },
         env = { "AWS_WEB_IDENTITY_TOKEN_FILE=@DIR@/token", "AWS_ROLE_ARN=arn:aws:iam::123456789012:role/x",
