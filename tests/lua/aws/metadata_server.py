@@ -7,6 +7,7 @@
                GET /latest/meta-data/iam/security-credentials/<role>  -> JSON
                GETs need X-aws-ec2-metadata-token (else 401).
   ECS/EKS      GET /ecs/creds, needs Authorization: <token given on the command line>
+               GET /ecs/slow: the same after 1.5 s
   S3 checker   PUT/GET /<bucket>/<key>: 403 ExpiredToken unless the request's
                SigV4 Credential= access key was issued here and is unexpired,
                and X-Amz-Security-Token is that key's session token.
@@ -96,6 +97,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if p == base + ROLE:
                 return self.reply(200, issue("imds"))
             return self.reply(404, "")
+        if p == "/ecs/slow":           # answers after 1.5 s, for cancellation tests
+            time.sleep(1.5)
+            p = "/ecs/creds"
         if p == "/ecs/creds":
             if self.headers.get("Authorization") != ECS_TOKEN:
                 return self.reply(403, {"message": "bad authorization"})
