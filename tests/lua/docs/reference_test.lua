@@ -21,6 +21,7 @@ local MODULES = {
   { "lode.redshift", "redshift." },
   { "lode.sqlrun", "sqlrun." },
   { "lode.json", "json." },
+  { "lode.awscreds", "awscreds." },
   { "lode.dev", "dev." },
   { "lode.proc", "proc." },
   { "lode.fs", "fs." },
