@@ -66,10 +66,14 @@ local function both(case)
     if kv:match("^AWS_EC2_METADATA_") then has_imds = true end
   end
   if not has_imds then env[#env + 1] = "AWS_EC2_METADATA_DISABLED=true" end
+  for _, name in ipairs { "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS" } do   -- SANITIZE=1 runs
+    if os.getenv(name) then env[#env + 1] = name .. "=" .. os.getenv(name) end
+  end
   local function run(cmd)
     local argv = table.move(env, 1, #env, 1, {})
     table.move(cmd, 1, #cmd, #argv + 1, argv)
     local r = proc.run(argv, { timeout = 30000 })
+    assert(r.status == 0, ("%s exited %s: %s"):format(cmd[1], r.status, r.stderr))
     local ok, v = pcall(json.decode, r.stdout)
     assert(ok and type(v) == "table", ("no JSON from %s: %s %s"):format(cmd[1], r.stdout, r.stderr))
     return v

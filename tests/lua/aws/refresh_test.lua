@@ -20,7 +20,13 @@ local base = "http://127.0.0.1:" .. r.stdout:match("%d+")
 local run = proc.run({ "/usr/bin/env", "-i", "HOME=" .. t.tmpdir(), "PATH=/usr/bin:/bin",
   "AWS_EC2_METADATA_DISABLED=true", "AWS_REGION=us-east-1", "AWS_ENDPOINT_URL=" .. base,
   "AWS_CONTAINER_CREDENTIALS_FULL_URI=" .. base .. "/ecs/creds", "AWS_CONTAINER_AUTHORIZATION_TOKEN=" .. token,
+  "ASAN_OPTIONS=" .. (os.getenv("ASAN_OPTIONS") or ""), "LSAN_OPTIONS=" .. (os.getenv("LSAN_OPTIONS") or ""),
+  "UBSAN_OPTIONS=" .. (os.getenv("UBSAN_OPTIONS") or ""),
   lode_bin, "run", here .. "/refresh_load.lua", "--param", "base=" .. base }, { timeout = 60000 })
+t.test("the load exits cleanly", function()
+  t.eq(run.status, 0, run.stderr)
+end)
+
 local ok, out = pcall(json.decode, run.stdout)
 assert(ok and type(out) == "table", "no JSON: " .. run.stdout .. run.stderr)
 
