@@ -7,7 +7,8 @@
  * the chain goes on, as botocore's fetcher returns {} — fast: one attempt,
  * a 1 s timeout by default. AWS_EC2_METADATA_DISABLED=true skips it;
  * AWS_EC2_METADATA_SERVICE_ENDPOINT or the profile's
- * ec2_metadata_service_endpoint replaces http://169.254.169.254/.
+ * ec2_metadata_service_endpoint replaces http://169.254.169.254/;
+ * AWS_METADATA_SERVICE_TIMEOUT or metadata_service_timeout (seconds) the 1 s.
  * Owns: each fetch and its current lode_http (freed in the http callback). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,13 +176,15 @@ static void *imds_start(creds_source *s, creds_source_done done, void *ud, creds
     const char *base = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
     creds_profiles pr = {0};
     char why[512];
-    int have_pr = 0;
-    if (!base || !*base) {
-        if (creds_profiles_load(&pr, why, sizeof why) == 0) {
-            have_pr = 1;
-            base = creds_section_get(creds_ini_section(&pr.profiles, s->profile), "ec2_metadata_service_endpoint");
-        }
-    }
+    int have_pr = creds_profiles_load(&pr, why, sizeof why) == 0;
+    const creds_section *prof = have_pr ? creds_ini_section(&pr.profiles, s->profile) : NULL;
+    if (!base || !*base) base = creds_section_get(prof, "ec2_metadata_service_endpoint");
+    /* botocore's metadata_service_timeout: seconds, from the environment or the profile */
+    long timeout_ms = s->opts->imds_timeout_ms;
+    const char *tv = getenv("AWS_METADATA_SERVICE_TIMEOUT");
+    if (!tv || !*tv) tv = creds_section_get(prof, "metadata_service_timeout");
+    if (timeout_ms <= 0 && tv) timeout_ms = (long)(strtod(tv, NULL) * 1000);
+    if (timeout_ms <= 0) timeout_ms = 1000;
     if (!base || !*base) base = IMDS_DEFAULT;
     if (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0) {
         creds_fail(res, "InvalidConfig", 0, "the EC2 metadata endpoint '%.200s' is not an http(s) URL", base);
@@ -202,7 +205,7 @@ static void *imds_start(creds_source *s, creds_source_done done, void *ud, creds
     f->done = done;
     f->ud = ud;
     f->provider = s->name;
-    f->timeout_ms = s->opts->imds_timeout_ms > 0 ? s->opts->imds_timeout_ms : 1000;
+    f->timeout_ms = timeout_ms;
     f->step = STEP_TOKEN;
     if (request(f, "PUT", "latest/api/token", why, sizeof why) != 0) {
         creds_skip(res, "IMDS: %s", why);
