@@ -394,7 +394,7 @@ lode_aws_creds_provider *lode_aws_creds_chain_new(const lode_aws_chain_opts *o, 
      * custom-process, config-file, container-role, iam-role */
     int explicit_profile = o && o->profile;
     if ((!explicit_profile && provider_add(p, creds_source_env()) != 0) ||
-        provider_add(p, creds_source_unsupported("assume-role")) != 0 ||
+        provider_add(p, creds_source_assume_role()) != 0 ||
         provider_add(p, creds_source_web_identity()) != 0 ||
         provider_add(p, creds_source_unsupported("sso")) != 0 ||
         provider_add(p, creds_source_shared_file()) != 0 ||
@@ -408,6 +408,31 @@ lode_aws_creds_provider *lode_aws_creds_chain_new(const lode_aws_chain_opts *o, 
             snprintf(err->code, sizeof err->code, "OutOfMemory");
             snprintf(err->message, sizeof err->message, "out of memory");
         }
+        return NULL;
+    }
+    return p;
+}
+
+lode_aws_creds_provider *creds_sub_provider_new(const char *profile, int kind, const lode_aws_chain_opts *base)
+{
+    lode_aws_chain_opts o = base ? *base : (lode_aws_chain_opts){0};
+    o.profile = profile;
+    lode_aws_creds_provider *p = provider_new(&o, NULL);
+    if (!p) return NULL;
+    int rc = 0;
+    switch (kind) {
+    case CREDS_SUB_PROFILE:        /* botocore's ProfileProviderBuilder, environment disabled */
+        rc = provider_add(p, creds_source_web_identity()) || provider_add(p, creds_source_unsupported("sso")) ||
+             provider_add(p, creds_source_shared_file()) || provider_add(p, creds_source_process()) ||
+             provider_add(p, creds_source_config_file());
+        break;
+    case CREDS_SUB_ROLE: rc = provider_add(p, creds_source_assume_role()); break;
+    case CREDS_SUB_ENV: rc = provider_add(p, creds_source_env()); break;
+    case CREDS_SUB_IMDS: rc = provider_add(p, creds_source_imds()); break;
+    default: rc = provider_add(p, creds_source_container()); break;
+    }
+    if (rc) {
+        lode_aws_creds_provider_free(p);
         return NULL;
     }
     return p;

@@ -104,6 +104,19 @@ creds_source *creds_source_process(void);
 creds_source *creds_source_container(void);
 creds_source *creds_source_imds(void);
 creds_source *creds_source_web_identity(void);
+creds_source *creds_source_assume_role(void);
+
+/* A provider for a role's source credentials (no cache windows of its own
+ * beyond the defaults): the profile providers of `profile` with the
+ * environment disabled, the assume-role provider of `profile`, or one
+ * credential_source. NULL when out of memory. */
+enum { CREDS_SUB_PROFILE, CREDS_SUB_ROLE, CREDS_SUB_ENV, CREDS_SUB_IMDS, CREDS_SUB_ECS };
+lode_aws_creds_provider *creds_sub_provider_new(const char *profile, int kind, const lode_aws_chain_opts *base);
+
+/* STS helpers (credentials_web_identity.c): the endpoint URL for a profile,
+ * malloc'd; the decoded text of the first <tag> in an XML body, malloc'd or NULL. */
+char *creds_sts_endpoint(const creds_section *prof);
+char *creds_xml_text(const char *body, size_t len, const char *tag);
 /* Detects its configuration and fails "not supported by lode yet" (never
  * lets a later source answer for a profile botocore would resolve here). */
 creds_source *creds_source_unsupported(const char *name);

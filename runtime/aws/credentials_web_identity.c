@@ -41,7 +41,7 @@ static void fetch_free(wi_fetch *f)
 }
 
 /* The text of the first <tag>...</tag> in [b, e), entities decoded; malloc'd or NULL. */
-static char *xml_text(const char *b, size_t len, const char *tag)
+char *creds_xml_text(const char *b, size_t len, const char *tag)
 {
     char open[80], close[80];
     snprintf(open, sizeof open, "<%s>", tag);
@@ -92,15 +92,15 @@ static void on_http_done(lode_http *h, void *ud)
         creds_fail(&res, "CredentialRetrievalError", 1, "STS AssumeRoleWithWebIdentity for %s at %s: %s", f->role_arn,
                    f->url, why);
     } else if (status != 200) {
-        char *code = xml_text(body, len, "Code"), *msg = xml_text(body, len, "Message");
+        char *code = creds_xml_text(body, len, "Code"), *msg = creds_xml_text(body, len, "Message");
         creds_fail(&res, "CredentialRetrievalError", status >= 500 || status == 429,
                    "STS AssumeRoleWithWebIdentity for %s: HTTP %ld %s: %.300s", f->role_arn, status,
                    code ? code : "", msg ? msg : "");
         free(code);
         free(msg);
     } else {
-        char *akid = xml_text(body, len, "AccessKeyId"), *secret = xml_text(body, len, "SecretAccessKey");
-        char *token = xml_text(body, len, "SessionToken"), *exp = xml_text(body, len, "Expiration");
+        char *akid = creds_xml_text(body, len, "AccessKeyId"), *secret = creds_xml_text(body, len, "SecretAccessKey");
+        char *token = creds_xml_text(body, len, "SessionToken"), *exp = creds_xml_text(body, len, "Expiration");
         int64_t expiration = exp ? creds_parse_time(exp) : -1;
         if (!akid || !secret || !token || expiration < 0)
             creds_fail(&res, "CredentialRetrievalError", 0,
@@ -130,7 +130,6 @@ static const char *env(const char *name, int allowed)
 }
 
 /* The STS endpoint URL (malloc'd), as described at the top. */
-char *creds_sts_endpoint(const creds_section *prof);
 char *creds_sts_endpoint(const creds_section *prof)
 {
     const char *u = getenv("AWS_ENDPOINT_URL_STS");
