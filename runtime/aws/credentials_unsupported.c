@@ -1,20 +1,13 @@
-/* credentials_unsupported.c — providers lode does not implement yet
- * (assume-role, assume-role-with-web-identity, sso). Each detects its
- * configuration exactly as botocore does and then fails, so that a later
- * source (say the same profile's static keys) never answers for a profile
- * botocore would resolve through a role: different credentials would be
- * wrong data, not a fallback. */
+/* credentials_unsupported.c — providers lode does not implement yet (sso).
+ * Each detects its configuration exactly as botocore does and then fails,
+ * so that a later source (say the same profile's static keys) never answers
+ * for a profile botocore would resolve otherwise: different credentials
+ * would be wrong data, not a fallback. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "credentials_internal.h"
-
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
 
 static void unsupported_resolve(creds_source *s, creds_result *res)
 {
@@ -26,16 +19,8 @@ static void unsupported_resolve(creds_source *s, creds_result *res)
     }
     const creds_section *prof = creds_ini_section(&pr.profiles, s->profile);
     const char *configured = NULL;
-    if (strcmp(s->name, "assume-role") == 0) {
-        if (creds_section_get(prof, "role_arn") && !creds_section_get(prof, "web_identity_token_file"))
-            configured = "role_arn";
-    } else if (strcmp(s->name, "assume-role-with-web-identity") == 0) {
-        int env_allowed = s->opts->profile == NULL;
-        if (env_allowed && env("AWS_WEB_IDENTITY_TOKEN_FILE")) configured = "AWS_WEB_IDENTITY_TOKEN_FILE";
-        else if (creds_section_get(prof, "web_identity_token_file")) configured = "web_identity_token_file";
-    } else if (creds_section_get(prof, "sso_role_name") || creds_section_get(prof, "sso_account_id")) {
+    if (creds_section_get(prof, "sso_role_name") || creds_section_get(prof, "sso_account_id"))
         configured = "sso_role_name/sso_account_id";
-    }
     if (configured)
         creds_fail(res, "CredentialRetrievalError", 0,
                    "profile '%s' sets %s: the %s provider is not supported by lode yet", s->profile, configured,
