@@ -128,7 +128,7 @@ local function check(st)
     fail("unsupported", "UNLOAD … ENCRYPTED / KMS_KEY_ID / MASTER_SYMMETRIC_KEY is not emulated locally by lode")
   end
   if st.addquotes and st.format == "csv" then
-    fail("unsupported", "UNLOAD … CSV ADDQUOTES is not emulated locally by lode")
+    fail("invalid", "UNLOAD: ADDQUOTES is not supported for UNLOAD to CSV")
   end
   if st.parallel == "preset" then
     fail("invalid", "UNLOAD: PARALLEL takes ON, OFF, TRUE or FALSE")
@@ -229,6 +229,11 @@ local function line_writer(st, cols)
       end
     end
     local q = st.addquotes and '"' or ""
+    -- Redshift applies ESCAPE to the NULL AS string as well (a known quirk:
+    -- NULL AS '\\N' ESCAPE writes \\N), so the same text comes out here
+    if escape then
+      null = escape(null)
+    end
     field = function(x)
       if x == false then
         return q .. null .. q

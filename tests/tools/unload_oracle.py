@@ -22,12 +22,17 @@ def text_file(cols, rows, o):
     if o.get("addquotes"):
         specials.add('"')
 
+    def escaped(v):
+        if o.get("escape"):
+            return "".join("\\" + ch if ch in specials else ch for ch in v)
+        return v
+
+    # ESCAPE applies to the NULL AS string too (Redshift's known behaviour:
+    # NULL AS '\\N' ESCAPE writes \\N)
     def field(v):
         if v is None:
-            return q + null + q
-        if o.get("escape"):
-            v = "".join("\\" + ch if ch in specials else ch for ch in v)
-        return q + v + q
+            return q + escaped(null) + q
+        return q + escaped(v) + q
 
     out = []
     if o.get("header"):
