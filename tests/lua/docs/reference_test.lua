@@ -20,6 +20,8 @@ local MODULES = {
   { "lode.sql", "sql." },
   { "lode.redshift", "redshift." },
   { "lode.sqlrun", "sqlrun." },
+  { "lode.unload", "unload." },
+  { "lode.compress", "compress." },
   { "lode.json", "json." },
   { "lode.dev", "dev." },
   { "lode.proc", "proc." },
