@@ -55,7 +55,7 @@ end
 local ESCAPES = { t = "\t", n = "\n", r = "\r", b = "\b", f = "\f", v = "\v", ["\\"] = "\\", ["'"] = "'" }
 
 --- decode_option(s) -> the option string with Redshift's backslash escapes
---- ('\t', '\n', '\\', octal '\011') decoded.
+--- ('\t', '\n', '\\', octal '\011') decoded; other backslashes kept.
 function M.decode_option(s)
   local out, i = {}, 1
   while i <= #s do
@@ -70,7 +70,11 @@ function M.decode_option(s)
         out[#out + 1] = ESCAPES[e]
         i = i + 2
       else
-        out[#out + 1] = e
+        -- an unknown escape ('\N') is kept as written, as lode's COPY reads
+        -- NULL AS '\N', so an UNLOAD's files load back. Redshift's string
+        -- literals drop the backslash ('\N' is 'N'): when the shared option
+        -- decoder lands for COPY, follow it here too.
+        out[#out + 1] = c .. e
         i = i + 2
       end
     else

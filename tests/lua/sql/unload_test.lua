@@ -15,6 +15,40 @@ local BUCKET = "unload-test"
 local B = "s3://" .. BUCKET .. "/"
 local ROLE = "IAM_ROLE 'arn:aws:iam::123456789012:role/R'"
 
+t.test("every option of Redshift's UNLOAD grammar parses (so Redshift scripts run unchanged)", function()
+  local rs = require "lode.redshift"
+  local st = rs.statements([[UNLOAD ('select * from t where d = ''x''') TO 's3://b/p/'
+    IAM_ROLE default FORMAT AS JSON PARTITION BY (a, b) INCLUDE MANIFEST VERBOSE HEADER DELIMITER AS '\t'
+    ENCRYPTED AUTO KMS_KEY_ID 'k' BZIP2 ADDQUOTES NULL AS 'n' ESCAPE ALLOWOVERWRITE CLEANPATH PARALLEL
+    MAXFILESIZE AS 1.5 GB ROWGROUPSIZE 64 REGION AS 'us-east-1' EXTENSION 'json.bz2']])[1]
+  t.eq(st.kind, "unload")
+  t.eq(st.query, "select * from t where d = 'x'")
+  t.eq(st.format, "json")
+  t.eq(st.partition_by, { "a", "b" })
+  t.eq(st.partition_include, true)
+  t.eq(st.manifest_verbose, true)
+  t.eq(st.delimiter, "\\t")
+  t.eq(st.encrypted, "auto")
+  t.eq(st.parallel, true)
+  t.eq(st.maxfilesize, math.floor(1.5 * 1024 * 1024 * 1024))
+  t.eq(st.rowgroupsize, 64 * 1024 * 1024, "MB when no unit is given")
+  t.eq(st.extension, "json.bz2")
+  t.eq(rs.statements("UNLOAD ('select 1') TO 's3://b/x' IAM_ROLE 'r' PARALLEL GZIP")[1].gzip, true,
+    "PARALLEL without a value, then another option")
+  t.eq(rs.statements("UNLOAD ('select 1') TO 's3://b/x' IAM_ROLE 'r' PARALLEL FALSE")[1].parallel, false)
+end)
+
+t.test("option strings: Redshift's backslash escapes decoded", function()
+  local unload = require "lode.unload"
+  t.eq(unload.decode_option("\\t"), "\t")
+  t.eq(unload.decode_option("\\\\"), "\\")
+  t.eq(unload.decode_option("\\001"), "\1")
+  t.eq(unload.decode_option("\\174"), "|")
+  t.eq(unload.decode_option("a\\nb"), "a\nb")
+  t.eq(unload.decode_option("|"), "|")
+  t.eq(unload.decode_option("\\N"), "\\N", "unknown escapes kept, as lode's COPY reads them")
+end)
+
 local wh
 local function setup()
   if wh then
