@@ -25,8 +25,12 @@
 --   * without ALLOWOVERWRITE or CLEANPATH, a prefix that already holds
 --     objects fails the statement before anything is written; CLEANPATH
 --     deletes them first.
--- Options lode cannot reproduce (FORMAT PARQUET, FIXEDWIDTH, client-side
--- encryption) fail at the statement, naming the option.
+--   * PARQUET: Parquet 1.0, SNAPPY pages, row groups of ROWGROUPSIZE (32 MB),
+--     <name>.parquet; booleans, integers, real/double, numeric(p<=18, s),
+--     char/varchar/text, date and timestamp columns (others fail the
+--     statement naming the column).
+-- Options lode cannot reproduce (FIXEDWIDTH, client-side encryption) fail at
+-- the statement, naming the option.
 --
 -- Memory: the rows stream through COPY (query) TO STDOUT (its reader pauses
 -- the server past a high-water mark) into one local part file per open
@@ -122,9 +126,6 @@ local function check(st)
     fail("invalid", "UNLOAD: ESCAPE cannot be used with FORMAT CSV")
   end
   -- what lode does not reproduce: refused here, never written differently
-  if st.format == "parquet" then
-    fail("unsupported", "UNLOAD … FORMAT PARQUET is not emulated locally by lode (text, CSV and JSON are)")
-  end
   if st.fixedwidth then
     fail("unsupported", "UNLOAD … FIXEDWIDTH is not emulated locally by lode")
   end
@@ -137,8 +138,11 @@ local function check(st)
   if st.parallel == "preset" then
     fail("invalid", "UNLOAD: PARALLEL takes ON, OFF, TRUE or FALSE")
   end
-  if st.rowgroupsize then
+  if st.rowgroupsize and st.format ~= "parquet" then
     fail("invalid", "UNLOAD: ROWGROUPSIZE needs FORMAT PARQUET")
+  end
+  if st.rowgroupsize and (st.rowgroupsize < 32 * MB or st.rowgroupsize > 128 * MB) then
+    fail("invalid", "UNLOAD: ROWGROUPSIZE must be between 32 MB and 128 MB")
   end
   if st.delimiter then
     local d = M.decode_option(st.delimiter)
@@ -271,7 +275,8 @@ local function extension(st)
   if st.extension and st.extension ~= "" then
     return "." .. st.extension:gsub("^%.", "")
   end
-  return (st.gzip and ".gz") or (st.bzip2 and ".bz2") or (st.zstd and ".zst") or ""
+  return (st.format == "parquet" and ".parquet") or (st.gzip and ".gz") or (st.bzip2 and ".bz2")
+    or (st.zstd and ".zst") or ""
 end
 
 -- The name of part `part` (0-based) under `base`.
@@ -301,7 +306,11 @@ local function open_part(ctx, base, part)
   end
   local w = { f = f, path = path, base = base, part = part, bytes = 0, records = 0,
               url = part_name(ctx.st, base, part) }
-  if ctx.codec then
+  if ctx.parquet then
+    f:close()
+    w.f = nil
+    w.pq = require("lode.parquetwrite").open(path, ctx.parquet, { row_group_size = ctx.row_group_size })
+  elseif ctx.codec then
     w.z = require("lode.compress").new(ctx.codec)
   end
   return w
@@ -318,13 +327,18 @@ local function write_part(w, s)
 end
 
 local function close_part(ctx, w)
-  if w.z then
+  if w.pq then
+    w.pq:close()
+    w.bytes = require("lode.fs").stat(w.path).size
+  elseif w.z then
     local tail = w.z:finish()
     assert(w.f:write(tail))
     w.bytes = w.bytes + #tail
     w.z:close()
   end
-  w.f:close()
+  if w.f then
+    w.f:close()
+  end
   require("lode.s3").upload(w.path, w.url)
   os.remove(w.path)
   ctx.files[#ctx.files + 1] = { url = w.url, content_length = w.bytes, record_count = w.records }
@@ -348,12 +362,13 @@ local function clean(s3, url)
   end
 end
 
--- Schema for MANIFEST VERBOSE: Redshift's type names with their dimensions.
-local function verbose_schema(s, query)
+-- The query's columns with their types and dimensions (a temporary view
+-- over the query, read back from pg_attribute).
+local function column_info(s, query)
   local view = ("lode_unload_%d"):format(math.random(1, 1e9))
   s:query_raw(("CREATE TEMP VIEW %s AS %s"):format(view, query))
   local ok, r = pcall(s.query_raw, s, ([[
-    SELECT attname AS name, format_type(atttypid, NULL) AS base,
+    SELECT attname AS name, atttypid::int AS oid, format_type(atttypid, NULL) AS base,
            CASE WHEN atttypid IN (1042, 1043) AND atttypmod > 4 THEN atttypmod - 4 END AS byte_length,
            CASE WHEN atttypid = 1700 AND atttypmod > 4 THEN ((atttypmod - 4) >> 16) & 65535 END AS precision,
            CASE WHEN atttypid = 1700 AND atttypmod > 4 THEN (atttypmod - 4) & 65535 END AS scale
@@ -363,8 +378,20 @@ local function verbose_schema(s, query)
   if not ok then
     error(r, 0)
   end
+  for _, row in ipairs(r) do
+    for _, k in ipairs { "byte_length", "precision", "scale" } do
+      if row[k] == core.null then
+        row[k] = nil
+      end
+    end
+  end
+  return r
+end
+
+-- Schema for MANIFEST VERBOSE: Redshift's type names with their dimensions.
+local function verbose_schema(info)
   local elements = {}
-  for i, row in ipairs(r) do
+  for i, row in ipairs(info) do
     local base = row.base
     if base == "bpchar" then
       base = "character"
@@ -372,15 +399,39 @@ local function verbose_schema(s, query)
       base = "super"
     end
     local ty = { ("\"base\": %s"):format(json_string(base)) }
-    if row.byte_length ~= core.null and row.byte_length then
+    if row.byte_length then
       ty[#ty + 1] = ("\"byte_length\": %d"):format(row.byte_length)
     end
-    if row.precision ~= core.null and row.precision then
+    if row.precision then
       ty[#ty + 1] = ("\"precision\": %d, \"scale\": %d"):format(row.precision, row.scale)
     end
     elements[i] = ("      {\"name\": %s, \"type\": {%s}}"):format(json_string(row.name), table.concat(ty, ", "))
   end
   return elements
+end
+
+-- Parquet column types by PostgreSQL type oid.
+local PARQUET_TYPES = {
+  [16] = "boolean", [21] = "int32", [23] = "int32", [20] = "int64", [700] = "float", [701] = "double",
+  [25] = "string", [1042] = "string", [1043] = "string", [1082] = "date", [1114] = "timestamp",
+}
+
+local function parquet_columns(info, keep)
+  local out = {}
+  for j, i in ipairs(keep) do
+    local c = info[i]
+    local ty = PARQUET_TYPES[c.oid]
+    if c.oid == 1700 and c.precision and c.precision <= 18 then
+      ty = "decimal"
+    end
+    if not ty then
+      fail("unsupported", ("UNLOAD … FORMAT PARQUET: column %s of type %s is not written by lode's Parquet writer "
+        .. "(booleans, integers, real/double, numeric(p<=18,s), char/varchar/text, date, timestamp are)")
+        :format(c.name, c.base .. (c.oid == 1700 and not c.precision and " without precision" or "")))
+    end
+    out[j] = { name = c.name, type = ty, precision = c.precision, scale = c.scale }
+  end
+  return out
 end
 
 local function manifest(ctx, url, schema)
@@ -485,6 +536,11 @@ function M.run(s, st)
     out_cols[j] = cols[i]
   end
 
+  -- types checked before anything in S3 is touched
+  local info = (st.manifest_verbose or st.format == "parquet") and column_info(s, query)
+  local schema = st.manifest_verbose and verbose_schema(info)
+  local pq_cols = st.format == "parquet" and parquet_columns(info, keep)
+
   if st.cleanpath and not st.partition_by then
     clean(s3, prefix)
   elseif not st.allowoverwrite and not st.cleanpath and has_objects(s3, prefix) then
@@ -492,9 +548,7 @@ function M.run(s, st)
       .. "bucket / prefix, manually removing the target files in S3, or using the ALLOWOVERWRITE option."):format(prefix),
       { key = prefix })
   end
-  local schema = st.manifest_verbose and verbose_schema(s, query)
-
-  local format_line = line_writer(st, out_cols)
+  local format_line = st.format ~= "parquet" and line_writer(st, out_cols)
   local header
   if st.header then
     local names = {}
@@ -506,6 +560,10 @@ function M.run(s, st)
   local max = st.maxfilesize or MAX_FILE
   local ctx = { st = st, dir = fs.mkdtemp("lode-unload"), seq = 0, files = {},
                 codec = (st.gzip and "gzip") or (st.bzip2 and "bzip2") or (st.zstd and "zstd") }
+  if st.format == "parquet" then
+    ctx.parquet = pq_cols
+    ctx.row_group_size = math.min(st.rowgroupsize or 32 * MB, max)
+  end
   local open, order, parts, cleaned = {}, {}, {}, {}
   local rows = 0
 
@@ -564,14 +622,27 @@ function M.run(s, st)
     for j, i in ipairs(keep) do
       outv[j] = values[i]
     end
-    local text = format_line(outv)
     local w = writer_for(base)
-    if w.records > (header and 1 or 0) and w.bytes + #text > max then
-      close_part(ctx, w)
-      w = start(base)
-      open[base] = w
+    if w.pq then
+      local n = 0
+      for j = 1, #keep do
+        n = n + (outv[j] and #outv[j] or 0)
+      end
+      if w.records > 0 and w.pq:size() + n > max then
+        close_part(ctx, w)
+        w = start(base)
+        open[base] = w
+      end
+      w.pq:write(outv)
+    else
+      local text = format_line(outv)
+      if w.records > (header and 1 or 0) and w.bytes + #text > max then
+        close_part(ctx, w)
+        w = start(base)
+        open[base] = w
+      end
+      write_part(w, text)
     end
-    write_part(w, text)
     w.records = w.records + 1
     rows = rows + 1
     w.last = rows
@@ -592,7 +663,7 @@ function M.run(s, st)
       end
       pending = data:sub(pos)
     end)
-    if not st.partition_by and not open[prefix] then
+    if not st.partition_by and not open[prefix] and st.format ~= "parquet" then
       writer_for(prefix)          -- no rows: one empty (or header-only) file, as Redshift writes
     end
     for _, base in ipairs(order) do
@@ -610,7 +681,12 @@ function M.run(s, st)
       if w.z then
         w.z:close()
       end
-      w.f:close()
+      if w.pq then
+        w.pq:close()
+      end
+      if w.f then
+        w.f:close()
+      end
     end)
   end
   fs.rmtree(ctx.dir)
