@@ -22,6 +22,7 @@ local MODULES = {
   { "lode.sqlrun", "sqlrun." },
   { "lode.unload", "unload." },
   { "lode.compress", "compress." },
+  { "lode.parquetwrite", "parquetwrite." },
   { "lode.json", "json." },
   { "lode.dev", "dev." },
   { "lode.proc", "proc." },
