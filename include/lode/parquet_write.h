@@ -12,7 +12,8 @@
  *
  * Memory: one row group's encoded values (about row_group_bytes) plus one
  * compressed page at a time. Every function returns 0, or -1 with a message
- * naming the column and value in err. */
+ * naming the column and value in err; after a failure the writer is only
+ * good for lode_pqw_free (the file is incomplete). */
 #ifndef LODE_PARQUET_WRITE_H
 #define LODE_PARQUET_WRITE_H
 

@@ -633,7 +633,10 @@ function M.run(s, st)
         w = start(base)
         open[base] = w
       end
-      w.pq:write(outv)
+      local ok, err = pcall(w.pq.write, w.pq, outv)
+      if not ok then
+        fail("invalid", ("UNLOAD … FORMAT PARQUET: %s"):format(tostring(err):gsub("^parquet: ", "")))
+      end
     else
       local text = format_line(outv)
       if w.records > (header and 1 or 0) and w.bytes + #text > max then
