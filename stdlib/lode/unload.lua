@@ -35,7 +35,8 @@
 -- Memory: the rows stream through COPY (query) TO STDOUT (its reader pauses
 -- the server past a high-water mark) into one local part file per open
 -- partition, each uploaded and deleted as soon as it is complete, so the
--- disk holds at most MAXFILESIZE per open partition.
+-- disk holds at most MAXFILESIZE per open partition (32 open; 4 for Parquet,
+-- whose writer keeps one row group, ROWGROUPSIZE, in memory).
 
 local core = require "lode.core"
 
@@ -45,6 +46,7 @@ local MB = 1024 * 1024
 local MIN_FILE = 5 * MB
 local MAX_FILE = math.floor(6.2 * 1024 * MB)   -- Redshift's default and largest file
 local MAX_OPEN_PARTITIONS = 32                 -- part files open at once with PARTITION BY
+local MAX_OPEN_PARQUET = 4                     -- … for Parquet, each holding a row group in memory
 
 local function fail(code, msg, extra)
   local e = { op = "unload", code = code, message = msg, retryable = false }
@@ -590,7 +592,7 @@ function M.run(s, st)
     for _ in pairs(open) do
       n = n + 1
     end
-    if n >= MAX_OPEN_PARTITIONS then
+    if n >= (ctx.parquet and MAX_OPEN_PARQUET or MAX_OPEN_PARTITIONS) then
       -- the least recently written partition finishes its part; a later row
       -- for it starts the next part number
       local oldest, at = nil, math.huge

@@ -49,6 +49,9 @@ t.test("option strings: Redshift's backslash escapes decoded", function()
   t.eq(unload.decode_option("\\N"), "\\N", "unknown escapes kept, as lode's COPY reads them")
 end)
 
+-- tests that run many statements and aws CLI calls: minutes on a loaded machine
+local SLOW = { timeout = 300000 }
+
 local wh
 local function setup()
   if wh then
@@ -151,7 +154,7 @@ t.test("text with ESCAPE and ADDQUOTES round-trips through COPY … ESCAPE REMOV
     "SELECT id, s FROM unl_src WHERE s IS NOT NULL")
 end)
 
-t.test("GZIP, BZIP2 and ZSTD text round-trips", function()
+t.test("GZIP, BZIP2 and ZSTD text round-trips", SLOW, function()
   round_trip("rt/gz_", [[DELIMITER '~' NULL AS '<null>' ESCAPE GZIP]], [[DELIMITER '~' NULL AS '<null>' ESCAPE GZIP]])
   round_trip("rt/bz_", [[NULL AS '<null>' ESCAPE BZIP2]], [[NULL AS '<null>' ESCAPE BZIP2]])
   round_trip("rt/zst_", [[NULL AS '<null>' ESCAPE ZSTD]], [[NULL AS '<null>' ESCAPE ZSTD]])
@@ -229,7 +232,7 @@ for i, case in ipairs(BYTE_CASES) do
   end)
 end
 
-t.test("file names: <prefix>0000_part_00, <prefix>000 with PARALLEL OFF, compression and EXTENSION suffixes", function()
+t.test("file names: <prefix>0000_part_00, <prefix>000 with PARALLEL OFF, compression and EXTENSION suffixes", SLOW, function()
   small_table()
   local q = "UNLOAD ('SELECT * FROM unl_small') TO '" .. B .. "names/%s' " .. ROLE .. " %s"
   for _, c in ipairs {
@@ -286,7 +289,7 @@ t.test("MAXFILESIZE outside 5 MB – 6.2 GB fails at the statement", function()
   t.eq(keys("bad/size_"), {})
 end)
 
-t.test("MANIFEST lists every file with its size; VERBOSE adds counts, schema and author; COPY … MANIFEST loads it", function()
+t.test("MANIFEST lists every file with its size; VERBOSE adds counts, schema and author; COPY … MANIFEST loads it", SLOW, function()
   make_hostile("unl_src")
   run(("UNLOAD ('SELECT * FROM unl_src') TO '%sman/v_' %s NULL AS '<null>' ESCAPE HEADER MANIFEST VERBOSE"):format(B, ROLE))
   local l = listing("man/v_")
@@ -317,7 +320,7 @@ COPY unl_back FROM '%sman/p_manifest' %s MANIFEST NULL AS '<null>' ESCAPE;]]):fo
   same_table("unl_src", "unl_back")
 end)
 
-t.test("without ALLOWOVERWRITE an UNLOAD into a prefix holding objects fails; ALLOWOVERWRITE and CLEANPATH write", function()
+t.test("without ALLOWOVERWRITE an UNLOAD into a prefix holding objects fails; ALLOWOVERWRITE and CLEANPATH write", SLOW, function()
   small_table()
   local q = ("UNLOAD ('SELECT * FROM unl_small ORDER BY id') TO '%sow/t_' %s PARALLEL OFF"):format(B, ROLE)
   run(q)
@@ -334,7 +337,7 @@ t.test("without ALLOWOVERWRITE an UNLOAD into a prefix holding objects fails; AL
   t.raises(function() run(q .. " CLEANPATH ALLOWOVERWRITE") end, "CLEANPATH cannot be used with ALLOWOVERWRITE")
 end)
 
-t.test("PARTITION BY writes Hive-style folders, leaves the columns out unless INCLUDE, NULL in __HIVE_DEFAULT_PARTITION__", function()
+t.test("PARTITION BY writes Hive-style folders, leaves the columns out unless INCLUDE, NULL in __HIVE_DEFAULT_PARTITION__", SLOW, function()
   run([[
 DROP TABLE IF EXISTS unl_part;
 CREATE TABLE unl_part (id INT, region VARCHAR(10), day DATE, note VARCHAR(20));
@@ -359,7 +362,7 @@ INSERT INTO unl_part VALUES (1, 'eu', '2024-01-01', 'a'), (2, 'us', '2024-01-01'
   end, "PARTITION BY column nope is not a column of the query")
 end)
 
-t.test("what lode does not reproduce fails at the statement, naming the option; nothing is written", function()
+t.test("what lode does not reproduce fails at the statement, naming the option; nothing is written", SLOW, function()
   small_table()
   for _, c in ipairs {
     { "PARQUET GZIP", "GZIP cannot be used with FORMAT PARQUET" },
@@ -414,7 +417,7 @@ local function norm(v)
   return tostring(v)
 end
 
-t.test("PARQUET: DuckDB reads every hostile value back as PostgreSQL holds it; COPY … PARQUET round-trips", function()
+t.test("PARQUET: DuckDB reads every hostile value back as PostgreSQL holds it; COPY … PARQUET round-trips", SLOW, function()
   make_hostile("unl_src")
   run(("UNLOAD ('SELECT * FROM unl_src ORDER BY id') TO '%spq/h_' %s FORMAT AS PARQUET PARALLEL OFF"):format(B, ROLE))
   t.eq(keys("pq/h_"), { "pq/h_000.parquet" })
@@ -489,4 +492,36 @@ COPY unl_big_back FROM '%spq/big_' %s FORMAT AS PARQUET;]]):format(B, ROLE))
     end, c[2])
   end
   t.eq(keys("pq/bad_"), {})
+end)
+
+t.test("PARTITION BY with more partitions than files kept open: later rows go to the next part, every row once", SLOW, function()
+  run([[
+DROP TABLE IF EXISTS unl_many;
+CREATE TABLE unl_many AS SELECT i AS id, md5(i::text) AS v, i % 40 AS p FROM generate_series(1, 4000) i;]])
+  -- rows in id order visit the 40 partitions round robin, past the 32 files kept open
+  run(("UNLOAD ('SELECT id, v, p FROM unl_many ORDER BY id') TO '%smany/' %s PARTITION BY (p) INCLUDE MANIFEST"):format(B, ROLE))
+  local parts, folders = {}, 0
+  for _, k in ipairs(keys("many/")) do
+    local p = k:match("^many/p=(%d+)/")
+    if p then
+      if not parts[p] then
+        folders = folders + 1
+      end
+      parts[p] = (parts[p] or 0) + 1
+    end
+  end
+  t.eq(folders, 40)
+  t.ok(parts["0"] > 1, "a partition closed to make room was continued in _part_01")
+  t.eq(#json.decode(s3.get(B .. "many/manifest")).entries, (function()
+    local n = 0
+    for _, c in pairs(parts) do
+      n = n + c
+    end
+    return n
+  end)())
+  run(([[
+DROP TABLE IF EXISTS unl_many_back;
+CREATE TABLE unl_many_back (LIKE unl_many);
+COPY unl_many_back FROM '%smany/manifest' %s MANIFEST;]]):format(B, ROLE))
+  same_table("unl_many", "unl_many_back")
 end)
