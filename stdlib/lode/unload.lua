@@ -533,9 +533,14 @@ function M.run(s, st)
       keep[i] = i
     end
   end
-  local out_cols = {}
+  local out_cols, seen = {}, {}
   for j, i in ipairs(keep) do
     out_cols[j] = cols[i]
+    if st.format == "json" and seen[cols[i].name] then
+      fail("invalid", ("UNLOAD … FORMAT JSON: column name %s appears twice; each key of a JSON object must be unique")
+        :format(cols[i].name))
+    end
+    seen[cols[i].name] = true
   end
 
   -- types checked before anything in S3 is touched

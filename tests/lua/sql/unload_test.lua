@@ -374,11 +374,12 @@ t.test("what lode does not reproduce fails at the statement, naming the option; 
     { "CSV ESCAPE", "ESCAPE cannot be used with FORMAT CSV" },
     { "GZIP ZSTD", "only one of GZIP, BZIP2 and ZSTD" },
     { "CSV ADDQUOTES", "ADDQUOTES is not supported for UNLOAD to CSV" },
+    { "JSON", "FORMAT JSON: column name id appears twice", "SELECT id, note AS id FROM unl_small" },
     { "DELIMITER '||'", "DELIMITER must be a single ASCII character" },
   } do
     local err = t.raises(function()
-      run(("\nUNLOAD ('SELECT * FROM unl_small') TO '%srefused/x_' %s %s"):format(B, ROLE, c[1]))
-    end, "unload.sql:2: UNLOAD" .. (c[2]:find("not emulated") and " … " or ": ") .. c[2], c[1])
+      run(("\nUNLOAD ('%s') TO '%srefused/x_' %s %s"):format(c[3] or "SELECT * FROM unl_small", B, ROLE, c[1]))
+    end, "unload.sql:2: UNLOAD" .. ((c[2]:find("not emulated") or c[2]:find("^FORMAT ")) and " … " or ": ") .. c[2], c[1])
     t.eq(err.line, 2)
   end
   t.eq(keys("refused/"), {})
