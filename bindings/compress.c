@@ -9,7 +9,7 @@
 #include <lauxlib.h>
 
 #include "lode.h"
-#include "lode/compress.h"
+#include "lode/load/compress.h"
 
 #define COMPRESSOR_MT "lode.compress.compressor"
 

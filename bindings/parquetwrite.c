@@ -1,5 +1,5 @@
 /* bindings/parquetwrite.c — lode.parquetwrite: write rows of PostgreSQL text
- * values to a local Parquet file (lode/parquet_write.h).
+ * values to a local Parquet file (lode/parquet/write.h).
  *
  *   local pw = require "lode.parquetwrite"
  *   local w <close> = pw.open(path, { {name = "id", type = "int32"},
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 
 #include "lode.h"
-#include "lode/parquet_write.h"
+#include "lode/parquet/write.h"
 
 #define WRITER_MT "lode.parquetwrite.writer"
 

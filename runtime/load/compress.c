@@ -9,7 +9,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "lode/compress.h"
+#include "lode/load/compress.h"
 
 struct lode_compressor {
     int kind;

@@ -56,41 +56,6 @@ local function fail(code, msg, extra)
   error(core.error(e), 0)
 end
 
--- Option strings -----------------------------------------------------------------
-
-local ESCAPES = { t = "\t", n = "\n", r = "\r", b = "\b", f = "\f", v = "\v", ["\\"] = "\\", ["'"] = "'" }
-
---- decode_option(s) -> the option string with Redshift's backslash escapes
---- ('\t', '\n', '\\', octal '\011') decoded; other backslashes kept.
-function M.decode_option(s)
-  local out, i = {}, 1
-  while i <= #s do
-    local c = s:sub(i, i)
-    if c == "\\" and i < #s then
-      local oct = s:match("^[0-7][0-7]?[0-7]?", i + 1)
-      local e = s:sub(i + 1, i + 1)
-      if oct then
-        out[#out + 1] = string.char(tonumber(oct, 8) % 256)
-        i = i + 1 + #oct
-      elseif ESCAPES[e] then
-        out[#out + 1] = ESCAPES[e]
-        i = i + 2
-      else
-        -- an unknown escape ('\N') is kept as written, as lode's COPY reads
-        -- NULL AS '\N', so an UNLOAD's files load back. Redshift's string
-        -- literals drop the backslash ('\N' is 'N'): when the shared option
-        -- decoder lands for COPY, follow it here too.
-        out[#out + 1] = c .. e
-        i = i + 2
-      end
-    else
-      out[#out + 1] = c
-      i = i + 1
-    end
-  end
-  return table.concat(out)
-end
-
 -- Checks -----------------------------------------------------------------------------
 
 -- The options each format refuses, as Redshift does.
@@ -147,7 +112,7 @@ local function check(st)
     fail("invalid", "UNLOAD: ROWGROUPSIZE must be between 32 MB and 128 MB")
   end
   if st.delimiter then
-    local d = M.decode_option(st.delimiter)
+    local d = st.delimiter      -- already decoded by lode.redshift ('\t' is a tab)
     if #d ~= 1 or d:byte() > 127 then
       fail("invalid", ("UNLOAD: DELIMITER must be a single ASCII character, got %q"):format(st.delimiter))
     end
@@ -216,8 +181,8 @@ local function line_writer(st, cols)
       return "{" .. table.concat(parts, ",") .. "}\n"
     end
   end
-  local delim = st.delimiter and M.decode_option(st.delimiter) or (st.format == "csv" and "," or "|")
-  local null = st.null_as and M.decode_option(st.null_as) or ""
+  local delim = st.delimiter or (st.format == "csv" and "," or "|")
+  local null = st.null_as or ""
   local field
   if st.format == "csv" then
     local special = "[" .. delim:gsub("%p", "%%%0") .. '"\n\r]'

@@ -7,7 +7,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "lode/compress.h"
+#include "lode/load/compress.h"
 #include "tap.h"
 
 typedef struct {

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lode/parquet.h"
-#include "lode/parquet_write.h"
+#include "lode/parquet/parquet.h"
+#include "lode/parquet/write.h"
 #include "tap.h"
 
 static char err[256];

@@ -27,7 +27,7 @@ t.test("every option of Redshift's UNLOAD grammar parses (so Redshift scripts ru
   t.eq(st.partition_by, { "a", "b" })
   t.eq(st.partition_include, true)
   t.eq(st.manifest_verbose, true)
-  t.eq(st.delimiter, "\\t")
+  t.eq(st.delimiter, "\t")
   t.eq(st.encrypted, "auto")
   t.eq(st.parallel, true)
   t.eq(st.maxfilesize, math.floor(1.5 * 1024 * 1024 * 1024))
@@ -38,15 +38,10 @@ t.test("every option of Redshift's UNLOAD grammar parses (so Redshift scripts ru
   t.eq(rs.statements("UNLOAD ('select 1') TO 's3://b/x' IAM_ROLE 'r' PARALLEL FALSE")[1].parallel, false)
 end)
 
-t.test("option strings: Redshift's backslash escapes decoded", function()
-  local unload = require "lode.unload"
-  t.eq(unload.decode_option("\\t"), "\t")
-  t.eq(unload.decode_option("\\\\"), "\\")
-  t.eq(unload.decode_option("\\001"), "\1")
-  t.eq(unload.decode_option("\\174"), "|")
-  t.eq(unload.decode_option("a\\nb"), "a\nb")
-  t.eq(unload.decode_option("|"), "|")
-  t.eq(unload.decode_option("\\N"), "\\N", "unknown escapes kept, as lode's COPY reads them")
+t.test("option strings arrive decoded from lode.redshift: DELIMITER '\\t' is a tab, '\\\\N' is \\N", function()
+  local rs = require "lode.redshift"
+  t.eq(rs.statements([[UNLOAD ('select 1') TO 's3://b/x' IAM_ROLE 'r' DELIMITER '\t' NULL AS '\\N']])[1].delimiter, "\t")
+  t.eq(rs.statements([[UNLOAD ('select 1') TO 's3://b/x' IAM_ROLE 'r' DELIMITER '\174' NULL AS '\\N']])[1].null_as, "\\N")
 end)
 
 -- tests that run many statements and aws CLI calls: minutes on a loaded machine
