@@ -613,7 +613,7 @@ local function into_redshift(db, o, t0)
   local lt = o.ledger_table or o.table
   local run = o.run or os.getenv("LODE_RUN_ID")
   local files, missing = list_files(o)
-  ledger.ensure(db.wh or db)
+  ledger.ensure(db)
   local result = { files = 0, rows = 0, bytes = 0, skipped_files = missing, errors = 0, seconds = 0 }
   local function load(s)
     local generated
@@ -816,7 +816,7 @@ local function into_postgres(db, o, t0)
   local lt = o.ledger_table or o.table
   local use_ledger = o.ledger ~= false
   if use_ledger and not core.dry_run() then
-    ledger.ensure(db.wh or db)
+    ledger.ensure(db)
   end
   local maxerror = o.maxerror or 0
   local result = { files = 0, rows = 0, bytes = 0, skipped_files = missing, errors = 0, seconds = 0,
