@@ -282,6 +282,12 @@ function M.run(wh, text, opts)
     -- the script is one session: its temp tables end with it, and a failure
     -- never hands the pool a connection inside an open transaction
     local guard <close> = setmetatable({}, { __close = function()
+      if not coroutine.isyieldable() then
+        -- cancelled, where nothing can wait: closing the connection ends its
+        -- transaction and temp tables (the pool opens another)
+        s.conn:close()
+        return
+      end
       if in_transaction(s) then
         pcall(s.query_raw, s, "ROLLBACK")
       end

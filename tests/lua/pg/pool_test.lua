@@ -249,3 +249,24 @@ t.test("an emulated COPY on a session takes no second connection (pool = 1, and 
   w5:exec("drop table pool_copy1c")
   w5:close()
 end)
+
+t.test("a script that fails or is cancelled leaves no temp tables on the pooled connection", function()
+  local sqlrun = require "lode.sqlrun"
+  local w = wh({ pool = 1 })
+  local function temp_gone(name)
+    return w:query(("select to_regclass('pg_temp.%s') is null as gone"):format(name))[1].gone
+  end
+  t.raises(function()
+    sqlrun.run(w, "create temp table #pool_stage (x int); insert into #pool_stage values (1); select 1/0;",
+      { file = "fails.sql" })
+  end, "division by zero")
+  t.eq(temp_gone("pool_stage"), true)
+  t.raises(function()
+    lode.timeout(300, function()
+      sqlrun.run(w, "create temp table #pool_stage2 (x int);\nselect pg_sleep(60);", { file = "slow.sql" })
+    end)
+  end, "timed out")
+  t.eq(temp_gone("pool_stage2"), true)
+  all_idle(w)
+  w:close()
+end)
