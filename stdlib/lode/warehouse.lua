@@ -443,6 +443,7 @@ local function run_tx(wh, c, fn, depth)
   local tx = setmetatable({ wh = wh, conn = c, depth = depth, dialect = wh.dialect }, Tx)
   local r = table.pack(pcall(fn, tx))
   settled = true
+  tx.ended = true
   if r[1] then
     stmt(commit)
     return table.unpack(r, 2, r.n)
@@ -467,19 +468,30 @@ function Warehouse:transaction(fn)
   end)
 end
 
+-- A transaction or session belongs to the task running its function: once
+-- that returns, the connection may carry another task's transaction.
+local function conn_of(tx)
+  if tx.ended then
+    wh_error("ended", "this transaction or session has ended (its connection went back to the pool): "
+      .. "use it only inside its function", false, 4)
+  end
+  return tx.conn
+end
+
 function Tx:query(q, ...)
   check_sql(q, "tx:query")
+  conn_of(self)
   local params = table.pack(...)
   local r = emulated(self.wh, self, q, params)
   if r then
     return r
   end
-  return run_on(self.conn, q, params)
+  return run_on(conn_of(self), q, params)
 end
 
 --- tx:query_raw(sql, ...) -> sent to the server as written (no emulation)
 function Tx:query_raw(q, ...)
-  return run_on(self.conn, q, table.pack(...))
+  return run_on(conn_of(self), q, table.pack(...))
 end
 
 function Tx:exec(q, ...)
@@ -487,12 +499,13 @@ function Tx:exec(q, ...)
 end
 
 function Tx:transaction(fn)
+  local c = conn_of(self)
   local depth = self.depth + 1
   if self.session then -- BEGIN, or a savepoint inside the script's own BEGIN
-    local st = self.conn:transaction_status()
+    local st = c:transaction_status()
     depth = (st == "intrans" or st == "inerror") and 1 or 0
   end
-  return run_tx(self.wh, self.conn, fn, depth)
+  return run_tx(self.wh, c, fn, depth)
 end
 
 --- tx:get_dialect() -> the warehouse's dialect (so engines take a tx or a wh)
@@ -501,7 +514,7 @@ function Tx:get_dialect()
 end
 
 function Tx:copy_out(q, fn)
-  local r <close> = self.conn:copy_out(q)
+  local r <close> = conn_of(self):copy_out(q)
   while true do
     local chunk = r:read()
     if chunk == nil then
@@ -518,17 +531,19 @@ end
 --- when the script's own BEGIN is open.
 function Warehouse:session(fn)
   return self:with_conn(function(c)
-    return fn(setmetatable({ wh = self, conn = c, depth = 0, dialect = self.dialect, session = true }, Tx))
+    local s = setmetatable({ wh = self, conn = c, depth = 0, dialect = self.dialect, session = true }, Tx)
+    local guard <close> = setmetatable({}, { __close = function() s.ended = true end })
+    return fn(s)
   end)
 end
 
 function Tx:rows(q, ...)
-  local next_row, cur, _, closer = self.conn:rows(q, table.pack(...))
+  local next_row, cur, _, closer = conn_of(self):rows(q, table.pack(...))
   return next_row, cur, nil, closer
 end
 
 function Tx:copy_in(q, format)
-  return M._copy_in(nil, self.conn, q, format)
+  return M._copy_in(nil, conn_of(self), q, format)
 end
 
 -- COPY ---------------------------------------------------------------------------------

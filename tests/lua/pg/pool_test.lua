@@ -270,3 +270,38 @@ t.test("a script that fails or is cancelled leaves no temp tables on the pooled 
   all_idle(w)
   w:close()
 end)
+
+t.test("a transaction or session used after its function returned raises instead of reaching the next user", function()
+  local w = wh({ pool = 1 })
+  fresh(w, "pool_ended")
+  local kept
+  w:transaction(function(tx) kept = tx end)
+  local err = t.raises(function() kept:exec("insert into pool_ended values (60)") end, "has ended")
+  t.eq(err.code, "ended")
+  local kept_s
+  w:session(function(s) kept_s = s end)
+  t.raises(function() kept_s:query("select 1") end, "has ended")
+  -- a child task that outlives the transaction it was handed
+  local go = lode.future()
+  local child
+  w:transaction(function(tx)
+    child = lode.spawn(function()
+      go:await()
+      tx:exec("insert into pool_ended values (61)")
+    end)
+  end)
+  local other = lode.spawn(function()
+    return pcall(w.transaction, w, function(tx)
+      tx:exec("insert into pool_ended values (62)")
+      go:set()
+      tx:query("select pg_sleep(0.05)") -- the child runs now, while this transaction is open
+      error("rolled back", 0)
+    end)
+  end)
+  t.eq({ other:await() }, { false, "rolled back" })
+  t.raises(function() child:await() end, "has ended")
+  t.eq(ids("pool_ended"), "")
+  all_idle(w)
+  w:exec("drop table pool_ended")
+  w:close()
+end)
