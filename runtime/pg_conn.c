@@ -10,7 +10,12 @@
  * watching readable and writable, then PQconsumeInput -> PQisBusy ->
  * PQgetResult until NULL. Cancellation sends PQcancel from libuv's thread
  * pool (PQcancel blocks on its own short-lived socket; PGcancel objects are
- * safe to use from another thread) and drains the results here.
+ * safe to use from another thread) and drains the results here. The next
+ * request waits until both are over: PQcancel returns once the server has
+ * signalled the backend, and PostgreSQL <= 15 signals it twice (the process,
+ * then its process group), so a signal can still arrive after the cancelled
+ * statement ended; one that reaches an idle backend is dropped when it reads
+ * its next command, one that reaches the next statement cancels it.
  *
  * Only conn_pump (run from the poll callback or the kick timer) calls the
  * request callbacks; the functions owners call (submit, put/end copy, cancel,
@@ -294,22 +299,38 @@ void pg_conn_submit(lode_pg_conn *c, pg_req *r)
     conn_kick(c);
 }
 
-typedef struct {
+struct pg_cancel_job {
     uv_work_t work;
     PGcancel *cancel;
+    lode_pg_conn *conn;     /* NULL once the connection is gone */
+    int sent;               /* PQcancel's answer */
     char errbuf[256];
-} cancel_job;
+};
 
 static void cancel_work(uv_work_t *w)
 {
-    cancel_job *j = w->data;
-    PQcancel(j->cancel, j->errbuf, (int)sizeof j->errbuf);
+    pg_cancel_job *j = w->data;
+    j->sent = PQcancel(j->cancel, j->errbuf, (int)sizeof j->errbuf);
 }
 
+/* PQcancel returned: the server has sent its signals, the connection may
+ * send again once the cancelled statement is drained. When the cancel failed
+ * nobody knows whether a signal is still on its way: discard the connection. */
 static void cancel_after(uv_work_t *w, int status)
 {
-    (void)status;
-    cancel_job *j = w->data;
+    pg_cancel_job *j = w->data;
+    lode_pg_conn *c = j->conn;
+    if (c) {
+        c->cancel = NULL;
+        if (!j->sent || status != 0) {
+            char msg[400];
+            snprintf(msg, sizeof msg, "could not cancel the running statement (%s); "
+                     "the connection is discarded", j->errbuf[0] ? j->errbuf : "cancel failed");
+            conn_broken(c, msg);
+        } else {
+            conn_kick(c);
+        }
+    }
     PQfreeCancel(j->cancel);
     free(j);
 }
@@ -330,18 +351,21 @@ void pg_req_cancel(pg_req *r)
         pg_req_end_copy(r, "cancelled by lode");
         return;
     }
-    cancel_job *j = calloc(1, sizeof *j);
-    if (!j) return;
-    j->cancel = PQgetCancel(c->pg);
-    j->work.data = j;
-    if (!j->cancel || uv_queue_work(lode_loop(), &j->work, cancel_work, cancel_after) != 0) {
-        if (j->cancel) PQfreeCancel(j->cancel);
+    pg_cancel_job *j = calloc(1, sizeof *j);
+    if (j) {
+        j->cancel = PQgetCancel(c->pg);
+        j->work.data = j;
+        j->conn = c;
+    }
+    if (!j || !j->cancel || uv_queue_work(lode_loop(), &j->work, cancel_work, cancel_after) != 0) {
+        if (j && j->cancel) PQfreeCancel(j->cancel);
         free(j);
+        conn_broken(c, "could not send a cancel request; the connection is discarded");
+        return;
     }
-    if (r->phase == REQ_COPY_OUT) {
-        r->paused = 0;   /* drain and discard */
-        conn_kick(c);
-    }
+    c->cancel = j;
+    if (r->phase == REQ_COPY_OUT) r->paused = 0;   /* drain and discard */
+    conn_kick(c);    /* an abandoned cursor may be paused: drain it */
 }
 
 void pg_req_abandon(pg_req *r)
@@ -458,7 +482,8 @@ static void conn_step(lode_pg_conn *c)
         if (c->state != PGC_READY) return;
         pg_req *r = c->cur;
         if (!r) {
-            r = c->q_head;
+            /* nothing is sent while a cancel is on its way (cancel_after) */
+            r = c->cancel ? NULL : c->q_head;
             if (!r) {
                 /* idle: a readable socket now means a notice or the server
                  * closing the session (restart, admin shutdown) */
@@ -674,6 +699,10 @@ static void conn_destroy(lode_pg_conn *c)
             c->kick->data = NULL;
             uv_close((uv_handle_t *)c->kick, handle_closed_free);
             c->kick = NULL;
+        }
+        if (c->cancel) {
+            c->cancel->conn = NULL;   /* it frees itself when PQcancel returns */
+            c->cancel = NULL;
         }
         if (c->pg) PQfinish(c->pg);
         c->pg = NULL;

@@ -16,6 +16,7 @@
 #include "lode/pg.h"
 
 typedef struct pg_req pg_req;
+typedef struct pg_cancel_job pg_cancel_job;
 
 typedef enum {
     PGC_CONNECTING,
@@ -75,6 +76,8 @@ struct lode_pg_conn {
     int fd, events;
     pg_req *cur;             /* running request */
     pg_req *q_head, *q_tail; /* waiting requests */
+    pg_cancel_job *cancel;   /* PQcancel running on the thread pool: the next
+                              * request waits until it returned */
     char *error;             /* why it broke / failed to connect */
     void (*on_connect)(lode_pg_conn *c, void *ud);
     void *connect_ud;

@@ -337,6 +337,44 @@ static void push_cancel_error(lua_State *L)
     lode_push_error(L, "task", "cancelled", "task cancelled", 0);
 }
 
+static const char *safe_tostring(lua_State *L, int idx);
+
+/* Run the <close> handlers a task that is ending still holds: a coroutine
+ * that dies by error, or is abandoned while suspended, does not close its
+ * to-be-closed variables itself (Lua 5.4 manual §3.3.8, lua_closethread), and
+ * `with_conn` and friends give their connection back only there. `err` is the
+ * index in S.L of the error the task died with (0 when it is cancelled); that
+ * error stays the task's error, and one raised by a __close handler (which Lua
+ * would let replace it) is logged instead of being lost. Handlers run as the
+ * task, and cannot yield. */
+static void task_close_thread(lode_task *t, int err)
+{
+    lua_State *co = t->co;
+    lode_task *prev = S.current;
+    task_state st = t->state;
+    if (err) err = lua_absindex(S.L, err);
+    t->state = TS_RUNNING;        /* a handler cannot cancel the task again */
+    S.current = t;
+#if LUA_VERSION_RELEASE_NUM >= 50406
+    int rc = lua_closethread(co, S.L);
+#else
+    int rc = lua_resetthread(co);
+#endif
+    S.current = prev;
+    t->state = st;
+    if (rc == LUA_OK) return;
+    lua_xmove(co, S.L, 1);        /* the error object the closing ended with */
+    if (!err || !lua_rawequal(S.L, -1, err)) {
+        char msg[4096];
+        snprintf(msg, sizeof msg, "a <close> handler failed while the task %s: %s",
+                 err ? "ended by error (the task keeps its own error)" : "was cancelled",
+                 safe_tostring(S.L, -1));
+        lua_pop(S.L, 1);          /* safe_tostring's string */
+        lode_log_fields(LODE_LOG_ERROR, lode_task_name(t), msg, NULL);
+    }
+    lua_pop(S.L, 1);
+}
+
 static void task_cancel(lode_task *t)
 {
     if (task_finished(t) || t->state == TS_RUNNING) return;
@@ -355,13 +393,7 @@ static void task_cancel(lode_task *t)
         else if (op->cancel) op->cancel(op);
         /* with no cancel hook the op completes later and is released then */
     }
-    if (t->co) {
-#if LUA_VERSION_RELEASE_NUM >= 50406
-        lua_closethread(t->co, S.L);
-#else
-        lua_resetthread(t->co);
-#endif
-    }
+    if (t->co) task_close_thread(t, 0);
     push_cancel_error(S.L);
     lua_pushliteral(S.L, "task cancelled");
     task_finish(t, TS_CANCELLED, 0);
@@ -405,10 +437,14 @@ static void task_resume(lode_task *t)
         task_finish(t, TS_OK, nres);
         return;
     }
-    lua_xmove(co, S.L, 1);                        /* error value */
+    /* A copy of the error value: the original stays on top of co, where
+     * lua_closethread hands it to the __close handlers. */
+    lua_pushvalue(co, -1);
+    lua_xmove(co, S.L, 1);
     const char *msg = safe_tostring(S.L, -1);
-    luaL_traceback(S.L, co, msg, 0);
+    luaL_traceback(S.L, co, msg, 0);              /* before the stack unwinds */
     lua_remove(S.L, -2);
+    task_close_thread(t, -2);
     task_finish(t, TS_FAILED, 0);
 }
 
