@@ -35,7 +35,8 @@ local function closes_on_error()
   return closed
 end
 
-t.test("200 tasks on a pool of 4: all finish, connections end idle, committed rows exact", function()
+t.test("200 tasks on a pool of 4: all finish, connections end idle, committed rows exact",
+    { timeout = DEADLINE_MS + 15000 }, function()
   local holding_raise = closes_on_error()
   if not holding_raise then
     t.diag("TODO: spawned tasks that raise while holding a connection are left out of the mix until "
