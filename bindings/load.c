@@ -488,6 +488,9 @@ static int l_decoder(lua_State *L)
     d->conv.emptyasnull = opt_bool(L, 1, "emptyasnull");
     d->conv.blanksasnull = opt_bool(L, 1, "blanksasnull");
     d->conv.truncatecolumns = opt_bool(L, 1, "truncatecolumns");
+    d->conv.roundec = opt_bool(L, 1, "roundec");
+    d->conv.trimblanks = opt_bool(L, 1, "trimblanks");
+    d->conv.acceptanydate = opt_bool(L, 1, "acceptanydate");
     lua_getfield(L, 1, "acceptinvchars");
     if (lua_isstring(L, -1)) d->conv.acceptinvchars = lua_tostring(L, -1)[0];
     else if (lua_toboolean(L, -1)) d->conv.acceptinvchars = '?';
@@ -700,11 +703,12 @@ static int l_progress_gc(lua_State *L)
     return 0;
 }
 
-/* load.parquet_copy(conn, sql, files, columns [, {prefetch=, ahead=, progress=}]) -> {rows=, file_rows={...},
+/* load.parquet_copy(conn, sql, files, columns [, {prefetch=, ahead=, progress=, etags=}]) -> {rows=, file_rows={...},
  * reads_ahead=, reads_direct=, ahead_peak=}:
  * every Parquet file (s3:// URL or path) into one binary COPY on conn (a
  * pinned lode.pg.conn; sql is the COPY ... FROM STDIN (FORMAT binary)
- * statement), columns by position onto columns = {{name=, type=typname}...}.
+ * statement), columns by position onto columns = {{name=, type=typname}...};
+ * etags: per file the ETag listed, so every read is of that version.
  * Raises a structured error naming the file, row group, row and column. */
 static int l_parquet_copy(lua_State *L)
 {
@@ -746,6 +750,15 @@ static int l_parquet_copy(lua_State *L)
         cols[i].type = lua_tostring(L, -1);
         if (!cols[i].name || !cols[i].type) return luaL_argerror(L, 4, "columns must be {name=, type=} tables");
         lua_pop(L, 3);
+    }
+    if (lua_istable(L, 5) && lua_getfield(L, 5, "etags") == LUA_TTABLE) {
+        const char **etags = lua_newuserdatauv(L, nf * sizeof *etags, 0);  /* anchored until the start copies */
+        for (size_t i = 0; i < nf; i++) {
+            lua_rawgeti(L, -2, (lua_Integer)i + 1);
+            etags[i] = lua_tostring(L, -1);     /* the etags table keeps the string */
+            lua_pop(L, 1);
+        }
+        o.etags = etags;
     }
     o.files = files;
     o.n_files = nf;

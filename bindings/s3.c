@@ -5,7 +5,7 @@
  *   for obj in s3.each(url, opts) do ... end                        (pages lazily)
  *   s3.list_page(url, {delimiter=, max_keys=, token=}) -> {objects=, prefixes=, next=}
  *   s3.head(url) -> {size=, etag=, last_modified=, content_type=};  s3.exists(url) -> bool
- *   s3.get(url, {range = {first, last}}) -> string
+ *   s3.get(url, {range = {first, last}, if_match = etag}) -> string
  *   s3.download(url, path) -> {size=, etag=}          (parallel ranged GETs, streamed to disk)
  *   s3.put(url, data, {content_type=}) -> {etag=}
  *   s3.upload(path, url, {part_size=, concurrency=}) -> {etag=, parts=}   (multipart above the threshold)
@@ -13,7 +13,7 @@
  *   s3.copy(src_url, dst_url) -> {etag=}
  *   s3.presign(url, {expires=, method=}) -> string
  *   s3.create_bucket(name_or_url, {region=}) -> created (false: it was already yours)
- *   s3.configure{max_attempts=, part_size=, concurrency=, low_speed_time=, connect_timeout=}
+ *   s3.configure{max_attempts=, part_size=, concurrency=, low_speed_time=, connect_timeout=, deadline=, min_rate=}
  *
  * Every failure raises a structured error {op, code, message, retryable,
  * status, key, request_id}. In a dry run (`lode plan`) writes are logged,
@@ -465,13 +465,14 @@ static int l_head(lua_State *L)
     return simple_start(L, s, &o);
 }
 
-/* s3.get(url, {range = {first, last} | "bytes=a-b", max_size=}) */
+/* s3.get(url, {range = {first, last} | "bytes=a-b", max_size=, if_match=etag}) */
 static int l_get(lua_State *L)
 {
     const char *bucket, *key;
     check_url(L, 1, &bucket, &key, 1);
     char range[80] = "";
     int64_t first = 0, last = -1;
+    const char *if_match = opt_field_str(L, 2, "if_match");
     if (lua_istable(L, 2)) {
         int t = lua_getfield(L, 2, "range");
         if (t == LUA_TTABLE) {
@@ -486,7 +487,8 @@ static int l_get(lua_State *L)
         } else if (t == LUA_TSTRING) {
             snprintf(range, sizeof range, "%s", lua_tostring(L, -1));
             long long a = 0, b = -1;
-            if (sscanf(range, "bytes=%lld-%lld", &a, &b) < 1) luaL_argerror(L, 2, "range string must be bytes=FIRST-[LAST]");
+            if (sscanf(range, "bytes=%lld-%lld", &a, &b) < 1 || a < 0 || (b >= 0 && b < a))
+                luaL_argerror(L, 2, "range string must be bytes=FIRST-[LAST]");
             first = a;
             last = b;
         } else if (t != LUA_TNIL) {
@@ -504,9 +506,9 @@ static int l_get(lua_State *L)
         s->op.done = 1;
         return lode_op_yield(L, &s->op);
     }
-    lode_kv h[] = {{"range", range}};
-    s3_req_opts o = {.method = "GET", .bucket = bucket, .key = key, .headers = h, .nheaders = range[0] ? 1 : 0,
-                     .body_len = -1, .max_body = (size_t)max_size};
+    s3_req_opts o = {.method = "GET", .bucket = bucket, .key = key, .body_len = -1, .max_body = (size_t)max_size,
+                     .ranged = range[0] != '\0', .range_first = (uint64_t)first,
+                     .range_last = last >= 0 ? (uint64_t)last : UINT64_MAX, .if_match = if_match};
     return simple_start(L, s, &o);
 }
 
@@ -913,13 +915,10 @@ static void dl_launch(dl_op *d)
         pt->off = d->next_off;
         pt->len = d->size - d->next_off < d->part_size ? d->size - d->next_off : d->part_size;
         d->next_off += pt->len;
-        char range[64];
-        snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)pt->off,
-                 (unsigned long long)(pt->off + pt->len - 1));
-        lode_kv h[2] = {{"range", range}, {"if-match", d->etag}};
-        s3_req_opts o = {.method = "GET", .bucket = d->bucket, .key = d->key, .headers = h,
-                         .nheaders = d->etag[0] ? 2 : 1, .body_len = -1, .on_data = dl_sink,
-                         .on_retry = dl_rewind, .on_done = dl_part_done, .ud = pt};
+        s3_req_opts o = {.method = "GET", .bucket = d->bucket, .key = d->key, .body_len = -1, .on_data = dl_sink,
+                         .on_retry = dl_rewind, .on_done = dl_part_done, .ud = pt, .ranged = 1,
+                         .range_first = pt->off, .range_last = pt->off + pt->len - 1, .object_size = d->size,
+                         .if_match = d->etag};
         lode_s3_error e;
         pt->req = s3_request(d->c, &o, &e);
         if (!pt->req) {
@@ -1622,7 +1621,8 @@ static int l_sign_for_test(lua_State *L)
 }
 
 /* s3.configure{max_attempts=, part_size=, multipart_threshold=, concurrency=,
- *              low_speed_time=, connect_timeout=, backoff_base=, backoff_cap=} */
+ *              low_speed_time=, connect_timeout=, backoff_base=, backoff_cap=,
+ *              deadline=, min_rate=} */
 static int l_configure(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -1639,7 +1639,9 @@ static int l_configure(lua_State *L)
     if ((v = opt_field_int(L, 1, "connect_timeout", 0)) > 0) c->connect_timeout_ms = (long)v;
     if ((v = opt_field_int(L, 1, "backoff_base", 0)) > 0) c->backoff_base_ms = (int)v;
     if ((v = opt_field_int(L, 1, "backoff_cap", 0)) > 0) c->backoff_cap_ms = (int)v;
-    lua_createtable(L, 0, 6);
+    if ((v = opt_field_int(L, 1, "deadline", -1)) >= 0) c->deadline_ms = (long)v;
+    if ((v = opt_field_int(L, 1, "min_rate", 0)) > 0) c->min_rate = (long)v;
+    lua_createtable(L, 0, 10);
     lua_pushinteger(L, c->max_attempts);
     lua_setfield(L, -2, "max_attempts");
     lua_pushinteger(L, c->part_size);
@@ -1650,6 +1652,12 @@ static int l_configure(lua_State *L)
     lua_setfield(L, -2, "addressing");
     lua_pushstring(L, c->cfg.region);
     lua_setfield(L, -2, "region");
+    lua_pushinteger(L, c->deadline_ms);
+    lua_setfield(L, -2, "deadline");
+    lua_pushinteger(L, c->min_rate);
+    lua_setfield(L, -2, "min_rate");
+    lua_pushinteger(L, c->low_speed_time_s);
+    lua_setfield(L, -2, "low_speed_time");
     return 1;
 }
 

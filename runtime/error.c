@@ -1,4 +1,6 @@
 /* error.c — the structured error table every binding raises. */
+#include <string.h>
+
 #include <lauxlib.h>
 
 #include "lode/error.h"
@@ -7,6 +9,11 @@
  * fields present. */
 static int error_tostring(lua_State *L)
 {
+    /* fetched before the buffer so they stay below it on the stack */
+    lua_getfield(L, 1, "message");
+    const char *message = lua_tostring(L, -1);
+    lua_getfield(L, 1, "sqlstate");
+    const char *sqlstate = lua_tostring(L, -1);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     lua_getfield(L, 1, "op");
@@ -26,7 +33,15 @@ static int error_tostring(lua_State *L)
     int first = 1;
     for (int i = 0; extra[i]; i++) {
         lua_getfield(L, 1, extra[i]);
-        if (lua_isstring(L, -1)) {
+        const char *v = lua_tostring(L, -1);
+        /* say each thing once: a code that is the SQLSTATE, a file the message names */
+        int repeated = 0;
+        if (v && i == 0) {
+            repeated = sqlstate && strcmp(sqlstate, v) == 0;
+        } else if (v && (i == 3 || i == 4) && message) {
+            repeated = strstr(message, v) != NULL;
+        }
+        if (v && !repeated) {
             luaL_addstring(&b, first ? " (" : ", ");
             if (i > 0) {
                 luaL_addstring(&b, extra[i]);

@@ -32,6 +32,9 @@ struct lode_http {
     size_t body_len, body_cap;
     int body_too_large;
     int cancelled;
+    uint64_t started_ms;        /* a connection started carrying it (CURLOPT_PREREQFUNCTION) */
+    uint64_t deadline_limit_ms; /* the limit it went past, when the deadline stopped it */
+    char deadline_msg[160];     /* why (curl fills errbuf with its own words after the abort) */
     const char *read_pos;       /* in-memory request body */
     size_t read_left;
     lode_http *next, *prev;     /* H.live */
@@ -284,6 +287,44 @@ static int on_seek(void *ud, curl_off_t off, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
+uint64_t lode_http_now_ms(void) { return uv_hrtime() / 1000000u; }
+
+/* The request is about to go out on a connection: its deadline starts (unless given). */
+static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                     int conn_local_port)
+{
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    lode_http *h = ud;
+    if (!h->started_ms) h->started_ms = lode_http_now_ms();
+    return CURL_PREREQFUNC_OK;
+}
+
+/* Called on every turn of a transfer, and about once a second while it is
+ * stalled (the low-speed check keeps a timer armed): past the deadline, abort. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dlnow;
+    (void)ulnow;
+    lode_http *h = ud;
+    uint64_t from = h->o.deadline_from_ms ? h->o.deadline_from_ms : h->started_ms;
+    if (!from) return 0;
+    int64_t bytes = h->o.expect_bytes;
+    if (dltotal > bytes) bytes = dltotal;
+    if (ultotal > bytes) bytes = ultotal;
+    uint64_t limit = (uint64_t)h->o.deadline_ms;
+    if (h->o.min_rate > 0 && bytes > 0) limit += (uint64_t)bytes * 1000u / (uint64_t)h->o.min_rate;
+    uint64_t now = lode_http_now_ms();
+    if (now <= from || now - from <= limit) return 0;
+    h->deadline_limit_ms = limit;
+    snprintf(h->deadline_msg, sizeof h->deadline_msg, "no complete response within its deadline of %llu ms (%lld ms + %lld "
+             "bytes at %ld bytes/s)", (unsigned long long)limit, (long long)h->o.deadline_ms, (long long)bytes,
+             h->o.min_rate);
+    return 1;
+}
+
 /* ---- public ---------------------------------------------------------------- */
 
 lode_http *lode_http_start(const lode_http_opts *o, char *err, size_t errlen)
@@ -320,6 +361,13 @@ lode_http *lode_http_start(const lode_http_opts *o, char *err, size_t errlen)
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->low_speed_time_s > 0 ? o->low_speed_time_s : 30L);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_limit > 0 ? o->low_speed_limit : 1L);
     if (o->timeout_ms > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, h);
+    if (o->deadline_ms > 0) {
+        curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(e, CURLOPT_XFERINFODATA, h);
+        curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    }
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -392,6 +440,7 @@ const char *lode_http_error(const lode_http *h)
     if (h->code == CURLE_OK) return NULL;
     if (h->body_too_large) return "response body larger than the limit";
     if (h->cancelled) return "cancelled";
+    if (h->code == CURLE_ABORTED_BY_CALLBACK && h->deadline_limit_ms) return h->deadline_msg;
     return h->errbuf[0] ? h->errbuf : curl_easy_strerror(h->code);
 }
 
@@ -404,7 +453,12 @@ long lode_http_status_live(const lode_http *h)
 
 int lode_http_cancelled(const lode_http *h) { return h->cancelled; }
 
-int lode_http_timed_out(const lode_http *h) { return h->code == CURLE_OPERATION_TIMEDOUT; }
+int lode_http_timed_out(const lode_http *h)
+{
+    return h->code == CURLE_OPERATION_TIMEDOUT || (h->code == CURLE_ABORTED_BY_CALLBACK && h->deadline_limit_ms);
+}
+
+uint64_t lode_http_started_ms(const lode_http *h) { return h->started_ms; }
 
 const char *lode_http_header(const lode_http *h, const char *name)
 {

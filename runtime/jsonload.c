@@ -1,5 +1,6 @@
 /* jsonload.c — the JSON reader of emulated `COPY … FORMAT AS JSON`: a push
- * parser over newline-delimited or simply concatenated JSON objects that
+ * parser over newline-delimited or simply concatenated JSON objects (or
+ * arrays, with a JSONPaths file: $[0] is the first element) that
  * hands each object to the caller as one field per target column, picked
  * by key ('auto', 'auto ignorecase') or by a compiled JSONPath.
  *
@@ -449,8 +450,15 @@ int lode_jsonload_feed(lode_jsonload *j, const void *data, size_t len)
                 p++;
             }
             if (p == end) break;
-            if (*p != '{') {
-                snprintf(j->err, sizeof j->err, "invalid JSON: expected an object ('{'), found '%s%c'",
+            if (*p == '[' && !j->paths) {
+                /* as Redshift: arrays map to columns only through a JSONPaths file ($[0], $[1], …) */
+                snprintf(j->err, sizeof j->err, "invalid JSON: an array ('[') needs a JSONPaths file ($[0], $[1], ...), "
+                         "not 'auto'");
+                j->err_line = j->line;
+                return -1;
+            }
+            if (*p != '{' && *p != '[') {
+                snprintf(j->err, sizeof j->err, "invalid JSON: expected an object ('{') or an array ('['), found '%s%c'",
                          (unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e ? "\\x" : "",
                          (unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e ? '?' : *p);
                 j->err_line = j->line;

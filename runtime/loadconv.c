@@ -4,7 +4,7 @@
  * digits truncated, as Redshift does without ROUNDEC), booleans,
  * DATEFORMAT/TIMEFORMAT (formats, 'auto', 'epochsecs', 'epochmillisecs'),
  * varchar(n) byte lengths with TRUNCATECOLUMNS, invalid UTF-8 and NUL bytes
- * with ACCEPTINVCHARS. A rejected field leaves the output untouched and says
+ * with ACCEPTINVCHARS, ROUNDEC, TRIMBLANKS and ACCEPTANYDATE. A rejected field leaves the output untouched and says
  * why in Redshift's words (err_code as in STL_LOAD_ERRORS). */
 #include "lode/load.h"
 
@@ -185,7 +185,61 @@ static int conv_int(const lode_load_column *col, const char *p, size_t n, lode_b
     return lode_buf_append(out, buf, (size_t)k);
 }
 
-static int conv_numeric(const lode_load_column *col, const char *p, size_t n, lode_buf *out, lode_conv_error *e)
+/* ROUNDEC: digits[0..n) (integer then scale digits) plus one when the first
+ * dropped digit is 5 or more, as INSERT rounds; returns 1 when the carry
+ * adds a leading digit. */
+static int round_digits(char *digits, size_t n, char dropped)
+{
+    if (dropped < '5') return 0;
+    for (size_t k = n; k-- > 0;) {
+        if (digits[k] != '9') { digits[k]++; return 0; }
+        digits[k] = '0';
+    }
+    return 1;
+}
+
+/* numeric(p,s) with more than s fraction digits under ROUNDEC: rounded to s
+ * digits, then the precision checked again (99.995 in numeric(4,2) overflows). */
+static int conv_numeric_rounded(const lode_load_column *col, const char *p, size_t n, int neg, size_t int_start,
+                                size_t int_end, size_t frac_start, lode_buf *out, lode_conv_error *e)
+{
+    size_t ni = int_end - int_start, ns = (size_t)col->scale;
+    char digits[128];
+    if (ni + ns + 1 > sizeof digits) {
+        char fmt[96];
+        snprintf(fmt, sizeof fmt, "Numeric data overflow (result precision), Value '%%s', Type: numeric(%d,%d)",
+                 col->precision, col->scale);
+        return conv_fail(e, LODE_ERR_OVERFLOW, fmt, p, n);
+    }
+    memcpy(digits + 1, p + int_start, ni);
+    memcpy(digits + 1 + ni, p + frac_start, ns);
+    digits[0] = '0';
+    if (round_digits(digits + 1, ni + ns, p[frac_start + ns])) { digits[0] = '1'; }
+    size_t first = digits[0] == '1' ? 0 : 1;
+    size_t int_digits = ni + 1 - first;
+    while (int_digits > 0 && digits[first] == '0') { first++; int_digits--; }
+    if ((int)int_digits > col->precision - col->scale) {
+        char fmt[96];
+        snprintf(fmt, sizeof fmt, "Numeric data overflow (result precision), Value '%%s', Type: numeric(%d,%d)",
+                 col->precision, col->scale);
+        return conv_fail(e, LODE_ERR_OVERFLOW, fmt, p, n);
+    }
+    int zero = 1;
+    for (size_t k = first; k < 1 + ni + ns; k++) if (digits[k] != '0') zero = 0;
+    size_t mark = out->len;
+    if (neg && !zero && lode_buf_putc(out, '-')) goto oom;
+    if (int_digits) { if (lode_buf_append(out, digits + first, int_digits)) goto oom; }
+    else if (lode_buf_putc(out, '0')) goto oom;
+    if (ns && (lode_buf_putc(out, '.') || lode_buf_append(out, digits + 1 + ni, ns))) goto oom;
+    return 0;
+oom:
+    out->len = mark;
+    snprintf(e->reason, sizeof e->reason, "out of memory");
+    return -1;
+}
+
+static int conv_numeric(const lode_load_column *col, const lode_conv_opts *o, const char *p, size_t n,
+                        lode_buf *out, lode_conv_error *e)
 {
     size_t i = 0;
     int neg = 0;
@@ -212,7 +266,10 @@ static int conv_numeric(const lode_load_column *col, const char *p, size_t n, lo
                      col->precision, col->scale);
             return conv_fail(e, LODE_ERR_OVERFLOW, fmt, p, n);
         }
-        if ((int)frac_digits > col->scale) frac_digits = (size_t)col->scale; /* truncated, not rounded */
+        if ((int)frac_digits > col->scale) {
+            if (o->roundec) return conv_numeric_rounded(col, p, n, neg, int_start, int_end, frac_start, out, e);
+            frac_digits = (size_t)col->scale; /* truncated, not rounded (Redshift without ROUNDEC) */
+        }
     }
     size_t mark = out->len;
     int zero = 1;
@@ -606,6 +663,8 @@ int lode_conv_field(const lode_load_column *col, const lode_conv_opts *o,
     if (is_null) return put_null(out);
     if (o->null_as && !quoted && n == o->null_as_len && memcmp(p, o->null_as, n) == 0) return put_null(out);
     int is_text = col->type == LODE_LT_TEXT || col->type == LODE_LT_OTHER || col->type == LODE_LT_JSON;
+    if (o->trimblanks && col->type == LODE_LT_TEXT)
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
     if (is_text) {
         if (n == 0 && o->emptyasnull) return put_null(out);
         if (o->blanksasnull && all_blank(p, n)) return put_null(out);
@@ -623,13 +682,23 @@ int lode_conv_field(const lode_load_column *col, const lode_conv_opts *o,
     case LODE_LT_INT2: case LODE_LT_INT4: case LODE_LT_INT8:
         return conv_int(col, p, n, out, err);
     case LODE_LT_NUMERIC:
-        return conv_numeric(col, p, n, out, err);
+        return conv_numeric(col, o, p, n, out, err);
     case LODE_LT_FLOAT4: case LODE_LT_FLOAT8:
         return conv_float(col, p, n, out, err);
     case LODE_LT_BOOL:
         return conv_bool(p, n, out, err);
-    case LODE_LT_DATE: case LODE_LT_TIME: case LODE_LT_TIMETZ:
-    case LODE_LT_TIMESTAMP: case LODE_LT_TIMESTAMPTZ:
+    case LODE_LT_DATE: case LODE_LT_TIMESTAMP: case LODE_LT_TIMESTAMPTZ:
+        if (o->acceptanydate) {
+            size_t mark = out->len;
+            if (conv_datetime(col, o, p, n, out, err) == 0) return 0;
+            if (err->code == 0) return -1;        /* out of memory */
+            out->len = mark;
+            err->code = 0;
+            err->reason[0] = 0;
+            return put_null(out);               /* ACCEPTANYDATE: what does not parse is NULL */
+        }
+        return conv_datetime(col, o, p, n, out, err);
+    case LODE_LT_TIME: case LODE_LT_TIMETZ:
         return conv_datetime(col, o, p, n, out, err);
     default:
         return conv_text(col, o, p, n, out, err);

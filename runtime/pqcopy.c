@@ -94,6 +94,7 @@ struct lode_pqcopy {
     int ready;                /* the server accepted the COPY */
     int finish_sent;
     char **files;
+    char **etags;             /* per file, the version listed (NULL: any) */
     size_t n_files;
     int64_t *file_rows;
     char **colnames;
@@ -896,7 +897,7 @@ static void on_s3_open(void *ud, lode_source *src, const lode_s3_error *e)
         s->busy = 0;
         int missing = e->status == 404 || !strcmp(e->code, "NoSuchKey");
         p->retryable = e->retryable;
-        fail(p, "s3", e->key[0] ? e->key : p->files[s->file], "%s: %s (%s%s%ld)", p->files[s->file],
+        fail(p, strcmp(e->code, "ObjectChanged") == 0 ? "ObjectChanged" : "s3", e->key[0] ? e->key : p->files[s->file], "%s: %s (%s%s%ld)", p->files[s->file],
              missing ? "no such key" : e->message[0] ? e->message : e->code, e->code,
              e->status ? ", HTTP " : "", e->status);
         pump(p);
@@ -924,7 +925,9 @@ static void slot_open(lode_pqcopy *p, size_t file)
         memset(&e, 0, sizeof e);
         lode_s3 *c = lode_s3_default(&e);
         /* one GET opens it and brings the footer */
-        if (c && lode_source_open_s3_tail(c, url, LODE_PQ_SPECULATIVE_DEFAULT, on_s3_open, s, &e) == 0) return;
+        if (c && lode_source_open_s3_version(c, url, p->etags[file], LODE_PQ_SPECULATIVE_DEFAULT, on_s3_open, s,
+                                             &e) == 0)
+            return;
         on_s3_open(s, NULL, &e);
         return;
     }
@@ -1004,7 +1007,10 @@ static void on_inflate_read(void *ud, int status, size_t nread, const char *errm
     const char *url = p->files[s->file];
     if (status != 0 || p->failed) {
         s->busy = 0;
-        if (status != 0) fail(p, "s3", url, "%s", errmsg ? errmsg : "read failed");
+        if (status != 0) {
+            p->retryable = status != UV_ENOENT;
+            fail(p, status == LODE_SOURCE_ECHANGED ? "ObjectChanged" : "s3", url, "%s", errmsg ? errmsg : "read failed");
+        }
         pump(p);
         return;
     }
@@ -1092,7 +1098,7 @@ static void reader_fail(lode_pqcopy *p, pq_slot *s, lode_pqr *r)
     int status = s->ahead ? s->ahead->read_status : 0;
     if (status != 0 && !p->failed) {
         p->retryable = status != UV_ENOENT;
-        fail(p, "s3", p->files[s->file], "%s", lode_pqr_error(r));
+        fail(p, status == LODE_SOURCE_ECHANGED ? "ObjectChanged" : "s3", p->files[s->file], "%s", lode_pqr_error(r));
         return;
     }
     fail(p, "bad_input", p->files[s->file], "%s", lode_pqr_error(r));
@@ -1366,6 +1372,7 @@ lode_pqcopy *lode_pqcopy_start(lode_pg_conn *c, const char *sql, const lode_pqco
     p->n_files = o->n_files;
     p->ncols = o->n_columns;
     p->files = calloc(o->n_files + 1, sizeof *p->files);
+    p->etags = calloc(o->n_files + 1, sizeof *p->etags);
     p->file_rows = calloc(o->n_files + 1, sizeof *p->file_rows);
     p->colnames = calloc(o->n_columns + 1, sizeof *p->colnames);
     p->ctype = calloc(o->n_columns + 1, sizeof *p->ctype);
@@ -1377,13 +1384,15 @@ lode_pqcopy *lode_pqcopy_start(lode_pg_conn *c, const char *sql, const lode_pqco
     p->progress = o->progress;
     lode_load_progress_ref(p->progress);
     p->slots = calloc(p->nslots, sizeof *p->slots);
-    if (!p->files || !p->file_rows || !p->colnames || !p->ctype || !p->ops || !p->tmpdir || !p->slots) goto oom;
+    if (!p->files || !p->etags || !p->file_rows || !p->colnames || !p->ctype || !p->ops || !p->tmpdir || !p->slots) goto oom;
     for (size_t i = 0; i < p->nslots; i++) {
         p->slots[i].p = p;
         p->slots[i].tmp_fd = -1;
     }
-    for (size_t i = 0; i < o->n_files; i++)
+    for (size_t i = 0; i < o->n_files; i++) {
         if (!(p->files[i] = strdup(o->files[i]))) goto oom;
+        if (o->etags && o->etags[i] && *o->etags[i] && !(p->etags[i] = strdup(o->etags[i]))) goto oom;
+    }
     for (size_t i = 0; i < o->n_columns; i++) {
         if (!(p->colnames[i] = strdup(o->columns[i].name))) goto oom;
         p->ctype[i] = target_type(o->columns[i].type);
@@ -1419,6 +1428,8 @@ void lode_pqcopy_free(lode_pqcopy *p)
     free(p->slots);
     for (size_t i = 0; p->files && i < p->n_files; i++) free(p->files[i]);
     free(p->files);
+    for (size_t i = 0; p->etags && i < p->n_files; i++) free(p->etags[i]);
+    free(p->etags);
     free(p->file_rows);
     for (size_t i = 0; p->colnames && i < p->ncols; i++) free(p->colnames[i]);
     free(p->colnames);

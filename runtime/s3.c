@@ -3,6 +3,7 @@
  * XML errors turned into lode_s3_error.
  * Owns: the default client (freed at shutdown), every s3_req from
  * s3_request to s3_req_free (its backoff timer is freed in its close callback). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,8 @@ lode_s3 *lode_s3_default(lode_s3_error *err)
     c->backoff_cap_ms = 5000;
     c->connect_timeout_ms = 10000;
     c->low_speed_time_s = 30;
+    c->deadline_ms = 60000;              /* + 1 s per 128 KiB: 4 MiB gets 92 s, 64 MiB 9 min */
+    c->min_rate = 128 << 10;
     c->part_size = 8 << 20;
     c->multipart_threshold = 8 << 20;
     c->concurrency = 8;
@@ -216,6 +219,18 @@ struct s3_req {
     uv_timer_t timer;
     int timer_init;
     long live_status;                /* status of the response being received */
+    /* the answer being received, checked against what was asked (reset per attempt) */
+    int head_checked;                /* its head passed check_head */
+    int bad;                         /* a check failed: err says why, the transfer was cut */
+    int no_retry;                    /* err is final: another attempt would fail the same way */
+    int whole;                       /* a 200 to a ranged GET: the body is the whole object */
+    int range_done;                  /* ... and the range arrived, so the rest was cut off */
+    uint64_t body_pos;               /* 2xx body bytes received */
+    uint64_t expect_body;            /* a 206's length by its Content-Range, UINT64_MAX: none */
+    uint64_t whole_total;            /* a whole-object answer's Content-Length, UINT64_MAX: unknown */
+    uint64_t want_lo, want_hi;       /* body offsets handed to the sink (want_hi UINT64_MAX: to the end) */
+    uint64_t delivered;              /* bytes handed to the sink */
+    uint64_t first_start_ms;         /* the request's deadline counts from here (lode_http_now_ms) */
     char *errbody;                   /* error document collected instead of the sink */
     size_t errlen;
     char *url, *host_hdr;
@@ -248,6 +263,127 @@ static void free_lines(s3_req *r)
 
 static void req_on_done(lode_http *h, void *ud);
 
+/* ---- checking the answer against the request ------------------------------------- */
+
+/* An ETag without its weak prefix and quotes. */
+static void etag_core(const char *e, const char **p, size_t *n)
+{
+    if (strncmp(e, "W/", 2) == 0) e += 2;
+    size_t len = strlen(e);
+    if (len >= 2 && e[0] == '"' && e[len - 1] == '"') {
+        e++;
+        len -= 2;
+    }
+    *p = e;
+    *n = len;
+}
+
+static int etag_same(const char *a, const char *b)
+{
+    const char *pa, *pb;
+    size_t na, nb;
+    etag_core(a, &pa, &na);
+    etag_core(b, &pb, &nb);
+    return na == nb && memcmp(pa, pb, na) == 0;
+}
+
+/* "bytes a-b/total" -> 0, or -1 when it is not that (e.g. "bytes * /total"). */
+int s3_parse_content_range(const char *v, uint64_t *a, uint64_t *b, uint64_t *total)
+{
+    unsigned long long x, y, z;
+    int used = 0;
+    if (!v || sscanf(v, "bytes %llu-%llu/%llu%n", &x, &y, &z, &used) != 3 || v[used] != '\0') return -1;
+    if (y < x || y >= z) return -1;
+    *a = x;
+    *b = y;
+    *total = z;
+    return 0;
+}
+
+static int check_failed(s3_req *r, long status, const char *code, int retryable, int final, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* Record why the answer is refused; -1. */
+static int check_failed(s3_req *r, long status, const char *code, int retryable, int final, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    s3_error_set(&r->err, status, code, msg, r->bucket, r->key, retryable);
+    const char *rid = lode_http_header(r->h, "x-amz-request-id");
+    if (rid) snprintf(r->err.request_id, sizeof r->err.request_id, "%s", rid);
+    r->no_retry = final;
+    r->bad = 1;
+    return -1;
+}
+
+#define CHANGED(r, status, ...) check_failed(r, status, "ObjectChanged", 1, 1, __VA_ARGS__)
+#define INVALID(r, status, ...) check_failed(r, status, "InvalidResponse", 0, 1, __VA_ARGS__)
+
+/* The checks a 2xx answer's head allows, before any of its body is used:
+ * the ETag, a 206's Content-Range, and how a ranged GET's body maps onto
+ * the range. 0, or -1 with the error recorded. */
+static int check_head(s3_req *r, long status)
+{
+    const lode_http *h = r->h;
+    r->head_checked = 1;
+    if (r->o.if_match && *r->o.if_match) {
+        const char *etag = lode_http_header(h, "etag");
+        if (etag && !etag_same(etag, r->o.if_match))
+            return CHANGED(r, status, "s3://%s/%s changed during the load: the answer carries ETag %s, not %s",
+                           r->bucket, r->key, etag, r->o.if_match);
+    }
+    uint64_t first = r->o.range_first, last = r->o.range_last;
+    if (status == 206) {
+        uint64_t a, b, total;
+        const char *cr = lode_http_header(h, "content-range");
+        if (s3_parse_content_range(cr, &a, &b, &total) != 0)
+            return INVALID(r, status, "a 206 answer with Content-Range \"%s\"", cr ? cr : "");
+        r->expect_body = b - a + 1;
+        if (!r->o.ranged) return 0;
+        if (r->o.object_size && total != r->o.object_size)
+            return CHANGED(r, status, "s3://%s/%s changed during the load: it has %llu bytes, not %llu", r->bucket,
+                           r->key, (unsigned long long)total, (unsigned long long)r->o.object_size);
+        if (last > total - 1) last = total - 1;
+        if (a != first || b != last)
+            return INVALID(r, status, "bytes %llu-%llu were asked for, the answer holds %s",
+                           (unsigned long long)first, (unsigned long long)last, cr);
+        return 0;
+    }
+    if (!r->o.ranged) return 0;
+    if (status != 200) return INVALID(r, status, "HTTP %ld to a ranged GET", status);
+    /* the server ignored Range: the body is the whole object, of which only the range is used */
+    const char *cl = lode_http_header(h, "content-length");
+    r->whole = 1;
+    r->whole_total = cl ? strtoull(cl, NULL, 10) : UINT64_MAX;
+    if (cl && r->o.object_size && r->whole_total != r->o.object_size)
+        return CHANGED(r, status, "s3://%s/%s changed during the load: it has %llu bytes, not %llu", r->bucket,
+                       r->key, (unsigned long long)r->whole_total, (unsigned long long)r->o.object_size);
+    if (cl && first >= r->whole_total)
+        return check_failed(r, 416, "InvalidRange", 0, 1, "bytes from %llu were asked for; the object has %llu",
+                            (unsigned long long)first, (unsigned long long)r->whole_total);
+    r->want_lo = first;
+    r->want_hi = cl && last > r->whole_total - 1 ? r->whole_total - 1 : last;
+    lode_logf(LODE_LOG_DEBUG, "s3: GET s3://%s/%s: the server ignored Range (200, the whole object); using bytes "
+              "%llu-%llu of it", r->bucket, r->key, (unsigned long long)first, (unsigned long long)r->want_hi);
+    return 0;
+}
+
+/* Hand n body bytes to the sink or the collected body; n, or less to stop. */
+static size_t deliver(s3_req *r, const char *p, size_t n)
+{
+    if (r->o.on_data) return r->o.on_data(r->o.ud, p, n);
+    if (r->errlen + n > r->o.max_body) return 0;
+    char *b = realloc(r->errbody, r->errlen + n + 1);
+    if (!b) return 0;
+    r->errbody = b;
+    memcpy(b + r->errlen, p, n);
+    r->errlen += n;
+    b[r->errlen] = '\0';
+    return n;
+}
+
 static size_t req_on_data(void *ud, const char *p, size_t n)
 {
     s3_req *r = ud;
@@ -255,9 +391,8 @@ static size_t req_on_data(void *ud, const char *p, size_t n)
         long st = lode_http_status_live(r->h);
         r->live_status = st ? st : 200;
     }
-    if (r->live_status >= 300 || !r->o.on_data) {
-        size_t cap = r->live_status >= 300 ? 65536 : r->o.max_body;
-        if (r->errlen + n > cap) return r->live_status >= 300 ? n : 0;  /* keep the head of an error */
+    if (r->live_status >= 300) {
+        if (r->errlen + n > 65536) return n;     /* keep the head of an error */
         char *b = realloc(r->errbody, r->errlen + n + 1);
         if (!b) return 0;
         r->errbody = b;
@@ -266,7 +401,26 @@ static size_t req_on_data(void *ud, const char *p, size_t n)
         b[r->errlen] = '\0';
         return n;
     }
-    return r->o.on_data(r->o.ud, p, n);
+    if (!r->head_checked && check_head(r, r->live_status) != 0) return 0;
+    uint64_t pos = r->body_pos;
+    r->body_pos += n;
+    if (r->body_pos > r->expect_body) {
+        INVALID(r, r->live_status, "the answer runs past the %llu bytes its Content-Range announces",
+                (unsigned long long)r->expect_body);
+        return 0;
+    }
+    /* the part of [pos, pos + n) inside [want_lo, want_hi] */
+    size_t skip = pos < r->want_lo ? (r->want_lo - pos < n ? (size_t)(r->want_lo - pos) : n) : 0;
+    size_t k = n - skip;
+    if (k && pos + skip > r->want_hi) k = 0;
+    else if (k && r->want_hi - (pos + skip) < k) k = (size_t)(r->want_hi - (pos + skip) + 1);
+    if (k && deliver(r, p + skip, k) != k) return 0;
+    r->delivered += k;
+    if (r->whole && r->body_pos > r->want_hi && r->body_pos != r->whole_total) {
+        r->range_done = 1;                       /* the rest of the object is not wanted */
+        return 0;
+    }
+    return n;
 }
 
 static size_t req_read(void *ud, char *buf, size_t n)
@@ -356,6 +510,14 @@ int s3_sign_for_test(lode_s3 *c, const char *bucket, const char *key, int64_t no
     return rc;
 }
 
+/* The bytes the request moves, as far as known before the answer. */
+static int64_t expected_bytes(const s3_req *r)
+{
+    if (r->o.ranged && r->o.range_last != UINT64_MAX) return (int64_t)(r->o.range_last - r->o.range_first + 1);
+    if (r->o.ranged && r->o.object_size > r->o.range_first) return (int64_t)(r->o.object_size - r->o.range_first);
+    return r->o.body_len > 0 ? r->o.body_len : 0;
+}
+
 static int attempt_start(s3_req *r)
 {
     lode_s3 *c = r->c;
@@ -363,6 +525,11 @@ static int attempt_start(s3_req *r)
     free(r->errbody);
     r->errbody = NULL;
     r->errlen = 0;
+    r->head_checked = r->bad = r->no_retry = r->whole = r->range_done = 0;
+    r->body_pos = r->delivered = 0;
+    r->expect_body = r->whole_total = UINT64_MAX;
+    r->want_lo = 0;
+    r->want_hi = UINT64_MAX;
     int rc = -1;
     if (sign_request(r, (int64_t)time(NULL)) != 0) goto done;
     char msg[256];
@@ -372,6 +539,8 @@ static int attempt_start(s3_req *r)
         .read_body = r->o.read_body ? req_read : NULL,
         .on_data = req_on_data, .max_body = 0,
         .connect_timeout_ms = c->connect_timeout_ms, .low_speed_time_s = c->low_speed_time_s,
+        .deadline_ms = c->deadline_ms, .min_rate = c->min_rate, .expect_bytes = expected_bytes(r),
+        .deadline_from_ms = r->first_start_ms,
         .on_done = req_on_done, .ud = r,
     };
     if (r->o.body_len >= 0 && !r->o.body && !r->o.read_body) ho.body = "";
@@ -394,7 +563,15 @@ static void classify(s3_req *r)
     long status = lode_http_status(r->h);
     const char *rid = lode_http_header(r->h, "x-amz-request-id");
     r->failed = 0;
+    if (r->bad) {                        /* a check refused the answer and cut the transfer */
+        r->failed = 1;
+        return;
+    }
     if (why && lode_http_cancelled(r->h)) r->cancelled = 1;
+    if (r->range_done) {                 /* cut on purpose: the range had arrived */
+        why = NULL;
+        status = lode_http_status_live(r->h);
+    }
     if (why) {
         int timeout = lode_http_timed_out(r->h);
         s3_error_set(&r->err, 0, timeout ? "timeout" : "transport", why, r->bucket, r->key, !r->cancelled);
@@ -403,6 +580,27 @@ static void classify(s3_req *r)
         return;
     }
     if (status >= 200 && status < 300) {
+        if (!r->head_checked && check_head(r, status) != 0) {    /* an empty body */
+            r->failed = 1;
+            return;
+        }
+        uint64_t want = r->whole ? (r->want_hi == UINT64_MAX ? r->body_pos : r->want_hi + 1) : 0;
+        if (r->whole && want <= r->want_lo) {
+            check_failed(r, 416, "InvalidRange", 0, 1, "bytes from %llu were asked for; the object has %llu",
+                         (unsigned long long)r->want_lo, (unsigned long long)r->body_pos);
+            r->failed = 1;
+            return;
+        }
+        if ((r->expect_body != UINT64_MAX && r->body_pos != r->expect_body) ||
+            (r->whole && r->delivered != want - r->want_lo)) {
+            char m[200];
+            snprintf(m, sizeof m, "short body: %llu of the %llu bytes asked for", (unsigned long long)
+                     (r->whole ? r->delivered : r->body_pos), (unsigned long long)(r->whole ? want - r->want_lo
+                     : r->expect_body));
+            s3_error_set(&r->err, status, "transport", m, r->bucket, r->key, 1);
+            r->failed = 1;
+            return;
+        }
         /* CompleteMultipartUpload and CopyObject can fail with 200 and an <Error> body */
         if (r->errbody && r->errlen < 65536 && strstr(r->errbody, "<Error>") && !r->o.on_data) {
             const char *b = r->errbody, *e = b + r->errlen;
@@ -427,8 +625,16 @@ static void classify(s3_req *r)
                          : status == 416 ? "InvalidRange" : status == 503 ? "SlowDown" : "HTTPError";
     char m[160];
     snprintf(m, sizeof m, "HTTP %ld from S3 for %s", status, r->o.method);
-    s3_error_set(&r->err, status, code ? code : fallback, msg ? msg : m, r->bucket, r->key,
-                 s3_code_retryable(status, code));
+    if (status == 412 && r->o.if_match && *r->o.if_match) {
+        char why412[300];
+        snprintf(why412, sizeof why412, "s3://%s/%s changed during the load: it no longer has ETag %s (HTTP 412 "
+                 "to If-Match)", r->bucket, r->key, r->o.if_match);
+        s3_error_set(&r->err, status, "ObjectChanged", why412, r->bucket, r->key, 1);
+        r->no_retry = 1;
+    } else {
+        s3_error_set(&r->err, status, code ? code : fallback, msg ? msg : m, r->bucket, r->key,
+                     s3_code_retryable(status, code));
+    }
     const char *id = xrid ? xrid : rid;
     if (id) snprintf(r->err.request_id, sizeof r->err.request_id, "%s", id);
     free(code);
@@ -453,16 +659,46 @@ static void on_backoff(uv_timer_t *t)
     }
 }
 
+/* Whether another attempt, `delay` ms from now, would start past the
+ * request's deadline (deadline_ms + its bytes / min_rate from the first
+ * attempt's start); if so, say so in the error. */
+static int past_deadline(s3_req *r, uint64_t delay)
+{
+    const lode_s3 *c = r->c;
+    if (c->deadline_ms <= 0) return 0;
+    uint64_t bytes = (uint64_t)expected_bytes(r);
+    const char *cl = r->h ? lode_http_header(r->h, "content-length") : NULL;
+    if (cl && r->live_status < 300 && strtoull(cl, NULL, 10) > bytes) bytes = strtoull(cl, NULL, 10);
+    uint64_t limit = (uint64_t)c->deadline_ms + (c->min_rate > 0 ? bytes * 1000u / (uint64_t)c->min_rate : 0);
+    uint64_t at = lode_http_now_ms() + delay;
+    if (at - r->first_start_ms < limit) return 0;
+    char tail[120];
+    snprintf(tail, sizeof tail, " (after %d attempt%s: no time left within the request's deadline of %llu ms)",
+             r->attempts, r->attempts == 1 ? "" : "s", (unsigned long long)limit);
+    size_t n = strlen(r->err.message), room = sizeof r->err.message - 1;
+    size_t at_ = n + strlen(tail) > room ? room - strlen(tail) : n;   /* the reason survives a long message */
+    memcpy(r->err.message + at_, tail, strlen(tail) + 1);
+    return 1;
+}
+
 static void req_on_done(lode_http *h, void *ud)
 {
     s3_req *r = ud;
     (void)h;
     classify(r);
-    if (r->failed && r->err.retryable && !r->cancelled && r->attempts < r->c->max_attempts) {
+    if (!r->first_start_ms) {
+        uint64_t started = lode_http_started_ms(r->h);
+        r->first_start_ms = started ? started : lode_http_now_ms();
+    }
+    if (r->failed && r->err.retryable && !r->no_retry && !r->cancelled && r->attempts < r->c->max_attempts) {
         /* full jitter: uniform in [0, min(cap, base * 2^attempt)] */
         long ceiling = (long)r->c->backoff_base_ms << (r->attempts < 16 ? r->attempts : 16);
         if (ceiling > r->c->backoff_cap_ms) ceiling = r->c->backoff_cap_ms;
         long delay = (long)(((double)rand() / RAND_MAX) * (double)ceiling);
+        if (past_deadline(r, (uint64_t)delay)) {
+            finish_req(r);
+            return;
+        }
         lode_logf(LODE_LOG_DEBUG, "s3: %s %s: %s (%s), retry %d in %ld ms", r->o.method, r->err.key,
                   r->err.code, r->err.message, r->attempts, delay);
         lode_http_free(r->h);
@@ -488,7 +724,7 @@ s3_req *s3_request(lode_s3 *c, const s3_req_opts *o, lode_s3_error *err)
     r->bucket = strdup(o->bucket);
     r->key = o->key ? strdup(o->key) : NULL;
     r->query = calloc(o->nquery + 1, sizeof *r->query);
-    r->headers = calloc(o->nheaders + 1, sizeof *r->headers);
+    r->headers = calloc(o->nheaders + 3, sizeof *r->headers);
     if (!r->bucket || (o->key && !r->key) || !r->query || !r->headers) goto oom;
     for (size_t i = 0; i < o->nquery; i++) {
         r->query[i].name = strdup(o->query[i].name);
@@ -498,6 +734,25 @@ s3_req *s3_request(lode_s3 *c, const s3_req_opts *o, lode_s3_error *err)
         r->headers[i].name = strdup(o->headers[i].name);
         r->headers[i].value = strdup(o->headers[i].value);
     }
+    if (o->ranged) {
+        char range[64];
+        if (o->range_last == UINT64_MAX) snprintf(range, sizeof range, "bytes=%llu-", (unsigned long long)o->range_first);
+        else snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)o->range_first,
+                      (unsigned long long)o->range_last);
+        r->headers[r->o.nheaders].name = strdup("range");
+        r->headers[r->o.nheaders++].value = strdup(range);
+    }
+    if (o->if_match && *o->if_match) {
+        /* an entity-tag is quoted; a listing may have dropped the quotes */
+        char *v = NULL;
+        if (o->if_match[0] == '"' || strncmp(o->if_match, "W/", 2) == 0) v = strdup(o->if_match);
+        else if (asprintf(&v, "\"%s\"", o->if_match) < 0) v = NULL;
+        r->headers[r->o.nheaders].name = strdup("if-match");
+        r->headers[r->o.nheaders++].value = v;
+        r->o.if_match = v;      /* the copy outlives the caller's string */
+    }
+    for (size_t i = 0; i < r->o.nheaders; i++)
+        if (!r->headers[i].name || !r->headers[i].value) goto oom;
     if (attempt_start(r) != 0) {
         *err = r->err;
         s3_req_free(r);

@@ -40,6 +40,7 @@ struct lode_s3 {
     int max_attempts;              /* per request, >= 1 */
     int backoff_base_ms, backoff_cap_ms;
     long connect_timeout_ms, low_speed_time_s;
+    long deadline_ms, min_rate;    /* a request's deadline: deadline_ms + its bytes / min_rate (0: none) */
     int64_t part_size;             /* multipart part size */
     int64_t multipart_threshold;
     int concurrency;               /* parts in flight per transfer */
@@ -68,6 +69,18 @@ typedef struct {
     size_t (*on_data)(void *ud, const char *p, size_t n); /* 2xx body sink; NULL collects */
     void (*on_retry)(void *ud);    /* rewind body/sink state before another attempt */
     size_t max_body;               /* collected body cap */
+    /* The ETag the object must still have: sent as If-Match; a 412, or an
+     * answer carrying another ETag, fails as ObjectChanged (retryable for
+     * the caller, who must start over; never retried here). */
+    const char *if_match;
+    /* A ranged GET of bytes range_first..range_last (UINT64_MAX: to the
+     * end): the Range header is sent, and the answer checked — a 206 must
+     * name exactly that range in its Content-Range, a 200 is the whole
+     * object of which only the range reaches the sink — and its body length
+     * (a short body is a retryable transport error). */
+    int ranged;
+    uint64_t range_first, range_last;
+    uint64_t object_size;          /* the size listed or opened (0: unknown): another total is ObjectChanged */
     void (*on_done)(s3_req *r, void *ud);
     void *ud;
 } s3_req_opts;
@@ -86,6 +99,9 @@ const lode_http *s3_req_http(const s3_req *r);
 const char *s3_req_body(const s3_req *r, size_t *len);
 /* Attempts made so far. */
 int s3_req_attempts(const s3_req *r);
+
+/* "bytes a-b/total" (a Content-Range) -> 0, or -1 when it is not that. */
+int s3_parse_content_range(const char *v, uint64_t *a, uint64_t *b, uint64_t *total);
 
 /* Fill e from fields; key may be NULL. */
 void s3_error_set(lode_s3_error *e, long status, const char *code, const char *message,

@@ -4,7 +4,11 @@
  * is kept as the source's tail cache: reads inside it are served from memory
  * (on the next loop turn), a read that ends inside it fetches only the part
  * before it. Every other read is one ranged GET (with the client's retries)
- * written straight into the caller's buffer.
+ * written straight into the caller's buffer. Every request after the open
+ * carries If-Match with the opened ETag, and the open itself too when the
+ * caller pins the version it listed: a changed object fails the read with
+ * ObjectChanged (LODE_SOURCE_ECHANGED) instead of mixing two versions. The runtime
+ * (s3.c) checks each answer against the range asked for.
  * src->reads counts HTTP requests, the open's and retries included.
  * Owns: the source and its tail (freed when closed and no read is in
  * flight), one s3_read per read (a cached read's timer is closed before it
@@ -64,8 +68,13 @@ static void read_done(s3_req *req, void *ud)
     s3_read *r = ud;
     s3_source *s = r->src;
     const lode_s3_error *e = s3_req_error(req);
+    lode_s3_error local;
     s->base.reads += (uint64_t)s3_req_attempts(req);
-    if (!e && r->from_tail && r->got == r->want) {
+    if (!e && r->got != r->want) {      /* s3.c checked the length: never expected */
+        s3_error_set(&local, 0, "transport", "short body", s->bucket, s->key, 1);
+        e = &local;
+    }
+    if (!e && r->from_tail) {
         memcpy(r->buf + r->got, s->tail, r->from_tail);
         r->got += r->from_tail;
     }
@@ -73,7 +82,8 @@ static void read_done(s3_req *req, void *ud)
         char msg[1400];
         snprintf(msg, sizeof msg, "%s: read at offset %llu: %s: %s", s->base.name,
                  (unsigned long long)r->offset, e->code, e->message);
-        r->cb(r->ud, e->status == 404 ? UV_ENOENT : UV_EIO, r->got, msg);
+        int st = e->status == 404 ? UV_ENOENT : strcmp(e->code, "ObjectChanged") == 0 ? LODE_SOURCE_ECHANGED : UV_EIO;
+        r->cb(r->ud, st, r->got, msg);
     } else {
         r->cb(r->ud, 0, r->got, NULL);
     }
@@ -131,13 +141,11 @@ static int s3_read_start(lode_source *src, uint64_t offset, size_t len, void *bu
         r->want = len - r->from_tail;
         len = r->want;
     }
-    char range[64];
-    snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)offset,
-             (unsigned long long)(offset + len - 1));
-    lode_kv h[] = {{"range", range}};
     s3_req_opts o = {
-        .method = "GET", .bucket = s->bucket, .key = s->key, .headers = h, .nheaders = 1,
-        .body_len = -1, .on_data = read_sink, .on_retry = read_rewind, .on_done = read_done, .ud = r,
+        .method = "GET", .bucket = s->bucket, .key = s->key, .body_len = -1,
+        .on_data = read_sink, .on_retry = read_rewind, .on_done = read_done, .ud = r,
+        .ranged = 1, .range_first = offset, .range_last = offset + len - 1, .object_size = src->size,
+        .if_match = src->etag,
     };
     lode_s3_error err;
     r->req = s3_request(s->c, &o, &err);
@@ -163,6 +171,7 @@ static const lode_source_vt s3_vt = { s3_read_start, s3_source_close };
 typedef struct {
     lode_s3 *c;
     char *url, *bucket, *key;
+    char *etag;             /* the version to open (If-Match), or NULL: the current one */
     lode_s3_open_cb cb;
     void *ud;
     uv_timer_t timer;       /* file:// : defers the callback to a loop turn */
@@ -176,6 +185,7 @@ typedef struct {
 static void open_ctx_free(open_ctx *o)
 {
     free(o->ring);
+    free(o->etag);
     free(o->url);
     free(o->bucket);
     free(o->key);
@@ -191,6 +201,7 @@ static s3_source *source_new(open_ctx *o, uint64_t size, const char *etag)
     s->base.size = size;
     s->base.name = strdup(o->url);
     s->base.reads = o->requests;
+    if (!etag) etag = o->etag;      /* an answer without one: the version pinned */
     if (etag) snprintf(s->base.etag, sizeof s->base.etag, "%s", etag);
     s->c = o->c;
     s->bucket = strdup(o->bucket);
@@ -236,7 +247,7 @@ static int head_start(open_ctx *o, lode_s3_error *err)
 {
     s3_req_opts ro = {
         .method = "HEAD", .bucket = o->bucket, .key = o->key, .body_len = -1,
-        .on_done = head_done, .ud = o,
+        .on_done = head_done, .ud = o, .if_match = o->etag,
     };
     return s3_request(o->c, &ro, err) ? 0 : -1;
 }
@@ -278,19 +289,6 @@ static uint8_t *tail_bytes(open_ctx *o, size_t *len)
     return t;
 }
 
-/* "bytes a-b/total" -> 0, or -1 when it is not that (e.g. "bytes * /total"). */
-static int parse_content_range(const char *v, uint64_t *a, uint64_t *b, uint64_t *total)
-{
-    unsigned long long x, y, z;
-    int used = 0;
-    if (!v || sscanf(v, "bytes %llu-%llu/%llu%n", &x, &y, &z, &used) != 3 || v[used] != '\0') return -1;
-    if (y < x || y >= z) return -1;
-    *a = x;
-    *b = y;
-    *total = z;
-    return 0;
-}
-
 static void tail_done(s3_req *req, void *ud)
 {
     open_ctx *o = ud;
@@ -315,7 +313,7 @@ static void tail_done(s3_req *req, void *ud)
     int whole = 1;                  /* the body ends where the object ends */
     if (status == 206) {
         const char *cr = lode_http_header(h, "content-range");
-        if (parse_content_range(cr, &a, &b, &total) != 0 || b - a + 1 != o->seen) {
+        if (s3_parse_content_range(cr, &a, &b, &total) != 0 || b - a + 1 != o->seen) {
             lode_s3_error bad;
             char msg[200];
             snprintf(msg, sizeof msg, "unexpected Content-Range \"%s\" for %llu bytes received",
@@ -359,6 +357,7 @@ static int tail_start(open_ctx *o, size_t tail_len, lode_s3_error *err)
     s3_req_opts ro = {
         .method = "GET", .bucket = o->bucket, .key = o->key, .headers = hd, .nheaders = 1,
         .body_len = -1, .on_data = tail_sink, .on_retry = tail_rewind, .on_done = tail_done, .ud = o,
+        .if_match = o->etag,
     };
     return s3_request(o->c, &ro, err) ? 0 : -1;
 }
@@ -377,6 +376,12 @@ static void file_open_fire(uv_timer_t *t)
         if (!p || lode_source_open_file(p, &src, msg, sizeof msg) != 0) {
             s3_error_set(&e, 404, "NoSuchKey", "the specified key does not exist", o->bucket, o->key, 0);
             src = NULL;
+        } else if (o->etag && strcmp(o->etag, obj.etag) != 0) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s changed during the load: it has ETag %s, not %s", o->url, obj.etag, o->etag);
+            s3_error_set(&e, 412, "ObjectChanged", msg, o->bucket, o->key, 1);
+            lode_source_close(src);
+            src = NULL;
         } else {
             free(src->name);
             src->name = strdup(o->url);
@@ -389,7 +394,7 @@ static void file_open_fire(uv_timer_t *t)
     uv_close((uv_handle_t *)&o->timer, file_open_closed);
 }
 
-static int open_s3(lode_s3 *c, const char *url, size_t tail_len, lode_s3_open_cb cb, void *ud,
+static int open_s3(lode_s3 *c, const char *url, const char *etag, size_t tail_len, lode_s3_open_cb cb, void *ud,
                    lode_s3_error *err)
 {
     open_ctx *o = calloc(1, sizeof *o);
@@ -401,7 +406,13 @@ static int open_s3(lode_s3 *c, const char *url, size_t tail_len, lode_s3_open_cb
     o->cb = cb;
     o->ud = ud;
     o->url = strdup(url);
-    if (!o->url || lode_s3_parse_url(url, &o->bucket, &o->key) != 0 || !*o->key) {
+    if (etag && *etag) o->etag = strdup(etag);
+    if (!o->url || (etag && *etag && !o->etag)) {
+        s3_error_set(err, 0, "internal", "out of memory", NULL, NULL, 0);
+        open_ctx_free(o);
+        return -1;
+    }
+    if (lode_s3_parse_url(url, &o->bucket, &o->key) != 0 || !*o->key) {
         s3_error_set(err, 0, "InvalidURL", "expected s3://bucket/key", NULL, NULL, 0);
         snprintf(err->key, sizeof err->key, "%s", url);
         open_ctx_free(o);
@@ -422,11 +433,17 @@ static int open_s3(lode_s3 *c, const char *url, size_t tail_len, lode_s3_open_cb
 
 int lode_source_open_s3(lode_s3 *c, const char *url, lode_s3_open_cb cb, void *ud, lode_s3_error *err)
 {
-    return open_s3(c, url, 0, cb, ud, err);
+    return open_s3(c, url, NULL, 0, cb, ud, err);
 }
 
 int lode_source_open_s3_tail(lode_s3 *c, const char *url, size_t tail_len, lode_s3_open_cb cb, void *ud,
                              lode_s3_error *err)
 {
-    return open_s3(c, url, tail_len, cb, ud, err);
+    return open_s3(c, url, NULL, tail_len, cb, ud, err);
+}
+
+int lode_source_open_s3_version(lode_s3 *c, const char *url, const char *etag, size_t tail_len, lode_s3_open_cb cb,
+                                void *ud, lode_s3_error *err)
+{
+    return open_s3(c, url, etag, tail_len, cb, ud, err);
 }

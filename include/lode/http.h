@@ -43,6 +43,17 @@ typedef struct {
     long low_speed_time_s;         /* abort when slower than low_speed_limit for this long (default 30) */
     long low_speed_limit;          /* bytes/s (default 1) */
     long timeout_ms;               /* whole transfer, 0 = none */
+    /* A deadline scaled to the transfer's size: it fails as a timeout
+     * (lode_http_timed_out) once more than deadline_ms + bytes * 1000 /
+     * min_rate ms have passed, bytes being the largest of expect_bytes, the
+     * response's Content-Length and the upload's size. It counts from
+     * deadline_from_ms (lode_http_now_ms clock) when that is set, else from
+     * the moment a connection starts carrying the request, so time queued
+     * for one of the max connections is not counted. deadline_ms 0: none. */
+    long deadline_ms;
+    long min_rate;                 /* bytes/s; 0: the deadline does not grow with the size */
+    int64_t expect_bytes;
+    uint64_t deadline_from_ms;
     int insecure;                  /* skip TLS verification (never by default) */
     void (*on_done)(lode_http *h, void *ud);
     void *ud;
@@ -63,8 +74,12 @@ long lode_http_status_live(const lode_http *h);
 const char *lode_http_error(const lode_http *h);
 /* Whether the transfer was stopped by lode_http_cancel. */
 int lode_http_cancelled(const lode_http *h);
-/* Whether the transport failure was a timeout (connect or low speed). */
+/* Whether the transport failure was a timeout (connect, low speed or the deadline). */
 int lode_http_timed_out(const lode_http *h);
+/* When a connection started carrying the request (lode_http_now_ms clock), 0 if none did. */
+uint64_t lode_http_started_ms(const lode_http *h);
+/* The monotonic clock of the deadlines, in ms. */
+uint64_t lode_http_now_ms(void);
 /* Value of a response header (case-insensitive name), or NULL. */
 const char *lode_http_header(const lode_http *h, const char *name);
 /* Call fn for every response header of the final response. */

@@ -101,6 +101,9 @@ typedef struct {
     char acceptinvchars;       /* replacement for invalid UTF-8 bytes and NULs, 0: reject */
     const char *dateformat;    /* NULL: YYYY-MM-DD; "auto"; or a format */
     const char *timeformat;    /* NULL: YYYY-MM-DD HH:MI:SS; "auto", "epochsecs", "epochmillisecs", or a format */
+    int roundec;               /* numeric scale digits rounded (half away from zero), not truncated */
+    int trimblanks;            /* trailing blanks (space, tab) cut from varchar/text values */
+    int acceptanydate;         /* a DATE/TIMESTAMP value that does not parse is NULL, not an error */
 } lode_conv_opts;
 
 /* Redshift's STL_LOAD_ERRORS err_code values used by the emulation. */
@@ -261,6 +264,8 @@ typedef struct {
 
 typedef struct {
     const char *const *files;  /* s3:// URLs or local paths, loaded in this order */
+    const char *const *etags;  /* NULL, or per file the ETag listed (NULL/""): every read is of that
+                                  version, a changed object fails the load with "ObjectChanged" */
     size_t n_files;
     const lode_pqcopy_column *columns;
     size_t n_columns;
@@ -282,7 +287,8 @@ void lode_pqcopy_cancel(lode_pqcopy *p);
 int lode_pqcopy_failed(const lode_pqcopy *p);
 /* "file: row group g, row r, column c 'name': reason", or the server's message. */
 const char *lode_pqcopy_error(const lode_pqcopy *p);
-/* A short code: "bad_input" (file), "schema" (count/type), "load_failed" (server), "s3", "cancelled". */
+/* A short code: "bad_input" (file), "schema" (count/type), "load_failed" (server), "s3", "ObjectChanged"
+ * (an object differs from the version listed: retryable from the listing), "cancelled". */
 const char *lode_pqcopy_error_code(const lode_pqcopy *p);
 /* The file at fault, or NULL. */
 const char *lode_pqcopy_error_file(const lode_pqcopy *p);

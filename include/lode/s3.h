@@ -59,6 +59,15 @@ int lode_source_open_s3(lode_s3 *c, const char *url, lode_s3_open_cb cb, void *u
 int lode_source_open_s3_tail(lode_s3 *c, const char *url, size_t tail_len, lode_s3_open_cb cb, void *ud,
                              lode_s3_error *err);
 
+/* Like lode_source_open_s3 (tail_len 0) or lode_source_open_s3_tail, for
+ * the version of the object with this ETag (as listed): the open carries
+ * If-Match, so a changed object fails the open with code "ObjectChanged"
+ * (retryable: start over from the listing). Every read of any S3 source
+ * carries If-Match with the source's ETag; a read of an object changed
+ * since the open fails with status LODE_SOURCE_ECHANGED. etag NULL or "": any version. */
+int lode_source_open_s3_version(lode_s3 *c, const char *url, const char *etag, size_t tail_len, lode_s3_open_cb cb,
+                                void *ud, lode_s3_error *err);
+
 /* Push the structured error table {op, code, message, retryable, status,
  * key, request_id} for e (the lode.error metatable). */
 void lode_s3_push_error(lua_State *L, const char *op, const lode_s3_error *e);

@@ -16,10 +16,15 @@
 #ifndef LODE_SOURCE_H
 #define LODE_SOURCE_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct lode_source lode_source;
+
+/* The object changed since the source was opened (ESTALE): the bytes of
+ * the version opened are no longer there; start over from the listing. */
+#define LODE_SOURCE_ECHANGED (-ESTALE)
 
 /* status: 0 on success, or a negative libuv/errno-style code with errmsg set. */
 typedef void (*lode_source_read_cb)(void *ud, int status, size_t nread, const char *errmsg);

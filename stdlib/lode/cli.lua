@@ -9,7 +9,7 @@ local args = require "lode.args"
 local M = {}
 
 local COMMANDS = { "run", "plan", "test", "version", "help" }
-local EXTRA = { "s3", "parquet", "sql", "dev" }   -- present when their modules exist
+local EXTRA = { "s3", "parquet", "sql", "runs", "dev" }   -- present when their modules exist
 
 local function load_command(name)
   if not name:match("^[%w_]+$") then
@@ -42,7 +42,7 @@ function M.overview()
   local out = {
     "lode " .. core.version .. " — ELT pipelines in Lua, from S3 into Redshift or PostgreSQL",
     "",
-    "usage: lode [--log-format text|json] [--log-level LEVEL] COMMAND [ARGS]",
+    "usage: lode [--debug] [--log-format text|json] [--log-level LEVEL] COMMAND [ARGS]",
     "",
     "commands:",
   }
@@ -73,12 +73,28 @@ end
 
 -- Print an error the way a person needs it: structured errors with an exit
 -- code are one clear message; anything else gets its traceback.
+-- Debugging output (Lua tracebacks) only on request: --debug or LODE_DEBUG=1.
+local function debugging()
+  local v = os.getenv("LODE_DEBUG")
+  return M.debug or (v ~= nil and v ~= "" and v ~= "0")
+end
+M.debugging = debugging
+
+-- One clear message for a person; the traceback only when debugging.
 local function report(err, tb)
   if type(err) == "table" and err.exit_code then
     io.stderr:write("lode: " .. tostring(err.message or err) .. "\n")
     return err.exit_code
   end
-  io.stderr:write("lode: " .. (tb or tostring(err)) .. "\n")
+  if debugging() and tb then
+    io.stderr:write("lode: " .. tb .. "\n")
+  else
+    local msg = tostring(err)
+    if type(err) ~= "table" and not msg:find("\n") then
+      msg = msg .. "\n(a Lua error: run with --debug or LODE_DEBUG=1 for a traceback)"
+    end
+    io.stderr:write("lode: " .. msg .. "\n")
+  end
   return 1
 end
 M.report = report
@@ -95,6 +111,8 @@ function M.main(argv)
     end
     if a == "--help" then
       return help()
+    elseif a == "--debug" then
+      M.debug = true
     elseif a == "--version" then
       io.stdout:write("lode " .. core.version .. "\n")
       return 0

@@ -38,6 +38,8 @@ local OPTIONS = {
   acceptinvchars = "acceptinvchars", truncatecolumns = "flag", fillrecord = "flag",
   removequotes = "flag", escape = "flag", ignoreblanklines = "flag",
   maxerror = "integer", compupdate = "onoff", statupdate = "onoff", serializetojson = "flag",
+  roundec = "flag", trimblanks = "flag", acceptanydate = "flag", ignoreallerrors = "flag", explicit_ids = "flag",
+  noload = "flag", comprows = "integer", encoding = "string",
   -- lode's own (never part of the statement)
   reload = "flag", concurrency = "integer", run = "string", show_progress = "flag",
   ledger_table = "tablename", ledger = "flag", manifest_dir = "string",
@@ -51,8 +53,10 @@ local DELIMITED_ONLY = { "delimiter", "ignoreheader", "fillrecord", "removequote
 local NOT_COLUMNAR = {
   "delimiter", "quote", "ignoreheader", "null_as", "emptyasnull", "blanksasnull", "dateformat",
   "timeformat", "gzip", "bzip2", "zstd", "truncatecolumns", "fillrecord", "removequotes", "escape",
-  "ignoreblanklines", "maxerror", "acceptinvchars",
+  "ignoreblanklines", "maxerror", "acceptinvchars", "roundec", "trimblanks", "acceptanydate", "ignoreallerrors",
 }
+-- ENCODING values Redshift takes (the data is converted to UTF-8)
+local ENCODINGS = { UTF8 = true, UTF16 = true, UTF16LE = true, UTF16BE = true }
 
 local function check_kind(name, kind, v)
   local t = type(v)
@@ -178,7 +182,8 @@ function M.options(opts)
   end
   if COLUMNAR[o.format] then
     for _, k in ipairs(NOT_COLUMNAR) do
-      if o[k] ~= nil then
+      -- MAXERROR 0 (dlt emits it with PARQUET) changes nothing: any error fails the COPY
+      if o[k] ~= nil and not (k == "maxerror" and o.maxerror == 0) then
         usage(("option '%s' is not supported with format '%s'%s"):format(k, o.format,
           k == "maxerror" and ": columnar COPY fails on any error (as on Redshift)" or ""), 3)
       end
@@ -205,6 +210,15 @@ function M.options(opts)
   end
   if o.delimiter and (o.delimiter == "\n" or o.delimiter == "\r") then
     usage("option 'delimiter' cannot be a newline", 3)
+  end
+  if o.maxerror and o.ignoreallerrors then
+    usage("options 'maxerror' and 'ignoreallerrors' cannot be combined (as on Redshift)", 3)
+  end
+  if o.encoding then
+    o.encoding = o.encoding:upper():gsub("-", "")
+    if not ENCODINGS[o.encoding] then
+      usage(("option 'encoding' must be UTF8, UTF16, UTF16LE or UTF16BE, got '%s'"):format(opts.encoding), 3)
+    end
   end
   if o.maxerror and o.maxerror > 100000 then
     usage("option 'maxerror' must be at most 100000 (Redshift's limit)", 3)
@@ -318,16 +332,23 @@ function M.statement(opts, show)
   elseif o.zstd then
     p[#p + 1] = "ZSTD"
   end
+  if o.encoding then
+    p[#p + 1] = "ENCODING AS " .. o.encoding
+  end
   if o.acceptinvchars then
     p[#p + 1] = o.acceptinvchars == true and "ACCEPTINVCHARS" or ("ACCEPTINVCHARS AS " .. lit(o.acceptinvchars))
   end
-  for _, flag in ipairs { "truncatecolumns", "fillrecord", "removequotes", "escape", "ignoreblanklines" } do
+  for _, flag in ipairs { "truncatecolumns", "fillrecord", "removequotes", "escape", "ignoreblanklines", "trimblanks",
+      "roundec", "acceptanydate", "explicit_ids", "ignoreallerrors", "noload" } do
     if o[flag] then
       p[#p + 1] = flag:upper()
     end
   end
   if o.maxerror then
     p[#p + 1] = "MAXERROR AS " .. o.maxerror
+  end
+  if o.comprows then
+    p[#p + 1] = "COMPROWS " .. o.comprows
   end
   if o.compupdate ~= nil then
     p[#p + 1] = "COMPUPDATE " .. onoff(o.compupdate)
@@ -448,12 +469,14 @@ end
 
 -- Target columns with their types, in load order.
 local function target_columns(db, o)
-  local r = db:query([[SELECT a.attname AS name, t.typname AS typname, a.atttypmod AS typmod
+  local r = db:query([[SELECT a.attname AS name, t.typname AS typname, a.atttypmod AS typmod,
+    a.attidentity <> '' AS identity
     FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
     WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum]], sql.qname(o.table))
   local all, by_name, by_lower = {}, {}, {}
+  local loaded = {}   -- without a column list: IDENTITY columns only with EXPLICIT_IDS (as Redshift)
   for _, row in ipairs(r) do
-    local c = { name = row.name, type = row.typname }
+    local c = { name = row.name, type = row.typname, identity = row.identity }
     local mod = row.typmod
     if (row.typname == "varchar" or row.typname == "bpchar") and mod >= 4 then
       c.length = mod - 4
@@ -462,6 +485,9 @@ local function target_columns(db, o)
       c.scale = (mod - 4) & 0xffff
     end
     all[#all + 1] = c
+    if o.explicit_ids or not c.identity then
+      loaded[#loaded + 1] = c
+    end
     by_name[c.name] = c
     by_lower[c.name:lower()] = by_lower[c.name:lower()] or c
   end
@@ -469,16 +495,35 @@ local function target_columns(db, o)
     error(core.error({ op = "copy", code = "no_table", message = ("copy: table %s has no columns"):format(o.table) }), 0)
   end
   if not o.columns then
-    return all
+    if #loaded == 0 then
+      error(core.error({ op = "copy", code = "invalid_option", message =
+        ("copy: every column of %s is an IDENTITY column: give EXPLICIT_IDS to load them"):format(o.table) }), 0)
+    end
+    return loaded
   end
-  local cols = {}
+  local cols, has_identity = {}, false
   for i, name in ipairs(o.columns) do
     local c = by_name[name] or by_lower[name:lower()]
     if not c then
       error(core.error({ op = "copy", code = "invalid_option", message =
         ("copy: column '%s' (columns[%d]) is not in table %s"):format(name, i, o.table) }), 0)
     end
+    if c.identity and not o.explicit_ids then
+      error(core.error({ op = "copy", code = "invalid_option", message =
+        ("copy: column '%s' of %s is an IDENTITY column: loading it needs EXPLICIT_IDS (as on Redshift)")
+          :format(c.name, o.table) }), 0)
+    end
+    has_identity = has_identity or c.identity
     cols[i] = c
+  end
+  if o.explicit_ids and not has_identity then
+    for _, c in ipairs(all) do
+      if c.identity then
+        error(core.error({ op = "copy", code = "invalid_option", message =
+          ("copy: EXPLICIT_IDS with a column list that leaves out the IDENTITY column '%s' (Redshift refuses it)")
+            :format(c.name) }), 0)
+      end
+    end
   end
   return cols
 end
@@ -694,7 +739,8 @@ local function fetch_in_order(files, depth, consume)
         else
           local f = files[jj.file]
           handles[next_job] = lode.spawn(function()
-            return s3.get(f.url, { range = { jj.first, jj.last } })
+            -- the version listed, or ObjectChanged: never bytes of two versions under one ETag
+            return s3.get(f.url, { range = { jj.first, jj.last }, if_match = f.etag })
           end)
         end
         next_job = next_job + 1
@@ -754,6 +800,7 @@ local function decoder_for(o, cols)
     escape = o.escape, removequotes = o.removequotes, ignoreblanklines = o.ignoreblanklines,
     ignoreheader = o.ignoreheader, fillrecord = o.fillrecord, null_as = o.null_as, emptyasnull = o.emptyasnull,
     blanksasnull = o.blanksasnull, truncatecolumns = o.truncatecolumns, acceptinvchars = o.acceptinvchars,
+    roundec = o.roundec, trimblanks = o.trimblanks, acceptanydate = o.acceptanydate,
     dateformat = o.dateformat, timeformat = o.timeformat, compression = z,
   }
 end
@@ -763,13 +810,14 @@ local PROGRESS_MS = 500
 -- Parquet: every file into one binary COPY through the C reader (lode.load);
 -- with show, a task redraws the progress line from the load's counters.
 local function load_parquet(tx, o, todo, cols, result, show, t0)
-  local names, tcols, urls = {}, {}, {}
+  local names, tcols, urls, etags = {}, {}, {}, {}
   for i, c in ipairs(cols) do
     names[i] = c.name
     tcols[i] = { name = c.name, type = c.type }
   end
   for i, f in ipairs(todo) do
     urls[i] = f.url
+    etags[i] = f.etag
   end
   local text = ("COPY %s (%s) FROM STDIN (FORMAT binary)"):format(sql.qname(o.table), sql.idents(names))
   local conn = tx.conn
@@ -788,7 +836,8 @@ local function load_parquet(tx, o, todo, cols, result, show, t0)
       end
     end)
   end
-  local ok, r = pcall(load.parquet_copy, conn, text, urls, tcols, { prefetch = o.concurrency, progress = progress })
+  local ok, r = pcall(load.parquet_copy, conn, text, urls, tcols, { prefetch = o.concurrency, progress = progress,
+                                                                 etags = etags })
   if ticker then
     ticker:cancel()
   end
@@ -809,16 +858,22 @@ local function into_postgres(db, o, t0)
     error(core.error({ op = "copy", code = "unsupported", message =
       ("copy: format '%s' is not emulated on PostgreSQL yet"):format(o.format) }), 0)
   end
+  if o.encoding and o.encoding ~= "UTF8" then
+    error(core.error({ op = "copy", code = "unsupported", message =
+      ("copy: ENCODING %s is not emulated on PostgreSQL (UTF8 is)"):format(o.encoding) }), 0)
+  end
   local ledger = require "lode.ledger"
   local run = o.run or os.getenv("LODE_RUN_ID")
   local files, missing = list_files(o)
   local cols = target_columns(db, o)
   local lt = o.ledger_table or o.table
   local use_ledger = o.ledger ~= false
-  if use_ledger and not core.dry_run() then
+  -- IGNOREALLERRORS: every bad row is skipped (and recorded), as an unbounded MAXERROR
+  local maxerror = o.ignoreallerrors and math.maxinteger or o.maxerror or 0
+  -- lode.load_errors (Redshift's STL_LOAD_ERRORS) lives with the ledger
+  if (use_ledger or maxerror > 0) and not core.dry_run() then
     ledger.ensure(db)
   end
-  local maxerror = o.maxerror or 0
   local result = { files = 0, rows = 0, bytes = 0, skipped_files = missing, errors = 0, seconds = 0,
                    total_files = #files }
   local show = o.show_progress
@@ -920,6 +975,28 @@ function M.into(db, opts)
   end
   if dialect_of(db) == "redshift" then
     return into_redshift(db, o, t0)
+  end
+  if o.noload and not core.dry_run() then
+    -- NOLOAD: every check of a real load (decoding, types, MAXERROR, the
+    -- server's constraints), then nothing kept: the load runs in a
+    -- transaction (or savepoint) that is rolled back; no ledger rows either
+    local checked
+    local undo = {}
+    local ok, err = pcall(in_tx, db, function(tx)
+      local lo = {}
+      for k, v in pairs(o) do
+        lo[k] = v
+      end
+      lo.ledger, lo.reload, lo.ledger_table = false, nil, nil
+      VALIDATED[lo] = true
+      checked = into_postgres(tx, lo, t0)
+      error(undo, 0)
+    end)
+    if not ok and err ~= undo then
+      error(err, 0)
+    end
+    checked.rows = 0
+    return checked
   end
   return into_postgres(db, o, t0)
 end

@@ -204,14 +204,38 @@ local function describe(err)
   return tostring(err)
 end
 
+-- Codes of misuse: a wrong argument stays wrong on the next attempt.
+local USAGE_CODES = { usage = true, invalid = true, invalid_option = true, invalid_name = true,
+  invalid_pipeline = true }
+
 local function default_retry_on(err)
-  -- Retry what can succeed later: structured errors say so; misuse and
-  -- script bugs (plain strings) are retried too unless retry_on says otherwise.
+  -- Retry what can succeed later: structured errors say so; usage errors never;
+  -- script bugs (plain strings) are retried unless retry_on says otherwise.
   if type(err) == "table" and err.retryable ~= nil then
     return err.retryable and true or false
   end
+  if type(err) == "table" and (USAGE_CODES[err.code] or err.exit_code == 2) then
+    return false
+  end
   return true
 end
+
+-- The structured parts of an error, as log fields (JSON logs get them as keys).
+local ERROR_FIELDS = { "op", "code", "sqlstate", "status", "key", "file", "line", "column",
+  "retryable", "request_id" }
+local function error_fields(err, fields)
+  fields = fields or {}
+  if type(err) == "table" then
+    for _, k in ipairs(ERROR_FIELDS) do
+      local v = err[k]
+      if v ~= nil and (type(v) == "string" or type(v) == "number" or type(v) == "boolean") then
+        fields[k == "line" and "statement_line" or k] = v
+      end
+    end
+  end
+  return fields
+end
+M.error_fields = error_fields
 
 local function backoff_ms(t, attempt)
   local base = t.backoff * (2 ^ (attempt - 1))
@@ -246,15 +270,15 @@ local function run_task(self, t, ctx)
     end
     if not can_retry then
       core.log("error", ("failed after %d attempt%s: %s"):format(attempt, attempt == 1 and "" or "s",
-        describe(err)), { attempts = attempt })
-      if tb and core.log_level() == "debug" then
+        describe(err)), error_fields(err, { attempts = attempt }))
+      if tb and (core.log_level() == "debug" or require("lode.cli").debugging()) then
         core.log("debug", tb)
       end
       return "failed", attempt, err, tb
     end
     local wait = backoff_ms(t, attempt)
     core.log("warn", ("attempt %d failed: %s; retrying in %d ms"):format(attempt, describe(err), wait),
-      { attempt = attempt, retry_in_ms = wait })
+      error_fields(err, { attempt = attempt, retry_in_ms = wait }))
     core.sleep(wait)
   end
 end
@@ -276,6 +300,7 @@ function Pipeline:run(opts)
   core.log("info", ("pipeline %s: %d task%s%s"):format(self.name, #selected, #selected == 1 and "" or "s",
     core.dry_run() and " (dry run: nothing is written)" or ""))
   local runners = {}
+  self._runners = runners
   for _, t in ipairs(selected) do
     runners[#runners + 1] = core.spawn(function()
       core.set_task_name(t.name)
@@ -293,7 +318,16 @@ function Pipeline:run(opts)
       if sem then
         sem:acquire()
       end
+      if self._stopping then   -- a shutdown began while this task waited
+        if sem then
+          sem:release()
+        end
+        r.status, r.reason = "cancelled", self._stopping
+        done[t.name]:set("cancelled")
+        return
+      end
       local t0 = core.now()
+      r.started = t0
       r.status = "running"
       core.log("info", "started")
       local ctx = { name = t.name, pipeline = self.name, params = lode.params(), dry_run = core.dry_run() }
@@ -311,11 +345,21 @@ function Pipeline:run(opts)
     end)
   end
   for _, h in ipairs(runners) do
-    h:await()
+    h:wait()
   end
-  local summary = { pipeline = self.name, tasks = {}, ok = true, seconds = (core.now() - started) / 1000 }
+  self._runners = nil
+  local summary = { pipeline = self.name, tasks = {}, ok = true, seconds = (core.now() - started) / 1000,
+    cancelled = self._stopping }
   for _, n in ipairs(order) do
     local r = results[n]
+    if r.status == "running" or r.status == "pending" then
+      -- its runner was cancelled by a shutdown: the task's statements were
+      -- cancelled and its transactions rolled back
+      r.status, r.reason = "cancelled", self._stopping or "cancelled"
+      if r.started then
+        r.seconds = (core.now() - r.started) / 1000
+      end
+    end
     summary.tasks[#summary.tasks + 1] = r
     if r.status ~= "ok" then
       summary.ok = false
@@ -330,6 +374,18 @@ function Pipeline:run(opts)
     end
   end
   return summary, summary.ok
+end
+
+--- pipeline:cancel(reason): stop a run in progress — no task starts any more,
+--- running tasks are cancelled (their queries cancelled, transactions rolled
+--- back, uploads aborted) and reported as "cancelled" with the reason.
+function Pipeline:cancel(reason)
+  self._stopping = reason or "cancelled"
+  for _, h in ipairs(self._runners or {}) do
+    if not h:done() then
+      h:cancel()
+    end
+  end
 end
 
 --- Format a summary as a table for people.
@@ -350,13 +406,14 @@ function M.format_summary(summary)
     counts[r.status] = (counts[r.status] or 0) + 1
   end
   local parts = {}
-  for _, s in ipairs { "ok", "failed", "skipped" } do
+  for _, s in ipairs { "ok", "failed", "skipped", "cancelled" } do
     if counts[s] then
       parts[#parts + 1] = ("%d %s"):format(counts[s], s)
     end
   end
   lines[#lines + 1] = ("pipeline %s %s in %.3f s (%s)"):format(summary.pipeline,
-    summary.ok and "succeeded" or "FAILED", summary.seconds, table.concat(parts, ", "))
+    summary.cancelled and ("CANCELLED by " .. summary.cancelled) or (summary.ok and "succeeded" or "FAILED"),
+    summary.seconds, table.concat(parts, ", "))
   return table.concat(lines, "\n")
 end
 

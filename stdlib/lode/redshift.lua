@@ -21,6 +21,71 @@ local function parse_error(c, msg)
   c:fail(msg)
 end
 
+-- Option strings ----------------------------------------------------------------
+
+local SIMPLE_ESCAPES = { b = "\b", f = "\f", n = "\n", r = "\r", t = "\t", ["\\"] = "\\", ["'"] = "'" }
+
+--- decode_string(s) -> s with Redshift's backslash escapes decoded, or nil
+--- and why: the value of a quoted option string (COPY's DELIMITER '\t',
+--- NULL AS '\000', '\\', external-table TERMINATED BY …). Decoded: \t \n
+--- \r \b \f \\ \' and octal \d, \dd, \ddd (a byte, at most \377). Other
+--- escapes (\x…, \N, \u…) are refused: lode cannot vouch for Redshift's
+--- reading of them.
+function M.decode_string(s)
+  if not s:find("\\", 1, true) then
+    return s
+  end
+  local out, i = {}, 1
+  while i <= #s do
+    local b = s:find("\\", i, true)
+    if not b then
+      out[#out + 1] = s:sub(i)
+      break
+    end
+    out[#out + 1] = s:sub(i, b - 1)
+    local c = s:sub(b + 1, b + 1)
+    local oct = s:match("^[0-7][0-7]?[0-7]?", b + 1)
+    if oct then
+      local v = tonumber(oct, 8)
+      if v > 255 then
+        return nil, ("the octal escape \\%s is more than one byte (at most \\377)"):format(oct)
+      end
+      out[#out + 1] = string.char(v)
+      i = b + 1 + #oct
+    elseif SIMPLE_ESCAPES[c] then
+      out[#out + 1] = SIMPLE_ESCAPES[c]
+      i = b + 2
+    elseif c == "" then
+      return nil, "the string ends with a lone backslash"
+    else
+      return nil, ("the escape \\%s is not decoded by lode exactly as Redshift does (\\t \\n \\r \\b \\f "
+        .. "\\\\ \\' and octal \\ddd are; write \\\\%s for a backslash and %s)"):format(c, c, c)
+    end
+  end
+  return table.concat(out)
+end
+
+local SECRET_OPTIONS = { CREDENTIALS = true, SECRET_ACCESS_KEY = true, SESSION_TOKEN = true, ACCESS_KEY_ID = true }
+
+-- The next token, a quoted option string, decoded (plain '…' literals only:
+-- E'' and dollar quotes are already what they say).
+local function option_string(c, st, what)
+  local t = c:peek()
+  local v = c:string(what)
+  if t.text:sub(1, 1) ~= "'" then
+    return v
+  end
+  local d, why = M.decode_string(v)
+  if not d then
+    if SECRET_OPTIONS[what] then
+      why = "a backslash escape lode does not decode exactly as Redshift does"   -- never a secret's bytes
+    end
+    error(core.error({ op = "sql", code = "unsupported", line = t.line,
+      message = ("line %d: %s: %s"):format(t.line, what or "a string", why) }), 0)
+  end
+  return d
+end
+
 -- COPY ------------------------------------------------------------------------
 
 local COPY_FLAGS = {
@@ -37,7 +102,7 @@ local VALUED = {
   region = { "region", "string" }, quote = { "quote", "string" }, delimiter = { "delimiter", "string" },
   ignoreheader = { "ignoreheader", "integer" }, null = { "null_as", "string" },
   dateformat = { "dateformat", "string" }, timeformat = { "timeformat", "string" },
-  maxerror = { "maxerror", "integer" },
+  maxerror = { "maxerror", "integer" }, comprows = { "comprows", "integer" },
 }
 
 local function accept_as(c)
@@ -101,36 +166,35 @@ end
 
 local function parse_copy(c, st)
   c:expect("copy")
+  -- a #temp table keeps its name: the session temp table "#name" (never the
+  -- permanent table name)
   st.table = c:qualified_name("the target table")
-  if #st.table == 1 and st.table[1]:sub(1, 1) == "#" then
-    st.table = { st.table[1]:sub(2) }   -- a #temp table: its plain temp-table name
-  end
   if c:peek() and c:peek().type == "op" and c:peek().text == "(" then
     st.columns = parse_columns(c)
   end
   c:expect("from")
-  st.from = c:string("FROM")
+  st.from = option_string(c, st, "FROM")
   while not c:eof() do
     if c:accept("iam_role") then
       if c:accept("default") then
         st.iam_role = "default"
       else
-        st.iam_role = c:string("IAM_ROLE")
+        st.iam_role = option_string(c, st, "IAM_ROLE")
       end
     elseif c:accept("credentials") then
       accept_as(c)
-      parse_credentials(c:string("CREDENTIALS"), st)
+      parse_credentials(option_string(c, st, "CREDENTIALS"), st)
     elseif c:accept("access_key_id") then
-      st.access_key_id = c:string("ACCESS_KEY_ID")
+      st.access_key_id = option_string(c, st, "ACCESS_KEY_ID")
     elseif c:accept("secret_access_key") then
-      st.secret_access_key = c:string("SECRET_ACCESS_KEY")
+      st.secret_access_key = option_string(c, st, "SECRET_ACCESS_KEY")
     elseif c:accept("session_token") then
-      st.session_token = c:string("SESSION_TOKEN")
+      st.session_token = option_string(c, st, "SESSION_TOKEN")
     elseif c:peek().type == "word" and VALUED[c:peek().value] then
       local word = c:next().value
       local field, kind = VALUED[word][1], VALUED[word][2]
       accept_as(c)
-      st[field] = kind == "integer" and c:integer(word:upper()) or c:string(word:upper())
+      st[field] = kind == "integer" and c:integer(word:upper()) or option_string(c, st, word == "null" and "NULL AS" or word:upper())
     elseif c:accept("format") then
       accept_as(c)
     elseif c:accept("parquet") then
@@ -140,25 +204,25 @@ local function parse_copy(c, st)
     elseif c:accept("avro") then
       st.format = "avro"
       if c:peek() and c:peek().type == "string" then
-        st.avro = c:string()
+        st.avro = option_string(c, st, "AVRO")
       end
     elseif c:accept("csv") then
       st.format = "csv"
       if c:accept("quote") then
         accept_as(c)
-        st.quote = c:string("QUOTE")
+        st.quote = option_string(c, st, "QUOTE")
       end
     elseif c:accept("json") then
       st.format = "json"
       accept_as(c)
-      st.json = c:string("JSON ('auto', 'auto ignorecase' or a jsonpaths s3:// URL)")
+      st.json = option_string(c, st, "JSON ('auto', 'auto ignorecase' or a jsonpaths s3:// URL)")
     elseif c:accept("fixedwidth") then
       st.format = "fixedwidth"
-      st.fixedwidth = c:string("FIXEDWIDTH")
+      st.fixedwidth = option_string(c, st, "FIXEDWIDTH")
     elseif c:accept("acceptinvchars") then
       accept_as(c)
       if c:peek() and c:peek().type == "string" then
-        st.acceptinvchars = c:string()
+        st.acceptinvchars = option_string(c, st, "ACCEPTINVCHARS")
       else
         st.acceptinvchars = true
       end
@@ -168,6 +232,13 @@ local function parse_copy(c, st)
       st.statupdate = optional_on_off(c, "STATUPDATE")
     elseif c:accept("serializetojson") then
       st.serializetojson = true
+    elseif c:accept("encoding") then
+      accept_as(c)
+      local t = c:next()
+      if not t or (t.type ~= "word" and t.type ~= "string") then
+        parse_error(c, "expected UTF8, UTF16, UTF16LE or UTF16BE after ENCODING")
+      end
+      st.encoding = t.value:upper()
     else
       local t = c:peek()
       if t.type == "word" and COPY_FLAGS[t.value] then
@@ -183,7 +254,10 @@ local function parse_copy(c, st)
     st.from = nil
   end
   st.format = st.format or "text"
-  if st.maxerror and (st.format == "parquet" or st.format == "orc") then
+  if st.maxerror == 0 and (st.format == "parquet" or st.format == "orc") then
+    -- dlt's FORMAT AS PARQUET … MAXERROR 0: zero tolerated errors is what
+    -- columnar COPY does anyway
+  elseif st.maxerror and (st.format == "parquet" or st.format == "orc") then
     error(core.error({ op = "copy", code = "unsupported", line = st.line,
       message = ("line %d: MAXERROR is not supported with %s: columnar COPY fails on any error (as on Redshift)")
         :format(st.line, st.format:upper()) }), 0)
@@ -288,7 +362,7 @@ local function parse_create_external_table(c, st)
       st.row_format = { delimited = true }
       while c:accept("fields", "terminated", "by") or c:accept("lines", "terminated", "by") do
         local which = c.toks[c.i - 3].value
-        st.row_format[which] = c:string("TERMINATED BY")
+        st.row_format[which] = option_string(c, st, which:upper() .. " TERMINATED BY")
       end
     elseif c:accept("row", "format", "serde") then
       st.row_format = { serde = c:string("SERDE") }
@@ -370,6 +444,11 @@ end
 
 -- CREATE TABLE with Redshift attributes ------------------------------------------
 
+-- Redshift temp-table names: '#' then a name ('#' alone is an operator).
+local function is_temp_name(v)
+  return v:match("^#[%w_\128-\255]") ~= nil
+end
+
 -- Rewrite Redshift-only table syntax into PostgreSQL by dropping or replacing
 -- token ranges; everything else is kept byte for byte.
 local function rewrite_create_table(st, toks, text, hash_only)
@@ -402,7 +481,7 @@ local function rewrite_create_table(st, toks, text, hash_only)
     local t = toks[i]
     local v = t.type == "word" and t.value
     local nxt = toks[i + 1]
-    if hash_only and not (v and (v:sub(1, 1) == "#" or v == "getdate" or v == "sysdate" or v == "json_parse")) then
+    if hash_only and not (v and (is_temp_name(v) or v == "getdate" or v == "sysdate" or v == "json_parse")) then
       v = nil
     end
     if not v then
@@ -488,10 +567,17 @@ local function rewrite_create_table(st, toks, text, hash_only)
       skip_through(i + 3)
       out[#out + 1] = "varchar"
       i = i + 4
-    elseif v and v:sub(1, 1) == "#" then
+    elseif v and is_temp_name(v) then
+      -- Redshift's #name is a session temp table distinct from name: the
+      -- quoted identifier "#name" in pg_temp (created TEMP, see M.parse);
+      -- SELECT … INTO #name creates one
       keep_until(i)
       skip_through(i)
-      out[#out + 1] = v:sub(2)
+      local prev, before = toks[i - 1], toks[i - 2]
+      if prev and prev.value == "into" and not (before and (before.value == "insert" or before.value == "merge")) then
+        out[#out + 1] = "TEMP "
+      end
+      out[#out + 1] = '"' .. v .. '"'
       i = i + 1
     else
       i = i + 1
@@ -529,10 +615,10 @@ local function parse_unload(c, st)
       st.header = true
     elseif c:accept("delimiter") then
       accept_as(c)
-      st.delimiter = c:string("DELIMITER")
+      st.delimiter = option_string(c, st, "DELIMITER")
     elseif c:accept("null") then
       accept_as(c)
-      st.null_as = c:string("NULL AS")
+      st.null_as = option_string(c, st, "NULL AS")
     elseif c:accept("allowoverwrite") then
       st.allowoverwrite = true
     elseif c:accept("parallel") then
@@ -616,6 +702,11 @@ function M.parse(stmt)
       or (w2 == "local" and (w3 == "temp" or w3 == "temporary"))) then
     st.kind = "create_table"
     st.rewritten = rewrite_create_table(st, toks, stmt.text)
+    -- CREATE TABLE #name: Redshift makes it a temp table whatever the keywords
+    local n = (w3 == "if") and 6 or 3
+    if w2 == "table" and toks[n] and toks[n].type == "word" and is_temp_name(toks[n].value) then
+      st.rewritten = st.rewritten:sub(1, #toks[1].text) .. " TEMP" .. st.rewritten:sub(#toks[1].text + 1)
+    end
   elseif w1 == "unload" then
     st.kind = "unload"
     parse_unload(c, st)
@@ -628,11 +719,11 @@ function M.parse(stmt)
   elseif w1 == "truncate" then
     st.kind = "truncate"
   end
-  if st.kind == "sql" then
-    -- #temp table names become plain temp-table names; GETDATE()/SYSDATE
+  if st.kind == "sql" or st.kind == "drop_table" or st.kind == "truncate" then
+    -- #temp table names become the temp tables "#name"; GETDATE()/SYSDATE
     local rewrite = false
     for _, t in ipairs(toks) do
-      if t.type == "word" and (t.value:sub(1, 1) == "#" or t.value == "getdate" or t.value == "sysdate"
+      if t.type == "word" and (is_temp_name(t.value) or t.value == "getdate" or t.value == "sysdate"
           or t.value == "json_parse") then
         rewrite = true
       end

@@ -949,8 +949,9 @@ end
 -- so every query lists and reads S3 live and PostgreSQL prunes partitions
 -- on the partition columns. The AWS settings (endpoint, region, keys) reach
 -- the server's child process through that env file, written by the server
--- itself (COPY … TO, mode 0600, owned by the server's user), so no secret
--- is ever part of a statement, a catalog row or an error message.
+-- itself (COPY … FROM STDIN, then TO PROGRAM: mode 0600, owned by the
+-- server's user), so no secret is ever part of a statement, a bind
+-- parameter, a catalog row or an error message.
 
 M.pg_server = "lode_spectrum"
 M.env_file_name = "lode_spectrum_aws.env"
@@ -1139,12 +1140,21 @@ function M._pg_setup(wh)
     if core.dry_run() then
       return
     end
+    -- The lines reach the server as COPY data, which no log_statement
+    -- setting logs (bind parameters are logged), and the server writes the
+    -- file through a shell with umask 077: mode 0600, owned by its user
+    -- (COPY … TO 'file' would make it 0644). A new file replaces the old
+    -- one whole, so a scan never reads half of it.
+    local program = ("umask 077 && t=$(mktemp %s) && cat > \"$t\" && mv -f \"$t\" %s")
+      :format(shell_quote(dir .. "/.lode_spectrum_aws.XXXXXX"), shell_quote(env_file))
     wh:transaction(function(tx)
       tx:exec("CREATE TEMP TABLE lode_spectrum_env (n int, line text) ON COMMIT DROP")
+      local w = tx:copy_in("COPY lode_spectrum_env (n, line) FROM STDIN", "text")
       for i, l in ipairs(lines) do
-        tx:exec("INSERT INTO lode_spectrum_env VALUES ($1, $2)", i, l)
+        w:write(("%d\t%s\n"):format(i, (l:gsub("[\\\t\n\r]", { ["\\"] = "\\\\", ["\t"] = "\\t", ["\n"] = "\\n", ["\r"] = "\\r" }))))
       end
-      tx:exec("COPY (SELECT line FROM lode_spectrum_env ORDER BY n) TO " .. sql.literal(env_file))
+      w:finish()
+      tx:exec("COPY (SELECT line FROM lode_spectrum_env ORDER BY n) TO PROGRAM " .. sql.literal(program))
     end)
   end)
   if not ok then
@@ -1251,6 +1261,12 @@ function M.table(wh, opts)
   local def = M._table_def(o)
   local stmts
   if dialect == "postgres" then
+    local serde = def.row_format and def.row_format.serde
+    if def.format ~= "parquet" or (serde and not serde:lower():find("parquet", 1, true)) then
+      -- refused now, not at the table's first query
+      fail("unsupported", ("%s: format %s is not emulated on PostgreSQL: lode's local Spectrum scans Parquet only")
+        :format(def.qname, serde and ("'" .. serde .. "'") or def.format:upper()))
+    end
     def.env_file = M._pg_setup(wh)
     if def.replace then
       wh:exec("DELETE FROM lode.spectrum_partitions WHERE schema_name = $1 AND table_name = $2", def.schema, def.table)

@@ -321,26 +321,79 @@ local function secret_name(name)
 end
 M.secret_name = secret_name
 
---- sql.redact(text) -> text with secrets replaced by ***: passwords in URLs,
---- key=value pairs named like secrets (conninfo, CREDENTIALS strings), and
---- the literal after SQL options named like secrets (CREDENTIALS '...',
---- SECRET_ACCESS_KEY '...', SESSION_TOKEN '...', PASSWORD '...').
+-- Secret values this process knows (the AWS secret key and session token from
+-- the environment, passwords of warehouse URLs it opened): every occurrence is
+-- replaced, whatever surrounds it. Short values are not registered: a 3-letter
+-- "password" would blank ordinary words.
+local known_secrets, known_list = {}, {}
+local MIN_SECRET = 6
+
+--- sql.register_secret(value): redact this exact value from now on.
+function M.register_secret(v)
+  if type(v) == "string" and #v >= MIN_SECRET and not known_secrets[v] then
+    known_secrets[v] = true
+    known_list[#known_list + 1] = v
+    table.sort(known_list, function(a, b) return #a > #b end)   -- longest first: no partial leftovers
+  end
+end
+for _, name in ipairs({ "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "PGPASSWORD" }) do
+  M.register_secret(os.getenv(name))
+end
+
+local function replace_plain(s, needle, by)
+  local out, i = {}, 1
+  while true do
+    local a, b = s:find(needle, i, true)
+    if not a then break end
+    out[#out + 1] = s:sub(i, a - 1)
+    out[#out + 1] = by
+    i = b + 1
+  end
+  if i == 1 then return s end
+  out[#out + 1] = s:sub(i)
+  return table.concat(out)
+end
+
+--- sql.redact(text) -> text with secrets replaced by ***: known secret values
+--- (sql.register_secret), passwords in URLs, key=value pairs named like
+--- secrets (conninfo, CREDENTIALS strings, query strings), "key": "value" JSON
+--- pairs, and the literal after SQL options named like secrets (CREDENTIALS
+--- '...', SECRET_ACCESS_KEY '...', SESSION_TOKEN '...', PASSWORD '...').
+--- Values are redacted, never vocabulary: prose such as "no AWS credentials:
+--- set AWS_ACCESS_KEY_ID" stays readable.
 function M.redact(text)
   if type(text) ~= "string" then
     return text
   end
+  local s = text
+  for _, v in ipairs(known_list) do
+    s = replace_plain(s, v, "***")
+  end
   -- scheme://user:password@host
-  local s = text:gsub("(%a[%w+.-]*://[^:/@%s]*):([^@%s]*)@", "%1:***@")
+  s = s:gsub("(%a[%w+.-]*://[^:/@%s]*):([^@%s]*)@", "%1:***@")
   -- OPTION 'literal' where OPTION names a secret
   s = s:gsub("([%a_][%w_]*)(%s+)'([^']*)'", function(word, sp, _)
     if secret_name(word) then
       return word .. sp .. "'***'"
     end
   end)
-  -- key=value / key: value pairs (conninfo, credentials strings, query strings)
-  s = s:gsub("([%a_][%w_%-]*)(%s*[=:]%s*)([^%s;&'\",]+)", function(key, sep, _)
+  -- key=value pairs (conninfo, credentials strings, query strings); "key: value"
+  -- with a space is prose, not a pair
+  s = s:gsub("([%a_][%w_%-]*)(%s*=%s*)([^%s;&'\",]+)", function(key, sep, _)
     if secret_name(key) then
       return key .. sep .. "***"
+    end
+  end)
+  -- key:value with nothing between (header-ish, colon-separated pairs)
+  s = s:gsub("([%a_][%w_%-]*):([^%s;&'\",/]+)", function(key, _)
+    if secret_name(key) then
+      return key .. ":***"
+    end
+  end)
+  -- "key": "value" (JSON)
+  s = s:gsub('"([%a_][%w_%-]*)"(%s*:%s*)"([^"]*)"', function(key, sep, _)
+    if secret_name(key) then
+      return '"' .. key .. '"' .. sep .. '"***"'
     end
   end)
   return s

@@ -161,16 +161,18 @@ function Run:finish(summary)
   self.conn = nil
   local ok, err = pcall(function()
     c:query("BEGIN")
-    c:query([[UPDATE lode.runs SET status = $3, finished_at = now(), seconds = $4
+    local why = summary.cancelled and ("cancelled by " .. summary.cancelled) or nil
+    c:query([[UPDATE lode.runs SET status = $3, finished_at = now(), seconds = $4, error = $5
       WHERE run_id = $1 AND pipeline = $2 AND task = '']],
-      { self.run_id, self.pipeline, summary.ok and "ok" or "failed", summary.seconds, n = 4 })
+      { self.run_id, self.pipeline, summary.cancelled and "cancelled" or (summary.ok and "ok" or "failed"),
+        summary.seconds, why, n = 5 })
     for _, r in ipairs(summary.tasks or {}) do
       local started = r.seconds and (core.time() - r.seconds) or nil
       c:query([[INSERT INTO lode.runs (run_id, pipeline, task, status, attempts, started_at,
           finished_at, seconds, rows_loaded, error)
         VALUES ($1, $2, $3, $4, $5, to_timestamp($6), now(), $7, $8, $9)]],
         { self.run_id, self.pipeline, r.name, r.status, r.attempts, started, r.seconds,
-          r.rows, r.error and sql.redact(r.error) or nil, n = 9 })
+          r.rows, r.error and sql.redact(r.error) or (r.status == "cancelled" and why) or nil, n = 9 })
     end
     c:query("COMMIT")
   end)

@@ -338,7 +338,7 @@ end
 -- 's3://…', external DDL, #temp, DISTKEY, …) are carried out by lode.sqlrun,
 -- so code written for Redshift runs unchanged; the result is the last
 -- statement's. Statements with parameters are always sent as they are.
-local function emulated(wh, s, q, params)
+local function emulated(wh, s, q, params, own_session)
   -- under `lode plan` the statement is printed as written, like any write
   if params.n > 0 or core.dry_run() or wh.dialect == "redshift" or not require("lode.redshift").needs_emulation(q) then
     return nil
@@ -346,7 +346,7 @@ local function emulated(wh, s, q, params)
   if wh:get_dialect() ~= "postgres" then
     return nil
   end
-  local results = require("lode.sqlrun").run_on(s, q, {})
+  local results = require("lode.sqlrun").run_on(s, q, { own_session = own_session })
   local last = results[#results]
   local r = last and last.result
   if type(r) ~= "table" or r.rowcount == nil then
@@ -360,7 +360,8 @@ function Warehouse:query(q, ...)
   local params = table.pack(...)
   if params.n == 0 and not core.dry_run() and require("lode.redshift").needs_emulation(q)
       and self:get_dialect() == "postgres" then
-    return self:session(function(s) return emulated(self, s, q, params) end)
+    -- a session of its own: its #temp tables end with this call
+    return self:session(function(s) return emulated(self, s, q, params, true) end)
   end
   if core.dry_run() and not M.is_read(q) then
     plan_print(q, params)
@@ -648,6 +649,23 @@ end
 
 function Warehouse:__tostring()
   return ("lode.warehouse %s (%s, pool %d)"):format(self.url, self.dialect or "dialect not yet known", self.size)
+end
+
+-- Every warehouse this process opens: its password becomes a known secret
+-- (redacted wherever it appears), and the first one is where `lode run`
+-- records the run in lode.runs when the pipeline names none.
+local connect = M.connect
+function M.connect(target)
+  local url = type(target) == "table" and target.url or target or os.getenv("LODE_WAREHOUSE") or ""
+  local password = tostring(url):match("^%a[%w+.-]*://[^:/@%s]*:([^@%s]*)@")
+  if password and password ~= "" then
+    sql.register_secret(password)
+    local decoded = password:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+    sql.register_secret(decoded)
+  end
+  local wh = connect(target)
+  M.first = M.first or wh
+  return wh
 end
 
 return setmetatable(M, {

@@ -39,7 +39,9 @@ $L run tests/pipelines/cycle.lua >$out 2>&1; rc=$?
 check "a cycle exits 2 with its names" "[ $rc -eq 2 ] && grep -q 'dependency cycle: a -> b -> a' $out"
 
 $L run tests/pipelines/script_error.lua >$out 2>&1; rc=$?
-check "a script error exits 1 with file:line and a traceback" "[ $rc -eq 1 ] && grep -q 'script_error.lua:2:' $out && grep -q 'stack traceback' $out"
+check "a script error exits 1 with file:line, no traceback" "[ $rc -eq 1 ] && grep -q 'script_error.lua:2:' $out && ! grep -q 'stack traceback' $out"
+$L --debug run tests/pipelines/script_error.lua >$out 2>&1; rc=$?
+check "with --debug, a script error shows its traceback" "[ $rc -eq 1 ] && grep -q 'script_error.lua:2:' $out && grep -q 'stack traceback' $out"
 
 $L run tests/pipelines/params.lua --param who=world >$out 2>&1; rc=$?
 check "--param reaches lode.param and the script folder is on package.path" "[ $rc -eq 0 ] && grep -q 'hello world dry_run=false' $out"

@@ -54,6 +54,19 @@ int main(void)
     CHECK(conv(LODE_LT_NUMERIC, -1, 5, 2, "1.2.3", 5, 0), "ERR 1207: Invalid digit, Value '1.2.3', Type: Decimal");
     CHECK(conv(LODE_LT_NUMERIC, -1, 5, 2, ".", 1, 0), "ERR 1207: Invalid digit, Value '.', Type: Decimal");
     CHECK(conv(LODE_LT_NUMERIC, -1, 0, 0, "98765432109876543210.0123456789", 31, 0), "98765432109876543210.0123456789");
+    /* ROUNDEC: rounded half away from zero, as INSERT (PostgreSQL's numeric cast) does */
+    O.roundec = 1;
+    CHECK(conv(LODE_LT_NUMERIC, -1, 8, 2, "20.259", 6, 0), "20.26");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 8, 2, "20.254", 6, 0), "20.25");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 8, 2, "-1.005", 6, 0), "-1.01");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 8, 2, "-0.004", 6, 0), "0.00");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 5, 2, "9.995", 5, 0), "10.00");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 5, 2, "099.999", 7, 0), "100.00");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 1, 0, ".5", 2, 0), "1");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 4, 2, "99.995", 6, 0),
+          "ERR 1216: Numeric data overflow (result precision), Value '99.995', Type: numeric(4,2)");
+    CHECK(conv(LODE_LT_NUMERIC, -1, 8, 2, "1.5", 3, 0), "1.5");
+    O.roundec = 0;
 
     /* floats */
     CHECK(C(LODE_LT_FLOAT8, "1.5"), "1.5");
@@ -134,6 +147,18 @@ int main(void)
     CHECK(conv(LODE_LT_TEXT, 2, 0, 0, "a\xc3\xa9", 3, 0), "a");
     CHECK(conv(LODE_LT_TEXT, 4, 0, 0, "a\tbcdef", 7, 0), "a\\tbc");
     O.truncatecolumns = 0;
+    /* TRIMBLANKS: trailing spaces and tabs cut before the length check */
+    O.trimblanks = 1;
+    CHECK(conv(LODE_LT_TEXT, 3, 0, 0, "abc \t ", 6, 0), "abc");
+    CHECK(conv(LODE_LT_TEXT, 5, 0, 0, " a b ", 5, 0), " a b");
+    CHECK(conv(LODE_LT_INT4, -1, 0, 0, "1 ", 2, 0), "ERR 1207: Invalid digit, Value '1 ', Pos 1, Type: Integer");
+    O.trimblanks = 0;
+    /* ACCEPTANYDATE: a date or timestamp that does not parse is NULL */
+    O.acceptanydate = 1;
+    CHECK(C(LODE_LT_DATE, "00/00/00"), "\\N");
+    CHECK(C(LODE_LT_TIMESTAMP, "00/00/00 00:00:00"), "\\N");
+    CHECK(C(LODE_LT_DATE, "2024-02-29"), "2024-02-29");
+    O.acceptanydate = 0;
     CHECK(C(LODE_LT_TEXT, "bad \xff byte"), "ERR 1220: Invalid UTF8 character in value 'bad \\xFF byte' (use ACCEPTINVCHARS to replace it)");
     CHECK(C(LODE_LT_TEXT, "\xed\xa0\x80"), "ERR 1220: Invalid UTF8 character in value '\\xED\\xA0\\x80' (use ACCEPTINVCHARS to replace it)");
     CHECK(C(LODE_LT_TEXT, "\xc0\xaf"), "ERR 1220: Invalid UTF8 character in value '\\xC0\\xAF' (use ACCEPTINVCHARS to replace it)");

@@ -24,6 +24,8 @@ local function spec_for(command)
       { "--param", arg = "KEY=VALUE", multi = true, help = "set a parameter read by lode.param(KEY); repeatable" },
       { "--run-id", arg = "ID", help = "identifier for this run in logs (default: generated)" },
       { "--wait", help = "if another run of this pipeline holds its warehouse lock, wait for it instead of failing" },
+      { "--summary-json", arg = "FILE", help = "write the run summary as JSON to FILE (for CI artifacts, like dbt's run_results.json)" },
+      { "--shutdown-grace", arg = "MS", help = "after SIGTERM/SIGINT, exit at once if the run has not stopped within MS (default 9000)" },
       { "--log-format", arg = "FMT", choices = { "text", "json" }, help = "text (default) or json: one object per line" },
       { "--log-level", arg = "LEVEL", choices = { "debug", "info", "warn", "error", "off" }, help = "minimum level logged (default info)" },
       { "--help", short = "-h", help = "show this help" },
@@ -37,6 +39,28 @@ end
 
 M.spec = spec_for("run")
 M.spec_for = spec_for
+
+-- The run summary as JSON (a file CI keeps as an artifact).
+local function write_summary_json(path, summary, run_id)
+  local json = require "lode.json"
+  local tasks = {}
+  for i, r in ipairs(summary.tasks) do
+    tasks[i] = { name = r.name, status = r.status, attempts = r.attempts, seconds = r.seconds,
+      error = r.error and require("lode.sql").redact(r.error) or nil, reason = r.reason, rows = r.rows }
+  end
+  local doc = {
+    pipeline = summary.pipeline, run_id = run_id,
+    status = summary.cancelled and "cancelled" or (summary.ok and "ok" or "failed"),
+    cancelled_by = summary.cancelled, seconds = summary.seconds, tasks = tasks,
+  }
+  local f, err = io.open(path, "w")
+  if not f then
+    core.log("error", ("cannot write the run summary: %s"):format(err))
+    return
+  end
+  f:write(json.encode(doc), "\n")
+  f:close()
+end
 
 local function new_run_id()
   local t = math.floor(core.time())
@@ -94,10 +118,46 @@ function M.execute(command, opts, positional)
   -- A pipeline that declares `warehouse = wh` is recorded in lode.runs and
   -- locked against concurrent runs (not under `lode plan`: it writes nothing).
   local state_run
-  if command == "run" and type(result.warehouse) == "table" and result.warehouse.conninfo then
-    state_run = require("lode.state").begin(result.warehouse, result.name, run_id, { wait = opts.wait })
+  local record_in = result.warehouse
+  if record_in == nil then
+    -- run history by default: the warehouse the script opened (lode.warehouse())
+    record_in = require("lode.warehouse").first
   end
+  if command == "run" and type(record_in) == "table" and record_in.conninfo and record_in.conninfo ~= "" then
+    local state = require "lode.state"
+    if result.warehouse ~= nil then
+      state_run = state.begin(record_in, result.name, run_id, { wait = opts.wait })
+    else
+      -- recorded by default: a warehouse that cannot be reached fails the
+      -- tasks that use it, not the bookkeeping; a held lock still stops the run
+      local rok, r = pcall(state.begin, record_in, result.name, run_id, { wait = opts.wait })
+      if rok then
+        state_run = r
+      elseif type(r) == "table" and r.code == "locked" then
+        error(r, 0)
+      else
+        core.log("warn", "this run is not recorded in lode.runs: " .. tostring(r))
+      end
+    end
+  end
+  -- SIGINT/SIGTERM (schedulers stop jobs this way): start no more tasks,
+  -- cancel the running ones, record the run as cancelled, print the summary,
+  -- exit 128 + the signal. A second signal exits at once (lode.signal).
+  local signal = require "lode.signal"
+  if opts.shutdown_grace then
+    local ms = math.tointeger(tonumber(opts.shutdown_grace))
+    if not ms or ms < 1 then
+      args.usage_error(command, "--shutdown-grace needs a positive number of milliseconds")
+    end
+    signal.configure({ grace_ms = ms })
+  end
+  local watcher = core.spawn(function()
+    local name = signal.wait()
+    core.log("warn", ("%s received: cancelling running tasks (a second signal exits at once)"):format(name))
+    result:cancel(name)
+  end)
   local good, summary, ok = pcall(result.run, result, { tasks = opts.task, params = params, run_id = run_id })
+  watcher:cancel()
   if not good then
     if state_run then
       state_run:abandon()
@@ -108,6 +168,13 @@ function M.execute(command, opts, positional)
     state_run:finish(summary)
   end
   io.stderr:write(pipeline.format_summary(summary), "\n")
+  if opts.summary_json then
+    write_summary_json(opts.summary_json, summary, run_id)
+  end
+  local _, signum = signal.received()
+  if signum then
+    return 128 + signum
+  end
   return ok and 0 or 1
 end
 

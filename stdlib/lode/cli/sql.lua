@@ -30,6 +30,7 @@ M.spec = {
     { "--warehouse", arg = "URL", help = "postgresql://… or redshift://… (default $LODE_WAREHOUSE)" },
     { "--dialect", arg = "NAME", choices = { "postgres", "redshift" }, help = "override the detected dialect" },
     { "--plan", help = "print the statements instead of running them (same as `lode plan FILE.sql`)" },
+    { "--ledger", help = "COPY skips files the load ledger saw loaded into that table (default: appends, as Redshift)" },
     { "--quiet", short = "-q", help = "do not print query results" },
     { "--log-format", arg = "FMT", choices = { "text", "json" }, help = "text (default) or json" },
     { "--log-level", arg = "LEVEL", choices = { "debug", "info", "warn", "error", "off" }, help = "minimum level logged" },
@@ -80,6 +81,8 @@ local function print_result(r)
   io.stdout:write(table.concat(out, "\n"), "\n\n")
 end
 
+M.print_result = print_result
+
 function M.execute(file, opts)
   local f, err = io.open(file, "rb")
   if not f then
@@ -95,6 +98,7 @@ function M.execute(file, opts)
   require("lode.sqlrun").run(wh, text, {
     file = file,
     dialect = opts.dialect,
+    ledger = opts.ledger,
     on_result = function(st, r)
       core.log("debug", ("%s:%d: %s done"):format(file, st.line, st.kind))
       if not opts.quiet and not core.dry_run() and st.kind == "sql" then

@@ -135,7 +135,7 @@ t.test("invalid JSON is a clear error naming file and line; gzip is read by magi
   s3.put(B .. "inv2/x.json", '[1, 2]')
   t.raises(function()
     copy.into(wh, { table = "copy_json_inv", from = B .. "inv2/", format = "json" })
-  end, "expected an object")
+  end, "an array ('[') needs a JSONPaths file")
   s3.put(B .. "inv3/x.json", '{"id": 1')
   t.raises(function()
     copy.into(wh, { table = "copy_json_inv", from = B .. "inv3/", format = "json" })

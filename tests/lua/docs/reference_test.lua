@@ -24,6 +24,7 @@ local MODULES = {
   { "lode.dev", "dev." },
   { "lode.proc", "proc." },
   { "lode.fs", "fs." },
+  { "lode.signal", "signal." },
   { "lode.test", "t." },
   { "lode.warehouse", "lode.warehouse." },
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fault-injecting HTTP proxy for the S3 tests (test-only, loopback only).
 
-  fault_proxy.py UPSTREAM_PORT MODE COUNT LOG [LIFETIME [MATCH [EVERY]]]
+  fault_proxy.py UPSTREAM_PORT MODE COUNT LOG [LIFETIME [MATCH [EVERY [ARG]]]]
 
 Listens on 127.0.0.1 (a free port, printed), detaches, and forwards each
 request to 127.0.0.1:UPSTREAM_PORT on its own upstream connection
@@ -11,6 +11,18 @@ matching requests (COUNT -1: every one):
   reset  forward, relay half of the response body, then reset the connection
   stall  forward, relay the headers and a few bytes, then go silent
   part500  answer 500 InternalError to every UploadPart (partNumber=) request
+  hold   never forward nor answer (a request in flight for as long as the proxy lives)
+  norange  forward without the Range header: the server answers 200 and the whole object
+  short206 forward; a 206 answer is relayed with half its body (Content-Length
+           says so, Content-Range still names the whole range)
+  trickle  forward, relay the headers, then the body one byte a second
+  swap     the object was replaced: after the first COUNT matching requests
+           (COUNT here counts requests let through, not faults), MATCH in the
+           target is replaced by ARG, so another object (another body and
+           ETag) answers; If-Match is checked here the way S3 does (412 when
+           the ETag differs), since s3rver ignores it
+  swap_blind  as swap, for a server that ignores If-Match (the answer comes
+           with the other object's ETag)
 Only requests whose "METHOD TARGET" contains MATCH (default: any) are faulted, and of
 those only every EVERY-th (default 1), so faults can land in the middle of a
 long transfer rather than on its first requests.
@@ -23,6 +35,8 @@ UP = int(sys.argv[1]); MODE = sys.argv[2]; COUNT = int(sys.argv[3]); LOG = sys.a
 LIFETIME = float(sys.argv[5]) if len(sys.argv) > 5 else 120.0
 MATCH = sys.argv[6] if len(sys.argv) > 6 else ""
 EVERY = int(sys.argv[7]) if len(sys.argv) > 7 else 1
+ARG = sys.argv[8] if len(sys.argv) > 8 else ""
+SWAP = MODE in ("swap", "swap_blind")
 lock = threading.Lock()
 faults = [0]
 seen = [0]
@@ -42,6 +56,11 @@ def take_fault(method, target):
         seen[0] += 1
         if seen[0] % EVERY != 0:
             return False
+        if SWAP:
+            if seen[0] <= COUNT:
+                return False
+            faults[0] += 1
+            return True
         if COUNT < 0 or faults[0] < COUNT:
             faults[0] += 1
             return True
@@ -57,6 +76,22 @@ def read_head(sock):
         buf += d
     head, rest = buf.split(b"\r\n\r\n", 1)
     return head, rest
+
+
+def header(lines, name):
+    for l in lines:
+        if l.lower().startswith(name + ":"):
+            return l.split(":", 1)[1].strip()
+    return None
+
+
+def split_response(resp):
+    cut = resp.find(b"\r\n\r\n")
+    return resp[:cut].decode("latin-1").split("\r\n"), resp[cut + 4:]
+
+
+def join_response(lines, body):
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 def reset(sock):
@@ -86,6 +121,10 @@ class Handler(socketserver.BaseRequestHandler):
                     return
                 body += d
             fault = take_fault(method, target)
+            if fault and MODE == "hold":
+                log("%s %s -> fault hold" % (method, target))
+                time.sleep(LIFETIME)
+                return
             if fault and MODE in ("503", "part500"):
                 code, word, s3code = (503, "Slow Down", "SlowDown") if MODE == "503" else (500, "Internal Server Error", "InternalError")
                 x = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>injected</Message>"
@@ -94,6 +133,10 @@ class Handler(socketserver.BaseRequestHandler):
                 c.sendall(("HTTP/1.1 %d %s\r\nContent-Type: application/xml\r\nContent-Length: %d\r\n"
                            "x-amz-request-id: FAULT\r\n\r\n" % (code, word, len(x))).encode() + x)
                 continue
+            if fault and MODE == "norange":
+                hdrs = [l for l in hdrs if not l.lower().startswith("range:")]
+            if fault and SWAP:
+                lines[0] = lines[0].replace(MATCH, ARG, 1)
             u = socket.create_connection(("127.0.0.1", UP))
             u.sendall(("\r\n".join([lines[0]] + hdrs + ["Connection: close", "", ""])).encode("latin-1") + body)
             resp = b""
@@ -111,12 +154,40 @@ class Handler(socketserver.BaseRequestHandler):
                 c.sendall(resp[:cut])
                 reset(c)
                 return
+            if fault and MODE == "short206" and status == "206":
+                rl, rb = split_response(resp)
+                rb = rb[:len(rb) // 2]
+                rl = [l for l in rl if not l.lower().startswith("content-length:")] + ["Content-Length: %d" % len(rb)]
+                log("%s %s -> fault short206" % (method, target))
+                c.sendall(join_response(rl, rb))
+                return
+            if fault and MODE == "trickle":
+                rl, rb = split_response(resp)
+                log("%s %s -> fault trickle" % (method, target))
+                c.sendall(join_response(rl, b""))
+                for i in range(len(rb)):
+                    c.sendall(rb[i:i + 1])
+                    time.sleep(1)
+                return
+            if fault and MODE == "swap" and status.startswith("2"):
+                want = header(hdrs, "if-match")
+                rl, rb = split_response(resp)
+                if want is not None and want != header(rl, "etag"):
+                    x = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>PreconditionFailed</Code>"
+                         b"<Message>At least one of the pre-conditions you specified did not hold</Message>"
+                         b"<Condition>If-Match</Condition><RequestId>FAULT</RequestId></Error>")
+                    log("%s %s -> fault swap 412" % (method, target))
+                    c.sendall(("HTTP/1.1 412 Precondition Failed\r\nContent-Type: application/xml\r\n"
+                               "Content-Length: %d\r\n\r\n" % len(x)).encode() + x)
+                    return
             if fault and MODE == "stall":
                 cut = resp.find(b"\r\n\r\n") + 4 + 10
                 log("%s %s -> fault stall" % (method, target))
                 c.sendall(resp[:cut])
                 time.sleep(LIFETIME)
                 return
+            if fault:
+                status += " fault " + MODE
             # log before relaying: a client that exits on the answer must
             # find the line already written; then close (the upstream
             # answered "Connection: close")

@@ -56,6 +56,19 @@ t.test("redaction hides secrets in URLs, conninfo and SQL options", function()
     "CREDENTIALS '***'")
 end)
 
+t.test("redaction keeps prose and hides values: known secrets, JSON pairs", function()
+  -- a stored error once read "no AWS credentials: *** AWS_ACCESS_KEY_ID" (the word "set" was redacted)
+  local prose = "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile"
+  t.eq(sql.redact(prose), prose)
+  t.eq(sql.redact("invalid token: expired"), "invalid token: expired")
+  t.eq(sql.redact('{"password": "hunter22", "user": "u"}'), '{"password": "***", "user": "u"}')
+  t.eq(sql.redact("x-amz-security-token:AQoDYXdzEJr"), "x-amz-security-token:***")
+  sql.register_secret("wJalrXUtnFEMI/K7MDENG")
+  t.eq(sql.redact("failed near wJalrXUtnFEMI/K7MDENG in line 3"), "failed near *** in line 3")
+  sql.register_secret("abc")          -- too short to register: would blank words
+  t.eq(sql.redact("abc def"), "abc def")
+end)
+
 t.test("type mapping per dialect", function()
   t.eq(sql.type_for("redshift", "decimal", { precision = 12, scale = 2 }), "DECIMAL(12,2)")
   t.eq(sql.type_for("postgres", "timestamptz"), "timestamptz")

@@ -22,7 +22,7 @@ end)
 t.test("COPY CSV with every common option", function()
   local st = one([[copy public."Orders" (id, "Amount") from 's3://b/in/orders.csv.gz'
     credentials 'aws_access_key_id=AKIA;aws_secret_access_key=SECRET;token=TOK'
-    region 'eu-west-1' csv quote as '"' delimiter ',' ignoreheader 1 null as '\N'
+    region 'eu-west-1' csv quote as '"' delimiter ',' ignoreheader 1 null as '\\N'
     emptyasnull blanksasnull dateformat 'auto' timeformat 'epochsecs' gzip
     maxerror 5 truncatecolumns acceptinvchars '?' fillrecord]])
   t.eq(st.table, { "public", "Orders" })
@@ -46,8 +46,8 @@ t.test("COPY CSV with every common option", function()
   t.eq(st.fillrecord, true)
 end)
 
-t.test("COPY into a #temp table", function()
-  t.eq(one("COPY #stage FROM 's3://b/x.csv' IAM_ROLE 'r' CSV").table, { "stage" })
+t.test("COPY into a #temp table keeps its name (never the permanent table stage)", function()
+  t.eq(one("COPY #stage FROM 's3://b/x.csv' IAM_ROLE 'r' CSV").table, { "#stage" })
 end)
 
 t.test("COPY JSON auto and a manifest", function()
@@ -142,13 +142,18 @@ t.test("CREATE TABLE: Redshift attributes dropped, the rest kept", function()
     .. "amount NUMERIC(12,2) NOT NULL DEFAULT 0 ) ")
 end)
 
-t.test("#temp tables become temp tables", function()
+t.test("#temp tables become the temp tables \"#name\"", function()
   local st = one("CREATE TEMP TABLE #stage (LIKE sales_fact)")
-  t.eq(st.rewritten, "CREATE TEMP TABLE stage (LIKE sales_fact)")
+  t.eq(st.rewritten, 'CREATE TEMP TABLE "#stage" (LIKE sales_fact)')
   st = one("create temp table #stage (like sales_fact including defaults)")
-  t.eq(st.rewritten, "create temp table stage (like sales_fact INCLUDING DEFAULTS INCLUDING IDENTITY)")
-  st = one("insert into sales_fact select * from #stage")
-  t.eq(st.rewritten, "insert into sales_fact select * from stage")
+  t.eq(st.rewritten, 'create temp table "#stage" (like sales_fact INCLUDING DEFAULTS INCLUDING IDENTITY)')
+  st = one("insert into sales_fact select * from #Stage")
+  t.eq(st.rewritten, 'insert into sales_fact select * from "#stage"')
+  t.eq(one("CREATE TABLE #fruit (LIKE fruit)").rewritten, 'CREATE TEMP TABLE "#fruit" (LIKE fruit)')
+  t.eq(one("create table if not exists #f (a int)").rewritten, 'create TEMP table if not exists "#f" (a int)')
+  t.eq(one("select a into #t from f").rewritten, 'select a into TEMP "#t" from f')
+  t.eq(one("drop table #t").rewritten, 'drop table "#t"')
+  t.eq(one("select 5 # 3 as x").rewritten, nil, "# alone is PostgreSQL's xor operator")
 end)
 
 t.test("GETDATE() and SYSDATE become PostgreSQL expressions", function()
@@ -179,4 +184,24 @@ t.test("transaction control and TRUNCATE are recognised", function()
     kinds[#kinds + 1] = st.kind
   end
   t.eq(kinds, { "begin", "truncate", "commit", "begin", "rollback" })
+end)
+
+t.test("decode_string: Redshift's backslash escapes in option strings", function()
+  local d = require("lode.redshift").decode_string
+  t.eq(d([[\t]]), "\t")
+  t.eq(d([[\000]]), "\0")
+  t.eq(d([[\0]]), "\0")
+  t.eq(d([[\174]]), "|")
+  t.eq(d([[\\]]), "\\")
+  t.eq(d([[a\'b]]), "a'b")
+  t.eq(d([[\r\n\b\f]]), "\r\n\b\f")
+  t.eq(d([[\1234]]), "S4", "at most three octal digits")
+  t.eq(d("plain"), "plain")
+  for _, bad in ipairs { [[\N]], [[\x09]], [[\u0041]], [[\400]], [[ab\]] } do
+    local v, why = d(bad)
+    t.eq(v, nil, bad)
+    t.ok(type(why) == "string" and #why > 0, bad)
+  end
+  t.eq(one([[COPY t FROM 's3://b/k' IAM_ROLE 'r' DELIMITER '\t' NULL AS '\\N']]).null_as, "\\N")
+  t.eq(one([[COPY t FROM 's3://b/k' IAM_ROLE 'r' DELIMITER '\t']]).delimiter, "\t")
 end)

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Run history by default: every `lode run` against a warehouse is recorded in
+# lode.runs (run and tasks) without the pipeline naming its warehouse;
+# `lode runs` lists runs, `lode runs show ID` shows one; --summary-json
+# writes the summary for CI artifacts.
+set -u
+cd "$(dirname "$0")/../.."
+L=${LODE_BIN:-build/lode}
+if [ -z "${LODE_TEST_PG_URL:-}" ]; then
+  echo "1..0 # SKIP PostgreSQL is not running (tests/run.sh starts it)"; exit 0
+fi
+n=0; fails=0
+dir=$(mktemp -d /tmp/lode-runs.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+out=$dir/out
+check() { n=$((n+1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fails=$((fails+1)); echo "# $(head -c 700 $out | tr '\n' '|')"; fi; }
+export PGOPTIONS="-c client_min_messages=warning"
+q() { psql "$LODE_TEST_PG_URL" -Atc "$1"; }
+p=runs_$$
+cat > "$dir/p.lua" <<LUA
+local lode = require "lode"
+local wh = lode.warehouse()
+return lode.pipeline "$p" {
+  lode.task "make" { function() wh:exec("CREATE TABLE IF NOT EXISTS $p (a int)") end },
+  lode.task "fill" { after = "make", function() wh:exec("INSERT INTO $p VALUES (1), (2)") end },
+  lode.task "broken" { function() wh:exec("SELECT * FROM no_such_$p") end },
+}
+LUA
+$L run "$dir/p.lua" --run-id "r1-$p" --summary-json "$dir/summary.json" >"$out" 2>&1; rc=$?
+check "the run fails (one task broken) with exit 1" "[ $rc -eq 1 ]"
+check "lode.runs has the run, failed, though the pipeline names no warehouse" \
+  "[ \"\$(q \"SELECT status FROM lode.runs WHERE run_id = 'r1-$p' AND task = ''\")\" = failed ]"
+check "lode.runs has each task with its status" \
+  "[ \"\$(q \"SELECT string_agg(task || '=' || status, ',' ORDER BY task) FROM lode.runs WHERE run_id = 'r1-$p' AND task <> ''\")\" = 'broken=failed,fill=ok,make=ok' ]"
+check "the failed task's error is stored" \
+  "q \"SELECT error FROM lode.runs WHERE run_id = 'r1-$p' AND task = 'broken'\" | grep -q 'no_such_$p'"
+check "--summary-json wrote the summary" "python3 - '$dir/summary.json' <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d['run_id'] == 'r1-$p' and d['pipeline'] == '$p' and d['status'] == 'failed', d
+t = {x['name']: x for x in d['tasks']}
+assert t['fill']['status'] == 'ok' and t['broken']['status'] == 'failed' and 'no_such_$p' in t['broken']['error'], t
+PY"
+$L runs "$p" >"$out" 2>&1; rc=$?
+check "lode runs PIPELINE lists the run" "[ $rc -eq 0 ] && grep -q 'r1-$p' $out && grep -q failed $out"
+$L runs show "r1-$p" >"$out" 2>&1; rc=$?
+check "lode runs show ID lists its tasks" "[ $rc -eq 0 ] && grep -Eq 'fill +\\| ok' $out && grep -Eq 'broken +\\| failed' $out"
+$L runs show "no-such-run-$p" >"$out" 2>&1; rc=$?
+check "lode runs show of an unknown id exits 1 and says so" "[ $rc -eq 1 ] && grep -q \"no run 'no-such-run-$p'\" $out"
+q "DROP TABLE IF EXISTS $p" >/dev/null
+echo "1..$n"
+[ $fails -eq 0 ]
