@@ -224,6 +224,18 @@ local function parse(text, file)
   return stmts
 end
 
+-- On Redshift a failed statement aborts the open transaction block: later
+-- statements fail until it ends, and COMMIT rolls it back. A statement lode
+-- carries out itself (COPY from S3, say) can fail without the server knowing;
+-- tell it, so the transaction cannot commit what ran before the failure.
+local function abort_transaction(s, st)
+  local ok, status = pcall(function() return s.conn:transaction_status() end)
+  if ok and status == "intrans" then
+    pcall(s.conn.query, s.conn, ("DO $lode$ BEGIN RAISE EXCEPTION 'lode: the statement at line %d failed; "
+      .. "the transaction is aborted'; END $lode$"):format(st.line))
+  end
+end
+
 local function run_statements(s, stmts, dialect, opts)
   local file = opts.file
   local results = {}
@@ -234,7 +246,12 @@ local function run_statements(s, stmts, dialect, opts)
     elseif dialect == "redshift" then
       r = at(st, file, s.query_raw, s, st.sql)
     else
-      r = run_postgres(s, st, opts)
+      local ok, err = pcall(run_postgres, s, st, opts)
+      if not ok then
+        abort_transaction(s, st)
+        error(err, 0)
+      end
+      r = err
     end
     results[#results + 1] = { kind = st.kind, line = st.line, result = r }
     if opts.on_result then
@@ -249,6 +266,12 @@ end
 -- connection inside an open transaction.
 local function session_end(s, dialect)
   return setmetatable({}, { __close = function()
+    if not coroutine.isyieldable() then
+      -- cancelled, where nothing can wait: closing the connection ends its
+      -- transaction and temp tables (the pool opens another)
+      s.conn:close()
+      return
+    end
     if in_transaction(s) then
       pcall(s.query_raw, s, "ROLLBACK")
     end
