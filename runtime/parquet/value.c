@@ -791,19 +791,29 @@ typedef unsigned __int128 pq_u128;
 #define NUMERIC_MAX_SCALE 16383
 static int put_numeric_mag(pq_buf *out, int neg, pq_u128 mag, int scale)
 {
-    static const uint32_t pow10[5] = { 1, 10, 100, 1000, 10000 };
     uint16_t g[16];   /* 2^128 has 39 digits: at most 11 groups */
     size_t n = 0;
     unsigned r = (unsigned)scale % 4;
-    if (r) {
-        g[n++] = (uint16_t)((uint32_t)(mag % pow10[r]) * pow10[4 - r]);
-        mag /= pow10[r];
+    if (mag >> 64) {   /* rare: 128-bit division until the rest fits 64 bits */
+        static const uint32_t pow10[5] = { 1, 10, 100, 1000, 10000 };
+        if (r) {
+            g[n++] = (uint16_t)((uint32_t)(mag % pow10[r]) * pow10[4 - r]);
+            mag /= pow10[r];
+            r = 0;
+        }
+        while (mag >> 64) {
+            g[n++] = (uint16_t)(mag % 10000);
+            mag /= 10000;
+        }
     }
-    while (mag >> 64) {
-        g[n++] = (uint16_t)(mag % 10000);
-        mag /= 10000;
+    uint64_t m = (uint64_t)mag;
+    switch (r) {   /* constant divisors: multiplications, not divisions */
+    case 1: g[n++] = (uint16_t)(m % 10 * 1000); m /= 10; break;
+    case 2: g[n++] = (uint16_t)(m % 100 * 100); m /= 100; break;
+    case 3: g[n++] = (uint16_t)(m % 1000 * 10); m /= 1000; break;
+    default: break;
     }
-    for (uint64_t m = (uint64_t)mag; m; m /= 10000) g[n++] = (uint16_t)(m % 10000);
+    for (; m; m /= 10000) g[n++] = (uint16_t)(m % 10000);
     size_t lo = 0;
     while (lo < n && g[lo] == 0) lo++;
     while (n > lo && g[n - 1] == 0) n--;
