@@ -824,11 +824,14 @@ static int put_numeric_mag(pq_buf *out, int neg, pq_u128 mag, int scale)
     uint8_t *p = out->data + out->len;
     uint32_t be = __builtin_bswap32((uint32_t)bytes);
     memcpy(p, &be, 4);
-    p += 4;
-    uint16_t hdr[4] = { (uint16_t)ndig, (uint16_t)(int16_t)weight, (uint16_t)(neg && ndig ? 0x4000 : 0),
-                        (uint16_t)scale };
-    for (int i = 0; i < 4; i++) { *p++ = (uint8_t)(hdr[i] >> 8); *p++ = (uint8_t)hdr[i]; }
-    for (size_t k = n; k-- > lo;) { *p++ = (uint8_t)(g[k] >> 8); *p++ = (uint8_t)g[k]; }
+    uint16_t hdr[4] = { __builtin_bswap16((uint16_t)ndig), __builtin_bswap16((uint16_t)(int16_t)weight),
+                        __builtin_bswap16((uint16_t)(neg && ndig ? 0x4000 : 0)), __builtin_bswap16((uint16_t)scale) };
+    memcpy(p + 4, hdr, 8);
+    p += 12;
+    for (size_t k = n; k-- > lo; p += 2) {
+        uint16_t d = __builtin_bswap16(g[k]);
+        memcpy(p, &d, 2);
+    }
     out->len += 4 + bytes;
     return 0;
 }
@@ -858,6 +861,14 @@ static int decimal_mag(const pq_vtype *t, const uint8_t *fixed, const pq_bytes *
     for (size_t i = 0; i < len; i++) u = u << 8 | p[i];
     *mag = *neg ? (pq_u128)0 - u : u;
     return 1;
+}
+
+int pq_put_decimal_bin(pq_buf *out, const pq_vtype *t, const uint8_t *fixed, const pq_bytes *b)
+{
+    int neg;
+    pq_u128 mag;
+    if (t->scale < 0 || t->scale > NUMERIC_MAX_SCALE || !decimal_mag(t, fixed, b, &neg, &mag)) return 0;
+    return put_numeric_mag(out, neg, mag, t->scale) ? -1 : 1;
 }
 
 static int put_binary_field(pq_buf *out, const pq_vtype *t, const uint8_t *fixed, const pq_bytes *b,

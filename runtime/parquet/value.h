@@ -59,9 +59,14 @@ typedef struct {
  * -2 on invalid UTF-8 (err says where in the value). */
 int pq_put_value(pq_buf *out, pq_format fmt, const pq_vtype *t, const uint8_t *fixed,
                  const pq_bytes *bytes, const pq_text_opts *topts, char *err, size_t errlen);
+/* A DECIMAL as binary numeric from its unscaled integer (INT32, INT64, or at
+ * most 16 bytes) and a scale of 0..16383: 1 done, 0 not such a value (the
+ * text path of pq_put_value handles it), -1 out of memory. */
+int pq_put_decimal_bin(pq_buf *out, const pq_vtype *t, const uint8_t *fixed, const pq_bytes *b);
+
 /* The binary COPY field of a value that needs no check or conversion
- * beyond byte order (INT32, INT64, FLOAT, DOUBLE, DATE; a BYTE_ARRAY string
- * of valid UTF-8), written in place without pq_put_value's dispatch: 1 done,
+ * beyond byte order and epoch (INT32, INT64, FLOAT, DOUBLE, DATE, TIMESTAMP
+ * in int64 microseconds; a BYTE_ARRAY string of valid UTF-8; DECIMAL), written in place without pq_put_value's dispatch: 1 done,
  * 0 not such a value (pq_put_value handles it), -1 out of memory. The bytes
  * are those pq_put_value writes. */
 static inline int pq_put_binary_plain(pq_buf *out, const pq_vtype *t, const uint8_t *fixed, const pq_bytes *b)
@@ -71,8 +76,17 @@ static inline int pq_put_binary_plain(pq_buf *out, const pq_vtype *t, const uint
     switch (t->kind) {
     case PQV_INT32: case PQV_FLOAT: memcpy(&u32, fixed, 4); break;
     case PQV_DATE: memcpy(&u32, fixed, 4); u32 -= 10957u; break;   /* days from 2000-01-01 */
+    case PQV_TIMESTAMP: {   /* int64 microseconds from 4713 BC on; the rest is pq_put_value's */
+        int64_t x;
+        if (t->ptype != LODE_PQ_INT64 || t->unit != LODE_PQ_MICROS) return 0;
+        memcpy(&x, fixed, 8);
+        if (x < INT64_C(-211813488000000000) + INT64_C(946684800000000)) return 0;
+        u64 = (uint64_t)(x - INT64_C(946684800000000));   /* from 2000-01-01 */
+        goto eight;
+    }
     case PQV_INT64: case PQV_DOUBLE: {
         memcpy(&u64, fixed, 8);
+    eight:
         if (pq_buf_reserve(out, 12)) return -1;
         uint8_t *p = out->data + out->len;
         uint32_t len = __builtin_bswap32(8);
@@ -82,6 +96,7 @@ static inline int pq_put_binary_plain(pq_buf *out, const pq_vtype *t, const uint
         out->len += 12;
         return 1;
     }
+    case PQV_DECIMAL: return pq_put_decimal_bin(out, t, fixed, b);
     case PQV_STRING: {
         size_t bad;
         if (!b || !pq_utf8_valid(b->ptr, b->len, &bad) || pq_buf_reserve(out, 4 + (size_t)b->len)) return 0;
