@@ -112,7 +112,6 @@ struct lode_pqcopy {
     int64_t ahead_hits, ahead_misses;   /* reads served from memory / passed through */
     size_t cur, next_open;
     lode_pqr_buf raw;
-    lode_copy_buf conv;
     int64_t tuples;           /* tuples written */
     segment *segs;
     size_t nsegs, capsegs;
@@ -321,11 +320,9 @@ static void value_fail(lode_pqcopy *p, int64_t tuple, size_t col, const char *fm
          (long long)row, col + 1, p->colnames[col], what);
 }
 
-/* Rewrite the tuples of src[0..n) into p->conv per p->ops; -1 on a bad value. */
-static int convert(lode_pqcopy *p, const uint8_t *src, size_t n, int64_t first_tuple)
+/* Rewrite the tuples of src[0..n) per p->ops, appended to o; -1 on a bad value. */
+static int convert(lode_pqcopy *p, lode_copy_buf *o, const uint8_t *src, size_t n, int64_t first_tuple)
 {
-    lode_copy_buf *o = &p->conv;
-    o->len = 0;
     size_t pos = 0;
     int64_t tuple = first_tuple;
     static const uint8_t NULLF[4] = { 0xff, 0xff, 0xff, 0xff };
@@ -1202,8 +1199,20 @@ static int render_current(lode_pqcopy *p, pq_slot *s)
 {
     for (;;) {
         if (!p->ci || lode_copy_in_paused(p->ci)) return 0;
-        p->raw.len = 0;
-        int more = lode_pqr_render(s->r, &p->raw, RENDER_CHUNK);
+        /* the tuples go straight into the COPY's staging buffer (libpq's copy
+         * is the only other one); through p->raw only when a column converts */
+        lode_copy_buf *cb = lode_copy_in_buffer(p->ci);
+        if (!cb) return -1;
+        lode_pqr_buf *out = &p->raw;
+        lode_pqr_buf view = { cb->data, cb->len, cb->cap };
+        if (p->all_pass) out = &view;
+        else p->raw.len = 0;
+        int more = lode_pqr_render(s->r, out, out->len + RENDER_CHUNK);
+        if (p->all_pass) {   /* the renderer may have grown (moved) the buffer */
+            cb->data = view.data;
+            cb->len = view.len;
+            cb->cap = view.cap;
+        }
         if (more < 0) {
             fail(p, "bad_input", p->files[s->file], "%s", lode_pqr_error(s->r));
             return -1;
@@ -1211,16 +1220,8 @@ static int render_current(lode_pqcopy *p, pq_slot *s)
         int64_t first = p->tuples;
         p->tuples += lode_pqr_rows_done(s->r) - s->rows_seen;
         s->rows_seen = lode_pqr_rows_done(s->r);
-        if (p->raw.len) {
-            const void *data = p->raw.data;
-            size_t len = p->raw.len;
-            if (!p->all_pass) {
-                if (convert(p, p->raw.data, p->raw.len, first) != 0) return -1;
-                data = p->conv.data;
-                len = p->conv.len;
-            }
-            if (lode_copy_in_write(p->ci, data, len) == LODE_COPY_ERROR) return -1;
-        }
+        if (!p->all_pass && p->raw.len && convert(p, cb, p->raw.data, p->raw.len, first) != 0) return -1;
+        if (lode_copy_in_wrote(p->ci) == LODE_COPY_ERROR) return -1;
         if (p->progress) p->progress->rows = p->tuples;
         if (more == 0) return 1;
     }
@@ -1443,6 +1444,5 @@ void lode_pqcopy_free(lode_pqcopy *p)
     pool_free(p);
     lode_load_progress_unref(p->progress);
     lode_pqr_buf_free(&p->raw);
-    lode_copy_buf_free(&p->conv);
     free(p);
 }

@@ -504,16 +504,13 @@ static inline int col_ensure(lode_pqr *r, pq_col *c)
 static inline uint32_t cur_def(const pq_col *c) { return c->max_def ? c->def[c->page_pos] : 0; }
 static inline uint32_t cur_rep(const pq_col *c) { return c->max_rep ? c->rep[c->page_pos] : 0; }
 
-/* Render the value at the cursor (def == max_def) and advance. */
-static int put_leaf_value(lode_pqr *r, pq_col *c, pq_buf *out, pq_format fmt)
+/* pq_put_value with its checks and errors: out of line, so that the plain
+ * values' path keeps no error buffer on the stack. */
+__attribute__((noinline))
+static int put_leaf_checked(lode_pqr *r, pq_col *c, pq_buf *out, pq_format fmt, const uint8_t *fixed,
+                            const pq_bytes *b)
 {
     char err[200];
-    if (c->val_pos >= c->val_n) {
-        col_fail(r, c, "more non-null levels than values");
-        return -1;
-    }
-    const uint8_t *fixed = c->fixed ? c->fixed + c->val_pos * (size_t)c->vt.width : NULL;
-    const pq_bytes *b = c->ptype == LODE_PQ_BYTE_ARRAY ? &c->bytes[c->val_pos] : NULL;
     int rc = pq_put_value(out, fmt, &c->vt, fixed, b, &r->topts, err, sizeof err);
     if (rc == -2) {
         pqr_fail(r, "row %lld, column '%s' (row group %d): %s", (long long)(r->row + 1), c->path, r->rg, err);
@@ -525,6 +522,29 @@ static int put_leaf_value(lode_pqr *r, pq_col *c, pq_buf *out, pq_format fmt)
     }
     c->val_pos++;
     return 0;
+}
+
+/* Render the value at the cursor (def == max_def) and advance. */
+static inline int put_leaf_value(lode_pqr *r, pq_col *c, pq_buf *out, pq_format fmt)
+{
+    if (c->val_pos >= c->val_n) {
+        col_fail(r, c, "more non-null levels than values");
+        return -1;
+    }
+    const uint8_t *fixed = c->fixed ? c->fixed + c->val_pos * (size_t)c->vt.width : NULL;
+    const pq_bytes *b = c->ptype == LODE_PQ_BYTE_ARRAY ? &c->bytes[c->val_pos] : NULL;
+    if (fmt == PQ_FMT_BINARY) {
+        int plain = pq_put_binary_plain(out, &c->vt, fixed, b);
+        if (plain > 0) {
+            c->val_pos++;
+            return 0;
+        }
+        if (plain < 0) {
+            col_fail(r, c, "out of memory");
+            return -1;
+        }
+    }
+    return put_leaf_checked(r, c, out, fmt, fixed, b);
 }
 
 static int skip_entry(lode_pqr *r, pq_col *c)
@@ -788,7 +808,7 @@ int lode_pqr_render(lode_pqr *r, lode_pqr_buf *out, size_t max_bytes)
             out->len += 2;
         }
         for (size_t i = 0; i < r->n_out; i++) {
-            if (put_sep(r, out, i)) goto oom;
+            if (r->fmt != PQ_FMT_BINARY && put_sep(r, out, i)) goto oom;
             if (r->fmt == PQ_FMT_JSON) {
                 if (pq_put_string(out, PQ_FMT_JSON, r->out[i].name, strlen(r->out[i].name)) || put_lit(out, ":", 1))
                     goto oom;

@@ -781,6 +781,96 @@ static int put_numeric_bin(pq_buf *out, const char *s, size_t n)
     return 0;
 }
 
+typedef unsigned __int128 pq_u128;
+
+/* PostgreSQL numeric binary form straight from an unscaled magnitude and a
+ * scale of 0..NUMERIC_MAX_SCALE: base-10000 groups by division, no text
+ * digits and no allocation. The groups are aligned on the decimal point, so
+ * the lowest one holds the last scale % 4 fraction digits padded on the
+ * right. Gives the same bytes as put_numeric_bin of the decimal text. */
+#define NUMERIC_MAX_SCALE 16383
+static int put_numeric_mag(pq_buf *out, int neg, pq_u128 mag, int scale)
+{
+    uint16_t g[16];   /* 2^128 has 39 digits: at most 11 groups */
+    size_t n = 0;
+    unsigned r = (unsigned)scale % 4;
+    if (mag >> 64) {   /* rare: 128-bit division until the rest fits 64 bits */
+        static const uint32_t pow10[5] = { 1, 10, 100, 1000, 10000 };
+        if (r) {
+            g[n++] = (uint16_t)((uint32_t)(mag % pow10[r]) * pow10[4 - r]);
+            mag /= pow10[r];
+            r = 0;
+        }
+        while (mag >> 64) {
+            g[n++] = (uint16_t)(mag % 10000);
+            mag /= 10000;
+        }
+    }
+    uint64_t m = (uint64_t)mag;
+    switch (r) {   /* constant divisors: multiplications, not divisions */
+    case 1: g[n++] = (uint16_t)(m % 10 * 1000); m /= 10; break;
+    case 2: g[n++] = (uint16_t)(m % 100 * 100); m /= 100; break;
+    case 3: g[n++] = (uint16_t)(m % 1000 * 10); m /= 1000; break;
+    default: break;
+    }
+    for (; m; m /= 10000) g[n++] = (uint16_t)(m % 10000);
+    size_t lo = 0;
+    while (lo < n && g[lo] == 0) lo++;
+    while (n > lo && g[n - 1] == 0) n--;
+    size_t ndig = n - lo;
+    int weight = ndig ? (int)n - 1 - (scale + 3) / 4 : 0;
+    size_t bytes = 8 + 2 * ndig;
+    if (pq_buf_reserve(out, 4 + bytes) != 0) return -1;
+    uint8_t *p = out->data + out->len;
+    uint32_t be = __builtin_bswap32((uint32_t)bytes);
+    memcpy(p, &be, 4);
+    uint16_t hdr[4] = { __builtin_bswap16((uint16_t)ndig), __builtin_bswap16((uint16_t)(int16_t)weight),
+                        __builtin_bswap16((uint16_t)(neg && ndig ? 0x4000 : 0)), __builtin_bswap16((uint16_t)scale) };
+    memcpy(p + 4, hdr, 8);
+    p += 12;
+    for (size_t k = n; k-- > lo; p += 2) {
+        uint16_t d = __builtin_bswap16(g[k]);
+        memcpy(p, &d, 2);
+    }
+    out->len += 4 + bytes;
+    return 0;
+}
+
+/* A DECIMAL's unscaled value (INT32, INT64, or big-endian two's complement
+ * of at most 16 bytes) as sign and magnitude; 0 when it does not fit. */
+static int decimal_mag(const pq_vtype *t, const uint8_t *fixed, const pq_bytes *b, int *neg, pq_u128 *mag)
+{
+    if (t->ptype == LODE_PQ_INT32 || t->ptype == LODE_PQ_INT64) {
+        int64_t u;
+        if (t->ptype == LODE_PQ_INT32) {
+            int32_t i32;
+            memcpy(&i32, fixed, 4);
+            u = i32;
+        } else {
+            memcpy(&u, fixed, 8);
+        }
+        *neg = u < 0;
+        *mag = u < 0 ? (uint64_t)0 - (uint64_t)u : (uint64_t)u;
+        return 1;
+    }
+    const uint8_t *p = t->ptype == LODE_PQ_FIXED_LEN_BYTE_ARRAY ? fixed : b ? b->ptr : NULL;
+    size_t len = t->ptype == LODE_PQ_FIXED_LEN_BYTE_ARRAY ? (size_t)t->width : b ? b->len : 0;
+    if (len > 16 || (len && !p)) return 0;
+    *neg = len > 0 && (p[0] & 0x80);
+    pq_u128 u = *neg ? ~(pq_u128)0 : 0;
+    for (size_t i = 0; i < len; i++) u = u << 8 | p[i];
+    *mag = *neg ? (pq_u128)0 - u : u;
+    return 1;
+}
+
+int pq_put_decimal_bin(pq_buf *out, const pq_vtype *t, const uint8_t *fixed, const pq_bytes *b)
+{
+    int neg;
+    pq_u128 mag;
+    if (t->scale < 0 || t->scale > NUMERIC_MAX_SCALE || !decimal_mag(t, fixed, b, &neg, &mag)) return 0;
+    return put_numeric_mag(out, neg, mag, t->scale) ? -1 : 1;
+}
+
 static int put_binary_field(pq_buf *out, const pq_vtype *t, const uint8_t *fixed, const pq_bytes *b,
                             pq_buf *scratch)
 {
@@ -834,6 +924,15 @@ static int put_binary_field(pq_buf *out, const pq_vtype *t, const uint8_t *fixed
         return 0;
     }
     case PQV_DECIMAL: case PQV_UINT64: case PQV_INTERVAL: default: {
+        if (t->kind == PQV_DECIMAL && t->scale >= 0 && t->scale <= NUMERIC_MAX_SCALE) {
+            int neg;
+            pq_u128 mag;
+            if (decimal_mag(t, fixed, b, &neg, &mag)) return put_numeric_mag(out, neg, mag, t->scale);
+        }
+        if (t->kind == PQV_UINT64) {
+            memcpy(&i64, fixed, 8);
+            return put_numeric_mag(out, 0, (uint64_t)i64, 0);
+        }
         scratch->len = 0;
         char tmp[80];
         size_t n;

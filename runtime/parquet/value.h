@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lode/parquet/parquet.h"
 #include "enc.h"
@@ -25,6 +26,9 @@ typedef struct {
     int unit;         /* LODE_PQ_MILLIS/MICROS/NANOS for TIME/TIMESTAMP */
     int utc;          /* TIME/TIMESTAMP adjusted to UTC */
 } pq_vtype;
+
+/* 1 when s[0..n) is valid UTF-8; else 0 with *bad = offset of the first bad byte. */
+int pq_utf8_valid(const uint8_t *s, size_t n, size_t *bad);
 
 /* Output formats (text ones escape; BINARY is PostgreSQL binary COPY). */
 typedef enum {
@@ -55,6 +59,66 @@ typedef struct {
  * -2 on invalid UTF-8 (err says where in the value). */
 int pq_put_value(pq_buf *out, pq_format fmt, const pq_vtype *t, const uint8_t *fixed,
                  const pq_bytes *bytes, const pq_text_opts *topts, char *err, size_t errlen);
+/* A DECIMAL as binary numeric from its unscaled integer (INT32, INT64, or at
+ * most 16 bytes) and a scale of 0..16383: 1 done, 0 not such a value (the
+ * text path of pq_put_value handles it), -1 out of memory. */
+int pq_put_decimal_bin(pq_buf *out, const pq_vtype *t, const uint8_t *fixed, const pq_bytes *b);
+
+/* The binary COPY field of a value that needs no check or conversion
+ * beyond byte order and epoch (INT32, INT64, FLOAT, DOUBLE, DATE, TIMESTAMP
+ * in int64 microseconds; a BYTE_ARRAY string of valid UTF-8; DECIMAL), written in place without pq_put_value's dispatch: 1 done,
+ * 0 not such a value (pq_put_value handles it), -1 out of memory. The bytes
+ * are those pq_put_value writes. */
+static inline int pq_put_binary_plain(pq_buf *out, const pq_vtype *t, const uint8_t *fixed, const pq_bytes *b)
+{
+    uint32_t u32;
+    uint64_t u64;
+    switch (t->kind) {
+    case PQV_INT32: case PQV_FLOAT: memcpy(&u32, fixed, 4); break;
+    case PQV_DATE: memcpy(&u32, fixed, 4); u32 -= 10957u; break;   /* days from 2000-01-01 */
+    case PQV_TIMESTAMP: {   /* int64 microseconds from 4713 BC on; the rest is pq_put_value's */
+        int64_t x;
+        if (t->ptype != LODE_PQ_INT64 || t->unit != LODE_PQ_MICROS) return 0;
+        memcpy(&x, fixed, 8);
+        if (x < INT64_C(-211813488000000000) + INT64_C(946684800000000)) return 0;
+        u64 = (uint64_t)(x - INT64_C(946684800000000));   /* from 2000-01-01 */
+        goto eight;
+    }
+    case PQV_INT64: case PQV_DOUBLE: {
+        memcpy(&u64, fixed, 8);
+    eight:
+        if (pq_buf_reserve(out, 12)) return -1;
+        uint8_t *p = out->data + out->len;
+        uint32_t len = __builtin_bswap32(8);
+        u64 = __builtin_bswap64(u64);
+        memcpy(p, &len, 4);
+        memcpy(p + 4, &u64, 8);
+        out->len += 12;
+        return 1;
+    }
+    case PQV_DECIMAL: return pq_put_decimal_bin(out, t, fixed, b);
+    case PQV_STRING: {
+        size_t bad;
+        if (!b || !pq_utf8_valid(b->ptr, b->len, &bad) || pq_buf_reserve(out, 4 + (size_t)b->len)) return 0;
+        uint8_t *p = out->data + out->len;
+        uint32_t len = __builtin_bswap32(b->len);
+        memcpy(p, &len, 4);
+        memcpy(p + 4, b->ptr, b->len);
+        out->len += 4 + (size_t)b->len;
+        return 1;
+    }
+    default: return 0;
+    }
+    if (pq_buf_reserve(out, 8)) return -1;
+    uint8_t *p = out->data + out->len;
+    uint32_t len = __builtin_bswap32(4);
+    u32 = __builtin_bswap32(u32);
+    memcpy(p, &len, 4);
+    memcpy(p + 4, &u32, 4);
+    out->len += 8;
+    return 1;
+}
+
 /* Append a NULL in `fmt`. */
 int pq_put_null(pq_buf *out, pq_format fmt);
 /* Append s[0..n) as a string field in `fmt` (escaped; already valid UTF-8). */
@@ -71,7 +135,4 @@ size_t pq_fmt_float(char *buf, float f);
 /* The same through snprintf + strtod (the reference; slow). */
 size_t pq_fmt_double_slow(char *buf, double d);
 size_t pq_fmt_float_slow(char *buf, float f);
-/* 1 when s[0..n) is valid UTF-8; else 0 with *bad = offset of the first bad byte. */
-int pq_utf8_valid(const uint8_t *s, size_t n, size_t *bad);
-
 #endif

@@ -298,6 +298,18 @@ lode_copy_status lode_copy_in_write(lode_copy_in *ci, const void *data, size_t l
         lode_copy_in_abort(ci, "out of memory");
         return LODE_COPY_ERROR;
     }
+    return lode_copy_in_wrote(ci);
+}
+
+lode_copy_buf *lode_copy_in_buffer(lode_copy_in *ci)
+{
+    if (ci->failed || !ci->req || ci->finishing || ci->aborting) return NULL;
+    return &ci->buf;
+}
+
+lode_copy_status lode_copy_in_wrote(lode_copy_in *ci)
+{
+    if (ci->failed || !ci->req || ci->finishing || ci->aborting) return LODE_COPY_ERROR;
     if (ci->buf.len < COPY_CHUNK) return ci->paused ? LODE_COPY_FULL : LODE_COPY_OK;
     if (!ci->started || ci->paused) {
         ci->paused = 1;

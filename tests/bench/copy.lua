@@ -1,4 +1,5 @@
--- One copy.into for tests/bench/copy.sh; prints "<ms> <rows> <peak_rss_kib>".
+-- One copy.into for tests/bench/copy.sh; prints "<ms> <rows> <peak_rss_kib> <cpu_ms>"
+-- (cpu_ms: lode's CPU time for the load, all threads, from os.clock).
 local lode = require "lode"
 local core = require "lode.core"
 local copy = require "lode.copy"
@@ -9,7 +10,9 @@ local opts = { table = lode.param("table"), from = lode.param("from"), format = 
 if opts.format == "csv" then
   opts.concurrency = 4
 end
+local c0 = os.clock()
 local t0 = core.hrtime()
 local r = copy.into(wh, opts)
 local ms = (core.hrtime() - t0) / 1e6
-print(("%.1f %d %d"):format(ms, r.rows, core.maxrss()))
+local cpu = (os.clock() - c0) * 1000
+print(("%.1f %d %d %.1f"):format(ms, r.rows, core.maxrss(), cpu))

@@ -148,6 +148,14 @@ typedef struct {
 } lode_copy_buf;
 
 void lode_copy_buf_free(lode_copy_buf *b);
+
+/* Writing without a copy: the COPY's own staging buffer, for a producer that
+ * renders straight into it. Append only (never shrink it below its length on
+ * return, never free it), then call lode_copy_in_wrote(), which answers as
+ * lode_copy_in_write() would for those bytes. NULL when the COPY takes no
+ * more data (failed, finishing or aborting). */
+lode_copy_buf *lode_copy_in_buffer(lode_copy_in *ci);
+lode_copy_status lode_copy_in_wrote(lode_copy_in *ci);
 int lode_copy_buf_append(lode_copy_buf *b, const void *p, size_t n);
 
 /* Binary COPY format (PostgreSQL docs, "COPY", "Binary Format"): a tuple is
