@@ -90,6 +90,18 @@ local function order_partitions(spec, files, location)
   return out
 end
 
+-- Whether SVV_EXTERNAL_TABLES lists the table (Redshift). Under `lode plan`
+-- a table the plan created counts, and a catalog that cannot be read (a
+-- warehouse told to speak Redshift that is not one) counts as no table.
+local function external_exists(wh, schema, tbl)
+  local q = "SELECT 1 AS x FROM svv_external_tables WHERE schemaname = $1 AND tablename = $2"
+  if not core.dry_run() then
+    return wh:query(q, schema, tbl)[1] ~= nil
+  end
+  local ok, r = pcall(wh.query, wh, q, schema, tbl)
+  return ok and r[1] ~= nil
+end
+
 --- table(wh, {name, location, format, columns?, partitions?, properties?,
 --- replace?, schema = "first"|"union", sample = n}) -> {columns=, partitions=,
 --- statements=, files=}: creates the external table (never in a
@@ -140,16 +152,16 @@ function M.table(wh, opts)
     wh:exec("CREATE SCHEMA IF NOT EXISTS " .. sql.ident(def.schema))
     run_all(wh, stmts)
     emulate.register_table(wh, def)
+    catalog.plan_table(def)
   else
     stmts = ddl.table_sql(def, dialect)
-    if not def.replace and not core.dry_run()
-        and wh:query("SELECT 1 AS x FROM svv_external_tables WHERE schemaname = $1 AND tablename = $2",
-          def.schema, def.table)[1] then
+    if not def.replace and external_exists(wh, def.schema, def.table) then
       core.log("info", "spectrum: the external table exists; left as it is (replace = true recreates it)",
         { table = def.qname })
       stmts = {}
     else
       run_all(wh, stmts)
+      catalog.plan_table(def)
     end
   end
   return { columns = def.columns, partitions = def.partitions, statements = stmts, files = files and #files or nil,
@@ -206,6 +218,7 @@ function M.add_partitions(wh, name, parts, opts)
       emulate.add_partition(wh, def, p)
     end
   end
+  catalog.plan_partitions(def, added)
   return added
 end
 
@@ -235,6 +248,7 @@ function M.drop_partitions(wh, name, parts)
       emulate.drop_partition(wh, def, p)
     end
   end
+  catalog.plan_partitions(def, nil, drop)
   return drop
 end
 
@@ -243,6 +257,11 @@ function M.is_external(wh, name)
   local ok, parts = pcall(sql.split_name, name)
   if not ok or #parts ~= 2 then
     return false
+  end
+  local plan = require("lode.warehouse").plan()
+  local planned = plan and plan:get("spectrum.table", sql.qualified(parts))
+  if planned ~= nil then
+    return planned ~= false
   end
   if wh:get_dialect() == "redshift" then
     return wh:query("SELECT 1 AS x FROM svv_external_tables WHERE schemaname = $1 AND tablename = $2",
@@ -268,6 +287,7 @@ function M.drop_table(wh, name, opts)
     end
     fail("not_found", ("no external table %s"):format(qname))
   end
+  catalog.plan_table({ schema = schema, table = tbl, qname = qname }, true)
   if wh:get_dialect() == "redshift" then
     wh:exec("DROP TABLE " .. qname)
     return true
@@ -314,6 +334,7 @@ function M.sync_partitions(wh, name, opts)
       emulate.drop_partition(wh, def, p)
     end
   end
+  catalog.plan_partitions(def, added, dropped)
   local lode = require "lode"
   lode.log.info(("spectrum: %s: %d partitions found, %d added, %d dropped"):format(def.qname, #found, #added, #dropped),
     { table = def.qname, found = #found, added = #added, dropped = #dropped, skipped = #skipped })

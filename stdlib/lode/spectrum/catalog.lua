@@ -56,10 +56,71 @@ local function zip_columns(names, types)
   return out
 end
 
+-- Under `lode plan` -----------------------------------------------------------------
+--
+-- The statements spectrum.table and the partition operations print are not
+-- run, so the catalog read above would not show them: the plan state keeps
+-- the definitions ("spectrum.table") and partition changes
+-- ("spectrum.partitions") a run would have registered.
+
+local function plan()
+  local ok, warehouse = pcall(require, "lode.warehouse")
+  return ok and warehouse.plan() or nil
+end
+
+local function copy_def(def)
+  local out = {}
+  for _, k in ipairs({ "schema", "table", "qname", "location", "format", "columns", "partitions" }) do
+    out[k] = def[k]
+  end
+  return out
+end
+
+--- plan_table(def [, dropped]): under `lode plan`, remember the external table
+--- a printed statement created (its partitions start empty when it replaced
+--- one), or that it was dropped.
+function M.plan_table(def, dropped)
+  local p = plan()
+  if not p then
+    return
+  end
+  p:set("spectrum.table", def.qname, dropped and false or copy_def(def))
+  if dropped or def.replace or not p:get("spectrum.partitions", def.qname) then
+    p:set("spectrum.partitions", def.qname, { replaced = dropped or def.replace or false, changes = {} })
+  end
+end
+
+--- plan_partitions(def, added, dropped): under `lode plan`, remember partitions
+--- a run would have registered or dropped.
+function M.plan_partitions(def, added, dropped)
+  local p = plan()
+  if not p then
+    return
+  end
+  local f = p:get("spectrum.partitions", def.qname)
+  if not f then
+    f = { replaced = false, changes = {} }
+    p:set("spectrum.partitions", def.qname, f)
+  end
+  for _, part in ipairs(added or {}) do
+    f.changes[#f.changes + 1] = { add = true, part = part }
+  end
+  for _, part in ipairs(dropped or {}) do
+    f.changes[#f.changes + 1] = { add = false, part = part }
+  end
+end
+
 -- The definition of an existing external table, from the warehouse's catalog.
 function M._read_table(wh, dialect, name)
   local schema, tbl = name_parts(name)
   local def = { schema = schema, table = tbl, qname = sql.qualified(schema, tbl) }
+  local p = plan()
+  local planned = p and p:get("spectrum.table", def.qname)
+  if planned then
+    return copy_def(planned)
+  elseif planned == false then
+    fail("not_found", ("no external table %s (dropped earlier in this plan)"):format(def.qname))
+  end
   if dialect == "redshift" then
     local r = wh:query("SELECT location FROM svv_external_tables WHERE schemaname = $1 AND tablename = $2", schema, tbl)
     if not r[1] then
@@ -101,6 +162,29 @@ function M._registered(wh, dialect, def)
       .. "WHERE schema_name = $1 AND table_name = $2", def.schema, def.table)
     for i, row in ipairs(r) do
       out[i] = { values = common.parse_values(row.values), location = row.location, relname = row.relname }
+    end
+  end
+  local p = plan()
+  local f = p and p:get("spectrum.partitions", def.qname)
+  if f then
+    local by_key, order = {}, {}
+    for _, part in ipairs(f.replaced and {} or out) do
+      local k = common.partition_key(part.values)
+      by_key[k], order[#order + 1] = part, k
+    end
+    for _, c in ipairs(f.changes) do
+      local k = common.partition_key(c.part.values)
+      if c.add and not by_key[k] then
+        order[#order + 1] = k
+      end
+      by_key[k] = c.add and c.part or nil
+    end
+    out = {}
+    for _, k in ipairs(order) do
+      if by_key[k] then
+        out[#out + 1] = by_key[k]
+        by_key[k] = nil
+      end
     end
   end
   table.sort(out, function(a, b) return a.location < b.location end)
