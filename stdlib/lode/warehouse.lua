@@ -78,8 +78,51 @@ end
 
 -- Pool ------------------------------------------------------------------------
 
+local function empty_result()
+  return { rowcount = 0, columns = {}, command = "PLAN", planned = true }
+end
+local function empty_result_offline()
+  return { rowcount = 0, columns = {}, command = "PLAN", planned = true, offline = true }
+end
+
+-- Under `lode plan`, a warehouse that cannot be reached still gets its plan:
+-- a stand-in connection answers every read with no rows (writes are printed
+-- before they reach a connection), after one warning that state was not read.
+local Offline = { __name = "lode.warehouse.offline" }
+Offline.__index = Offline
+local NO_ROWS = function() return nil end
+
+function Offline:query()
+  return empty_result_offline()
+end
+function Offline:status() return "ready" end
+function Offline:transaction_status() return "idle" end
+function Offline:close() end
+function Offline:queue() end
+function Offline:rows()
+  return NO_ROWS, setmetatable({}, { __index = { close = function() end } }), nil, nil
+end
+function Offline:copy_out()
+  return setmetatable({}, { __index = { read = NO_ROWS, rows = function() return 0 end },
+                            __close = function() end })
+end
+
+function Warehouse:_offline(err)
+  if not self._offline_warned then
+    self._offline_warned = true
+    core.log("warn", ("lode plan: cannot reach the warehouse %s (%s): its state was not read, so reads answer no rows "
+      .. "and the plan shows what a run against an empty warehouse would issue"):format(self.url,
+      (sql.redact(tostring(type(err) == "table" and err.message or err)):gsub("%s+", " "))), { warehouse = self.url })
+  end
+  self.dialect = self.dialect or "postgres"
+  return setmetatable({ offline = true }, Offline)
+end
+
 function Warehouse:_new_conn()
   local ok, c = pcall(pg.connect, self.conninfo, self.connect_timeout)
+  if not ok and core.dry_run() then
+    return self:_offline(c)
+  end
   if not ok then
     if type(c) == "table" then
       c.op = "warehouse.connect"
@@ -549,9 +592,6 @@ local function plan_print(q, params)
 end
 M._plan_print = plan_print
 
-local function empty_result()
-  return { rowcount = 0, columns = {}, command = "PLAN", planned = true }
-end
 
 -- Statements ------------------------------------------------------------------------
 
