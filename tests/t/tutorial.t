@@ -41,13 +41,13 @@ fi
   i=0
   while IFS= read -r line; do
     i=$((i + 1))
-    printf 'echo %q\n' "\$ $line"
+    printf 'line=%q\n' "$line"
+    printf 'echo "\$ $line"\n'
     printf '%s\n' "$line"
-    printf 'rc=$?; if [ $rc -eq 0 ]; then echo %q >&3; else echo %q >&3; tail -25 "$2" | sed "s/^/# /" >&3; exit 1; fi\n' \
-      "ok $i - $line" "not ok $i - $line (exit \$rc)"
+    printf 'rc=$?; if [ $rc -eq 0 ]; then echo "ok %d - $line" >&3; else echo "not ok %d - $line (exit $rc)" >&3; ' "$i" "$i"
+    printf 'tail -25 "$2" | sed "s/^/# /" >&3; exit 1; fi\n'
   done < "$work/lines"
 } > "$work/tutorial.sh"
-sed -i 's/(exit \\\$rc)/(exit $rc)/' "$work/tutorial.sh"
 
 echo "1..$((n + 1))"
 env -u LODE_WAREHOUSE -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD -u LODE_ROOT -u LODE_BIN \
