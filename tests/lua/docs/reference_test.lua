@@ -22,6 +22,7 @@ local MODULES = {
   { "lode.redshift", "redshift." },
   { "lode.sqlrun", "sqlrun." },
   { "lode.json", "json." },
+  { "lode.awscreds", "awscreds." },
   { "lode.dev", "dev." },
   { "lode.proc", "proc." },
   { "lode.fs", "fs." },
