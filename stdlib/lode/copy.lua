@@ -459,6 +459,12 @@ local function list_files(o)
       end
     end
     table.sort(files, function(a, b) return a.key < b.key end)
+    if #files == 0 and core.dry_run() then
+      -- an earlier task of the run may write them; the plan cannot see that
+      io.stdout:write(("-- lode plan: no objects under %s now: a run fails here unless an earlier step writes them\n")
+        :format(o.url))
+      return files, skipped
+    end
     if #files == 0 then
       error(core.error({ op = "copy", code = "no_files", key = o.url,
         message = ("copy: no objects under %s (Redshift fails such a COPY too)"):format(o.url) }), 0)
@@ -468,11 +474,38 @@ local function list_files(o)
 end
 
 -- Target columns with their types, in load order.
-local function target_columns(db, o)
-  local r = db:query([[SELECT a.attname AS name, t.typname AS typname, a.atttypmod AS typmod,
+local function catalog_columns(db, name)
+  local planned = core.dry_run() and require("lode.warehouse").planned_relation(name, function()
+    return db:query("SELECT to_regclass($1) IS NOT NULL AS x", sql.qname(name))[1].x == true
+  end)
+  if not planned then
+    return db:query([[SELECT a.attname AS name, t.typname AS typname, a.atttypmod AS typmod,
     a.attidentity <> '' AS identity
     FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-    WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum]], sql.qname(o.table))
+    WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum]], sql.qname(name))
+  end
+  -- a table this plan creates: its declared columns, typed by the server
+  if planned.like then
+    return catalog_columns(db, planned.like)
+  end
+  local out = {}
+  for i, c in ipairs(planned.columns) do
+    local ok, r = pcall(db.query, db, "SELECT t.typname FROM pg_type t WHERE t.oid = $1::regtype", c.type)
+    local typname = ok and r[1] and r[1].typname or "text"
+    local a, b = c.type:match("%(%s*(%d+)%s*,?%s*(%d*)%s*%)")
+    local typmod = -1
+    if a and (typname == "varchar" or typname == "bpchar") then
+      typmod = tonumber(a) + 4
+    elseif a and typname == "numeric" then
+      typmod = ((tonumber(a) << 16) | (tonumber(b) or 0)) + 4
+    end
+    out[i] = { name = c.name, typname = typname, typmod = math.tointeger(typmod), identity = c.identity }
+  end
+  return out
+end
+
+local function target_columns(db, o)
+  local r = catalog_columns(db, o.table)
   local all, by_name, by_lower = {}, {}, {}
   local loaded = {}   -- without a column list: IDENTITY columns only with EXPLICIT_IDS (as Redshift)
   for _, row in ipairs(r) do
@@ -871,7 +904,8 @@ local function into_postgres(db, o, t0)
   -- IGNOREALLERRORS: every bad row is skipped (and recorded), as an unbounded MAXERROR
   local maxerror = o.ignoreallerrors and math.maxinteger or o.maxerror or 0
   -- lode.load_errors (Redshift's STL_LOAD_ERRORS) lives with the ledger
-  if (use_ledger or maxerror > 0) and not core.dry_run() then
+  -- (under `lode plan` its statements are printed, and the plan knows the tables)
+  if use_ledger or maxerror > 0 then
     ledger.ensure(db)
   end
   local result = { files = 0, rows = 0, bytes = 0, skipped_files = missing, errors = 0, seconds = 0,

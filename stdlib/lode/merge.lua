@@ -349,6 +349,10 @@ JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relname = %s AND %s AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum]]):format(sql.literal(rel, dialect), where))
+  local planned = core.dry_run() and require("lode.warehouse").planned_relation(name, function() return #cols > 0 end)
+  if planned then
+    return M._planned_columns(tx, planned, dialect)
+  end
   if #cols == 0 then
     return nil
   end
@@ -399,6 +403,25 @@ WHERE c.relname = %s AND %s]]):format(sql.literal(rel, dialect), where))[1]
     end
   end
   return out, key, info
+end
+
+-- columns_of for a table that `lode plan` creates (or drops): its declared
+-- columns and primary key, from the statement the plan printed.
+function M._planned_columns(tx, planned, dialect)
+  if planned.dropped then
+    return nil
+  end
+  if planned.like then
+    return M.columns_of(tx, planned.like, dialect)
+  end
+  local out = {}
+  for i, c in ipairs(planned.columns) do
+    out[i] = { name = c.name, type = c.type:lower() }
+  end
+  if #out == 0 then
+    return nil
+  end
+  return out, planned.key, { unique = #planned.key > 0 and { planned.key } or {}, relkind = "r" }
 end
 
 -- true when some unique index's columns all belong to key: then two staged

@@ -82,8 +82,51 @@ end
 
 -- Pool ------------------------------------------------------------------------
 
+local function empty_result()
+  return { rowcount = 0, columns = {}, command = "PLAN", planned = true }
+end
+local function empty_result_offline()
+  return { rowcount = 0, columns = {}, command = "PLAN", planned = true, offline = true }
+end
+
+-- Under `lode plan`, a warehouse that cannot be reached still gets its plan:
+-- a stand-in connection answers every read with no rows (writes are printed
+-- before they reach a connection), after one warning that state was not read.
+local Offline = { __name = "lode.warehouse.offline" }
+Offline.__index = Offline
+local NO_ROWS = function() return nil end
+
+function Offline:query()
+  return empty_result_offline()
+end
+function Offline:status() return "ready" end
+function Offline:transaction_status() return "idle" end
+function Offline:close() end
+function Offline:queue() end
+function Offline:rows()
+  return NO_ROWS, setmetatable({}, { __index = { close = function() end } }), nil, nil
+end
+function Offline:copy_out()
+  return setmetatable({}, { __index = { read = NO_ROWS, rows = function() return 0 end },
+                            __close = function() end })
+end
+
+function Warehouse:_offline(err)
+  if not self._offline_warned then
+    self._offline_warned = true
+    core.log("warn", ("lode plan: cannot reach the warehouse %s (%s): its state was not read, so reads answer no rows "
+      .. "and the plan shows what a run against an empty warehouse would issue"):format(self.url,
+      (sql.redact(tostring(type(err) == "table" and err.message or err)):gsub("%s+", " "))), { warehouse = self.url })
+  end
+  self.dialect = self.dialect or "postgres"
+  return setmetatable({ offline = true }, Offline)
+end
+
 function Warehouse:_new_conn()
   local ok, c = pcall(pg.connect, self.conninfo, self.connect_timeout)
+  if not ok and core.dry_run() then
+    return self:_offline(c)
+  end
   if not ok then
     if type(c) == "table" then
       c.op = "warehouse.connect"
@@ -290,6 +333,298 @@ function M.is_read(q)
   return READ_ONLY[w] == true
 end
 
+-- Plan state ----------------------------------------------------------------------
+--
+-- Under `lode plan` writes are printed, not run, so the warehouse never holds
+-- what they would have created. The plan state remembers it: every printed
+-- statement passes through plan:record (schemas, tables with their columns,
+-- temp/staging tables, drops), and engines add what only they know
+-- (plan:set/get: the Spectrum registry rows and partitions a run would write).
+-- Look-up helpers consult it where the catalog has nothing yet: a table the
+-- plan creates answers with its declared columns, a read of it returns no
+-- rows (run_on), a table the plan re-creates (no IF NOT EXISTS) hides the real
+-- one. Real state (existing tables, the ledger, S3) is still read. One state
+-- per process, as `lode plan` is process-wide (see docs/architecture.md).
+
+local Plan = {}
+Plan.__index = Plan
+
+local function new_plan()
+  return setmetatable({ relations = {}, schemas = {}, facts = {}, offline = {} }, Plan)
+end
+
+-- one key per relation however it is spelt: "schema.table" folded as the server does
+local function rel_key(name)
+  local ok, parts = pcall(sql.split_name, name)
+  if not ok or #parts == 0 then
+    return nil
+  end
+  local out = {}
+  for i, p in ipairs(parts) do
+    out[i] = p
+  end
+  return table.concat(out, ".")
+end
+
+-- the text of a (possibly qualified, possibly quoted) name at the start of s
+local function take_name(s)
+  local parts, rest = {}, s
+  while true do
+    local p, r = rest:match('^%s*("[^"]*")(.*)$')
+    if not p then
+      p, r = rest:match("^%s*([%w_$#]+)(.*)$")
+    end
+    if not p then
+      break
+    end
+    parts[#parts + 1] = p
+    local r2 = r:match("^%s*%.(.*)$")
+    if not r2 then
+      rest = r
+      break
+    end
+    rest = r2
+  end
+  if #parts == 0 then
+    return nil, s
+  end
+  return table.concat(parts, "."), rest
+end
+
+-- the text inside the parentheses opening s (balanced, quotes respected), and after them
+local function take_parens(s)
+  local i = s:find("%S")
+  if not i or s:sub(i, i) ~= "(" then
+    return nil, s
+  end
+  local depth, j, n = 0, i, #s
+  while j <= n do
+    local c = s:sub(j, j)
+    if c == "'" or c == '"' then
+      local k = s:find(c, j + 1, true)
+      j = k or n
+    elseif c == "(" then
+      depth = depth + 1
+    elseif c == ")" then
+      depth = depth - 1
+      if depth == 0 then
+        return s:sub(i + 1, j - 1), s:sub(j + 1)
+      end
+    end
+    j = j + 1
+  end
+  return nil, s
+end
+
+local function split_top(s)
+  local out, depth, start, i, n = {}, 0, 1, 1, #s
+  while i <= n do
+    local c = s:sub(i, i)
+    if c == "'" or c == '"' then
+      i = s:find(c, i + 1, true) or n
+    elseif c == "(" then
+      depth = depth + 1
+    elseif c == ")" then
+      depth = depth - 1
+    elseif c == "," and depth == 0 then
+      out[#out + 1] = s:sub(start, i - 1)
+      start = i + 1
+    end
+    i = i + 1
+  end
+  out[#out + 1] = s:sub(start)
+  return out
+end
+
+-- words that end a column's type in a column definition
+local TYPE_END = { primary = true, ["not"] = true, null = true, default = true, references = true, unique = true,
+  check = true, generated = true, identity = true, encode = true, distkey = true, sortkey = true, collate = true,
+  constraint = true }
+
+local function name_list(s)
+  local out = {}
+  for _, item in ipairs(split_top(s or "")) do
+    local n = take_name(item)
+    if n then
+      out[#out + 1] = rel_key(n)
+    end
+  end
+  return out
+end
+
+-- {columns = {{name=, type=, identity=}}, key = {names}, like = name} of a column list
+local function parse_columns(body)
+  local cols, key, like = {}, {}, nil
+  for _, item in ipairs(split_top(body)) do
+    local lead = (item:match("^%s*(%a+)") or ""):lower()
+    if lead == "like" then
+      like = take_name(item:gsub("^%s*%a+", "", 1))
+    elseif lead == "primary" then
+      key = name_list((take_parens(item:gsub("^%s*[Pp][Rr][Ii][Mm][Aa][Rr][Yy]%s+[Kk][Ee][Yy]", "", 1))))
+    elseif lead == "constraint" then
+      local inner = item:match("[Pp][Rr][Ii][Mm][Aa][Rr][Yy]%s+[Kk][Ee][Yy]%s*(%b())")
+      if inner then
+        key = name_list(inner:sub(2, -2))
+      end
+    elseif lead ~= "unique" and lead ~= "foreign" and lead ~= "check" and lead ~= "exclude" then
+      local name, rest = take_name(item)
+      if name then
+        local words, ty, stop = {}, {}, false
+        for w in rest:gmatch("%S+") do
+          words[#words + 1] = w
+        end
+        local identity = false
+        local j = 1
+        while j <= #words do
+          local lw = words[j]:lower():match("^([%a_]+)")
+          if lw and TYPE_END[lw] then
+            stop = true
+          end
+          if lw == "identity" or lw == "generated" then
+            identity = true
+          end
+          if lw == "primary" then
+            key = { rel_key(name) }
+          end
+          if not stop then
+            ty[#ty + 1] = words[j]
+          end
+          j = j + 1
+        end
+        cols[#cols + 1] = { name = rel_key(name), type = table.concat(ty, " "), identity = identity }
+      end
+    end
+  end
+  return { columns = cols, key = key, like = like }
+end
+
+--- plan:record(q): note what a printed statement would create or drop.
+function Plan:record(q)
+  local s = q:gsub("^%s+", "")
+  while true do -- leading comments
+    local n, m
+    s, n = s:gsub("^%-%-[^\n]*\n?%s*", "")
+    s, m = s:gsub("^/%*.-%*/%s*", "")
+    if n + m == 0 then
+      break
+    end
+  end
+  local low = s:lower()
+  local rest = low:match("^create%s+external%s+schema%s+(.*)$") or low:match("^create%s+schema%s+(.*)$")
+  if rest then
+    rest = s:sub(#s - #rest + 1):gsub("^[Ii][Ff]%s+[Nn][Oo][Tt]%s+[Ee][Xx][Ii][Ss][Tt][Ss]%s+", "")
+    local name = take_name(rest)
+    if name then
+      self.schemas[rel_key(name) or name] = true
+    end
+    return
+  end
+  local temp, kind
+  local m = { low:match("^create%s+(.-)%s*table%s+(.*)$") }
+  if m[1] then
+    local mods = " " .. m[1] .. " "
+    if mods:find(" view ", 1, true) or mods:find(" index ", 1, true) then
+      return
+    end
+    temp = mods:find(" temp ", 1, true) or mods:find(" temporary ", 1, true)
+    kind = mods:find(" external ", 1, true) and "external" or mods:find(" foreign ", 1, true) and "foreign" or "table"
+    rest = s:sub(#s - #m[2] + 1)
+    local if_not = rest:lower():match("^if%s+not%s+exists%s+") ~= nil
+    rest = rest:gsub("^[Ii][Ff]%s+[Nn][Oo][Tt]%s+[Ee][Xx][Ii][Ss][Tt][Ss]%s+", "")
+    local name
+    name, rest = take_name(rest)
+    local key = name and rel_key(name)
+    if not key then
+      return
+    end
+    local entry = { name = key, temp = temp and true or false, kind = kind, replaces = not if_not, columns = {}, key = {} }
+    local body = take_parens(rest)
+    if body then
+      local parsed = parse_columns(body)
+      entry.columns, entry.key, entry.like = parsed.columns, parsed.key, parsed.like
+    elseif (rest:lower():match("^%s*partition%s+of%s")) then
+      entry.partition_of = take_name(rest:gsub("^%s*%a+%s+%a+", "", 1))
+    elseif rest:lower():match("^%s*as%s") then
+      entry.query = rest:gsub("^%s*%a+", "", 1)
+    end
+    if self.relations[key] and if_not then
+      return -- already created by the plan
+    end
+    self.relations[key] = entry
+    return
+  end
+  rest = low:match("^drop%s+[%a%s]-table%s+(.*)$")
+  if rest then
+    rest = s:sub(#s - #rest + 1):gsub("^[Ii][Ff]%s+[Ee][Xx][Ii][Ss][Tt][Ss]%s+", "")
+    for _, item in ipairs(split_top((rest:gsub("%s+[Cc][Aa][Ss][Cc][Aa][Dd][Ee]%s*$", "")))) do
+      local key = rel_key((take_name(item)))
+      if key then
+        self.relations[key] = { name = key, dropped = true, replaces = true, columns = {}, key = {} }
+      end
+    end
+  end
+end
+
+--- plan:relation(name) -> what the plan created under that name ({name=,
+--- columns=, key=, like=, temp=, replaces=, dropped=}), or nil.
+function Plan:relation(name)
+  local key = rel_key(name)
+  if not key then
+    return nil
+  end
+  local e = self.relations[key]
+  if not e and not key:find(".", 1, true) then
+    e = self.relations["public." .. key]
+  elseif not e and key:match("^public%.") then
+    e = self.relations[key:sub(8)]
+  end
+  return e
+end
+
+--- plan:has_schema(name) -> whether the plan creates that schema
+function Plan:has_schema(name)
+  return self.schemas[rel_key(name) or name] == true
+end
+
+--- plan:set(kind, key, value) / plan:get(kind, key): facts an engine records
+--- for later look-ups (the Spectrum registry's rows, its partitions, ...).
+function Plan:set(kind, key, value)
+  self.facts[kind] = self.facts[kind] or {}
+  self.facts[kind][key] = value
+end
+
+function Plan:get(kind, key)
+  return self.facts[kind] and self.facts[kind][key]
+end
+
+--- lode.warehouse.plan() -> the plan state of this `lode plan` (nil outside one).
+local plan_state
+function M.plan()
+  if not core.dry_run() then
+    return nil
+  end
+  plan_state = plan_state or new_plan()
+  return plan_state
+end
+
+--- lode.warehouse.planned_relation(name, exists) -> the plan's entry for a
+--- relation a look-up should take from the plan instead of the catalog: one
+--- the plan creates that does not exist yet (exists() says whether it does),
+--- or one the plan drops or re-creates; nil outside `lode plan`.
+function M.planned_relation(name, exists)
+  local plan = M.plan()
+  local e = plan and plan:relation(name)
+  if not e or (not e.replaces and exists()) then
+    return nil
+  end
+  return e
+end
+
+--- lode.warehouse._plan_reset(): forget what the plan created (tests).
+function M._plan_reset()
+  plan_state = nil
+end
+
 local plan_task -- the task whose statements were printed last
 local function plan_print(q, params)
   local h = core.current()
@@ -310,19 +645,44 @@ local function plan_print(q, params)
   end
   io.stdout:write(table.concat(out))
   io.stdout:flush()
+  M.plan():record(q)
 end
 M._plan_print = plan_print
 
-local function empty_result()
-  return { rowcount = 0, columns = {}, command = "PLAN", planned = true }
-end
 
 -- Statements ------------------------------------------------------------------------
 
+-- Under `lode plan`, a read of a relation or schema only the plan creates
+-- answers no rows (a run would read the rows its own statements wrote).
+local MISSING = { ["42P01"] = 'relation "([^"]+)" does not exist', ["3F000"] = 'schema "([^"]+)" does not exist' }
+local function planned_read(q, e)
+  local st = type(e) == "table" and e.sqlstate
+  local pat = st and MISSING[st]
+  local name = pat and tostring(e.message):match(pat)
+  local plan = M.plan()
+  if not name or not plan then
+    return nil
+  end
+  local created = (st == "3F000" and plan:has_schema(name)) or (st == "42P01" and plan:relation(name))
+  if not created then
+    return nil
+  end
+  io.stdout:write(("-- lode plan: reads %s, which this plan creates; no rows:\n"):format(name),
+    sql.redact(q):gsub("%s+$", ""), ";\n")
+  return empty_result()
+end
+
 local function run_on(c, q, params)
-  if core.dry_run() and not M.is_read(q) then
-    plan_print(q, params)
-    return empty_result()
+  if core.dry_run() then
+    if not M.is_read(q) then
+      plan_print(q, params)
+      return empty_result()
+    end
+    local ok, r = pcall(c.query, c, q, params)
+    if ok then
+      return r
+    end
+    return planned_read(q, r) or error(r, 0)
   end
   return c:query(q, params)
 end

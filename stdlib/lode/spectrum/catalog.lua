@@ -1,0 +1,194 @@
+-- lode.spectrum.catalog — the definitions and partitions of existing
+-- external tables, read from the warehouse: SVV_EXTERNAL_* on Redshift, the
+-- registry lode.spectrum_tables / lode.spectrum_partitions on PostgreSQL.
+
+local sql = require "lode.sql"
+local common = require "lode.spectrum.common"
+
+local fail, usage = common.fail, common.usage
+
+local M = {}
+
+-- Catalogs ---------------------------------------------------------------------------
+
+-- The registry of the PostgreSQL emulation, created by emulate.setup.
+local PG_CATALOG = {
+  "CREATE SCHEMA IF NOT EXISTS lode",
+  [[CREATE TABLE IF NOT EXISTS lode.spectrum_tables (
+  schema_name text NOT NULL,
+  table_name text NOT NULL,
+  location text NOT NULL,
+  format text NOT NULL,
+  column_names text NOT NULL,
+  column_types text NOT NULL,
+  partition_names text NOT NULL,
+  partition_types text NOT NULL,
+  PRIMARY KEY (schema_name, table_name)
+)]],
+  [[CREATE TABLE IF NOT EXISTS lode.spectrum_partitions (
+  schema_name text NOT NULL,
+  table_name text NOT NULL,
+  "values" text NOT NULL,
+  location text NOT NULL,
+  relname text NOT NULL,
+  PRIMARY KEY (schema_name, table_name, "values")
+)]],
+}
+
+M.pg_catalog = PG_CATALOG
+
+--- name_parts(name) -> schema, table of an external table name ("schema.table" or {schema, table})
+local function name_parts(name)
+  local parts = sql.split_name(name)
+  if #parts ~= 2 then
+    usage(("an external table name has a schema and a table: %s"):format(tostring(name)))
+  end
+  return parts[1], parts[2]
+end
+
+M.name_parts = name_parts
+
+local function zip_columns(names, types)
+  local out = {}
+  for i, n in ipairs(names) do
+    out[i] = { name = n, type = types[i] }
+  end
+  return out
+end
+
+-- Under `lode plan` -----------------------------------------------------------------
+--
+-- The statements spectrum.table and the partition operations print are not
+-- run, so the catalog read above would not show them: the plan state keeps
+-- the definitions ("spectrum.table") and partition changes
+-- ("spectrum.partitions") a run would have registered.
+
+local function plan()
+  local ok, warehouse = pcall(require, "lode.warehouse")
+  return ok and warehouse.plan() or nil
+end
+
+local function copy_def(def)
+  local out = {}
+  for _, k in ipairs({ "schema", "table", "qname", "location", "format", "columns", "partitions" }) do
+    out[k] = def[k]
+  end
+  return out
+end
+
+--- plan_table(def [, dropped]): under `lode plan`, remember the external table
+--- a printed statement created (its partitions start empty when it replaced
+--- one), or that it was dropped.
+function M.plan_table(def, dropped)
+  local p = plan()
+  if not p then
+    return
+  end
+  p:set("spectrum.table", def.qname, dropped and false or copy_def(def))
+  if dropped or def.replace or not p:get("spectrum.partitions", def.qname) then
+    p:set("spectrum.partitions", def.qname, { replaced = dropped or def.replace or false, changes = {} })
+  end
+end
+
+--- plan_partitions(def, added, dropped): under `lode plan`, remember partitions
+--- a run would have registered or dropped.
+function M.plan_partitions(def, added, dropped)
+  local p = plan()
+  if not p then
+    return
+  end
+  local f = p:get("spectrum.partitions", def.qname)
+  if not f then
+    f = { replaced = false, changes = {} }
+    p:set("spectrum.partitions", def.qname, f)
+  end
+  for _, part in ipairs(added or {}) do
+    f.changes[#f.changes + 1] = { add = true, part = part }
+  end
+  for _, part in ipairs(dropped or {}) do
+    f.changes[#f.changes + 1] = { add = false, part = part }
+  end
+end
+
+-- The definition of an existing external table, from the warehouse's catalog.
+function M._read_table(wh, dialect, name)
+  local schema, tbl = name_parts(name)
+  local def = { schema = schema, table = tbl, qname = sql.qualified(schema, tbl) }
+  local p = plan()
+  local planned = p and p:get("spectrum.table", def.qname)
+  if planned then
+    return copy_def(planned)
+  elseif planned == false then
+    fail("not_found", ("no external table %s (dropped earlier in this plan)"):format(def.qname))
+  end
+  if dialect == "redshift" then
+    local r = wh:query("SELECT location FROM svv_external_tables WHERE schemaname = $1 AND tablename = $2", schema, tbl)
+    if not r[1] then
+      fail("not_found", ("no external table %s (SVV_EXTERNAL_TABLES)"):format(def.qname))
+    end
+    def.location = common.dir_url(r[1].location)
+    local cols = wh:query("SELECT columnname, external_type, part_key, columnnum FROM svv_external_columns "
+      .. "WHERE schemaname = $1 AND tablename = $2 ORDER BY part_key, columnnum", schema, tbl)
+    def.columns, def.partitions = {}, {}
+    for _, c in ipairs(cols) do
+      local list = (tonumber(c.part_key) or 0) > 0 and def.partitions or def.columns
+      list[#list + 1] = { name = c.columnname, type = c.external_type }
+    end
+    return def
+  end
+  local ok, r = pcall(wh.query, wh, "SELECT * FROM lode.spectrum_tables WHERE schema_name = $1 AND table_name = $2",
+    schema, tbl)
+  if not ok or not r[1] then
+    fail("not_found", ("no external table %s (lode.spectrum_tables): create it with spectrum.table"):format(def.qname))
+  end
+  local row = r[1]
+  def.location, def.format = row.location, row.format
+  def.columns = zip_columns(common.parse_values(row.column_names), common.parse_values(row.column_types))
+  def.partitions = zip_columns(common.parse_values(row.partition_names), common.parse_values(row.partition_types))
+  return def
+end
+
+-- Partitions the catalog knows: {{values=, location=, relname=}}
+function M._registered(wh, dialect, def)
+  local out = {}
+  if dialect == "redshift" then
+    local r = wh:query("SELECT values, location FROM svv_external_partitions WHERE schemaname = $1 AND tablename = $2",
+      def.schema, def.table)
+    for i, row in ipairs(r) do
+      out[i] = { values = common.parse_values(row.values), location = row.location }
+    end
+  else
+    local r = wh:query('SELECT "values", location, relname FROM lode.spectrum_partitions '
+      .. "WHERE schema_name = $1 AND table_name = $2", def.schema, def.table)
+    for i, row in ipairs(r) do
+      out[i] = { values = common.parse_values(row.values), location = row.location, relname = row.relname }
+    end
+  end
+  local p = plan()
+  local f = p and p:get("spectrum.partitions", def.qname)
+  if f then
+    local by_key, order = {}, {}
+    for _, part in ipairs(f.replaced and {} or out) do
+      local k = common.partition_key(part.values)
+      by_key[k], order[#order + 1] = part, k
+    end
+    for _, c in ipairs(f.changes) do
+      local k = common.partition_key(c.part.values)
+      if c.add and not by_key[k] then
+        order[#order + 1] = k
+      end
+      by_key[k] = c.add and c.part or nil
+    end
+    out = {}
+    for _, k in ipairs(order) do
+      if by_key[k] then
+        out[#out + 1] = by_key[k]
+        by_key[k] = nil
+      end
+    end
+  end
+  table.sort(out, function(a, b) return a.location < b.location end)
+  return out
+end
+
+return M
