@@ -329,6 +329,10 @@ function M.run(wh, text, opts)
     end
     return results
   end
+  if dialect ~= "redshift" then
+    -- the Glue databases the script's external schemas mirror, as they are now
+    engine("spectrum").refresh_referenced(wh, text)
+  end
   return wh:session(function(s)
     -- the script is one session: its temp tables end with it
     local guard <close> = session_end(s, dialect)
