@@ -55,13 +55,18 @@ end
 
 M.glue = glue
 
+local function relation_exists(wh, qname)
+  local v = wh:query("SELECT to_regclass($1) IS NOT NULL AS ok", qname)[1].ok
+  return v == true or v == "t"
+end
+
 -- The Glue database a PostgreSQL schema mirrors (lode.spectrum_schemas), or nil.
 local function glue_database(wh, schema)
   if wh:get_dialect() ~= "postgres" then
     return nil
   end
   local ok, r = pcall(function()
-    if not wh:query("SELECT to_regclass('lode.spectrum_schemas') AS r")[1].r then
+    if not relation_exists(wh, "lode.spectrum_schemas") then
       return nil
     end
     local row = wh:query("SELECT database FROM lode.spectrum_schemas WHERE schema_name = $1", schema)[1]
@@ -474,6 +479,7 @@ end
 -- recreated when its definition changed, then its partitions diffed.
 local function mirror_table(wh, database, def, opts)
   local ok, cur = pcall(catalog._read_table, wh, "postgres", { def.schema, def.table })
+  ok = ok and relation_exists(wh, def.qname)
   local fresh = not (ok and cur.location == def.location and cur.format == def.format
     and same_columns(cur.columns, def.columns) and same_columns(cur.partitions, def.partitions))
   if fresh then
@@ -574,7 +580,7 @@ function M.refresh_referenced(wh, text)
     return
   end
   local ok, rows = pcall(function()
-    if not wh:query("SELECT to_regclass('lode.spectrum_schemas') AS r")[1].r then
+    if not relation_exists(wh, "lode.spectrum_schemas") then
       return {}
     end
     return wh:query("SELECT schema_name FROM lode.spectrum_schemas")
