@@ -193,6 +193,37 @@ GROUP BY customer_id;
   t.contains(plan, "year=2024/month=1/", plan)
 end)
 
+t.test("the scan estimate takes Glue's partitions (filtered by GetPartitions' Expression), no warehouse needed",
+    { timeout = 120000 }, function()
+  lake()
+  local r = lode_lua(([==[
+    local spectrum, json = require "lode.spectrum", require "lode.json"
+    local lode = require "lode"
+    local one = spectrum.estimate(nil, "data_lake_db.sales", { catalog = "glue", columns = { "customer_id", "amount" },
+      where = { year = 2024, month = 1 } })
+    local year = spectrum.estimate(nil, "data_lake_db.sales", { catalog = "glue", where = { year = { 2024 } } })
+    local wh = lode.warehouse({ url = %q, dialect = "postgres" })
+    local mirrored = spectrum.estimate(wh, "spectrum_schema.sales", { where = { month = 12 } })
+    print(json.encode({ one = one, year = year, mirrored = mirrored }))
+  ]==]):format(pg_url))
+  t.eq(r.status, 0, r.stderr)
+  local e = json.decode(r.stdout)
+  local function meta(glob, cols)
+    local q = ("SELECT SUM(total_compressed_size)::BIGINT AS r FROM parquet_metadata('%s/sales/%s')"):format(dir, glob)
+    if cols then
+      q = q .. " WHERE path_in_schema IN ('customer_id', 'amount')"
+    end
+    return math.tointeger(duckdb(q)[1].r)
+  end
+  t.eq(e.one.bytes, meta("year=2024/month=1/*.parquet", true))
+  t.eq(e.one.partitions, 1)
+  t.eq(e.one.files, 1)
+  t.eq(e.year.bytes, meta("year=2024/*/*.parquet"))
+  t.eq(e.year.partitions, 2)
+  t.eq(e.mirrored.bytes, meta("year=2023/month=12/*.parquet"))
+  t.eq(e.mirrored.partitions, 1)
+end)
+
 t.test("a new Glue partition is seen at the next lode sql; a dropped Glue table goes; refresh mirrors a new table",
     { timeout = 180000 }, function()
   lake()
