@@ -347,6 +347,62 @@ function M.is_external(wh, name)
   return found
 end
 
+--- spectrum.set_location(wh, name, location [, partition]): ALTER TABLE … SET
+--- LOCATION — the table's location, or with partition = {values = {k = v}} that
+--- partition's (Glue's UpdateTable / UpdatePartition too on a DATA CATALOG schema).
+function M.set_location(wh, name, location, partition)
+  local dialect = wh:get_dialect()
+  local def = catalog._read_table(wh, dialect, name)
+  location = common.dir_url(location)
+  if dialect == "redshift" then
+    local head = "ALTER TABLE " .. def.qname
+    if partition then
+      local p = given_partitions(def, { partition }, false)[1]
+      local spec = {}
+      for i, c in ipairs(def.partitions) do
+        spec[i] = sql.ident(c.name) .. "=" .. sql.literal(p.values[i], "redshift")
+      end
+      head = head .. " PARTITION (" .. table.concat(spec, ", ") .. ")"
+    end
+    wh:exec(head .. " SET LOCATION " .. sql.literal(location, "redshift"))
+    return
+  end
+  def.env_file = emulate._pg_setup(wh)
+  local db = glue_database(wh, def.schema)
+  if partition then
+    local p = given_partitions(def, { partition }, false)[1]
+    local have
+    for _, r in ipairs(catalog._registered(wh, dialect, def)) do
+      if common.partition_key(r.values) == common.partition_key(p.values) then
+        have = r
+      end
+    end
+    if not have then
+      fail("not_found", ("%s has no partition %s"):format(def.qname, common.values_json(p.values)))
+    end
+    p.location = location
+    if db and not core.dry_run() then
+      local gt = glue.get_table(db, def.table) or fail("not_found", ("no Glue table %s.%s"):format(db, def.table))
+      local input = glue.partition_input({ glue = gt }, p)
+      core.log("debug", "glue: UpdatePartition", { database = db, table = def.table })
+      glue.client():call("UpdatePartition", { DatabaseName = db, TableName = gt.Name, PartitionValueList = p.values,
+        PartitionInput = input })
+    end
+    emulate.drop_partition(wh, def, have)
+    emulate.add_partition(wh, def, p)
+    return
+  end
+  if db and not core.dry_run() then
+    glue.update_location(db, def.table, location)
+  end
+  wh:exec("UPDATE lode.spectrum_tables SET location = $3 WHERE schema_name = $1 AND table_name = $2",
+    def.schema, def.table, location)
+  if #def.partitions == 0 then
+    -- the table itself reads its location
+    wh:exec("ALTER FOREIGN TABLE " .. def.qname .. " OPTIONS (SET program " .. sql.literal(emulate._program(def, location, {})) .. ")")
+  end
+end
+
 -- The emulated table, its partitions and registry rows (PostgreSQL).
 local function local_drop(wh, schema, tbl)
   local qname = sql.qualified(schema, tbl)

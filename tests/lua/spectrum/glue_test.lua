@@ -309,6 +309,23 @@ print(json.dumps({"type": t.get("TableType"), "params": t.get("Parameters"), "ke
   local want = duckdb(("SELECT SUM(amount)::VARCHAR AS s FROM read_parquet('%s/sales/year=2024/month=1/*.parquet')")
     :format(dir))[1].s
   t.eq(tostring(wh():query("SELECT SUM(amount) AS s FROM glue_written.sales")[1].s), want)
+  -- SET LOCATION, of a partition and of the table
+  r = lode_sql([==[
+ALTER TABLE glue_written.sales PARTITION (year=2024, month=1) SET LOCATION 's3://glue-lake/sales/year=2023/month=12/';
+ALTER TABLE glue_written.sales SET LOCATION 's3://glue-lake/moved/';
+]==])
+  t.eq(r.status, 0, r.stderr)
+  g = botocore([==[
+t = glue.get_table(DatabaseName="written_db", Name="sales")["Table"]
+parts = glue.get_partitions(DatabaseName="written_db", TableName="sales")["Partitions"]
+print(json.dumps({"loc": t["StorageDescriptor"]["Location"],
+  "parts": sorted([[p["Values"], p["StorageDescriptor"]["Location"]] for p in parts])}))
+]==])
+  t.eq(g.loc, "s3://glue-lake/moved/")
+  t.eq(g.parts, { { { "2024", "1" }, "s3://glue-lake/sales/year=2023/month=12/" } })
+  want = duckdb(("SELECT SUM(amount)::VARCHAR AS s FROM read_parquet('%s/sales/year=2023/month=12/*.parquet')")
+    :format(dir))[1].s
+  t.eq(tostring(wh():query("SELECT SUM(amount) AS s FROM glue_written.sales")[1].s), want)
   r = lode_sql("DROP TABLE glue_written.sales;\n")
   t.eq(r.status, 0, r.stderr)
   local gone = botocore([==[
