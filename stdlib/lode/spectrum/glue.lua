@@ -211,7 +211,7 @@ function M.hive_type(t)
   if l == "numeric" or l == "decimal" then
     return "decimal(18,0)" -- Redshift's default
   end
-  return l:gsub(" ", "")
+  return (l:gsub(" ", ""))
 end
 
 -- Tables ---------------------------------------------------------------------------------

@@ -161,6 +161,26 @@ local function explain_scans(w, query)
   return n, plan
 end
 
+t.test("Hive types as Spectrum reads them, and back as Glue records Redshift's", function()
+  local glue = require("lode.spectrum").glue
+  -- AWS: Glue/Hive int, bigint, double, float, string, decimal(p,s) are Redshift's
+  -- integer, bigint, double precision, real, varchar, decimal(p,s)
+  local cases = { int = "int", bigint = "bigint", double = "double precision", float = "real", string = "varchar(max)",
+    ["decimal(12, 2)"] = "decimal(12,2)", tinyint = "smallint", boolean = "boolean", ["varchar(20)"] = "varchar(20)",
+    ["char(3)"] = "char(3)", date = "date", timestamp = "timestamp" }
+  for hive, want in pairs(cases) do
+    t.eq(glue.redshift_type(hive), want, hive)
+  end
+  local none, why = glue.redshift_type("array<int>")
+  t.eq(none, nil)
+  t.contains(why, "array<int>")
+  local back = { integer = "int", ["double precision"] = "double", real = "float", ["varchar(max)"] = "string",
+    ["numeric(10,2)"] = "decimal(10,2)", ["character varying(5)"] = "varchar(5)", text = "string", bigint = "bigint" }
+  for rs, want in pairs(back) do
+    t.eq(glue.hive_type(rs), want, rs)
+  end
+end)
+
 t.test("the tutorial's Strategy 2 verbatim through lode sql: Glue's table, DuckDB's sums, one partition read",
     { timeout = 180000 }, function()
   lake()
