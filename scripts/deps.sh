@@ -41,9 +41,15 @@ if [ ! -f tests/node_modules/.package-lock.json ] || \
 fi
 
 # moto_server, the local AWS (`lode dev up --aws moto`): pip into a private
-# venv (Debian's python3 refuses system-wide pip installs), found there by lode.dev
+# venv (Debian's python3 refuses system-wide pip installs), found there by lode.dev.
+# Only that command and the tests that use moto need it: without PyPI (an
+# offline machine) everything else still works, so it warns instead of failing.
 if ! python3 -c 'import moto' >/dev/null 2>&1 && [ ! -x tests/.venv-moto/bin/moto_server ]; then
   echo "deps: installing moto[server] with pip into tests/.venv-moto"
-  python3 -m venv tests/.venv-moto
-  tests/.venv-moto/bin/pip install --quiet 'moto[server]'
+  if ! { python3 -m venv tests/.venv-moto && \
+         tests/.venv-moto/bin/pip install --quiet --timeout 15 --retries 1 'moto[server]'; }; then
+    rm -rf tests/.venv-moto
+    echo "deps: moto could not be installed (is PyPI reachable?): \`lode dev up --aws moto\` and the tests that use it" \
+      "will not run; everything else is ready. Run make deps again to retry." >&2
+  fi
 fi

@@ -2,7 +2,9 @@
 -- checked for a valid signature); the database it creates is read back with
 -- botocore.
 local t = require "lode.test"
-local M = dofile((os.getenv("LODE_ROOT") or ".") .. "/tests/lua/aws/moto.lua")
+-- from this file's folder, so the test runs from any folder
+local here = debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$") or "."
+local M = dofile((os.getenv("LODE_ROOT") or (here .. "/../..")) .. "/tests/lua/aws/moto.lua")
 
 local m
 t.test("aws_api.lua calls STS and Glue; a second run finds the database it made", function()

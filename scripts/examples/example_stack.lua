@@ -9,9 +9,20 @@ local proc = require "lode.proc"
 
 local M = {}
 
-M.root = os.getenv("LODE_ROOT") or "."
-M.bin = os.getenv("LODE_BIN") or (M.root .. "/build/lode")
-M.here = M.root .. "/scripts/examples"
+-- where the examples are: this file's folder, so the tests run from any
+-- folder; the lode that runs them is the one running this test (or LODE_BIN)
+local function this_dir()
+  local src = debug.getinfo(1, "S").source:gsub("^@", "")
+  local dir = src:match("^(.*)/[^/]*$") or "."
+  if dir:sub(1, 1) ~= "/" then
+    dir = (os.getenv("PWD") or ".") .. "/" .. dir
+  end
+  return (dir:gsub("/%./", "/"):gsub("/%.$", ""))
+end
+
+M.here = this_dir()
+M.root = os.getenv("LODE_ROOT") or (M.here .. "/../..")   -- the source tree: tests/tools/
+M.bin = os.getenv("LODE_BIN") or require("lode.core").exepath() or "lode"
 
 local env
 
@@ -20,7 +31,8 @@ function M.up()
   if env then
     return env
   end
-  local url = t.env("LODE_TEST_PG_URL", "the local stack provides PostgreSQL")
+  -- tests/run.sh's stack, or the one `eval "$(lode dev up)"` exported
+  local url = os.getenv("LODE_TEST_PG_URL") or t.env("LODE_WAREHOUSE", "the local stack provides PostgreSQL")
   t.env("AWS_ENDPOINT_URL", "the local stack provides S3")
   -- unique across test files started at the same moment
   local db = ("examples_%d_%d"):format(require("lode.core").hrtime() % 1000000000, math.random(1, 1e6))

@@ -13,7 +13,9 @@ local s3 = require "lode.s3"
 local bucket = lode.param("bucket", "lake")
 local years = tonumber(lode.param("years", "2"))
 local rows = tonumber(lode.param("rows_per_month", "50"))
-local root = os.getenv("LODE_ROOT") or (LODE_STDLIB and LODE_STDLIB:gsub("/stdlib$", "")) or "."
+-- the source tree this script belongs to (DuckDB's runner is in its tests/tools/)
+local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+local root = os.getenv("LODE_ROOT") or (here .. "/../..")
 
 local function duckdb(statements)
   local argv = { "node", root .. "/tests/tools/duckdb.js" }
@@ -21,6 +23,10 @@ local function duckdb(statements)
     argv[#argv + 1] = s
   end
   local r = proc.run(argv, { timeout = 120000 })
+  if r.status ~= 0 and (r.stderr .. r.stdout):find("Cannot find module '@duckdb/node-api'", 1, true) then
+    lode.error { op = "make_lake", code = "missing_dependency", message = ("make_lake.lua writes Parquet with DuckDB for Node, "
+      .. "which is not installed: run `make deps` in %s (it installs it under tests/node_modules)"):format(root) }
+  end
   if r.status ~= 0 then
     lode.error { op = "make_lake", message = "DuckDB failed: " .. r.stdout .. r.stderr }
   end

@@ -8,7 +8,15 @@ local json = require "lode.json"
 local fs = require "lode.fs"
 
 local M = {}
-local root = os.getenv("LODE_ROOT") or "."
+-- the source tree this file is in (tests/lua/aws/), so its users run from any folder
+local function source_root()
+  local dir = debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$") or "."
+  if dir:sub(1, 1) ~= "/" then
+    dir = (os.getenv("PWD") or ".") .. "/" .. dir
+  end
+  return dir .. "/../../.."
+end
+local root = os.getenv("LODE_ROOT") or source_root()
 M.root = root
 
 --- Start moto with auth on; returns {endpoint=, key=, secret=, arn=, dir=}.
@@ -41,12 +49,12 @@ function M.run(m, src, env)
   f:write(src)
   f:close()
   local e = {
-    AWS_ENDPOINT_URL = m.endpoint, AWS_ENDPOINT_URL_S3 = "", AWS_ACCESS_KEY_ID = m.key,
-    AWS_SECRET_ACCESS_KEY = m.secret, AWS_SESSION_TOKEN = "", AWS_REGION = "us-east-1", AWS_PROFILE = "",
+    AWS_ENDPOINT_URL = m.endpoint, AWS_ENDPOINT_URL_S3 = false, AWS_ACCESS_KEY_ID = m.key,
+    AWS_SECRET_ACCESS_KEY = m.secret, AWS_SESSION_TOKEN = false, AWS_REGION = "us-east-1", AWS_PROFILE = false, AWS_DEFAULT_PROFILE = false,
     AWS_CONFIG_FILE = m.dir .. "/stack/aws-config", AWS_SHARED_CREDENTIALS_FILE = m.dir .. "/stack/aws-credentials",
   }
   for k, v in pairs(env or {}) do e[k] = v end
-  local r = proc.run({ os.getenv("LODE_BIN") or (root .. "/build/lode"), "run", path }, { env = e, timeout = 120000 })
+  local r = proc.run({ os.getenv("LODE_BIN") or require("lode.core").exepath() or "lode", "run", path }, { env = e, timeout = 120000 })
   return r.status, r.stdout, r.stderr
 end
 

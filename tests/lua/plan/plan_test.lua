@@ -104,7 +104,9 @@ local function targets()
   local out = {}
   local names = {}
   for _, e in ipairs(fs.scandir(examples) or {}) do
-    if e.name:match("%.lua$") and not e.name:match("_test%.lua$") then
+    -- aws_api.lua calls STS and Glue, which need moto (aws_api_test.lua), and
+    -- lode.aws does not honour lode plan yet: its CreateDatabase is sent
+    if e.name:match("%.lua$") and not e.name:match("_test%.lua$") and e.name ~= "aws_api.lua" then
       names[#names + 1] = e.name
     end
   end
