@@ -410,7 +410,14 @@ end
 local function parse_alter_partitions(c, st)
   c:expect("alter", "table")
   st.table = c:qualified_name("the table")
-  if c:accept("add") then
+  if c:accept("partition") then
+    -- ALTER TABLE t PARTITION (k='v', …) SET LOCATION 's3://…'
+    local values, order = parse_partition_spec(c)
+    c:expect("set", "location")
+    st.kind = "set_location"
+    st.partition = { values = values, order = order }
+    st.location = c:string("LOCATION")
+  elseif c:accept("add") then
     st.kind = "add_partitions"
     st.if_not_exists = c:accept("if", "not", "exists")
     st.partitions = {}
@@ -730,6 +737,13 @@ function M.parse(stmt)
     end
     if has_partition then
       parse_alter_partitions(c, st)
+    elseif toks[#toks - 2] and toks[#toks - 2].value == "set" and toks[#toks - 1].value == "location" then
+      -- ALTER TABLE t SET LOCATION 's3://…' (an external table's)
+      c:expect("alter", "table")
+      st.kind = "set_location"
+      st.table = c:qualified_name("the table")
+      c:expect("set", "location")
+      st.location = c:string("LOCATION")
     end
   elseif w1 == "drop" and (w2 == "external" or w2 == "table") then
     st.kind = "drop_table"

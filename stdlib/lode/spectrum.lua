@@ -30,6 +30,7 @@ local catalog = require "lode.spectrum.catalog"
 local emulate = require "lode.spectrum.emulate"
 local estimate = require "lode.spectrum.estimate"
 local scan = require "lode.spectrum.scan"
+local glue = require "lode.spectrum.glue"
 
 local fail, usage = common.fail, common.usage
 
@@ -53,10 +54,58 @@ local function run_all(wh, stmts)
   end
 end
 
---- schema(wh, {name, database, iam_role, region, create_database}) -> statements run
+M.glue = glue
+
+local function relation_exists(wh, qname)
+  local v = wh:query("SELECT to_regclass($1) IS NOT NULL AS ok", qname)[1].ok
+  return v == true or v == "t"
+end
+
+-- The Glue database a PostgreSQL schema mirrors (lode.spectrum_schemas), or nil.
+local function glue_database(wh, schema)
+  if wh:get_dialect() ~= "postgres" then
+    return nil
+  end
+  local ok, r = pcall(function()
+    if not relation_exists(wh, "lode.spectrum_schemas") then
+      return nil
+    end
+    local row = wh:query("SELECT database FROM lode.spectrum_schemas WHERE schema_name = $1", schema)[1]
+    return row and row.database
+  end)
+  if ok then
+    return r
+  end
+  if core.dry_run() then
+    return nil
+  end
+  error(r, 0)
+end
+M._glue_database = glue_database
+
+--- schema(wh, {name, database, iam_role, region, create_database, catalog}) -> statements run.
+--- On PostgreSQL with the Glue catalog (see lode.spectrum.glue.enabled), the
+--- schema mirrors the Glue database `database` (created first with
+--- create_database, as CREATE EXTERNAL DATABASE IF NOT EXISTS does).
 function M.schema(wh, opts)
   local dialect = wh:get_dialect()
   local stmts = ddl.schema_sql(opts, dialect)
+  if dialect == "postgres" and opts.database and glue.enabled(opts) and not core.dry_run() then
+    local db = opts.database
+    if not glue.get_database(db) then
+      if not opts.create_database then
+        fail("not_found", ("CREATE EXTERNAL SCHEMA %s: there is no Glue database %s (add CREATE EXTERNAL DATABASE "
+          .. "IF NOT EXISTS to create it)"):format(opts.name, db), { database = db })
+      end
+      glue.create_database(db)
+    end
+    run_all(wh, stmts)
+    emulate._pg_setup(wh)
+    wh:exec("INSERT INTO lode.spectrum_schemas VALUES ($1, $2) ON CONFLICT (schema_name) DO UPDATE "
+      .. "SET database = EXCLUDED.database", opts.name, db)
+    M.refresh(wh, opts.name)
+    return stmts
+  end
   run_all(wh, stmts)
   return stmts
 end
@@ -146,6 +195,14 @@ function M.table(wh, opts)
         :format(def.qname, serde and ("'" .. serde .. "'") or def.format:upper()))
     end
     def.env_file = emulate._pg_setup(wh)
+    -- a DATA CATALOG schema's table is Glue's first, as on Redshift
+    local db = glue_database(wh, def.schema)
+    if opts.catalog == "glue" then
+      db = opts.database or db or def.schema
+    end
+    if db and not core.dry_run() then
+      glue.create_table(db, def, { replace = def.replace })
+    end
     if def.replace then
       wh:exec("DELETE FROM lode.spectrum_partitions WHERE schema_name = $1 AND table_name = $2", def.schema, def.table)
     end
@@ -153,6 +210,13 @@ function M.table(wh, opts)
     wh:exec("CREATE SCHEMA IF NOT EXISTS " .. sql.ident(def.schema))
     run_all(wh, stmts)
     emulate.register_table(wh, def)
+    catalog.plan_table(def)
+  elseif opts.catalog == "glue" then
+    -- straight into Glue: the external schema over that database sees it
+    stmts = {}
+    if not core.dry_run() then
+      glue.create_table(opts.database or def.schema, def, { replace = def.replace })
+    end
     catalog.plan_table(def)
   else
     stmts = ddl.table_sql(def, dialect)
@@ -215,6 +279,10 @@ function M.add_partitions(wh, name, parts, opts)
     run_all(wh, ddl.add_partitions_sql(def.qname, def.partitions, added))
   else
     def.env_file = emulate._pg_setup(wh)
+    local db = glue_database(wh, def.schema)
+    if db and #added > 0 and not core.dry_run() then
+      glue.create_partitions(db, def.table, def, added)
+    end
     for _, p in ipairs(added) do
       emulate.add_partition(wh, def, p)
     end
@@ -245,6 +313,10 @@ function M.drop_partitions(wh, name, parts)
   if dialect == "redshift" then
     run_all(wh, ddl.drop_partitions_sql(def.qname, def.partitions, drop))
   else
+    local db = glue_database(wh, def.schema)
+    if db and #drop > 0 and not core.dry_run() then
+      glue.delete_partitions(db, def.table, drop)
+    end
     for _, p in ipairs(drop) do
       emulate.drop_partition(wh, def, p)
     end
@@ -276,6 +348,76 @@ function M.is_external(wh, name)
   return found
 end
 
+--- spectrum.set_location(wh, name, location [, partition]): ALTER TABLE … SET
+--- LOCATION — the table's location, or with partition = {values = {k = v}} that
+--- partition's (Glue's UpdateTable / UpdatePartition too on a DATA CATALOG schema).
+function M.set_location(wh, name, location, partition)
+  local dialect = wh:get_dialect()
+  local def = catalog._read_table(wh, dialect, name)
+  location = common.dir_url(location)
+  if dialect == "redshift" then
+    local head = "ALTER TABLE " .. def.qname
+    if partition then
+      local p = given_partitions(def, { partition }, false)[1]
+      local spec = {}
+      for i, c in ipairs(def.partitions) do
+        spec[i] = sql.ident(c.name) .. "=" .. sql.literal(p.values[i], "redshift")
+      end
+      head = head .. " PARTITION (" .. table.concat(spec, ", ") .. ")"
+    end
+    wh:exec(head .. " SET LOCATION " .. sql.literal(location, "redshift"))
+    return
+  end
+  def.env_file = emulate._pg_setup(wh)
+  local db = glue_database(wh, def.schema)
+  if partition then
+    local p = given_partitions(def, { partition }, false)[1]
+    local have
+    for _, r in ipairs(catalog._registered(wh, dialect, def)) do
+      if common.partition_key(r.values) == common.partition_key(p.values) then
+        have = r
+      end
+    end
+    if not have then
+      fail("not_found", ("%s has no partition %s"):format(def.qname, common.values_json(p.values)))
+    end
+    p.location = location
+    if db and not core.dry_run() then
+      local gt = glue.get_table(db, def.table) or fail("not_found", ("no Glue table %s.%s"):format(db, def.table))
+      local input = glue.partition_input({ glue = gt }, p)
+      core.log("debug", "glue: UpdatePartition", { database = db, table = def.table })
+      glue.client():call("UpdatePartition", { DatabaseName = db, TableName = gt.Name, PartitionValueList = p.values,
+        PartitionInput = input })
+    end
+    emulate.drop_partition(wh, def, have)
+    emulate.add_partition(wh, def, p)
+    return
+  end
+  if db and not core.dry_run() then
+    glue.update_location(db, def.table, location)
+  end
+  wh:exec("UPDATE lode.spectrum_tables SET location = $3 WHERE schema_name = $1 AND table_name = $2",
+    def.schema, def.table, location)
+  if #def.partitions == 0 then
+    -- the table itself reads its location
+    wh:exec("ALTER FOREIGN TABLE " .. def.qname .. " OPTIONS (SET program " .. sql.literal(emulate._program(def, location, {})) .. ")")
+  end
+end
+
+-- The emulated table, its partitions and registry rows (PostgreSQL).
+local function local_drop(wh, schema, tbl)
+  local qname = sql.qualified(schema, tbl)
+  wh:transaction(function(tx)
+    local kind = tx:query("SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+      .. "WHERE n.nspname = $1 AND c.relname = $2", schema, tbl)[1]
+    if kind then
+      tx:exec((kind.relkind == "f" and "DROP FOREIGN TABLE " or "DROP TABLE ") .. qname .. " CASCADE")
+    end
+    tx:exec("DELETE FROM lode.spectrum_partitions WHERE schema_name = $1 AND table_name = $2", schema, tbl)
+    tx:exec("DELETE FROM lode.spectrum_tables WHERE schema_name = $1 AND table_name = $2", schema, tbl)
+  end)
+end
+
 --- spectrum.drop_table(wh, name, {if_exists=}): drop an external table and
 --- (on PostgreSQL) its partitions and catalog rows.
 function M.drop_table(wh, name, opts)
@@ -293,15 +435,11 @@ function M.drop_table(wh, name, opts)
     wh:exec("DROP TABLE " .. qname)
     return true
   end
-  wh:transaction(function(tx)
-    local kind = tx:query("SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-      .. "WHERE n.nspname = $1 AND c.relname = $2", schema, tbl)[1]
-    if kind then
-      tx:exec((kind.relkind == "f" and "DROP FOREIGN TABLE " or "DROP TABLE ") .. qname .. " CASCADE")
-    end
-    tx:exec("DELETE FROM lode.spectrum_partitions WHERE schema_name = $1 AND table_name = $2", schema, tbl)
-    tx:exec("DELETE FROM lode.spectrum_tables WHERE schema_name = $1 AND table_name = $2", schema, tbl)
-  end)
+  local db = glue_database(wh, schema)
+  if db and not glue.delete_table(db, tbl, { if_exists = true }) then
+    core.log("warn", "spectrum: the Glue table was gone already", { table = qname, database = db })
+  end
+  local_drop(wh, schema, tbl)
   return true
 end
 
@@ -312,6 +450,17 @@ end
 --- Redshift); with prune, drops those whose folders are gone.
 function M.sync_partitions(wh, name, opts)
   opts = opts or {}
+  if opts.catalog == "glue" then
+    -- name is DATABASE.TABLE in Glue, or SCHEMA.TABLE of a schema mirroring one
+    local database, tbl = glue.split_name(name)
+    local mirrored = wh and glue_database(wh, database)
+    local r = M.sync_glue(mirrored or database, tbl, { location = opts.location, prune = opts.prune ~= false,
+      pattern = opts.pattern, segments = opts.segments })
+    if mirrored then
+      M.refresh(wh, database, { tables = { tbl } })
+    end
+    return r
+  end
   local dialect = wh:get_dialect()
   local def = catalog._read_table(wh, dialect, name)
   if #def.partitions == 0 then
@@ -340,6 +489,206 @@ function M.sync_partitions(wh, name, opts)
   lode.log.info(("spectrum: %s: %d partitions found, %d added, %d dropped"):format(def.qname, #found, #added, #dropped),
     { table = def.qname, found = #found, added = #added, dropped = #dropped, skipped = #skipped })
   return { added = added, dropped = dropped, skipped = skipped, found = #found }
+end
+
+-- Glue: mirroring and partition sync ------------------------------------------------------
+--
+-- A schema created FROM DATA CATALOG on PostgreSQL (with the Glue catalog)
+-- mirrors its Glue database: every Glue table an emulated external table,
+-- every Glue partition a file_fdw leaf reading its S3 location live. A
+-- table lode cannot scan (text, CSV, JSON, ORC, Avro; array/map/struct
+-- columns) is mirrored as a foreign table whose scan fails naming the table
+-- and its format, so the rest of the database stays queryable.
+
+local function same_columns(a, b)
+  if #a ~= #b then
+    return false
+  end
+  for i = 1, #a do
+    if a[i].name ~= b[i].name or a[i].type ~= b[i].type then
+      return false
+    end
+  end
+  return true
+end
+
+local function create_unscannable(wh, def, database)
+  local cols = {}
+  for _, c in ipairs(def.columns) do
+    cols[#cols + 1] = c
+  end
+  for _, c in ipairs(def.partitions) do
+    cols[#cols + 1] = c
+  end
+  local text = {}
+  for i, c in ipairs(cols) do
+    text[i] = "  " .. sql.ident(c.name) .. " " .. (emulate._pg_type and emulate._pg_type(c.type) or "text")
+  end
+  local msg = ("lode: %s (Glue table %s.%s) cannot be queried locally: %s"):format(def.qname, database,
+    def.glue and def.glue.Name or def.table, def.unscannable)
+  local program = "printf '%s\\n' " .. emulate._shell_quote(msg) .. " >&2; exit 1"
+  wh:exec("CREATE FOREIGN TABLE " .. def.qname .. " (\n" .. table.concat(text, ",\n") .. "\n) SERVER "
+    .. emulate.pg_server .. " OPTIONS (program " .. sql.literal(program) .. ", format 'text')")
+  emulate.register_table(wh, def)
+end
+
+-- Mirror one Glue table (def from glue.def_from_table) into the emulation:
+-- recreated when its definition changed, then its partitions diffed.
+local function mirror_table(wh, database, def, opts)
+  local ok, cur = pcall(catalog._read_table, wh, "postgres", { def.schema, def.table })
+  ok = ok and relation_exists(wh, def.qname)
+  local fresh = not (ok and cur.location == def.location and cur.format == def.format
+    and same_columns(cur.columns, def.columns) and same_columns(cur.partitions, def.partitions))
+  if fresh then
+    local_drop(wh, def.schema, def.table)
+    if def.unscannable then
+      create_unscannable(wh, def, database)
+      core.log("warn", ("spectrum: %s is mirrored from Glue but cannot be queried locally: %s")
+        :format(def.qname, def.unscannable), { table = def.qname, database = database })
+    else
+      run_all(wh, emulate._pg_table_sql(def))
+      emulate.register_table(wh, def)
+    end
+  end
+  local r = { table = def.qname, added = 0, dropped = 0, recreated = fresh }
+  if def.unscannable or #def.partitions == 0 then
+    return r
+  end
+  local parts = glue.partitions(database, def.glue.Name, { segments = opts.segments })
+  local registered = catalog._registered(wh, "postgres", def)
+  local by_key = {}
+  for _, p in ipairs(registered) do
+    by_key[common.partition_key(p.values)] = p
+  end
+  local added, dropped = discover.diff(parts, registered)
+  -- a partition whose location changed in Glue is replaced
+  for _, p in ipairs(parts) do
+    local have = by_key[common.partition_key(p.values)]
+    if have and common.dir_url(have.location) ~= p.location then
+      dropped[#dropped + 1] = have
+      added[#added + 1] = p
+    end
+  end
+  for _, p in ipairs(dropped) do
+    emulate.drop_partition(wh, def, p)
+  end
+  for _, p in ipairs(added) do
+    if #p.values ~= #def.partitions then
+      fail("bad_catalog", ("Glue table %s.%s: partition %s has %d values for %d partition keys")
+        :format(database, def.glue.Name, common.values_json(p.values), #p.values, #def.partitions))
+    end
+    emulate.add_partition(wh, def, p)
+  end
+  r.added, r.dropped = #added, #dropped
+  return r
+end
+
+--- spectrum.refresh(wh, schema [, {tables = {names}, segments = n}]) -> {tables=, dropped=, partitions_added=,
+--- partitions_dropped=}: mirror the schema's Glue database again (PostgreSQL):
+--- new, changed and dropped Glue tables and partitions. Cheap when nothing changed
+--- (one GetTables page and one GetPartitions page per partitioned table).
+function M.refresh(wh, schema, opts)
+  opts = opts or {}
+  if wh:get_dialect() ~= "postgres" then
+    usage("refresh mirrors a Glue database into PostgreSQL's emulation; Redshift reads Glue itself")
+  end
+  local db = glue_database(wh, schema)
+  if not db then
+    fail("not_found", ("%s is not an external schema mirroring a Glue database (CREATE EXTERNAL SCHEMA … FROM DATA "
+      .. "CATALOG with the Glue catalog)"):format(schema), { schema = schema })
+  end
+  local env_file = emulate._pg_setup(wh)
+  local out = { tables = 0, dropped = 0, partitions_added = 0, partitions_dropped = 0, database = db }
+  local only
+  if opts.tables then
+    only = {}
+    for _, n in ipairs(opts.tables) do
+      only[n:lower()] = true
+    end
+  end
+  local seen = {}
+  for _, t in ipairs(glue.tables(db)) do
+    if not only or only[t.Name:lower()] then
+      local def = glue.def_from_table(schema, t)
+      def.env_file = env_file
+      seen[def.table] = true
+      local r = mirror_table(wh, db, def, opts)
+      out.tables = out.tables + 1
+      out.partitions_added = out.partitions_added + r.added
+      out.partitions_dropped = out.partitions_dropped + r.dropped
+    end
+  end
+  for _, row in ipairs(wh:query("SELECT table_name FROM lode.spectrum_tables WHERE schema_name = $1", schema)) do
+    if not seen[row.table_name] and (not only or only[row.table_name:lower()]) then
+      local_drop(wh, schema, row.table_name)
+      out.dropped = out.dropped + 1
+    end
+  end
+  core.log("info", ("spectrum: %s mirrors Glue database %s: %d tables, %d partitions added, %d dropped, %d tables dropped")
+    :format(schema, db, out.tables, out.partitions_added, out.partitions_dropped, out.dropped),
+    { schema = schema, database = db })
+  return out
+end
+
+--- spectrum.refresh_referenced(wh, text): refresh the Glue-backed schemas
+--- the SQL text names (at the start of a `lode sql` script on PostgreSQL).
+function M.refresh_referenced(wh, text)
+  if not glue.enabled() or core.dry_run() then
+    return
+  end
+  local ok, rows = pcall(function()
+    if not relation_exists(wh, "lode.spectrum_schemas") then
+      return {}
+    end
+    return wh:query("SELECT schema_name FROM lode.spectrum_schemas")
+  end)
+  if not ok then
+    return
+  end
+  local lower = text:lower()
+  for _, row in ipairs(rows) do
+    local n = row.schema_name:lower()
+    local pat = "%f[%w_\"]\"?" .. n:gsub("%p", "%%%0") .. "\"?%s*%."
+    if lower:find(pat) then
+      M.refresh(wh, row.schema_name)
+    end
+  end
+end
+
+--- spectrum.sync_glue(database, table, {location=, prune = true, pattern=}) ->
+--- {added=, dropped=, found=, create_calls=, delete_calls=}: list the S3
+--- folders under the Glue table's location (or `location`) and add the
+--- partitions Glue lacks (BatchCreatePartition, ≤ 100 per call), removing
+--- those whose folders are gone (BatchDeletePartition, ≤ 25 per call) — no
+--- crawler, no warehouse.
+function M.sync_glue(database, name, opts)
+  opts = opts or {}
+  local t = glue.get_table(database, name)
+  if not t then
+    fail("not_found", ("no Glue table %s.%s"):format(database, name), { database = database, table = name })
+  end
+  local def = glue.def_from_table(database, t)
+  if #def.partitions == 0 then
+    usage(("Glue table %s.%s has no partition keys"):format(database, name))
+  end
+  local location = common.dir_url(opts.location or def.location)
+  local found, skipped = discover.discover(location, def.partitions, discover.list_folders, opts)
+  local registered = glue.partitions(database, t.Name, { segments = opts.segments })
+  local added, dropped = discover.diff(found, registered)
+  if opts.prune == false then
+    dropped = {}
+  end
+  local r = { added = added, dropped = dropped, skipped = skipped, found = #found, create_calls = 0, delete_calls = 0 }
+  if #added > 0 then
+    r.create_calls = glue.create_partitions(database, t.Name, def, added)
+  end
+  if #dropped > 0 then
+    r.delete_calls = glue.delete_partitions(database, t.Name, dropped)
+  end
+  core.log("info", ("spectrum: Glue table %s.%s: %d partitions found, %d added, %d removed")
+    :format(database, t.Name, #found, #added, #dropped),
+    { database = database, table = t.Name, found = #found, added = #added, dropped = #dropped })
+  return r
 end
 
 return M

@@ -33,6 +33,11 @@ local PG_CATALOG = {
   relname text NOT NULL,
   PRIMARY KEY (schema_name, table_name, "values")
 )]],
+  -- external schemas backed by a Glue database (mirrored, written through)
+  [[CREATE TABLE IF NOT EXISTS lode.spectrum_schemas (
+  schema_name text PRIMARY KEY,
+  database text NOT NULL
+)]],
 }
 
 M.pg_catalog = PG_CATALOG

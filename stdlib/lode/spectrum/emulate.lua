@@ -34,6 +34,7 @@ local function pg_type(t)
   local l = t:lower()
   return PG_TYPES[l] or t
 end
+M._pg_type = pg_type
 
 -- 64-bit FNV-1a of a string, as 16 hex digits: short stable partition names.
 local function fnv1a(s)

@@ -78,15 +78,68 @@ local function value_matches(v, want, ptype)
   return v == tostring(want)
 end
 
---- estimate(wh, table, {columns = {...}, where = {col = value | {values}}}) ->
+local NUMERIC = { int = 1, integer = 1, bigint = 1, smallint = 1, tinyint = 1, decimal = 1, numeric = 1,
+  real = 1, float = 1, double = 1 }
+
+-- Glue's partition filter (GetPartitions Expression) for where.
+local function glue_expression(def, where)
+  local terms = {}
+  for _, c in ipairs(def.partitions) do
+    local w = where[c.name] or where[c.name:lower()]
+    if w ~= nil then
+      local numeric = NUMERIC[c.type:lower():match("^(%a+)")]
+      local function lit(v)
+        if numeric and tonumber(v) then
+          return tostring(v)
+        end
+        return "'" .. tostring(v):gsub("'", "''") .. "'"
+      end
+      if type(w) == "table" then
+        local vals = {}
+        for i, v in ipairs(w) do
+          vals[i] = lit(v)
+        end
+        terms[#terms + 1] = c.name .. " IN (" .. table.concat(vals, ", ") .. ")"
+      else
+        terms[#terms + 1] = c.name .. " = " .. lit(w)
+      end
+    end
+  end
+  return #terms > 0 and table.concat(terms, " AND ") or nil
+end
+M._glue_expression = glue_expression
+
+-- The Glue table behind name, or nil: opts.catalog = "glue" names it
+-- DATABASE.TABLE (or SCHEMA.TABLE of a schema mirroring a Glue database);
+-- without it, a table of a mirrored schema is read from Glue too.
+local function glue_def(wh, name, opts)
+  local glue = require "lode.spectrum.glue"
+  local schema, tbl = catalog.name_parts(name)
+  local db = wh and require("lode.spectrum")._glue_database(wh, schema)
+  if not db and opts.catalog ~= "glue" then
+    return nil
+  end
+  db = db or schema
+  local t = glue.get_table(db, tbl)
+  if not t then
+    common.fail("not_found", ("no Glue table %s.%s"):format(db, tbl), { database = db, table = tbl })
+  end
+  local def = glue.def_from_table(schema, t)
+  def.database = db
+  return def
+end
+
+--- estimate(wh, table, {columns = {...}, where = {col = value | {values}}, catalog=}) ->
 --- {bytes=, dollars=, files=, partitions=}: what Spectrum would scan — the
 --- compressed column chunks of just those columns in just the registered
---- partitions matching where, from the Parquet footers. Under `lode plan`
---- the estimate is printed.
+--- partitions matching where, from the Parquet footers. A table in Glue
+--- (catalog = "glue", wh may then be nil, or a schema mirroring a Glue
+--- database) takes Glue's partitions, filtered by Glue (GetPartitions
+--- Expression). Under `lode plan` the estimate is printed.
 function M.estimate(wh, name, opts)
   opts = opts or {}
-  local dialect = wh:get_dialect()
-  local def = catalog._read_table(wh, dialect, name)
+  local dialect = wh and wh:get_dialect()
+  local def = glue_def(wh, name, opts) or catalog._read_table(wh, dialect, name)
   local where = opts.where or {}
   local ptypes = {}
   for _, p in ipairs(def.partitions) do
@@ -101,7 +154,14 @@ function M.estimate(wh, name, opts)
   if #def.partitions == 0 then
     folders[1] = def.location
   else
-    for _, p in ipairs(catalog._registered(wh, dialect, def)) do
+    local parts
+    if def.database then
+      parts = require("lode.spectrum.glue").partitions(def.database, def.glue.Name,
+        { expression = glue_expression(def, where) })
+    else
+      parts = catalog._registered(wh, dialect, def)
+    end
+    for _, p in ipairs(parts) do
       local ok = true
       for i, c in ipairs(def.partitions) do
         local w = where[c.name] or where[c.name:lower()]
