@@ -77,13 +77,32 @@ static void call_done(lode_aws_call *call, void *ud)
     lode_op_done(&((call_op *)ud)->op);
 }
 
-/* client:call(operation [, params]) -> result table */
+/* Operations that only read, by AWS's naming convention: a dry run sends these. */
+static int read_only_operation(const char *op)
+{
+    static const char *const verbs[] = {"Get", "List", "Describe", "Head", "Search", "BatchGet", "Query",
+                                        "Scan", "Select", "Lookup", "Check", "Estimate", "Preview", NULL};
+    for (int i = 0; verbs[i]; i++) {
+        size_t n = strlen(verbs[i]);
+        if (strncmp(op, verbs[i], n) == 0 && (op[n] == '\0' || (op[n] >= 'A' && op[n] <= 'Z'))) return 1;
+    }
+    return 0;
+}
+
+/* client:call(operation [, params]) -> result table; in a dry run (lode
+ * plan) an operation that may write is logged and answers an empty table. */
 static int l_call(lua_State *L)
 {
     client_ud *u = luaL_checkudata(L, 1, CLIENT_MT);
     const char *operation = luaL_checkstring(L, 2);
     if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
     lode_check_task(L, "aws client:call");
+    if (lode_dry_run() && !read_only_operation(operation)) {
+        const lode_aws_service *sv = lode_aws_client_service(u->c);
+        lode_logf(LODE_LOG_INFO, "plan: %s.%s (not sent in a dry run)", sv ? sv->name : "aws", operation);
+        lua_newtable(L);
+        return 1;
+    }
     cJSON *params = NULL;
     if (lua_istable(L, 3)) {
         lode_json_push_text(L, 3);
