@@ -87,7 +87,7 @@ static void push_etag(lua_State *L, const char *etag)
 /* ---- one op for every call: start it in runtime/s3, yield, push its result ---- */
 
 enum { K_LIST, K_HEAD, K_GET, K_PUT, K_DELETE, K_DELETE_BATCH, K_COPY, K_LIST_UPLOADS, K_ABORT, K_CREATE_BUCKET,
-       K_HEAD_BUCKET, K_DOWNLOAD, K_UPLOAD };
+       K_HEAD_BUCKET, K_DOWNLOAD, K_UPLOAD, K_PRESIGN };
 
 typedef struct {
     lode_op op;
@@ -166,6 +166,7 @@ static int s3_op_push(lua_State *L, lode_op *op)
         lua_setfield(L, -2, "content_type");
         return 1;
     case K_GET:
+    case K_PRESIGN:
         lua_pushlstring(L, r->data ? r->data : "", r->ndata);
         return 1;
     case K_PUT:
@@ -450,7 +451,8 @@ static int l_upload(lua_State *L)
 
 /* ---- presign and configure ------------------------------------------------------- */
 
-/* s3.presign(url, {expires = seconds (default 3600, at most 604800), method = "GET"}) */
+/* s3.presign(url, {expires = seconds (default 3600, at most 604800), method = "GET"}):
+ * waits for credentials when none are cached yet */
 static int l_presign(lua_State *L)
 {
     const char *bucket, *key;
@@ -460,15 +462,9 @@ static int l_presign(lua_State *L)
     luaL_argcheck(L, expires >= 1 && expires <= 604800, 2, "expires must be between 1 and 604800 seconds");
     check_url(L, 1, &bucket, &key, 1);
     lode_s3 *c = client(L, "s3.presign");
-    lode_s3_error e;
-    char *url = lode_s3_presign(c, method ? method : "GET", bucket, key, (int64_t)now, (int64_t)expires, &e);
-    if (!url) {
-        lode_s3_push_error(L, "s3.presign", &e);
-        return lua_error(L);
-    }
-    lua_pushstring(L, url);
-    free(url);
-    return 1;
+    s3_op *s = s3_op_new(L, K_PRESIGN, "s3.presign");
+    return s3_op_yield(L, s, lode_s3_presign(c, method ? method : "GET", bucket, key, (int64_t)now,
+                                             (int64_t)expires, s3_op_done, s));
 }
 
 /* s3._sign_for_test(url, {endpoint=, now=, expires=, access_key=, secret_key=, token=, region=})
@@ -504,7 +500,11 @@ static int l_sign_for_test(lua_State *L)
 
 /* s3.configure{max_attempts=, part_size=, multipart_threshold=, concurrency=,
  *              low_speed_time=, connect_timeout=, backoff_base=, backoff_cap=,
- *              deadline=, min_rate=} -> the settings now (and addressing, region) */
+ *              deadline=, min_rate=, credential_refresh = {advisory = s, mandatory = s}}
+ * -> the settings now (and addressing, region). credential_refresh: how long
+ * before temporary credentials expire they are refreshed in the background
+ * (default 900 s) / before every request waits for the refresh (default
+ * 600 s), as botocore. */
 static int l_configure(lua_State *L)
 {
     static const struct { const char *name; size_t off; lua_Integer min; int shown; } opts[] = {
@@ -525,6 +525,13 @@ static int l_configure(lua_State *L)
     for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
         if ((v = opt_field_int(L, 1, opts[i].name, -1)) >= opts[i].min) *(int64_t *)((char *)&s + opts[i].off) = v;
     lode_s3_set_settings(c, &s);
+    if (lua_getfield(L, 1, "credential_refresh") == LUA_TTABLE) {
+        int rt = lua_gettop(L);
+        lua_Integer adv = opt_field_int(L, rt, "advisory", 0), man = opt_field_int(L, rt, "mandatory", 0);
+        luaL_argcheck(L, adv >= 0 && man >= 0, 1, "credential_refresh windows are seconds >= 0");
+        lode_s3_set_credential_refresh(c, adv, man);
+    }
+    lua_pop(L, 1);
     lode_s3_get_settings(c, &s);
     lua_createtable(L, 0, 10);
     for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {

@@ -636,10 +636,89 @@ int lode_s3_region_name_ok(const char *region)
 
 const char *lode_s3_region(const lode_s3 *c) { return c->cfg.region; }
 
-char *lode_s3_presign(lode_s3 *c, const char *method, const char *bucket, const char *key, int64_t now,
-                      int64_t expires, lode_s3_error *err)
+/* ---- presign: waits for credentials when none are cached ------------------------- */
+
+typedef struct {
+    lode_s3_call base;
+    lode_aws_creds_query *q;
+    char *method;
+    int64_t now, expires;
+} presign_call;
+
+/* Sign with keys (NULL: file://), or fail with the credential error. */
+static void presign_with(presign_call *p, lode_aws_creds *keys, const lode_aws_creds_error *ce)
 {
-    return s3_presign(c, method, bucket, key, now, expires, err);
+    lode_s3_call *call = &p->base;
+    if (!keys && call->c->creds) {
+        lode_s3_error e;
+        memset(&e, 0, sizeof e);
+        snprintf(e.code, sizeof e.code, "%s", ce->code);
+        snprintf(e.message, sizeof e.message, "%s", ce->message);
+        s3_call_fail(call, &e);
+    } else {
+        lode_s3_error e;
+        call->res.data = s3_presign_with(call->c, keys ? &keys->keys : NULL, p->method, call->bucket, call->key,
+                                         p->now, p->expires, &e);
+        if (!call->res.data) s3_call_fail(call, &e);
+        else call->res.ndata = strlen(call->res.data);
+    }
+    lode_aws_creds_unref(keys);
+    s3_call_finish(call);
+}
+
+static void presign_keys(void *ud, lode_aws_creds *keys, const lode_aws_creds_error *e)
+{
+    presign_call *p = ud;
+    p->q = NULL;
+    presign_with(p, keys, e);
+}
+
+static void presign_cancel(lode_s3_call *call)
+{
+    presign_call *p = (presign_call *)call;
+    lode_aws_creds_cancel(p->q);
+    p->q = NULL;
+    lode_s3_error e;
+    s3_error_set(&e, 0, "cancelled", "cancelled", call->bucket, call->key, 0);
+    s3_call_fail(call, &e);
+    s3_call_finish(call);
+}
+
+static void presign_release(lode_s3_call *call)
+{
+    presign_call *p = (presign_call *)call;
+    lode_aws_creds_cancel(p->q);
+    free(p->method);
+}
+
+lode_s3_call *lode_s3_presign(lode_s3 *c, const char *method, const char *bucket, const char *key, int64_t now,
+                              int64_t expires, lode_s3_call_cb cb, void *ud)
+{
+    presign_call *p = (presign_call *)s3_call_new(sizeof *p, c, bucket, key, cb, ud);
+    if (!p) return NULL;
+    p->base.cancel = presign_cancel;
+    p->base.release = presign_release;
+    p->method = strdup(method);
+    p->now = now;
+    p->expires = expires;
+    lode_aws_creds_error ce;
+    memset(&ce, 0, sizeof ce);
+    lode_aws_creds *keys = NULL;
+    if (!p->method) {
+        oom(&p->base);
+        s3_call_finish(&p->base);
+    } else if (c->creds && !(keys = lode_aws_creds_current(c->creds))) {
+        p->q = lode_aws_creds_get(c->creds, presign_keys, p, &ce);
+        if (!p->q) presign_with(p, NULL, &ce);
+    } else {
+        presign_with(p, keys, &ce);
+    }
+    return s3_call_started(&p->base);
+}
+
+void lode_s3_set_credential_refresh(lode_s3 *c, int64_t advisory_s, int64_t mandatory_s)
+{
+    if (c->creds) lode_aws_creds_set_windows(c->creds, advisory_s, mandatory_s);
 }
 
 int lode_s3_sign_example(const char *endpoint, const char *region, const char *access_key,

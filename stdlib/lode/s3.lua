@@ -18,7 +18,8 @@
 --  s3.copy(src_url, dst_url) -> {etag=}
 --  s3.presign(url, {expires=, method=}) -> string
 --  s3.create_bucket(name_or_url, {region=}) -> created (false: it was already yours)
---  s3.configure{max_attempts=, part_size=, concurrency=, low_speed_time=, connect_timeout=, deadline=, min_rate=}
+--  s3.configure{max_attempts=, part_size=, concurrency=, low_speed_time=, connect_timeout=, deadline=, min_rate=,
+--               credential_refresh = {advisory=, mandatory=}}
 --  s3.open(url) -> reader {size, etag, reads, :read(offset, len), :close()}
 --
 -- Every failure raises a structured error {op, code, message, retryable,

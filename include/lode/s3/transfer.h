@@ -141,9 +141,14 @@ int lode_s3_bucket_name_ok(const char *name, size_t n);
 int lode_s3_region_name_ok(const char *region);
 /* The configured region, or NULL. */
 const char *lode_s3_region(const lode_s3 *c);
-/* A presigned URL (malloc'd) for method on bucket/key, valid expires seconds from now; NULL with err. */
-char *lode_s3_presign(lode_s3 *c, const char *method, const char *bucket, const char *key, int64_t now,
-                      int64_t expires, lode_s3_error *err);
+/* A presigned URL for method on bucket/key, valid expires seconds from now,
+ * in the result's data (NUL-terminated); waits for credentials when none
+ * are cached yet. */
+lode_s3_call *lode_s3_presign(lode_s3 *c, const char *method, const char *bucket, const char *key, int64_t now,
+                              int64_t expires, lode_s3_call_cb cb, void *ud);
+/* How long before temporary credentials expire they are refreshed in the
+ * background / before every request waits (seconds; 0 keeps the value). */
+void lode_s3_set_credential_refresh(lode_s3 *c, int64_t advisory_s, int64_t mandatory_s);
 /* What a client with these explicit settings would send for a GET of
  * bucket/key at now: a presigned URL, and the request URL with its
  * Authorization header (all malloc'd). For tests against botocore. */
