@@ -1,7 +1,7 @@
 /* bindings/s3.c — lode.s3core, the C half of lode.s3 (stdlib/lode/s3.lua,
  * where the whole API is listed): S3 object operations on s3://bucket/key
- * URLs, each an argument check, one call into runtime/s3
- * (lode/s3/transfer.h), a yield and its results pushed. Every failure
+ * URLs, each an argument check, one call into the runtime's s3/ops.c or
+ * s3/transfer.c (lode/s3/transfer.h), a yield and its results pushed. Every failure
  * raises a structured error {op, code, message, retryable, status, key,
  * request_id}. In a dry run (`lode plan`) writes are logged, not done. */
 #include <stddef.h>
@@ -84,7 +84,7 @@ static void push_etag(lua_State *L, const char *etag)
     lua_setfield(L, -2, "etag");
 }
 
-/* ---- one op for every call: start it in runtime/s3, yield, push its result ---- */
+/* ---- one op for every call: start it in the runtime, yield, push its result ---- */
 
 enum { K_LIST, K_HEAD, K_GET, K_PUT, K_DELETE, K_DELETE_BATCH, K_COPY, K_LIST_UPLOADS, K_ABORT, K_CREATE_BUCKET,
        K_HEAD_BUCKET, K_DOWNLOAD, K_UPLOAD, K_PRESIGN };
