@@ -1,7 +1,7 @@
 /* bindings/aws.c — lode.aws: call any AWS service API that speaks Query or
  * JSON (STS, IAM, Redshift, Glue, Athena, Redshift Data/Serverless,
  * CloudWatch, Logs, SQS, SNS, ...) from a task, signed with the process's
- * AWS credentials (runtime/aws/client.c).
+ * AWS credentials (aws/client.c in the runtime).
  *
  *   local aws = require "lode.aws"
  *   local glue = aws.client("glue", { region = "eu-west-1" })   -- endpoint_url=, profile=, max_attempts=,

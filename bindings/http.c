@@ -1,5 +1,5 @@
 /* bindings/http.c — lode.http: small HTTP client for pipelines that pull from
- * SaaS APIs, on the same transfer layer as lode.s3 (runtime/http/http.c).
+ * SaaS APIs, on the same transfer layer as lode.s3 (http/http.c in the runtime).
  *
  *   local http = require "lode.http"
  *   local r = http.request { method = "POST", url = u, headers = { ["x-api-key"] = k },

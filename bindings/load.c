@@ -12,7 +12,7 @@
  *   for _, e in ipairs(dec:take_errors()) do ... end
  *
  * No I/O here: the caller moves the bytes (S3 → decoder → COPY stream), so
- * memory is bounded by the chunk size. The work is in runtime/load/
+ * memory is bounded by the chunk size. The work is in the runtime, load/
  * (decoder.c, manifest.c, pqcopy.c); this file checks arguments, calls it,
  * yields and pushes results. */
 #include <lauxlib.h>

@@ -24,6 +24,7 @@
 #include "lode/http/http.h"
 /* s3: client and the S3 byte source */
 #include "lode/s3/s3.h"
+#include "lode/s3/transfer.h"
 /* pg: non-blocking libpq, COPY streaming */
 #include "lode/pg/pg.h"
 /* parquet: Thrift, footer model, page codecs, row reader */

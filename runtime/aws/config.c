@@ -1,4 +1,4 @@
-/* aws_config.c — resolve credentials, region and endpoint the way the aws
+/* aws/config.c — resolve credentials, region and endpoint the way the aws
  * CLI does: environment first, then the profile in ~/.aws/credentials and
  * ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE override the
  * paths). Owns the strings of lode_aws_config. Never logs a secret. */

@@ -1,4 +1,4 @@
-/* sched.c — tasks as Lua threads, resumed only from one run queue.
+/* core/sched.c — tasks as Lua threads, resumed only from one run queue.
  *
  * Owns: every lode_task (freed when its last reference drops: the scheduler's
  * while it runs, one per Lua handle, one per waiter), the run queue, the idle

@@ -1,4 +1,4 @@
-/* http.c — libcurl multi on the libuv loop (the shape of curl's multi-uv.c).
+/* http/http.c — libcurl multi on the libuv loop (the shape of curl's multi-uv.c).
  * Owns: the multi handle and its timer (closed by the shutdown hook), one
  * uv_poll_t per curl socket (freed in its close callback), and every
  * lode_http from lode_http_start to lode_http_free. Completions are found in

@@ -1,4 +1,4 @@
-/* pg_conn.c — one libpq connection on the lode loop, never blocking it.
+/* pg/conn.c — one libpq connection on the lode loop, never blocking it.
  *
  * Owns: the PGconn, the uv_poll_t watching its socket and the kick timer (both
  * heap-allocated and freed in their close callbacks, so the connection itself

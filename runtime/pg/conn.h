@@ -1,4 +1,4 @@
-/* pg_conn.h — private: one libpq connection driven by uv_poll, and the
+/* pg/conn.h — private: one libpq connection driven by uv_poll, and the
  * requests (statements, COPY) it runs one at a time, in order.
  *
  * A request is owned by its connection from pg_conn_submit until its on_done

@@ -1,6 +1,5 @@
-/* s3/internal.h — private to runtime/s3/ (and, until phase 2 of issue #16
- * moves its transfer manager here, bindings/s3.c): the client, signed
- * requests with retries, XML, the file:// backend. */
+/* s3/internal.h — private to runtime/s3/: the client, signed requests
+ * with retries, XML, the file:// backend. */
 #ifndef LODE_S3_INTERNAL_H
 #define LODE_S3_INTERNAL_H
 

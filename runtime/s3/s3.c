@@ -1,4 +1,4 @@
-/* s3.c — the S3 client: one shared configuration, signed requests over
+/* s3/s3.c — the S3 client: one shared configuration, signed requests over
  * runtime/http.c with retries (exponential backoff, full jitter), and S3's
  * XML errors turned into lode_s3_error.
  * Owns: the default client (freed at shutdown), every s3_req from

@@ -1,4 +1,4 @@
-/* source_s3.c — lode_source over an S3 object. Open is a HEAD (size, ETag),
+/* s3/source.c — lode_source over an S3 object. Open is a HEAD (size, ETag),
  * or, for readers that start at the end (Parquet footers), one suffix-range
  * GET (`Range: bytes=-N`) whose Content-Range gives the size and whose body
  * is kept as the source's tail cache: reads inside it are served from memory
