@@ -449,6 +449,17 @@ local function is_temp_name(v)
   return v:match("^#[%w_\128-\255]") ~= nil
 end
 
+-- A plain '…' literal holding backslashes (Redshift reads them as escapes):
+-- raise unless every escape is one PostgreSQL's E'…' reads the same way.
+local function check_escapes(t)
+  local ok, why = M.decode_string(t.value)
+  if not ok then
+    error(core.error({ op = "sql", code = "unsupported", line = t.line, feature = "backslash escape in a string literal",
+      message = ("line %d: a backslash escape in the string literal %s is not emulated exactly by lode: %s")
+        :format(t.line, #t.text > 40 and (t.text:sub(1, 37) .. "...") or t.text, why) }), 0)
+  end
+end
+
 -- Rewrite Redshift-only table syntax into PostgreSQL by dropping or replacing
 -- token ranges; everything else is kept byte for byte.
 local function rewrite_create_table(st, toks, text, hash_only)
@@ -484,7 +495,15 @@ local function rewrite_create_table(st, toks, text, hash_only)
     if hash_only and not (v and (is_temp_name(v) or v == "getdate" or v == "sysdate" or v == "json_parse")) then
       v = nil
     end
-    if not v then
+    if t.backslash then
+      -- Redshift reads backslash escapes in '…' (PostgreSQL only in E'…'):
+      -- the same literal with an E in front means the same bytes
+      check_escapes(t)
+      keep_until(i)
+      local before = text:sub(t.pos - base, t.pos - base)
+      out[#out + 1] = before:match("[%w_$]") and " E" or "E"
+      i = i + 1
+    elseif not v then
       i = i + 1
     elseif v == "getdate" and nxt and nxt.text == "(" and toks[i + 2] and toks[i + 2].text == ")" then
       -- Redshift's GETDATE(): the current timestamp, to the second
@@ -592,8 +611,16 @@ end
 local function parse_unload(c, st)
   c:expect("unload")
   c:expect_op("(")
-  st.query = c:string("the UNLOAD query")
+  st.query = option_string(c, st, "the UNLOAD query")
   c:expect_op(")")
+  -- the query is Redshift SQL too: its own literals, #temp names, GETDATE()
+  local inner = tok.split(st.query, true)
+  if #inner == 1 then
+    for _, t in ipairs(inner[1].tokens) do
+      t.line = t.line + st.line - 1
+    end
+    st.query = rewrite_create_table({}, inner[1].tokens, inner[1].text, true)
+  end
   c:expect("to")
   st.to = c:string("TO")
   st.format = "text"
@@ -720,11 +747,12 @@ function M.parse(stmt)
     st.kind = "truncate"
   end
   if st.kind == "sql" or st.kind == "drop_table" or st.kind == "truncate" then
-    -- #temp table names become the temp tables "#name"; GETDATE()/SYSDATE
+    -- #temp table names become the temp tables "#name"; GETDATE()/SYSDATE;
+    -- '…' literals with backslash escapes become E'…'
     local rewrite = false
     for _, t in ipairs(toks) do
-      if t.type == "word" and (is_temp_name(t.value) or t.value == "getdate" or t.value == "sysdate"
-          or t.value == "json_parse") then
+      if t.backslash or (t.type == "word" and (is_temp_name(t.value) or t.value == "getdate" or t.value == "sysdate"
+          or t.value == "json_parse")) then
         rewrite = true
       end
     end
@@ -792,7 +820,7 @@ end
 --- statements(text) -> parsed statements of a script, in order
 function M.statements(text)
   local out = {}
-  for _, s in ipairs(tok.split(text)) do
+  for _, s in ipairs(tok.split(text, true)) do
     out[#out + 1] = M.parse(s)
   end
   return out

@@ -205,3 +205,27 @@ t.test("decode_string: Redshift's backslash escapes in option strings", function
   t.eq(one([[COPY t FROM 's3://b/k' IAM_ROLE 'r' DELIMITER '\t' NULL AS '\\N']]).null_as, "\\N")
   t.eq(one([[COPY t FROM 's3://b/k' IAM_ROLE 'r' DELIMITER '\t']]).delimiter, "\t")
 end)
+
+t.test("string literals with backslashes: Redshift's escapes, passed to PostgreSQL as E'…'", function()
+  -- Redshift reads '\\' as one backslash and '\'' as a quote; PostgreSQL
+  -- (standard_conforming_strings on) only does so in E'…'
+  local st = rs.statements([[INSERT INTO t VALUES ('a\\b', 'it\'s; ok', 'tab\there', 'plain');
+SELECT x FROM y WHERE z LIKE'p\\_%']])
+  t.eq(#st, 2, "the \\' inside a literal does not end it, its ; does not split")
+  t.eq(st[1].rewritten, [[INSERT INTO t VALUES (E'a\\b', E'it\'s; ok', E'tab\there', 'plain')]])
+  t.eq(st[2].rewritten, [[SELECT x FROM y WHERE z LIKE E'p\\_%']])
+  t.eq(one([[CREATE TABLE z (a varchar(9) DEFAULT 'q\\r') DISTSTYLE EVEN]]).rewritten,
+    [[CREATE TABLE z (a varchar(9) DEFAULT E'q\\r') ]])
+  t.eq(one([[SELECT E'a\\b', $$c\d$$]]).rewritten, nil, "E'' and dollar quotes are already PostgreSQL's")
+  local e = t.raises(function() rs.statements("SELECT 1;\nSELECT 'a\\d'") end, "line 2")
+  t.contains(e.message, "backslash escape in the string literal 'a\\d'")
+  t.eq(e.code, "unsupported")
+  t.eq(e.line, 2)
+end)
+
+t.test("COPY … CSV QUOTE AS '\\'' splits and reads a single quote", function()
+  local st = rs.statements([[COPY t FROM 's3://b/k' IAM_ROLE 'r' CSV QUOTE AS '\'' DELIMITER '|'; SELECT 1]])
+  t.eq(#st, 2)
+  t.eq(st[1].quote, "'")
+  t.eq(st[1].delimiter, "|")
+end)
