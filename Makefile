@@ -28,7 +28,7 @@ CFLAGS_ALL := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $(OPT) $(SANFLAGS) \
               -Iinclude $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
-RUNTIME_SRC := $(filter-out runtime/main.c,$(wildcard runtime/*.c runtime/*/*.c))
+RUNTIME_SRC := $(filter-out runtime/core/main.c,$(wildcard runtime/*.c runtime/*/*.c))
 BINDING_SRC := $(wildcard bindings/*.c)
 LIB_OBJ     := $(patsubst %.c,$(BUILD)/obj/%.o,$(RUNTIME_SRC) $(BINDING_SRC)) $(BUILD)/obj/modules.o
 UNIT_SRC    := $(wildcard tests/unit/*.c)
@@ -55,7 +55,7 @@ $(BUILD)/liblode.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/lode: $(BUILD)/obj/runtime/main.o $(BUILD)/liblode.a
+$(BUILD)/lode: $(BUILD)/obj/runtime/core/main.o $(BUILD)/liblode.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(BUILD)/liblode.a

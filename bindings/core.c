@@ -7,7 +7,6 @@
 #include <cjson/cJSON.h>
 
 #include "lode.h"
-#include "../runtime/task_lua.h"
 
 /* Convert a flat Lua table of scalars into a cJSON object (for log fields). */
 static cJSON *fields_to_json(lua_State *L, int idx)

@@ -1,5 +1,5 @@
 /* bindings/http.c — lode.http: small HTTP client for pipelines that pull from
- * SaaS APIs, on the same transfer layer as lode.s3 (runtime/http.c).
+ * SaaS APIs, on the same transfer layer as lode.s3 (runtime/http/http.c).
  *
  *   local http = require "lode.http"
  *   local r = http.request { method = "POST", url = u, headers = { ["x-api-key"] = k },
@@ -21,8 +21,8 @@
 #include <cjson/cJSON.h>
 
 #include "lode.h"
-#include "lode/http.h"
-#include "lode/luajson.h"
+#include "lode/http/http.h"
+#include "lode/core/luajson.h"
 
 typedef struct {
     lode_op op;

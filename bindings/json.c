@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "lode.h"
-#include "lode/luajson.h"
+#include "lode/core/luajson.h"
 
 static int l_encode(lua_State *L)
 {

@@ -4,7 +4,7 @@
  *   metadata(path_or_url [, {speculative = bytes}]) -> table   (yields)
  *   schema(path_or_url [, opts]) -> {schema=, columns=, ...}  (yields)
  *
- * I/O goes through a lode_source and runtime/parquet_meta.c's footer reader;
+ * I/O goes through a lode_source and runtime/parquet/meta.c's footer reader;
  * decoding is synchronous C once the bytes are in memory. The op owns the
  * source and the decoded model; both are freed in release. */
 #include <stdlib.h>
@@ -13,9 +13,9 @@
 #include <lauxlib.h>
 
 #include "lode.h"
-#include "lode/parquet.h"
-#include "lode/s3.h"
-#include "lode/source.h"
+#include "lode/parquet/parquet.h"
+#include "lode/s3/s3.h"
+#include "lode/core/source.h"
 
 
 typedef struct {

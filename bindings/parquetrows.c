@@ -18,10 +18,10 @@
 #include <lauxlib.h>
 
 #include "lode.h"
-#include "lode/parquet.h"
-#include "lode/parquet_read.h"
-#include "lode/s3.h"
-#include "lode/source.h"
+#include "lode/parquet/parquet.h"
+#include "lode/parquet/read.h"
+#include "lode/s3/s3.h"
+#include "lode/core/source.h"
 
 #define READER_MT "lode.parquetrows.reader"
 #define OUT_CHUNK (1u << 20)

@@ -20,8 +20,8 @@
 #include <lauxlib.h>
 
 #include "lode.h"
-#include "lode/pg.h"
-#include "../runtime/pg_conn.h"
+#include "lode/pg/pg.h"
+#include "../runtime/pg/conn.h"
 
 #define CURSOR_MT "lode.pg.cursor"
 #define CURSOR_HIGH_WATER 256      /* buffered rows before reading pauses */

@@ -31,7 +31,7 @@
 #include <openssl/evp.h>
 
 #include "lode.h"
-#include "../runtime/s3_internal.h"
+#include "../runtime/s3/internal.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 

@@ -1,12 +1,37 @@
-/* lode.h — umbrella header for the lode runtime's public C API. */
+/* lode.h — umbrella header for the lode runtime's public C API: one header
+ * per subsystem under include/lode/<subsystem>/, grouped like runtime/
+ * (see docs/architecture.md). Private headers stay beside their .c files. */
 #ifndef LODE_H
 #define LODE_H
 
 #define LODE_VERSION "0.1.0"
 
-#include "lode/task.h"
-#include "lode/log.h"
-#include "lode/error.h"
-#include "lode/luautil.h"
+/* core: scheduler and tasks, logging, structured errors, Lua helpers,
+ * allocator, byte sources */
+#include "lode/core/task.h"
+#include "lode/core/log.h"
+#include "lode/core/error.h"
+#include "lode/core/luautil.h"
+#include "lode/core/luajson.h"
+#include "lode/core/mem.h"
+#include "lode/core/source.h"
+/* aws: SigV4 */
+#include "lode/aws/config.h"
+#include "lode/aws/sigv4.h"
+/* http: curl multi on the loop */
+#include "lode/http/http.h"
+/* s3: client and the S3 byte source */
+#include "lode/s3/s3.h"
+/* pg: non-blocking libpq, COPY streaming */
+#include "lode/pg/pg.h"
+/* parquet: Thrift, footer model, page codecs, row reader */
+#include "lode/parquet/thrift.h"
+#include "lode/parquet/parquet.h"
+#include "lode/parquet/codec.h"
+#include "lode/parquet/read.h"
+/* load: CSV, JSON, conversions, decompression, Parquet into COPY */
+#include "lode/load/load.h"
+#include "lode/load/decoder.h"
+#include "lode/load/manifest.h"
 
 #endif

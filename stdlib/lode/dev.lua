@@ -1,7 +1,8 @@
 -- lode.dev — a throwaway local stack for laptops and CI: a PostgreSQL cluster
--- in a folder (the system's binaries, a free loopback port) and local S3 (a
--- file:// endpoint, or s3rver). `lode dev up|down|env`, `make demo` and the
--- test harness all start their services through here.
+-- in a folder (the system's binaries, a free loopback port), local S3 (a
+-- file:// endpoint, or s3rver) and a local AWS (moto_server: STS, IAM, Glue,
+-- Redshift's API and S3 on one port). `lode dev up|down|env`, `make demo`
+-- and the test harness all start their services through here.
 
 local proc = require "lode.proc"
 local fs = require "lode.fs"
@@ -156,6 +157,61 @@ local function find_s3rver()
   fail("s3rver not found: run `make deps` (it installs it under tests/node_modules) or set LODE_S3RVER", "no_s3rver")
 end
 
+-- moto_server's argv: LODE_MOTO_SERVER, moto_server on PATH, python3 -m moto.server, or
+-- the venv `make deps` makes
+local function find_moto()
+  local env = os.getenv("LODE_MOTO_SERVER")
+  if env and env ~= "" then
+    return { env }
+  end
+  local r = proc.run({ "sh", "-c", "command -v moto_server" })
+  if r.status == 0 and r.stdout:match("%S") then
+    return { (r.stdout:gsub("%s+$", "")) }
+  end
+  if proc.run({ "python3", "-c", "import moto.server" }).status == 0 then
+    return { "python3", "-m", "moto.server" }
+  end
+  local root = os.getenv("LODE_ROOT") or (LODE_STDLIB and LODE_STDLIB:gsub("/stdlib$", ""))
+  if root and fs.stat(root .. "/tests/.venv-moto/bin/moto_server") then   -- where `make deps` puts it
+    return { root .. "/tests/.venv-moto/bin/moto_server" }
+  end
+  fail("moto not found: run `make deps` (it runs pip install 'moto[server]') or set LODE_MOTO_SERVER", "no_moto")
+end
+
+-- moto_server on a free loopback port. With auth = N, moto checks IAM
+-- (SigV4 signatures and policies) after its first N requests
+-- (INITIAL_NO_AUTH_ACTION_COUNT), which a test spends creating a user and key.
+local function start_moto(dir, env, order, opts)
+  local function set(k, v)
+    env[k] = v
+    order[#order + 1] = k
+  end
+  local port = proc.free_port()
+  local argv = { "env" }
+  if opts.aws_auth then
+    argv[#argv + 1] = "INITIAL_NO_AUTH_ACTION_COUNT=" .. math.tointeger(opts.aws_auth)
+  end
+  for _, a in ipairs(find_moto()) do
+    argv[#argv + 1] = a
+  end
+  for _, a in ipairs({ "-H", "127.0.0.1", "-p", tostring(port) }) do
+    argv[#argv + 1] = a
+  end
+  local pid = proc.daemon(argv, { log = dir .. "/moto.log" })
+  local pf = assert(io.open(dir .. "/moto.pid", "w"))
+  pf:write(pid, "\n")
+  pf:close()
+  -- readiness: moto's own API answers without counting as an AWS request
+  local url = ("http://127.0.0.1:%d"):format(port)
+  local r = proc.run({ "curl", "-s", "-f", "-o", "/dev/null", "--retry", "60", "--retry-connrefused",
+                       "--retry-delay", "0", "--retry-max-time", "30", url .. "/moto-api/" })
+  if r.status ~= 0 then
+    fail("moto_server did not start; see " .. dir .. "/moto.log")
+  end
+  set("AWS_ENDPOINT_URL", url)
+  set("LODE_DEV_MOTO_PID", tostring(pid))
+end
+
 local function start_s3(dir, env, order, opts)
   local function set(k, v)
     env[k] = v
@@ -163,8 +219,12 @@ local function start_s3(dir, env, order, opts)
   end
   local s3dir = dir .. "/s3"
   fs.mkdir(s3dir, true)
-  if opts.s3 == "file" then
-    set("AWS_ENDPOINT_URL", "file://" .. s3dir)
+  -- with moto as the local AWS, another local S3 is S3's own endpoint
+  local s3_endpoint = opts.aws == "moto" and "AWS_ENDPOINT_URL_S3" or "AWS_ENDPOINT_URL"
+  if opts.s3 == "moto" then
+    -- moto serves S3 at AWS_ENDPOINT_URL
+  elseif opts.s3 == "file" then
+    set(s3_endpoint, "file://" .. s3dir)
   else
     local port = proc.free_port()
     -- --openssl-legacy-provider: s3rver makes ListObjectsV2 continuation tokens with DES (OpenSSL 3 legacy)
@@ -179,11 +239,12 @@ local function start_s3(dir, env, order, opts)
     if r.status ~= 0 then
       fail("s3rver did not start; see " .. dir .. "/s3rver.log")
     end
-    set("AWS_ENDPOINT_URL", ("http://127.0.0.1:%d"):format(port))
+    set(s3_endpoint, ("http://127.0.0.1:%d"):format(port))
     set("LODE_DEV_S3RVER_PID", tostring(pid))
   end
-  set("AWS_ACCESS_KEY_ID", "S3RVER")
-  set("AWS_SECRET_ACCESS_KEY", "S3RVER")
+  local key = opts.aws == "moto" and "testing" or "S3RVER"
+  set("AWS_ACCESS_KEY_ID", key)
+  set("AWS_SECRET_ACCESS_KEY", key)
   set("AWS_REGION", "us-east-1")
   set("AWS_DEFAULT_REGION", "us-east-1")
   local cfg = assert(io.open(dir .. "/aws-config", "w"))
@@ -195,8 +256,10 @@ local function start_s3(dir, env, order, opts)
   set("AWS_PAGER", "")
 end
 
---- dev.up{dir=, pg=true, s3="file"|"s3rver"|false, database=} -> env, order
+--- dev.up{dir=, pg=true, s3="file"|"s3rver"|false, aws="moto"|nil, aws_auth=N, database=} -> env, order
 --- Starts what is asked in dir (created), records the environment in dir/env.
+--- With aws = "moto", AWS_ENDPOINT_URL is moto's, and S3 is moto's too unless
+--- s3 is given (then AWS_ENDPOINT_URL_S3 points at that S3).
 function M.up(opts)
   opts = opts or {}
   local dir = abspath(opts.dir or ".lode/dev")
@@ -214,8 +277,14 @@ function M.up(opts)
     if opts.pg ~= false then
       start_pg(dir, env, order, opts)
     end
-    if opts.s3 ~= false then
-      start_s3(dir, env, order, { s3 = opts.s3 or "file" })
+    if opts.aws == "moto" then
+      start_moto(dir, env, order, opts)
+    elseif opts.aws ~= nil and opts.aws ~= false and opts.aws ~= "none" then
+      fail(("unknown local AWS '%s' (use moto)"):format(tostring(opts.aws)), "usage")
+    end
+    if opts.s3 ~= false or opts.aws == "moto" then
+      local s3 = opts.s3 or (opts.aws == "moto" and "moto" or "file")
+      start_s3(dir, env, order, { s3 = s3 ~= false and s3 or "moto", aws = opts.aws })
     end
   end)
   write_env(dir, env, order)
@@ -260,12 +329,14 @@ function M.down(opts)
   opts = opts or {}
   local dir = abspath(opts.dir or ".lode/dev")
   local env = read_env(dir) or {}
-  local pidf = io.open(dir .. "/s3rver.pid", "r")
-  if pidf then
-    local pid = tonumber(pidf:read("l"))
-    pidf:close()
-    if pid then
-      M.stop_process(pid)
+  for _, name in ipairs({ "s3rver.pid", "moto.pid" }) do
+    local pidf = io.open(dir .. "/" .. name, "r")
+    if pidf then
+      local pid = tonumber(pidf:read("l"))
+      pidf:close()
+      if pid then
+        M.stop_process(pid)
+      end
     end
   end
   if pg_running(dir) then

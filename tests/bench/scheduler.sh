@@ -4,7 +4,7 @@
 # lower bound). Best of 3 runs each, with glibc's default malloc and with
 # transparent huge pages for glibc's heap (GLIBC_TUNABLES=glibc.malloc.hugetlb=1).
 # On VMs most of the per-task cost of plain Lua is first-touch page faults;
-# lode's small-block allocator (runtime/mem.c) takes its chunks as huge pages,
+# lode's small-block allocator (runtime/core/mem.c) takes its chunks as huge pages,
 # so it pays ~1 fault per 2 MiB either way. LODE_MALLOC=system shows lode on
 # glibc's malloc, for comparison.
 set -euo pipefail

@@ -1,7 +1,10 @@
 # tests/env/services.sh — throwaway PostgreSQL 15 and s3rver on loopback for
 # the tests, the benchmarks and the demo, started by `lode dev up` (the same
 # code users run in their CI). Source it, then:
-#   services_start [pg] [s3]   ...   services_stop   (call it from an EXIT trap)
+#   services_start [pg] [s3] [aws]   ...   services_stop   (call it from an EXIT trap)
+# `aws` adds moto_server as the local AWS (AWS_ENDPOINT_URL, LODE_TEST_AWS_ENDPOINT;
+# S3 stays on s3rver through AWS_ENDPOINT_URL_S3). LODE_TEST_S3_PEER=moto serves
+# S3 from moto instead of s3rver (to measure moto as the S3 peer).
 # Exports, for tests and lode:
 #   PGHOST PGPORT PGUSER PGDATABASE LODE_WAREHOUSE LODE_TEST_PG_URL
 #   LODE_TEST_PGDATA (the cluster, for tests that restart it: see as_pg_owner)
@@ -30,7 +33,11 @@ services_start() {
   export SERVICES_DIR
   local want="${*:-pg s3}" flags=()
   case " $want " in *" pg "*) ;; *) flags+=(--no-pg) ;; esac
-  case " $want " in *" s3 "*) flags+=(--s3 s3rver) ;; *) flags+=(--s3 none) ;; esac
+  case " $want " in
+    *" s3 "*) if [ "${LODE_TEST_S3_PEER:-s3rver}" = moto ]; then flags+=(--s3 none --aws moto); else flags+=(--s3 s3rver); fi ;;
+    *) flags+=(--s3 none) ;;
+  esac
+  case " $want " in *" aws "*) case " ${flags[*]} " in *" --aws "*) ;; *) flags+=(--aws moto) ;; esac ;; esac
   local exports
   if ! exports=$("$LODE_BIN" dev up --dir "$SERVICES_DIR/stack" --database lode_test "${flags[@]}" 2>"$SERVICES_DIR/dev.log"); then
     echo "services: lode dev up failed:" >&2
@@ -41,8 +48,11 @@ services_start() {
   if [ -n "${PGPORT:-}" ]; then
     export LODE_TEST_PG_URL=$LODE_WAREHOUSE LODE_TEST_PGDATA=$LODE_DEV_PGDATA
   fi
-  if [ -n "${AWS_ENDPOINT_URL:-}" ]; then
-    export LODE_TEST_S3_ENDPOINT=$AWS_ENDPOINT_URL
+  if [ -n "${AWS_ENDPOINT_URL_S3:-${AWS_ENDPOINT_URL:-}}" ]; then
+    export LODE_TEST_S3_ENDPOINT=${AWS_ENDPOINT_URL_S3:-$AWS_ENDPOINT_URL}
+  fi
+  if [ -n "${LODE_DEV_MOTO_PID:-}" ]; then
+    export LODE_TEST_AWS_ENDPOINT=$AWS_ENDPOINT_URL
   fi
   return 0
 }

@@ -1,7 +1,7 @@
 /* libFuzzer target: the delimited-text parser and the column conversions.
  * Byte 0 picks the options, byte 1 the chunk size; the rest is the input.
  * Every record is converted against a mixed set of column types. */
-#include "lode/load.h"
+#include "lode/load/load.h"
 
 #include <stdint.h>
 #include <stdlib.h>

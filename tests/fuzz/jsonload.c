@@ -2,7 +2,7 @@
  * Byte 0 picks the options ('auto', 'auto ignorecase' or JSONPaths), byte 1
  * the chunk size; the rest is the input, fed in chunks. Every field of every
  * record is converted against a mixed set of column types. */
-#include "lode/load.h"
+#include "lode/load/load.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "lode/parquet.h"
+#include "lode/parquet/parquet.h"
 
 static void walk(const lode_pq_meta *m)
 {

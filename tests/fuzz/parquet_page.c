@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lode/parquet_read.h"
-#include "parquet_read_int.h"
+#include "lode/parquet/read.h"
+#include "parquet/read_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

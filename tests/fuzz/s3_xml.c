@@ -2,7 +2,7 @@
  * a ListObjectsV2 / ListMultipartUploads page, a DeleteObjects result and an
  * error document; then, as a property, text escaped for a request body must
  * decode back to itself. */
-#include "s3_internal.h"
+#include "s3/internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -23,6 +23,15 @@ check "dev down exits 0 and removes the folder" "[ $rc -eq 0 ] && [ ! -e '$dir' 
 check "dev down stopped s3rver" "! kill -0 $pid 2>/dev/null || grep -q '^[0-9]* ([^)]*) Z' /proc/$pid/stat"
 ( eval "$out"; psql -Atc 'select 1' ) >/dev/null 2>&1; prc=$?
 check "dev down stopped PostgreSQL" "[ $prc -ne 0 ]"
+out=$("$L" dev up --dir "$dir" --no-pg --s3 none 2>/dev/null); rc=$?
+check "dev up --s3 none starts no S3 server" "[ $rc -eq 0 ] && ! echo \"\$out\" | grep -q 'AWS_ENDPOINT_URL\|S3RVER_PID'"
+"$L" dev down --dir "$dir" >/dev/null 2>&1
+out=$("$L" dev up --dir "$dir" --no-pg --aws moto 2>/dev/null); rc=$?
+( eval "$out"; aws s3 mb s3://devt && aws s3api list-buckets --query 'Buckets[].Name' --output text && aws sts get-caller-identity --query Account --output text ) >"$base/m" 2>&1
+check "dev up --aws moto: S3 and STS answer at AWS_ENDPOINT_URL" "[ $rc -eq 0 ] && grep -qx devt '$base/m' && grep -qx '[0-9]\{12\}' '$base/m'"
+mpid=$(echo "$out" | sed -n "s/^export LODE_DEV_MOTO_PID='\(.*\)'/\1/p")
+"$L" dev down --dir "$dir" >/dev/null 2>&1
+check "dev down stopped moto" "[ -n '$mpid' ] && { ! kill -0 $mpid 2>/dev/null || grep -q '^[0-9]* ([^)]*) Z' /proc/$mpid/stat; }"
 "$L" dev env --dir "$dir" >/dev/null 2>&1; rc=$?
 check "dev env with nothing running exits 1" "[ $rc -eq 1 ]"
 "$L" dev sideways >/dev/null 2>&1; rc=$?

@@ -13,7 +13,7 @@
 #include <zstd.h>
 
 #include "tap.h"
-#include "lode/codec.h"
+#include "lode/parquet/codec.h"
 
 #define N 100000
 

@@ -2,7 +2,7 @@
  * newlines, CRLF, line numbers, IGNOREHEADER, blank lines, bounded records,
  * and identical results whatever the chunk boundaries. */
 #include "tap.h"
-#include "lode/load.h"
+#include "lode/load/load.h"
 
 /* Records rendered as "line:field|field;" for comparison; quoted fields as [x]. */
 typedef struct {

@@ -1,7 +1,7 @@
 /* loadconv_test.c — per-column conversion into PostgreSQL text COPY form
  * with Redshift's COPY rules, and the reasons given for rejected values. */
 #include "tap.h"
-#include "lode/load.h"
+#include "lode/load/load.h"
 
 static lode_conv_opts O;
 

@@ -10,7 +10,7 @@
 #include <lualib.h>
 
 #include "tap.h"
-#include "lode/mem.h"
+#include "lode/core/mem.h"
 
 static void fill(unsigned char *p, size_t n, unsigned seed)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "parquet_enc.h"
+#include "parquet/enc.h"
 
 static char err[256];
 

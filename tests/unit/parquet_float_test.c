@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "parquet_value.h"
+#include "parquet/value.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t next_u64(void)

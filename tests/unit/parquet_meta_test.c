@@ -1,10 +1,10 @@
-/* Unit tests of the footer model (runtime/parquet_meta.c) and statistics
- * values (runtime/parquet_values.c) on footers built byte by byte: valid
+/* Unit tests of the footer model (runtime/parquet/meta.c) and statistics
+ * values (runtime/parquet/values.c) on footers built byte by byte: valid
  * ones, and the hostile shapes a reader of untrusted bytes must refuse. */
 #include <math.h>
 
-#include "lode/parquet.h"
-#include "lode/thrift.h"
+#include "lode/parquet/parquet.h"
+#include "lode/parquet/thrift.h"
 #include "tap.h"
 #include "thrift_writer.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "parquet_value.h"
+#include "parquet/value.h"
 
 static char err[256];
 static pq_text_opts topts = { 0, '?' };

@@ -7,8 +7,8 @@
 #include <lualib.h>
 
 #include "lode.h"
-#include "lode/pg.h"
-#include "pg_conn.h"
+#include "lode/pg/pg.h"
+#include "pg/conn.h"
 #include "tap.h"
 
 /* ---- builders ------------------------------------------------------------------ */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "s3_internal.h"
+#include "s3/internal.h"
 
 static void dec(const char *in, const char *want, const char *what)
 {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "lode/sigv4.h"
+#include "lode/aws/sigv4.h"
 #include "tap.h"
 
 #define MAXH 32

@@ -1,10 +1,10 @@
-/* Unit tests of the Thrift compact decoder (runtime/thrift.c) and the page
+/* Unit tests of the Thrift compact decoder (runtime/parquet/thrift.c) and the page
  * header parser built on it, on bytes built here by tests/unit/thrift_writer.h
  * and by hand. */
 #include <math.h>
 
-#include "lode/parquet.h"
-#include "lode/thrift.h"
+#include "lode/parquet/parquet.h"
+#include "lode/parquet/thrift.h"
 #include "tap.h"
 #include "thrift_writer.h"
 

@@ -1,4 +1,4 @@
--- The read-ahead of emulated Parquet COPY (runtime/pqcopy.c): while one row
+-- The read-ahead of emulated Parquet COPY (runtime/load/pqcopy.c): while one row
 -- group streams into the COPY, the column chunks of the next `ahead` row
 -- groups — of the same file, then of the next files — are fetched from
 -- s3rver, and the reader's reads are served from them. The rows must be

@@ -181,3 +181,99 @@ t.test("many tasks finish and are released", function()
   for i = 1, 2000 do hs[i]:await() end
   t.eq(core.live_tasks(), before)
 end)
+
+-- A value whose __close records that it ran (and the error it was given).
+local function closer(log, name)
+  return setmetatable({}, { __close = function(_, err) log[#log + 1] = { name, err } end })
+end
+
+t.test("a task that dies by error runs its <close> handlers, innermost first, with its error", function()
+  local log = {}
+  local boom = { message = "boom" }
+  local h = lode.spawn(function()
+    local outer <close> = closer(log, "outer")
+    local function inner()
+      local x <close> = closer(log, "inner")
+      lode.sleep(1) -- dies after a yield, like a failed query
+      error(boom)
+    end
+    inner()
+  end)
+  local ok, err = pcall(h.await, h)
+  t.eq(ok, false)
+  t.ok(err == boom, "await raises the very error object the task died with")
+  t.eq(#log, 2, "both handlers ran")
+  t.eq(log[1][1], "inner")
+  t.eq(log[2][1], "outer")
+  t.ok(log[1][2] == boom and log[2][2] == boom, "each handler saw the task's error")
+  t.eq(h:status(), "failed")
+end)
+
+t.test("lode.timeout, lode.all and a cancelled parent run the <close> handlers of every task they end", function()
+  local log = {}
+  -- an error inside lode.timeout
+  t.raises(function()
+    lode.timeout(5000, function()
+      local c <close> = closer(log, "timeout-error")
+      error("inner failure", 0)
+    end)
+  end, "inner failure")
+  -- the timeout itself
+  t.raises(function()
+    lode.timeout(20, function()
+      local c <close> = closer(log, "timed-out")
+      lode.sleep(10000)
+    end)
+  end, "timed out after 20 ms")
+  -- lode.all: the failing task and the sibling it cancels
+  t.raises(function()
+    lode.all {
+      function() local c <close> = closer(log, "all-failed"); lode.sleep(5); error("all failure", 0) end,
+      function() local c <close> = closer(log, "all-cancelled"); lode.sleep(10000) end,
+    }
+  end, "all failure")
+  -- structured cancel: a parent's cancel takes its child's handlers along
+  local parent = lode.spawn(function()
+    local c <close> = closer(log, "parent")
+    lode.spawn(function() local cc <close> = closer(log, "child"); lode.sleep(10000) end)
+    lode.sleep(10000)
+  end)
+  lode.sleep(5)
+  parent:cancel()
+  local ran = {}
+  for _, e in ipairs(log) do ran[e[1]] = (ran[e[1]] or 0) + 1 end
+  t.eq(ran, { ["timeout-error"] = 1, ["timed-out"] = 1, ["all-failed"] = 1, ["all-cancelled"] = 1,
+              parent = 1, child = 1 })
+end)
+
+t.test("an error raised by a <close> handler is logged and does not replace the task's error", function()
+  local dir = t.tmpdir()
+  local path = dir .. "/close_error.lua"
+  local f = assert(io.open(path, "w"))
+  f:write([[
+local lode = require "lode"
+local function failing(msg)
+  return setmetatable({}, { __close = function() error(msg, 0) end })
+end
+local h = lode.spawn(function()
+  local c <close> = failing("handler failed after an error")
+  lode.sleep(1)
+  error("the task's own error", 0)
+end)
+local ok, err = pcall(h.await, h)
+print(ok, err)
+local k = lode.spawn(function()
+  local c <close> = failing("handler failed during a cancel")
+  lode.sleep(10000)
+end)
+lode.sleep(5)
+k:cancel()
+print(k:status())
+]])
+  f:close()
+  local r = require("lode.proc").run({ t.env("LODE_BIN", "tests/run.sh sets it"), "run", path })
+  t.eq(r.status, 0, r.stderr)
+  t.eq(r.stdout, "false\tthe task's own error\ncancelled\n")
+  t.contains(r.stderr, "a <close> handler failed while the task ended by error (the task keeps its own error): handler failed after an error")
+  t.contains(r.stderr, "a <close> handler failed while the task was cancelled: handler failed during a cancel")
+end)

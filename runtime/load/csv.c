@@ -1,0 +1,303 @@
+/* csv.c — a push parser for CSV and Redshift's delimited text, over byte
+ * chunks of any size, holding at most one record in memory.
+ *
+ * CSV: fields separated by `delimiter`, optionally enclosed in `quote`; a
+ * doubled quote inside quotes is one quote; newlines inside quotes are data.
+ * Text: fields separated by `delimiter`; with ESCAPE a backslash makes the
+ * next byte (also a newline or the delimiter) literal; with REMOVEQUOTES
+ * surrounding double quotes are dropped (and delimiters inside them kept).
+ * A CR before a record's LF is dropped. */
+#include "lode/load/load.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+#define DEFAULT_MAX_RECORD (4u << 20)
+
+typedef enum {
+    ST_HEADER,          /* skipping IGNOREHEADER lines */
+    ST_FIELD_START,
+    ST_UNQUOTED,
+    ST_QUOTED,
+    ST_QUOTE_IN_QUOTED, /* CSV: a quote seen inside quotes: "" or the end */
+    ST_AFTER_QUOTED,    /* CSV: after the closing quote, before delimiter/newline */
+    ST_ESCAPED          /* text: the byte after a backslash */
+} csv_state;
+
+typedef struct {
+    size_t off, len;
+    int quoted;
+} field_span;
+
+struct lode_csv {
+    lode_csv_opts o;
+    lode_csv_record_fn fn;
+    void *ud;
+    csv_state st, st_before_escape;
+    int64_t line;            /* current line (1-based) */
+    int64_t rec_line;        /* line where the current record started */
+    int64_t header_left;
+    lode_buf buf;            /* field bytes of the current record */
+    field_span *spans;
+    size_t nspans, capspans;
+    lode_field *fields;      /* handed to the callback */
+    size_t capfields;
+    char raw[LODE_RAW_LINE_MAX];
+    size_t raw_len;
+    size_t rec_bytes;        /* raw bytes of the current record */
+    int in_record;           /* bytes of a record were seen */
+    int field_quoted;        /* current field started with a quote */
+    size_t field_start;      /* offset of the current field in buf */
+    char err[200];
+    int64_t err_line;
+};
+
+lode_csv *lode_csv_new(const lode_csv_opts *opts, lode_csv_record_fn fn, void *ud)
+{
+    lode_csv *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->o = *opts;
+    if (!p->o.max_record) p->o.max_record = DEFAULT_MAX_RECORD;
+    if (p->o.csv && !p->o.quote) p->o.quote = '"';
+    if (!p->o.csv && p->o.removequotes) p->o.quote = '"';
+    p->fn = fn;
+    p->ud = ud;
+    p->line = 1;
+    p->header_left = opts->ignoreheader;
+    p->st = p->header_left > 0 ? ST_HEADER : ST_FIELD_START;
+    return p;
+}
+
+void lode_csv_free(lode_csv *p)
+{
+    if (!p) return;
+    lode_buf_free(&p->buf);
+    free(p->spans);
+    free(p->fields);
+    free(p);
+}
+
+const char *lode_csv_error(const lode_csv *p) { return p->err[0] ? p->err : NULL; }
+int64_t lode_csv_error_line(const lode_csv *p) { return p->err_line; }
+int64_t lode_csv_lines(const lode_csv *p) { return p->line - 1; }
+
+static int fail(lode_csv *p, const char *msg)
+{
+    snprintf(p->err, sizeof p->err, "%s", msg);
+    p->err_line = p->rec_line ? p->rec_line : p->line;
+    return -1;
+}
+
+static int end_field(lode_csv *p)
+{
+    if (p->nspans == p->capspans) {
+        size_t n = p->capspans ? p->capspans * 2 : 32;
+        field_span *s = realloc(p->spans, n * sizeof *s);
+        if (!s) return fail(p, "out of memory");
+        p->spans = s;
+        p->capspans = n;
+    }
+    field_span *f = &p->spans[p->nspans++];
+    f->off = p->field_start;
+    f->len = p->buf.len - p->field_start;
+    f->quoted = p->field_quoted;
+    p->field_start = p->buf.len;
+    p->field_quoted = 0;
+    return 0;
+}
+
+static void reset_record(lode_csv *p)
+{
+    p->buf.len = 0;
+    p->nspans = 0;
+    p->field_start = 0;
+    p->field_quoted = 0;
+    p->raw_len = 0;
+    p->rec_bytes = 0;
+    p->in_record = 0;
+}
+
+static int end_record(lode_csv *p)
+{
+    if (end_field(p) != 0) return -1;
+    /* CRLF: drop the CR that ends an unquoted last field */
+    field_span *last = &p->spans[p->nspans - 1];
+    if (!last->quoted && last->len > 0 && p->buf.data[last->off + last->len - 1] == '\r')
+        last->len--;
+    if (p->raw_len > 0 && p->raw[p->raw_len - 1] == '\r') p->raw_len--;
+    int blank = p->nspans == 1 && last->len == 0 && !last->quoted;
+    int rc = 0;
+    if (!(blank && p->o.ignoreblanklines)) {
+        if (p->nspans > p->capfields) {
+            lode_field *f = realloc(p->fields, p->nspans * sizeof *f);
+            if (!f) return fail(p, "out of memory");
+            p->fields = f;
+            p->capfields = p->nspans;
+        }
+        for (size_t i = 0; i < p->nspans; i++) {
+            p->fields[i].data = p->buf.data ? p->buf.data + p->spans[i].off : "";
+            p->fields[i].len = p->spans[i].len;
+            p->fields[i].quoted = p->spans[i].quoted;
+        }
+        lode_csv_record rec = { p->rec_line, p->nspans, p->fields, p->raw, p->raw_len };
+        rc = p->fn(p->ud, &rec);
+    }
+    reset_record(p);
+    return rc;
+}
+
+static int put(lode_csv *p, char c)
+{
+    if (p->buf.len >= p->o.max_record) {
+        char m[120];
+        snprintf(m, sizeof m, "record longer than %zu bytes (an unterminated quote?)", p->o.max_record);
+        return fail(p, m);
+    }
+    return lode_buf_putc(&p->buf, c) == 0 ? 0 : fail(p, "out of memory");
+}
+
+int lode_csv_feed(lode_csv *p, const void *data, size_t len)
+{
+    const char *s = data;
+    const char d = p->o.delimiter, q = p->o.quote;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (p->st == ST_HEADER) {
+            if (c == '\n') {
+                p->line++;
+                if (--p->header_left == 0) p->st = ST_FIELD_START;
+            }
+            continue;
+        }
+        if (!p->in_record) {
+            p->in_record = 1;
+            p->rec_line = p->line;
+        }
+        if (p->raw_len < LODE_RAW_LINE_MAX && c != '\n') p->raw[p->raw_len++] = c;
+        if (++p->rec_bytes > p->o.max_record + 2) {
+            char m[120];
+            snprintf(m, sizeof m, "record longer than %zu bytes (an unterminated quote?)", p->o.max_record);
+            return fail(p, m);
+        }
+        switch (p->st) {
+        case ST_FIELD_START:
+            if (q && c == q && (p->o.csv || p->o.removequotes)) {
+                p->field_quoted = 1;
+                p->st = ST_QUOTED;
+                break;
+            }
+            p->st = ST_UNQUOTED;
+            /* fall through */
+        case ST_UNQUOTED:
+            if (c == d) {
+                if (end_field(p)) return -1;
+                p->st = ST_FIELD_START;
+            } else if (c == '\n') {
+                p->st = ST_FIELD_START;
+                int rc = end_record(p);
+                p->line++;
+                if (rc) return rc;
+            } else if (c == '\\' && p->o.escape && !p->o.csv) {
+                p->st_before_escape = ST_UNQUOTED;
+                p->st = ST_ESCAPED;
+            } else if (put(p, c)) {
+                return -1;
+            }
+            break;
+        case ST_QUOTED:
+            if (c == q) {
+                p->st = p->o.csv ? ST_QUOTE_IN_QUOTED : ST_AFTER_QUOTED;
+            } else if (c == '\\' && p->o.escape && !p->o.csv) {
+                p->st_before_escape = ST_QUOTED;
+                p->st = ST_ESCAPED;
+            } else {
+                if (c == '\n') p->line++;
+                if (put(p, c)) return -1;
+            }
+            break;
+        case ST_QUOTE_IN_QUOTED:
+            if (c == q) {
+                if (put(p, c)) return -1;
+                p->st = ST_QUOTED;
+                break;
+            }
+            p->st = ST_AFTER_QUOTED;
+            /* fall through */
+        case ST_AFTER_QUOTED:
+            if (c == d) {
+                if (end_field(p)) return -1;
+                p->st = ST_FIELD_START;
+            } else if (c == '\n') {
+                p->st = ST_FIELD_START;
+                int rc = end_record(p);
+                p->line++;
+                if (rc) return rc;
+            } else if (c == '\r') {
+                /* CRLF after a closing quote */
+            } else {
+                char m[120];
+                snprintf(m, sizeof m, "unexpected character '%c' after a closing quote (field %zu)",
+                         (c >= 32 && c < 127) ? c : '?', p->nspans + 1);
+                return fail(p, m);
+            }
+            break;
+        case ST_ESCAPED:
+            if (c == '\n') p->line++;
+            /* \<delimiter>, \<newline>, \\ and \<quote> are the byte itself;
+             * before anything else the backslash stays (so \N still means NULL) */
+            if (c != d && c != '\n' && c != '\r' && c != '\\' && c != '"' && put(p, '\\')) return -1;
+            if (put(p, c)) return -1;
+            p->st = p->st_before_escape;
+            break;
+        case ST_HEADER:
+            break;
+        }
+    }
+    return 0;
+}
+
+int lode_csv_finish(lode_csv *p)
+{
+    if (p->st == ST_QUOTED || p->st == ST_ESCAPED)
+        return fail(p, p->st == ST_QUOTED ? "unterminated quoted field at the end of the file"
+                                          : "a backslash at the end of the file");
+    if (p->in_record) {
+        p->st = ST_FIELD_START;
+        return end_record(p);
+    }
+    return 0;
+}
+
+/* ---- lode_buf --------------------------------------------------------------- */
+
+int lode_buf_append(lode_buf *b, const void *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n) cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d) return -1;
+        b->data = d;
+        b->cap = cap;
+    }
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+int lode_buf_putc(lode_buf *b, char c)
+{
+    if (b->len < b->cap) {
+        b->data[b->len++] = c;
+        return 0;
+    }
+    return lode_buf_append(b, &c, 1);
+}
+
+void lode_buf_free(lode_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}

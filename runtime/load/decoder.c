@@ -1,0 +1,375 @@
+/* decoder.c — the COPY decoder for CSV, text and JSON: unzip → parser →
+ * per-column conversion into PostgreSQL text COPY rows, bad rows kept aside.
+ * Owns: copies of the option strings, the per-file parser and unzip state
+ * (released by end_file, begin_file or free), the output buffer, the kept
+ * bad rows (released by clear_bad or free). No I/O, no Lua. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lode/load/decoder.h"
+
+struct lode_decoder {
+    lode_decoder_format format;
+    lode_csv_opts copts;
+    lode_conv_opts conv;
+    lode_zkind zkind;
+    int fillrecord;
+    size_t ncols;
+    lode_load_column *cols;
+    char **colnames;
+    char *null_as, *dateformat, *timeformat;
+    int ignorecase;
+    char **jsonpaths;
+    size_t njsonpaths;
+    /* per file */
+    lode_csv *parser;
+    lode_jsonload *jparser;
+    lode_unzip *unzip;
+    char *file;
+    int64_t file_rows, file_errors;
+    /* totals */
+    int64_t rows, errors, bytes_in;
+    lode_buf out;             /* rows produced since the last reset */
+    lode_bad_row *bad;
+    size_t nbad, capbad;
+    char fatal[400];
+};
+
+static char *dup_n(const char *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (!s) return NULL;
+    memcpy(s, p, n);
+    s[n] = 0;
+    return s;
+}
+
+static const struct { const char *name; lode_load_type type; } TYPES[] = {
+    { "text", LODE_LT_TEXT }, { "varchar", LODE_LT_TEXT }, { "character varying", LODE_LT_TEXT },
+    { "char", LODE_LT_TEXT }, { "character", LODE_LT_TEXT }, { "bpchar", LODE_LT_TEXT },
+    { "smallint", LODE_LT_INT2 }, { "int2", LODE_LT_INT2 },
+    { "integer", LODE_LT_INT4 }, { "int", LODE_LT_INT4 }, { "int4", LODE_LT_INT4 },
+    { "bigint", LODE_LT_INT8 }, { "int8", LODE_LT_INT8 },
+    { "numeric", LODE_LT_NUMERIC }, { "decimal", LODE_LT_NUMERIC },
+    { "real", LODE_LT_FLOAT4 }, { "float4", LODE_LT_FLOAT4 },
+    { "double precision", LODE_LT_FLOAT8 }, { "float8", LODE_LT_FLOAT8 }, { "float", LODE_LT_FLOAT8 },
+    { "boolean", LODE_LT_BOOL }, { "bool", LODE_LT_BOOL },
+    { "date", LODE_LT_DATE },
+    { "time", LODE_LT_TIME }, { "time without time zone", LODE_LT_TIME },
+    { "timetz", LODE_LT_TIMETZ }, { "time with time zone", LODE_LT_TIMETZ },
+    { "timestamp", LODE_LT_TIMESTAMP }, { "timestamp without time zone", LODE_LT_TIMESTAMP },
+    { "timestamptz", LODE_LT_TIMESTAMPTZ }, { "timestamp with time zone", LODE_LT_TIMESTAMPTZ },
+    { "json", LODE_LT_JSON }, { "jsonb", LODE_LT_JSON }, { "super", LODE_LT_JSON },
+};
+
+lode_load_type lode_load_type_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof TYPES / sizeof *TYPES; i++)
+        if (strcmp(TYPES[i].name, name) == 0) return TYPES[i].type;
+    return LODE_LT_OTHER;
+}
+
+int lode_zkind_of(const char *name, lode_zkind *out)
+{
+    static const struct { const char *name; lode_zkind kind; } Z[] = {
+        { "auto", LODE_Z_AUTO }, { "none", LODE_Z_NONE }, { "gzip", LODE_Z_GZIP },
+        { "bzip2", LODE_Z_BZIP2 }, { "zstd", LODE_Z_ZSTD },
+    };
+    for (size_t i = 0; i < sizeof Z / sizeof *Z; i++)
+        if (strcmp(Z[i].name, name) == 0) {
+            *out = Z[i].kind;
+            return 0;
+        }
+    return -1;
+}
+
+/* ---- lifetime --------------------------------------------------------------- */
+
+static void end_file_state(lode_decoder *d)
+{
+    lode_csv_free(d->parser);
+    d->parser = NULL;
+    lode_jsonload_free(d->jparser);
+    d->jparser = NULL;
+    lode_unzip_free(d->unzip);
+    d->unzip = NULL;
+}
+
+void lode_decoder_clear_bad(lode_decoder *d)
+{
+    for (size_t i = 0; i < d->nbad; i++) {
+        free(d->bad[i].raw_line);
+        free(d->bad[i].raw_value);
+        free(d->bad[i].reason);
+    }
+    d->nbad = 0;
+}
+
+void lode_decoder_free(lode_decoder *d)
+{
+    if (!d) return;
+    end_file_state(d);
+    lode_decoder_clear_bad(d);
+    free(d->bad);
+    if (d->colnames)
+        for (size_t i = 0; i < d->ncols; i++) free(d->colnames[i]);
+    free(d->colnames);
+    for (size_t i = 0; i < d->njsonpaths; i++) free(d->jsonpaths[i]);
+    free(d->jsonpaths);
+    free(d->cols);
+    free(d->null_as);
+    free(d->dateformat);
+    free(d->timeformat);
+    free(d->file);
+    lode_buf_free(&d->out);
+    free(d);
+}
+
+lode_decoder *lode_decoder_new(const lode_decoder_opts *o)
+{
+    lode_load_keep_freed_memory();
+    lode_decoder *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    d->format = o->format;
+    d->copts = o->csv;
+    d->copts.csv = o->format == LODE_DEC_CSV;
+    d->conv = o->conv;
+    d->zkind = o->compression;
+    d->fillrecord = o->fillrecord;
+    d->ignorecase = o->ignorecase;
+    if (o->conv.null_as) {
+        if (!(d->null_as = dup_n(o->conv.null_as, o->conv.null_as_len))) goto nomem;
+    } else if (o->format == LODE_DEC_TEXT) {   /* Redshift text format: \N is NULL */
+        if (!(d->null_as = dup_n("\\N", 2))) goto nomem;
+        d->conv.null_as_len = 2;
+    }
+    d->conv.null_as = d->null_as;
+    if (o->conv.dateformat && !(d->dateformat = strdup(o->conv.dateformat))) goto nomem;
+    if (o->conv.timeformat && !(d->timeformat = strdup(o->conv.timeformat))) goto nomem;
+    d->conv.dateformat = d->dateformat;
+    d->conv.timeformat = d->timeformat;
+    if (o->jsonpaths) {
+        if (!(d->jsonpaths = calloc(o->njsonpaths + 1, sizeof *d->jsonpaths))) goto nomem;
+        for (size_t i = 0; i < o->njsonpaths; i++) {
+            if (!(d->jsonpaths[i] = strdup(o->jsonpaths[i]))) goto nomem;
+            d->njsonpaths = i + 1;
+        }
+    }
+    d->cols = calloc(o->ncols ? o->ncols : 1, sizeof *d->cols);
+    d->colnames = calloc(o->ncols ? o->ncols : 1, sizeof *d->colnames);
+    if (!d->cols || !d->colnames) goto nomem;
+    d->ncols = o->ncols;
+    for (size_t i = 0; i < o->ncols; i++) {
+        d->cols[i] = o->columns[i].col;
+        if (!(d->colnames[i] = strdup(o->columns[i].name ? o->columns[i].name : "?"))) goto nomem;
+    }
+    return d;
+nomem:
+    lode_decoder_free(d);
+    return NULL;
+}
+
+/* ---- records ------------------------------------------------------------------ */
+
+/* Keep a bad row aside (details for the first LODE_DECODER_MAX_KEPT_ERRORS). */
+static void record_bad(lode_decoder *d, const lode_csv_record *r, int column, int code, const char *reason,
+                       const char *value, size_t value_len)
+{
+    d->errors++;
+    d->file_errors++;
+    if (d->nbad >= LODE_DECODER_MAX_KEPT_ERRORS) return;
+    if (d->nbad == d->capbad) {
+        size_t n = d->capbad ? d->capbad * 2 : 16;
+        lode_bad_row *b = realloc(d->bad, n * sizeof *b);
+        if (!b) return;
+        d->bad = b;
+        d->capbad = n;
+    }
+    lode_bad_row *b = &d->bad[d->nbad++];
+    b->line = r->line;
+    b->column = column;
+    b->code = code;
+    b->raw_line_len = r->raw_len;
+    b->raw_line = dup_n(r->raw, r->raw_len);
+    b->raw_value_len = value ? (value_len > 1024 ? 1024 : value_len) : 0;
+    b->raw_value = dup_n(value ? value : "", b->raw_value_len);
+    b->reason = dup_n(reason, strlen(reason));
+}
+
+static int on_record(void *ud, const lode_csv_record *r)
+{
+    lode_decoder *d = ud;
+    size_t mark = d->out.len;
+    if (r->nfields > d->ncols) {
+        char m[120];
+        snprintf(m, sizeof m, "Extra column(s) found: %zu fields for %zu columns", r->nfields, d->ncols);
+        record_bad(d, r, (int)d->ncols + 1, LODE_ERR_EXTRA_COLUMNS, m,
+                   r->fields[d->ncols].data, r->fields[d->ncols].len);
+        return 0;
+    }
+    if (r->nfields < d->ncols && !d->fillrecord) {
+        char m[120];
+        snprintf(m, sizeof m, "Delimiter not found: %zu fields for %zu columns (FILLRECORD allows this)",
+                 r->nfields, d->ncols);
+        record_bad(d, r, (int)r->nfields + 1, LODE_ERR_DELIMITER, m, NULL, 0);
+        return 0;
+    }
+    for (size_t i = 0; i < d->ncols; i++) {
+        lode_conv_error e;
+        int rc;
+        if (i < r->nfields) {
+            const lode_field *f = &r->fields[i];
+            rc = lode_conv_field(&d->cols[i], &d->conv, f->data, f->len, f->quoted, 0, &d->out, &e);
+        } else {
+            /* FILLRECORD: missing character columns are empty strings, others NULL */
+            int text = d->cols[i].type == LODE_LT_TEXT;
+            rc = lode_conv_field(&d->cols[i], &d->conv, "", 0, 0, !text, &d->out, &e);
+        }
+        if (rc != 0) {
+            d->out.len = mark;
+            const lode_field *f = i < r->nfields ? &r->fields[i] : NULL;
+            record_bad(d, r, (int)i + 1, e.code, e.reason, f ? f->data : NULL, f ? f->len : 0);
+            return 0;
+        }
+        if (lode_buf_putc(&d->out, i + 1 == d->ncols ? '\n' : '\t')) {
+            snprintf(d->fatal, sizeof d->fatal, "out of memory");
+            return 1;
+        }
+    }
+    d->rows++;
+    d->file_rows++;
+    return 0;
+}
+
+/* One JSON object: every column's field through the same conversion. */
+static int on_json_record(void *ud, const lode_json_record *r)
+{
+    lode_decoder *d = ud;
+    size_t mark = d->out.len;
+    lode_csv_record cr = { .line = r->line, .nfields = r->nfields, .fields = r->fields, .raw = r->raw,
+                           .raw_len = r->raw_len };
+    for (size_t i = 0; i < d->ncols; i++) {
+        lode_conv_error e;
+        const lode_field *f = &r->fields[i];
+        int rc = lode_conv_field(&d->cols[i], &d->conv, f->data, f->len, 1, r->isnull[i], &d->out, &e);
+        if (rc != 0) {
+            d->out.len = mark;
+            record_bad(d, &cr, (int)i + 1, e.code, e.reason, f->data, f->len);
+            return 0;
+        }
+        if (lode_buf_putc(&d->out, i + 1 == d->ncols ? '\n' : '\t')) {
+            snprintf(d->fatal, sizeof d->fatal, "out of memory");
+            return 1;
+        }
+    }
+    d->rows++;
+    d->file_rows++;
+    return 0;
+}
+
+static int to_parser(void *ud, const char *data, size_t len)
+{
+    lode_decoder *d = ud;
+    if (d->jparser) {
+        int rc = lode_jsonload_feed(d->jparser, data, len);
+        if (rc == -1)
+            snprintf(d->fatal, sizeof d->fatal, "%s, line %lld: %s", d->file ? d->file : "input",
+                     (long long)lode_jsonload_error_line(d->jparser), lode_jsonload_error(d->jparser));
+        return rc;
+    }
+    int rc = lode_csv_feed(d->parser, data, len);
+    if (rc == -1)
+        snprintf(d->fatal, sizeof d->fatal, "%s, line %lld: %s", d->file ? d->file : "input",
+                 (long long)lode_csv_error_line(d->parser), lode_csv_error(d->parser));
+    return rc;
+}
+
+/* A failed feed/end_file: make sure the message says why, drop partial output. */
+static int failed(lode_decoder *d)
+{
+    if (!d->fatal[0] && d->unzip && lode_unzip_error(d->unzip))
+        snprintf(d->fatal, sizeof d->fatal, "%s: %s", d->file ? d->file : "input", lode_unzip_error(d->unzip));
+    if (!d->fatal[0]) snprintf(d->fatal, sizeof d->fatal, "decoding failed");
+    d->out.len = 0;
+    return -1;
+}
+
+/* ---- files -------------------------------------------------------------------- */
+
+int lode_decoder_begin_file(lode_decoder *d, const char *name, size_t name_len, char *err, size_t errlen)
+{
+    end_file_state(d);
+    free(d->file);
+    d->file = dup_n(name, name_len);
+    d->file_rows = d->file_errors = 0;
+    d->fatal[0] = 0;
+    if (d->format == LODE_DEC_JSON) {
+        lode_jsonload_opts jo = { .ncols = d->ncols, .names = (const char *const *)d->colnames,
+                                  .ignorecase = d->ignorecase, .jsonpaths = (const char *const *)d->jsonpaths,
+                                  .n_jsonpaths = d->njsonpaths };
+        d->jparser = lode_jsonload_new(&jo, on_json_record, d, err, errlen);
+        if (!d->jparser) return -1;
+    } else {
+        d->parser = lode_csv_new(&d->copts, on_record, d);
+    }
+    d->unzip = lode_unzip_new(d->zkind);
+    if (!d->file || !(d->parser || d->jparser) || !d->unzip) return -2;
+    return 0;
+}
+
+int lode_decoder_in_file(const lode_decoder *d)
+{
+    return d->parser || d->jparser;
+}
+
+int lode_decoder_feed(lode_decoder *d, const void *p, size_t n)
+{
+    d->bytes_in += (int64_t)n;
+    int rc = lode_unzip_feed(d->unzip, p, n, to_parser, d);
+    return rc ? failed(d) : 0;
+}
+
+int lode_decoder_end_file(lode_decoder *d)
+{
+    int rc = lode_unzip_finish(d->unzip, to_parser, d);
+    if (rc == 0 && d->jparser) {
+        rc = lode_jsonload_finish(d->jparser);
+        if (rc == -1)
+            snprintf(d->fatal, sizeof d->fatal, "%s, line %lld: %s", d->file,
+                     (long long)lode_jsonload_error_line(d->jparser), lode_jsonload_error(d->jparser));
+    } else if (rc == 0) {
+        rc = lode_csv_finish(d->parser);
+        if (rc == -1)
+            snprintf(d->fatal, sizeof d->fatal, "%s, line %lld: %s", d->file,
+                     (long long)lode_csv_error_line(d->parser), lode_csv_error(d->parser));
+    }
+    if (rc) rc = failed(d);
+    end_file_state(d);
+    return rc;
+}
+
+const char *lode_decoder_error(const lode_decoder *d) { return d->fatal; }
+const char *lode_decoder_file(const lode_decoder *d) { return d->file; }
+
+const char *lode_decoder_output(const lode_decoder *d, size_t *len)
+{
+    *len = d->out.len;
+    return d->out.data ? d->out.data : "";
+}
+
+void lode_decoder_output_reset(lode_decoder *d) { d->out.len = 0; }
+
+size_t lode_decoder_nbad(const lode_decoder *d) { return d->nbad; }
+const lode_bad_row *lode_decoder_bad_row(const lode_decoder *d, size_t i) { return i < d->nbad ? &d->bad[i] : NULL; }
+size_t lode_decoder_ncols(const lode_decoder *d) { return d->ncols; }
+const char *lode_decoder_column_name(const lode_decoder *d, size_t i) { return i < d->ncols ? d->colnames[i] : NULL; }
+
+void lode_decoder_get_stats(const lode_decoder *d, lode_decoder_stats *s)
+{
+    s->rows = d->rows;
+    s->errors = d->errors;
+    s->bytes = d->bytes_in;
+    s->file_rows = d->file_rows;
+    s->file_errors = d->file_errors;
+}

@@ -1,0 +1,185 @@
+-- lode.aws and lode.s3 against moto with IAM auth on: every request after
+-- the bootstrap must carry a valid SigV4 signature of the access key created
+-- in it, so a request lode signs wrongly fails. Expectations come from
+-- botocore (the oracle) talking to the same moto.
+local t = require "lode.test"
+local M = dofile((os.getenv("LODE_ROOT") or ".") .. "/tests/lua/aws/moto.lua")
+
+local m = M.start_with_auth()
+
+t.test("STS GetCallerIdentity is signed with the bootstrapped key (Query protocol)", function()
+  local r = M.run_json(m, [==[
+    local aws, json = require "lode.aws", require "lode.json"
+    local id = aws.client("sts"):call("GetCallerIdentity")
+    print(json.encode({ arn = id.Arn, rid = id.ResponseMetadata.RequestId, status = id.ResponseMetadata.HTTPStatusCode }))
+  ]==])
+  t.eq(r.arn, m.arn)
+  t.eq(r.status, 200)
+  t.ok(#r.rid > 0, "a request id")
+end)
+
+t.test("Glue CreateDatabase, GetDatabase, GetTables paginated (JSON 1.1) agree with botocore", function()
+  local r = M.run_json(m, [==[
+    local aws, json = require "lode.aws", require "lode.json"
+    local glue = aws.client("glue")
+    glue:call("CreateDatabase", { DatabaseInput = { Name = "lake", Description = "from lode" } })
+    for i = 1, 5 do
+      glue:call("CreateTable", { DatabaseName = "lake", TableInput = { Name = ("t%d"):format(i),
+        StorageDescriptor = { Columns = { { Name = "id", Type = "bigint" } }, Location = "s3://b/t" .. i .. "/" } } })
+    end
+    local db = glue:call("GetDatabase", { Name = "lake" }).Database
+    local names, token = {}, nil
+    repeat     -- moto answers GetTables in one page; ListJobs below really pages
+      local page = glue:call("GetTables", { DatabaseName = "lake", MaxResults = 2, NextToken = token })
+      for _, tb in ipairs(page.TableList) do names[#names + 1] = tb.Name end
+      token = page.NextToken
+    until not token
+    for i = 1, 5 do
+      glue:call("CreateJob", { Name = "job" .. i, Role = "arn:aws:iam::123456789012:role/glue",
+                               Command = { Name = "glueetl", ScriptLocation = "s3://b/job.py" } })
+    end
+    local jobs, pages = {}, 0
+    repeat
+      local page = glue:call("ListJobs", { MaxResults = 2, NextToken = token })
+      pages = pages + 1
+      for _, j in ipairs(page.JobNames) do jobs[#jobs + 1] = j end
+      token = page.NextToken
+    until not token
+    print(json.encode({ db = db.Name, description = db.Description, names = names, jobs = jobs, pages = pages }))
+  ]==])
+  local oracle = M.botocore(m, [==[
+glue = client("glue")
+db = glue.get_database(Name="lake")["Database"]
+names = [t["Name"] for p in glue.get_paginator("get_tables").paginate(DatabaseName="lake") for t in p["TableList"]]
+jobs = [j for p in glue.get_paginator("list_jobs").paginate() for j in p["JobNames"]]
+print(json.dumps({"db": db["Name"], "description": db["Description"], "names": names, "jobs": jobs}))
+]==])
+  t.eq(r.db, oracle.db)
+  t.eq(r.description, "from lode")
+  t.eq(r.description, oracle.description)
+  table.sort(r.names)
+  table.sort(oracle.names)
+  t.eq(r.names, oracle.names)
+  t.eq(#r.names, 5)
+  t.eq(r.jobs, oracle.jobs)
+  t.eq(#r.jobs, 5)
+  t.eq(r.pages, 3)
+end)
+
+t.test("IAM (Query, global endpoint) creates what botocore lists, and lists what botocore created", function()
+  M.botocore(m, [==[
+client("iam").create_user(UserName="from-botocore", Path="/x/")
+print("{}")
+]==])
+  local r = M.run_json(m, [==[
+    local aws, json = require "lode.aws", require "lode.json"
+    local iam = aws.client("iam")
+    iam:call("CreateUser", { UserName = "from-lode", Tags = { { Key = "team", Value = "data" } } })
+    local users = {}
+    for _, u in ipairs(iam:call("ListUsers", { PathPrefix = "/x/" }).Users) do users[#users + 1] = u.UserName end
+    local tags = iam:call("ListUserTags", { UserName = "from-lode" }).Tags
+    print(json.encode({ users = users, tag = tags[1].Key .. "=" .. tags[1].Value, n = #tags }))
+  ]==])
+  t.eq(r.users, { "from-botocore" })
+  t.eq(r.tag, "team=data")
+  t.eq(r.n, 1)
+  local oracle = M.botocore(m, [==[
+u = client("iam").get_user(UserName="from-lode")["User"]
+print(json.dumps({"name": u["UserName"], "tags": u.get("Tags", [])}))
+]==])
+  t.eq(oracle.name, "from-lode")
+  t.eq(oracle.tags[1].Key, "team")
+end)
+
+local S3_SCRIPT = [==[
+  local s3, json = require "lode.s3", require "lode.json"
+  local B = "s3://lode-auth/"
+  s3.create_bucket("lode-auth")
+  local out = {}
+  s3.put(B .. "small.txt", "hello moto")
+  out.get = s3.get(B .. "small.txt")
+  out.range = s3.get(B .. "small.txt", { range = { 6, 9 } })
+  out.size = s3.head(B .. "small.txt").size
+  -- multipart: 12 MiB in 5 MiB parts
+  local path = os.tmpname()
+  local f = assert(io.open(path, "wb"))
+  for i = 0, 12 * 1024 - 1 do f:write(("%08d"):format(i), ("x"):rep(1015), "\n") end
+  f:close()
+  out.parts = s3.upload(path, B .. "big.bin", { part_size = 5 * 1048576 }).parts
+  os.remove(path)
+  s3.copy(B .. "small.txt", B .. "copy.txt")
+  out.copy = s3.get(B .. "copy.txt")
+  for i = 1, 3 do s3.put(B .. "del/" .. i, "x") end
+  s3.delete({ B .. "del/1", B .. "del/2", B .. "del/3" })
+  local keys = {}
+  for _, o in ipairs(s3.list(B)) do keys[#keys + 1] = o.key .. "=" .. o.size end
+  out.keys = keys
+  print(json.encode(out))
+]==]
+
+t.test("every S3 call lode makes (flat keys) is accepted: put, get, ranged get, head, multipart, copy, batch delete, list", { timeout = 120000 }, function()
+  local r = M.run_json(m, S3_SCRIPT)
+  t.eq(r.get, "hello moto")
+  t.eq(r.range, "moto")
+  t.eq(r.size, 10)
+  t.eq(r.parts, 3)
+  t.eq(r.copy, "hello moto")
+  local oracle = M.botocore(m, [==[
+s3 = client("s3")
+objs = s3.list_objects_v2(Bucket="lode-auth")["Contents"]
+body = s3.get_object(Bucket="lode-auth", Key="big.bin")["Body"].read()
+print(json.dumps({"keys": [o["Key"] + "=" + str(o["Size"]) for o in objs], "big": len(body),
+                  "line": body[1024 * 7000:1024 * 7001].decode()}))
+]==])
+  t.eq(r.keys, oracle.keys)
+  t.eq(r.keys, { "big.bin=12582912", "copy.txt=10", "small.txt=10" })
+  t.eq(oracle.big, 12582912)
+  t.eq(oracle.line, ("%08d"):format(7000) .. ("x"):rep(1015) .. "\n")
+end)
+
+t.test("a wrong secret fails with SignatureDoesNotMatch, as a structured error, for Query, JSON and S3", function()
+  local status, out, err = M.run(m, [==[
+    local aws, s3, json = require "lode.aws", require "lode.s3", require "lode.json"
+    local res = {}
+    for _, c in ipairs({ { "sts", "GetCallerIdentity" }, { "glue", "GetDatabases" } }) do
+      local ok, e = pcall(function() return aws.client(c[1]):call(c[2]) end)
+      res[#res + 1] = { ok = ok, op = e.op, code = e.code, status = e.status, retryable = e.retryable, attempts = e.attempts }
+    end
+    local ok, e = pcall(s3.get, "s3://lode-auth/small.txt")
+    res[#res + 1] = { ok = ok, op = e.op, code = e.code, status = e.status, retryable = e.retryable }
+    print(json.encode(res))
+  ]==], { AWS_SECRET_ACCESS_KEY = m.secret .. "x" })
+  t.eq(status, 0, err)
+  local r = require("lode.json").decode(out)
+  t.eq(r[1].ok, false)
+  t.eq(r[1].op, "sts.GetCallerIdentity")
+  t.eq(r[1].code, "SignatureDoesNotMatch")
+  t.eq(r[1].status, 403)
+  t.eq(r[1].retryable, false)
+  t.eq(r[1].attempts, 1)
+  t.eq(r[2].op, "glue.GetDatabases")
+  t.eq(r[2].code, "SignatureDoesNotMatch")
+  t.eq(r[3].code, "SignatureDoesNotMatch")
+  t.eq(r[3].status, 403)
+end)
+
+t.test("an unknown access key fails with InvalidClientTokenId; the secret never reaches the output", function()
+  local status, out, err = M.run(m, [==[
+    local aws = require "lode.aws"
+    aws.client("sts"):call("GetCallerIdentity")
+  ]==], { AWS_ACCESS_KEY_ID = "AKIAEXAMPLEUNKNOWN00", AWS_SECRET_ACCESS_KEY = "secret-that-must-not-leak" })
+  t.ne(status, 0)
+  t.contains(err, "InvalidClientTokenId")
+  t.contains(err, "sts.GetCallerIdentity")
+  t.eq((out .. err):find("secret-that-must-not-leak", 1, true), nil)
+end)
+
+-- tests run in the order registered: this one last
+t.test("moto stops with lode dev down", function()
+  local pid = M.stop(m)
+  -- gone, or a zombie waiting for this process to reap it
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  local stat = f and f:read("a") or ""
+  if f then f:close() end
+  t.ok(stat == "" or stat:match("^%d+ %b() Z") ~= nil, "moto_server still running: " .. stat)
+end)

@@ -1,0 +1,146 @@
+/* decoder_test.c — the COPY decoder (runtime/load/decoder.c) without Lua:
+ * CSV rows into PostgreSQL text COPY, bad rows kept aside with line, column
+ * and code, Redshift text's \N default, gzip input (compressed here with
+ * zlib itself) giving the same rows whatever the chunk boundaries, JSON
+ * 'auto', a fatal error naming file and line, and the kept-details cap with
+ * an exact count. */
+#include <zlib.h>
+
+#include "tap.h"
+#include "lode/load/decoder.h"
+
+static lode_decoder *make(lode_decoder_format fmt, const lode_decoder_column *cols, size_t n, lode_zkind z)
+{
+    lode_decoder_opts o;
+    memset(&o, 0, sizeof o);
+    o.format = fmt;
+    o.csv.delimiter = fmt == LODE_DEC_CSV ? ',' : '|';
+    o.csv.quote = '"';
+    o.compression = z;
+    o.columns = cols;
+    o.ncols = n;
+    return lode_decoder_new(&o);
+}
+
+/* Decode `in` (n bytes) fed in chunks of `chunk`; the COPY text in out. */
+static int run(lode_decoder *d, const char *name, const void *in, size_t n, size_t chunk, char *out, size_t cap)
+{
+    char err[200];
+    size_t used = 0;
+    if (lode_decoder_begin_file(d, name, strlen(name), err, sizeof err) != 0) return -2;
+    const char *p = in;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i += chunk) rc = lode_decoder_feed(d, p + i, i + chunk <= n ? chunk : n - i);
+    if (rc == 0) rc = lode_decoder_end_file(d);
+    size_t len;
+    const char *o = lode_decoder_output(d, &len);
+    if (used + len >= cap) return -3;
+    memcpy(out + used, o, len);
+    used += len;
+    out[used] = 0;
+    lode_decoder_output_reset(d);
+    return rc;
+}
+
+int main(void)
+{
+    const lode_decoder_column two[] = {
+        { "id", { LODE_LT_INT4, -1, 0, 0 } },
+        { "name", { LODE_LT_TEXT, -1, 0, 0 } },
+    };
+    char out[8192];
+
+    is_int(lode_load_type_of("character varying"), LODE_LT_TEXT, "type name: character varying is text");
+    is_int(lode_load_type_of("timestamp with time zone"), LODE_LT_TIMESTAMPTZ, "type name: timestamptz");
+    is_int(lode_load_type_of("geometry"), LODE_LT_OTHER, "type name: unknown is passed through");
+    lode_zkind z;
+    ok(lode_zkind_of("zstd", &z) == 0 && z == LODE_Z_ZSTD, "compression name: zstd");
+    ok(lode_zkind_of("lzop", &z) == -1, "compression name: lzop is unknown");
+
+    /* CSV: a good row, an integer that is not one, a quoted tab */
+    lode_decoder *d = make(LODE_DEC_CSV, two, 2, LODE_Z_NONE);
+    const char *csv = "1,a\nx,b\n3,\"c\td\"\n";
+    is_int(run(d, "f.csv", csv, strlen(csv), 4, out, sizeof out), 0, "CSV decodes");
+    is_str(out, "1\ta\n3\tc\\td\n", "good rows as text COPY, tab escaped");
+    is_int(lode_decoder_nbad(d), 1, "one bad row kept");
+    const lode_bad_row *b = lode_decoder_bad_row(d, 0);
+    ok(b && b->line == 2 && b->column == 1 && b->code == LODE_ERR_DIGIT, "bad row: line 2, column 1, invalid digit");
+    ok(b && b->raw_value_len == 1 && b->raw_value[0] == 'x', "bad row: raw value 'x'");
+    is_str(lode_decoder_column_name(d, 0), "id", "bad row's column name");
+    lode_decoder_stats st;
+    lode_decoder_get_stats(d, &st);
+    ok(st.rows == 2 && st.errors == 1 && st.file_rows == 2 && st.bytes == (int64_t)strlen(csv), "stats");
+    lode_decoder_clear_bad(d);
+    is_int(lode_decoder_nbad(d), 0, "clear_bad empties the list");
+    ok(!lode_decoder_in_file(d), "end_file ends the file");
+    lode_decoder_free(d);
+
+    /* Redshift text format: '|' and \N for NULL unless null_as says otherwise */
+    d = make(LODE_DEC_TEXT, two, 2, LODE_Z_NONE);
+    const char *txt = "7|\\N\n";
+    is_int(run(d, "f.txt", txt, strlen(txt), 64, out, sizeof out), 0, "text decodes");
+    is_str(out, "7\t\\N\n", "\\N is NULL in text format");
+    lode_decoder_free(d);
+
+    /* gzip made by zlib: every chunk size gives the same rows */
+    const char *plain = "10,ten\n20,twenty\n30,thirty\n";
+    unsigned char gz[256];
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    zs.next_in = (unsigned char *)plain;
+    zs.avail_in = (uInt)strlen(plain);
+    zs.next_out = gz;
+    zs.avail_out = sizeof gz;
+    int zr = deflate(&zs, Z_FINISH);
+    size_t gzn = sizeof gz - zs.avail_out;
+    deflateEnd(&zs);
+    ok(zr == Z_STREAM_END, "zlib compressed the input");
+    int same = 1;
+    for (size_t chunk = 1; chunk <= gzn; chunk++) {
+        d = make(LODE_DEC_CSV, two, 2, LODE_Z_AUTO);
+        int rc = run(d, "f.csv.gz", gz, gzn, chunk, out, sizeof out);
+        if (rc != 0 || strcmp(out, "10\tten\n20\ttwenty\n30\tthirty\n") != 0) {
+            diag("chunk %zu: rc %d, %s", chunk, rc, out);
+            same = 0;
+        }
+        lode_decoder_free(d);
+    }
+    ok(same, "gzip by magic bytes: same rows for every chunk size 1..%zu", gzn);
+
+    /* a gzip stream cut short is fatal and names the file */
+    d = make(LODE_DEC_CSV, two, 2, LODE_Z_GZIP);
+    is_int(run(d, "cut.csv.gz", gz, gzn - 4, 16, out, sizeof out), -1, "truncated gzip fails");
+    ok(strstr(lode_decoder_error(d), "cut.csv.gz") != NULL, "the error names the file: %s", lode_decoder_error(d));
+    lode_decoder_free(d);
+
+    /* an unterminated quote is fatal and names file and line */
+    d = make(LODE_DEC_CSV, two, 2, LODE_Z_NONE);
+    const char *open_quote = "1,a\n2,\"b\n";
+    is_int(run(d, "q.csv", open_quote, strlen(open_quote), 3, out, sizeof out), -1, "unterminated quote fails");
+    ok(strncmp(lode_decoder_error(d), "q.csv, line 2: ", 15) == 0, "names file and line: %s", lode_decoder_error(d));
+    lode_decoder_free(d);
+
+    /* JSON 'auto': keys by column name, a missing key is NULL */
+    d = make(LODE_DEC_JSON, two, 2, LODE_Z_NONE);
+    const char *js = "{\"id\": 5, \"name\": \"e\"}\n{\"id\": 6}\n";
+    is_int(run(d, "f.json", js, strlen(js), 5, out, sizeof out), 0, "JSON decodes");
+    is_str(out, "5\te\n6\t\\N\n", "JSON rows, missing key as NULL");
+    lode_decoder_free(d);
+
+    /* more bad rows than kept: details capped, count exact */
+    d = make(LODE_DEC_CSV, two, 2, LODE_Z_NONE);
+    size_t nbadrows = LODE_DECODER_MAX_KEPT_ERRORS + 5, len = 0;
+    char *many = malloc(nbadrows * 4 + 1);
+    for (size_t i = 0; i < nbadrows; i++) len += (size_t)sprintf(many + len, "x,y\n");
+    char *big = malloc(64);
+    is_int(run(d, "bad.csv", many, len, 1000, big, 64), 0, "all rows bad still decodes");
+    lode_decoder_get_stats(d, &st);
+    is_int(st.errors, (long long)nbadrows, "every bad row counted");
+    is_int(lode_decoder_nbad(d), LODE_DECODER_MAX_KEPT_ERRORS, "details kept up to the cap");
+    free(many);
+    free(big);
+    lode_decoder_free(d);
+
+    return done_testing();
+}
