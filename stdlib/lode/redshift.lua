@@ -455,8 +455,8 @@ local function check_escapes(t)
   local ok, why = M.decode_string(t.value)
   if not ok then
     error(core.error({ op = "sql", code = "unsupported", line = t.line, feature = "backslash escape in a string literal",
-      message = ("line %d: a backslash escape in the string literal %s is not emulated exactly by lode: %s")
-        :format(t.line, #t.text > 40 and (t.text:sub(1, 37) .. "...") or t.text, why) }), 0)
+      message = ("a backslash escape in the string literal %s is not emulated exactly by lode: %s")
+        :format(#t.text > 40 and (t.text:sub(1, 37) .. "...") or t.text, why) }), 0)
   end
 end
 
@@ -625,7 +625,12 @@ local function parse_unload(c, st)
     for _, t in ipairs(inner[1].tokens) do
       t.line = t.line + st.line - 1
     end
-    st.query = rewrite_create_table({}, inner[1].tokens, inner[1].text, true)
+    local ok, q = pcall(rewrite_create_table, {}, inner[1].tokens, inner[1].text, true)
+    if ok then
+      st.query = q
+    else
+      st.refused = q
+    end
   end
   c:expect("to")
   st.to = c:string("TO")
@@ -685,6 +690,56 @@ end
 
 -- Dispatch ------------------------------------------------------------------------
 
+-- Run fn(...); a refusal it raises (code "unsupported") is kept in st.refused
+-- for the PostgreSQL emulation to raise at this statement — on Redshift the
+-- statement is sent as written.
+local function refusable(st, fn, ...)
+  local ok, r = pcall(fn, ...)
+  if ok then
+    return r
+  end
+  if type(r) == "table" and r.code == "unsupported" then
+    st.refused = r
+    return nil
+  end
+  error(r, 0)
+end
+
+local function unsupported(st, feature, why)
+  return core.error({ op = "sql", code = "unsupported", line = st.line, feature = feature,
+    message = ("%s is not emulated by lode on PostgreSQL: %s"):format(feature, why) })
+end
+
+-- Redshift-only statements PostgreSQL would reject with a bare syntax error
+-- (or read differently): the refusal naming the feature, or nil.
+local function redshift_only(st, toks)
+  local w = {}
+  for k = 1, math.min(#toks, 4) do
+    w[k] = toks[k].type == "word" and toks[k].value or ""
+  end
+  if w[1] == "merge" then
+    for k = 1, #toks - 1 do
+      if toks[k].type == "word" and toks[k].value == "remove" and toks[k + 1].value == "duplicates" then
+        return unsupported(st, "MERGE … REMOVE DUPLICATES", "write the MERGE with WHEN MATCHED / WHEN NOT MATCHED clauses")
+      end
+    end
+  elseif w[1] == "alter" and w[2] == "table" then
+    for k = 3, #toks - 1 do
+      if toks[k].type == "word" and toks[k].value == "append" and toks[k + 1].value == "from" then
+        return unsupported(st, "ALTER TABLE … APPEND FROM", "it moves the rows of one table into another")
+      end
+    end
+  elseif w[1] == "copy" then
+    for k = 2, #toks do
+      local v = toks[k].type == "string" and toks[k].value:lower() or ""
+      if toks[k - 1].type == "word" and toks[k - 1].value == "from" and (v:match("^dynamodb://") or v:match("^emr://")) then
+        return unsupported(st, ("COPY from %s"):format(v:match("^(%a+)://"):upper()), "lode's COPY reads s3:// only")
+      end
+    end
+  end
+  return nil
+end
+
 --- parse(statement) -> st: classify one statement ({text=, line=, tokens=} from
 --- lode.sqltok.split) and parse the Redshift-only ones.
 function M.parse(stmt)
@@ -734,10 +789,10 @@ function M.parse(stmt)
   elseif w1 == "create" and (w2 == "table" or w2 == "temp" or w2 == "temporary"
       or (w2 == "local" and (w3 == "temp" or w3 == "temporary"))) then
     st.kind = "create_table"
-    st.rewritten = rewrite_create_table(st, toks, stmt.text)
+    st.rewritten = refusable(st, rewrite_create_table, st, toks, stmt.text)
     -- CREATE TABLE #name: Redshift makes it a temp table whatever the keywords
     local n = (w3 == "if") and 6 or 3
-    if w2 == "table" and toks[n] and toks[n].type == "word" and is_temp_name(toks[n].value) then
+    if st.rewritten and w2 == "table" and toks[n] and toks[n].type == "word" and is_temp_name(toks[n].value) then
       st.rewritten = st.rewritten:sub(1, #toks[1].text) .. " TEMP" .. st.rewritten:sub(#toks[1].text + 1)
     end
   elseif w1 == "unload" then
@@ -763,8 +818,11 @@ function M.parse(stmt)
       end
     end
     if rewrite then
-      st.rewritten = rewrite_create_table({}, toks, stmt.text, true)
+      st.rewritten = refusable(st, rewrite_create_table, {}, toks, stmt.text, true)
     end
+  end
+  if st.kind == "sql" and not st.refused then
+    st.refused = redshift_only(st, toks)
   end
   return st
 end

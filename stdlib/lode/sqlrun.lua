@@ -187,6 +187,11 @@ end
 local function run_postgres(s, st, run_opts)
   local file = run_opts.file
   local kind = st.kind
+  if st.refused then
+    -- something lode cannot reproduce exactly: fail here, at this statement
+    local r = st.refused
+    fail({ line = r.line or st.line }, file, "unsupported", r.message, { feature = r.feature })
+  end
   if EXTERNAL_DDL[kind] and in_transaction(s) then
     fail(st, file, "25001", ("%s cannot run inside a transaction block (as on Redshift)"):format(EXTERNAL_DDL[kind]),
       { sqlstate = "25001" })

@@ -217,10 +217,30 @@ SELECT x FROM y WHERE z LIKE'p\\_%']])
   t.eq(one([[CREATE TABLE z (a varchar(9) DEFAULT 'q\\r') DISTSTYLE EVEN]]).rewritten,
     [[CREATE TABLE z (a varchar(9) DEFAULT E'q\\r') ]])
   t.eq(one([[SELECT E'a\\b', $$c\d$$]]).rewritten, nil, "E'' and dollar quotes are already PostgreSQL's")
-  local e = t.raises(function() rs.statements("SELECT 1;\nSELECT 'a\\d'") end, "line 2")
+  -- refused at that statement on PostgreSQL; sent as written to Redshift
+  local sts = rs.statements("SELECT 1;\nSELECT 'a\\d'")
+  t.eq(sts[1].refused, nil)
+  local e = sts[2].refused
   t.contains(e.message, "backslash escape in the string literal 'a\\d'")
   t.eq(e.code, "unsupported")
   t.eq(e.line, 2)
+  t.eq(sts[2].sql, "SELECT 'a\\d'")
+end)
+
+t.test("Redshift-only statements PostgreSQL cannot run are refused naming the feature", function()
+  local cases = {
+    { "MERGE INTO t USING s ON t.id = s.id REMOVE DUPLICATES", "MERGE … REMOVE DUPLICATES" },
+    { "ALTER TABLE t APPEND FROM s IGNOREEXTRA", "ALTER TABLE … APPEND FROM" },
+    { "COPY favoritemovies FROM 'dynamodb://Movies' IAM_ROLE 'r' READRATIO 50", "COPY from DYNAMODB" },
+    { "COPY sales FROM 'emr://j-SAMPLE2B500FC/myoutput/part-*' IAM_ROLE 'r' DELIMITER '\t'", "COPY from EMR" },
+  }
+  for _, c in ipairs(cases) do
+    local st = one(c[1])
+    t.eq(st.refused and st.refused.feature, c[2], c[1])
+    t.contains(st.refused.message, c[2])
+  end
+  t.eq(one("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE").refused, nil)
+  t.eq(one("ALTER TABLE t ADD COLUMN c int").refused, nil)
 end)
 
 t.test("COPY … CSV QUOTE AS '\\'' splits and reads a single quote", function()
