@@ -189,7 +189,14 @@ expect_table("aws_copy/fixedwidth_refused", "venue", ["venueid"], [])
 lit = [[1, "a\\b"], [2, "it's"], [3, "tab\there"], [4, "line\nbreak"], [5, "C:\\temp\\new"], [6, "pipe|"]]
 expect_table("aws_literals/backslash_literals", "literal_values", ["id", "s"], lit)
 expect("aws_literals/backslash_literals", "SELECT count(*)::text FROM literal_values WHERE s LIKE 'C:%'", 1)
-expect("aws_literals/backslash_escape_refused", "SELECT count(*)::text FROM information_schema.tables WHERE table_name = 'literal_refused'", 0)
+expect_table("aws_literals/backslash_escape_refused", "literal_refused", ["id", "s"], [[1, "before"]])
+
+# refused statements: what ran before them stays, nothing after runs
+expect_table("aws_merge/merge_remove_duplicates_refused", "target", ["id", "name"], [[101, "Bob"], [102, "John"], [103, "Susan"]])
+expect_table("aws_alter/append_refused", "sales", ["salesid", "qtysold"], [[1, 2]])
+expect_table("aws_alter/append_refused", "sales_stage", ["salesid", "qtysold"], [[2, 4], [3, 6]])
+expect_table("aws_copy/dynamodb_refused", "favoritemovies", ["name"], [])
+expect_table("aws_copy/encoding_utf16_refused", "category", ["catid", "catname"], [[1, "MLB"]])
 
 # UNLOAD round trip (FORMAT CSV) and Airflow's RedshiftToS3Operator
 rt = [[1, 'quote " and, comma', "2024-01-01"], [2, "pipe | and \\ backslash", None], [3, "", "2024-03-03"], [4, "four", "2024-04-04"]]
