@@ -13,7 +13,8 @@
  *   s3.copy(src_url, dst_url) -> {etag=}
  *   s3.presign(url, {expires=, method=}) -> string
  *   s3.create_bucket(name_or_url, {region=}) -> created (false: it was already yours)
- *   s3.configure{max_attempts=, part_size=, concurrency=, low_speed_time=, connect_timeout=, deadline=, min_rate=}
+ *   s3.configure{max_attempts=, part_size=, concurrency=, low_speed_time=, connect_timeout=, deadline=, min_rate=,
+ *                credential_refresh = {advisory=, mandatory=}}
  *
  * Every failure raises a structured error {op, code, message, retryable,
  * status, key, request_id}. In a dry run (`lode plan`) writes are logged,
@@ -1565,7 +1566,68 @@ static int reader_index(lua_State *L)
 
 /* ---- presign and configure ------------------------------------------------------- */
 
-/* s3.presign(url, {expires = seconds (default 3600, at most 604800), method = "GET"}) */
+/* s3.presign(url, {expires = seconds (default 3600, at most 604800), method = "GET"}):
+ * waits for credentials when none are cached yet */
+typedef struct {
+    lode_op op;
+    lode_s3 *c;
+    lode_aws_creds_query *q;
+    lode_aws_creds *keys;
+    lode_aws_creds_error err;
+    char *method, *bucket, *key;
+    int64_t now, expires;
+} presign_op;
+
+static void presign_keys(void *ud, lode_aws_creds *keys, const lode_aws_creds_error *e)
+{
+    presign_op *o = ud;
+    o->q = NULL;
+    o->keys = keys;
+    if (!keys) o->err = *e;
+    lode_op_done(&o->op);
+}
+
+static int presign_push(lua_State *L, lode_op *op)
+{
+    presign_op *o = (presign_op *)op;
+    lode_s3_error e;
+    if (!o->keys && o->c->creds) {
+        memset(&e, 0, sizeof e);
+        snprintf(e.code, sizeof e.code, "%s", o->err.code);
+        snprintf(e.message, sizeof e.message, "%s", o->err.message);
+        lode_s3_push_error(L, "s3.presign", &e);
+        return -1;
+    }
+    char *url = s3_presign_with(o->c, o->keys ? &o->keys->keys : NULL, o->method, o->bucket, o->key, o->now,
+                                o->expires, &e);
+    if (!url) {
+        lode_s3_push_error(L, "s3.presign", &e);
+        return -1;
+    }
+    lua_pushstring(L, url);
+    free(url);
+    return 1;
+}
+
+static void presign_cancel(lode_op *op)
+{
+    presign_op *o = (presign_op *)op;
+    lode_aws_creds_cancel(o->q);
+    o->q = NULL;
+    lode_op_done(op);
+}
+
+static void presign_release(lode_op *op)
+{
+    presign_op *o = (presign_op *)op;
+    lode_aws_creds_cancel(o->q);
+    lode_aws_creds_unref(o->keys);
+    free(o->method);
+    free(o->bucket);
+    free(o->key);
+    free(o);
+}
+
 static int l_presign(lua_State *L)
 {
     const char *bucket, *key;
@@ -1575,15 +1637,25 @@ static int l_presign(lua_State *L)
     luaL_argcheck(L, expires >= 1 && expires <= 604800, 2, "expires must be between 1 and 604800 seconds");
     check_url(L, 1, &bucket, &key, 1);
     lode_s3 *c = client(L, "s3.presign");
-    lode_s3_error e;
-    char *url = s3_presign(c, method ? method : "GET", bucket, key, (int64_t)now, (int64_t)expires, &e);
-    if (!url) {
-        lode_s3_push_error(L, "s3.presign", &e);
-        return lua_error(L);
+    presign_op *o = (presign_op *)lode_op_new(L, sizeof *o, "s3.presign", presign_push, presign_cancel,
+                                              presign_release);
+    o->c = c;
+    o->now = (int64_t)now;
+    o->expires = (int64_t)expires;
+    o->method = strdup(method ? method : "GET");
+    o->bucket = strdup(bucket);
+    o->key = strdup(key);
+    if (!o->method || !o->bucket || !o->key) {
+        snprintf(o->err.code, sizeof o->err.code, "OutOfMemory");
+        snprintf(o->err.message, sizeof o->err.message, "out of memory");
+        o->op.done = 1;
+    } else if (c->creds && !(o->keys = lode_aws_creds_current(c->creds))) {
+        o->q = lode_aws_creds_get(c->creds, presign_keys, o, &o->err);
+        if (!o->q) o->op.done = 1;
+    } else {
+        o->op.done = 1;
     }
-    lua_pushstring(L, url);
-    free(url);
-    return 1;
+    return lode_op_yield(L, &o->op);
 }
 
 /* s3._sign_for_test(url, {endpoint=, now=, expires=, access_key=, secret_key=, token=, region=})
@@ -1622,7 +1694,10 @@ static int l_sign_for_test(lua_State *L)
 
 /* s3.configure{max_attempts=, part_size=, multipart_threshold=, concurrency=,
  *              low_speed_time=, connect_timeout=, backoff_base=, backoff_cap=,
- *              deadline=, min_rate=} */
+ *              deadline=, min_rate=, credential_refresh = {advisory = s, mandatory = s}}
+ * credential_refresh: how long before temporary credentials expire they are
+ * refreshed in the background (default 900 s) / before every request waits
+ * for the refresh (default 600 s), as botocore. */
 static int l_configure(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -1641,6 +1716,13 @@ static int l_configure(lua_State *L)
     if ((v = opt_field_int(L, 1, "backoff_cap", 0)) > 0) c->backoff_cap_ms = (int)v;
     if ((v = opt_field_int(L, 1, "deadline", -1)) >= 0) c->deadline_ms = (long)v;
     if ((v = opt_field_int(L, 1, "min_rate", 0)) > 0) c->min_rate = (long)v;
+    if (lua_getfield(L, 1, "credential_refresh") == LUA_TTABLE && c->creds) {
+        int rt = lua_gettop(L);
+        lua_Integer adv = opt_field_int(L, rt, "advisory", 0), man = opt_field_int(L, rt, "mandatory", 0);
+        luaL_argcheck(L, adv >= 0 && man >= 0, 1, "credential_refresh windows are seconds >= 0");
+        lode_aws_creds_set_windows(c->creds, adv, man);
+    }
+    lua_pop(L, 1);
     lua_createtable(L, 0, 10);
     lua_pushinteger(L, c->max_attempts);
     lua_setfield(L, -2, "max_attempts");

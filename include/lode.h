@@ -18,6 +18,8 @@
 /* aws: SigV4 */
 #include "lode/aws/config.h"
 #include "lode/aws/sigv4.h"
+#include "lode/aws/credentials.h"
+#include "lode/aws/client.h"
 /* http: curl multi on the loop */
 #include "lode/http/http.h"
 /* s3: client and the S3 byte source */

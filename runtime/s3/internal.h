@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lode/aws/credentials.h"
 #include "lode/http/http.h"
 #include "lode/s3/s3.h"
 #include "lode/aws/config.h"
@@ -15,7 +16,8 @@
 /* ---- the client (s3.c) ------------------------------------------------------ */
 
 struct lode_s3 {
-    lode_aws_config cfg;
+    lode_aws_config cfg;           /* region and endpoint; its keys are unused (see creds) */
+    lode_aws_creds_provider *creds; /* signing credentials (NULL for file://) */
     char *file_root;               /* file:// endpoint: buckets are folders here */
     char *scheme;                  /* "http" / "https" */
     char *host;                    /* host[:port] of the endpoint */
@@ -93,9 +95,13 @@ void s3_error_set(lode_s3_error *e, long status, const char *code, const char *m
 /* Whether an S3 error code is worth retrying. */
 int s3_code_retryable(long status, const char *code);
 
-/* A presigned URL for method on bucket/key, valid `expires` seconds from now. */
+/* A presigned URL for method on bucket/key, valid `expires` seconds from now,
+ * signed with the cached credentials (an error when none are fresh yet). */
 char *s3_presign(lode_s3 *c, const char *method, const char *bucket, const char *key,
                  int64_t now, int64_t expires, lode_s3_error *err);
+/* The same with the given keys (NULL only for a file:// endpoint). */
+char *s3_presign_with(lode_s3 *c, const lode_aws_credentials *keys, const char *method, const char *bucket,
+                      const char *key, int64_t now, int64_t expires, lode_s3_error *err);
 
 /* ---- XML (xml.c) ------------------------------------------------------------- */
 

@@ -62,6 +62,7 @@ static lode_s3 *default_client;
 static void client_free(lode_s3 *c)
 {
     if (!c) return;
+    lode_aws_creds_provider_free(c->creds);
     lode_aws_config_free(&c->cfg);
     free(c->file_root);
     free(c->scheme);
@@ -135,6 +136,13 @@ lode_s3 *s3_client_new(const char *endpoint, const char *region, const char *acc
     c->cfg.access_key_id = strdup(access_key ? access_key : "");
     c->cfg.secret_access_key = strdup(secret_key ? secret_key : "");
     c->cfg.session_token = token ? strdup(token) : NULL;
+    lode_aws_creds_error ce;
+    c->creds = lode_aws_creds_static_new(access_key, secret_key, token, &ce);
+    if (!c->creds) {
+        s3_error_set(err, 0, "internal", ce.message, NULL, NULL, 0);
+        client_free(c);
+        return NULL;
+    }
     if (client_endpoint(c, err) != 0) {
         client_free(c);
         return NULL;
@@ -162,12 +170,14 @@ lode_s3 *lode_s3_default(lode_s3_error *err)
         client_free(c);
         return NULL;
     }
-    if (!c->file_root && (!c->cfg.access_key_id || !c->cfg.secret_access_key)) {
-        s3_error_set(err, 0, "credentials",
-                     "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile in "
-                     "~/.aws/credentials (AWS_PROFILE)", NULL, NULL, 0);
-        client_free(c);
-        return NULL;
+    if (!c->file_root) {           /* resolved on the first request, refreshed before expiry */
+        lode_aws_creds_error ce;
+        c->creds = lode_aws_creds_chain_new(&(lode_aws_chain_opts){0}, &ce);
+        if (!c->creds) {
+            s3_error_set(err, 0, "internal", ce.message, NULL, NULL, 0);
+            client_free(c);
+            return NULL;
+        }
     }
     c->max_attempts = env_int("LODE_S3_MAX_ATTEMPTS", 5);
     if (c->max_attempts < 1) c->max_attempts = 1;
@@ -236,6 +246,8 @@ struct s3_req {
     char *url, *host_hdr;
     char **hdr_lines;
     size_t nhdr_lines;
+    lode_aws_creds *keys;            /* the credentials this attempt signs with */
+    lode_aws_creds_query *keys_wait; /* waiting for them */
 };
 
 static char *path_of(const s3_req *r)
@@ -456,7 +468,8 @@ static int sign_request(s3_req *r, int64_t now)
     h[k++] = (lode_kv){"host", r->host_hdr};
     h[k++] = (lode_kv){"x-amz-date", date};
     h[k++] = (lode_kv){"x-amz-content-sha256", payload};
-    if (c->cfg.session_token) h[k++] = (lode_kv){"x-amz-security-token", c->cfg.session_token};
+    const lode_aws_credentials *keys = &r->keys->keys;
+    if (keys->session_token) h[k++] = (lode_kv){"x-amz-security-token", keys->session_token};
     for (size_t i = 0; i < r->o.nheaders; i++) h[k++] = r->headers[i];
     lode_sigv4_request sr = {
         .method = r->o.method, .path = path, .query = r->query, .nquery = r->o.nquery,
@@ -464,9 +477,7 @@ static int sign_request(s3_req *r, int64_t now)
         .region = c->cfg.region, .service = "s3", .now = now,
     };
     lode_sigv4_result out;
-    if (lode_sigv4_sign(&sr, &(lode_aws_credentials){c->cfg.access_key_id, c->cfg.secret_access_key,
-                                                      c->cfg.session_token}, &out) != 0)
-        goto done;
+    if (lode_sigv4_sign(&sr, keys, &out) != 0) goto done;
     r->hdr_lines = calloc(k + 2, sizeof *r->hdr_lines);
     if (!r->hdr_lines) {
         lode_sigv4_result_free(&out);
@@ -498,7 +509,10 @@ int s3_sign_for_test(lode_s3 *c, const char *bucket, const char *key, int64_t no
     r.o.method = "GET";
     r.o.body_len = -1;
     *url = *authorization = NULL;
+    r.keys = c->creds ? lode_aws_creds_current(c->creds) : NULL;
+    if (!r.keys) return -1;
     int rc = sign_request(&r, now);
+    lode_aws_creds_unref(r.keys);
     if (rc == 0) {
         *url = r.url;
         r.url = NULL;
@@ -518,7 +532,41 @@ static int64_t expected_bytes(const s3_req *r)
     return r->o.body_len > 0 ? r->o.body_len : 0;
 }
 
+static int attempt_send(s3_req *r);
+static void finish_req(s3_req *r);
+
+static void on_keys(void *ud, lode_aws_creds *keys, const lode_aws_creds_error *e)
+{
+    s3_req *r = ud;
+    r->keys_wait = NULL;
+    if (!keys) {
+        s3_error_set(&r->err, 0, e->code, e->message, r->bucket, r->key, e->retryable);
+        r->failed = 1;
+        finish_req(r);
+        return;
+    }
+    r->keys = keys;
+    if (attempt_send(r) != 0) {
+        r->failed = 1;
+        finish_req(r);
+    }
+}
+
+/* Sign and send one attempt, first waiting for credentials unless the
+ * cached ones are fresh (every attempt asks: a retry may need a refresh). */
 static int attempt_start(s3_req *r)
+{
+    lode_aws_creds_unref(r->keys);
+    r->keys = r->c->creds ? lode_aws_creds_current(r->c->creds) : NULL;
+    if (r->keys || !r->c->creds) return attempt_send(r);
+    lode_aws_creds_error e;
+    r->keys_wait = lode_aws_creds_get(r->c->creds, on_keys, r, &e);
+    if (r->keys_wait) return 0;
+    s3_error_set(&r->err, 0, e.code, e.message, r->bucket, r->key, 0);
+    return -1;
+}
+
+static int attempt_send(s3_req *r)
 {
     lode_s3 *c = r->c;
     r->live_status = 0;
@@ -769,6 +817,10 @@ void s3_req_cancel(s3_req *r)
 {
     if (!r || r->finished) return;
     r->cancelled = 1;
+    if (r->keys_wait) {
+        lode_aws_creds_cancel(r->keys_wait);
+        r->keys_wait = NULL;
+    }
     if (r->h && !lode_http_error(r->h) && lode_http_status(r->h) == 0) {
         lode_http_cancel(r->h);          /* req_on_done → finish_req */
         return;
@@ -784,6 +836,8 @@ static void timer_closed(uv_handle_t *h) { free(h->data); }
 void s3_req_free(s3_req *r)
 {
     if (!r) return;
+    lode_aws_creds_cancel(r->keys_wait);
+    lode_aws_creds_unref(r->keys);
     lode_http_free(r->h);
     free_lines(r);
     free(r->errbody);
@@ -819,6 +873,19 @@ const char *s3_req_body(const s3_req *r, size_t *len)
 char *s3_presign(lode_s3 *c, const char *method, const char *bucket, const char *key,
                  int64_t now, int64_t expires, lode_s3_error *err)
 {
+    lode_aws_creds *k = c->creds ? lode_aws_creds_current(c->creds) : NULL;
+    if (!k && !c->file_root) {
+        s3_error_set(err, 0, "NoCredentials", "AWS credentials are not resolved yet", bucket, key, 0);
+        return NULL;
+    }
+    char *url = s3_presign_with(c, k ? &k->keys : NULL, method, bucket, key, now, expires, err);
+    lode_aws_creds_unref(k);
+    return url;
+}
+
+char *s3_presign_with(lode_s3 *c, const lode_aws_credentials *keys, const char *method, const char *bucket,
+                      const char *key, int64_t now, int64_t expires, lode_s3_error *err)
+{
     if (c->file_root) {
         char *p = s3_file_path(c, bucket, key), *u = NULL;
         if (p && asprintf(&u, "file://%s", p) < 0) u = NULL;
@@ -836,9 +903,7 @@ char *s3_presign(lode_s3 *c, const char *method, const char *bucket, const char 
         .region = c->cfg.region, .service = "s3", .now = now,
     };
     lode_sigv4_result out;
-    if (lode_sigv4_presign(&sr, &(lode_aws_credentials){c->cfg.access_key_id, c->cfg.secret_access_key,
-                                                         c->cfg.session_token}, expires, &out) != 0)
-        goto done;
+    if (lode_sigv4_presign(&sr, keys, expires, &out) != 0) goto done;
     epath = lode_uri_encode(path, strlen(path), 1);
     if (epath && asprintf(&url, "%s://%s%s?%s", c->scheme, host, epath, out.query) < 0) url = NULL;
     lode_sigv4_result_free(&out);

@@ -658,7 +658,7 @@ local function into_redshift(db, o, t0)
   local lt = o.ledger_table or o.table
   local run = o.run or os.getenv("LODE_RUN_ID")
   local files, missing = list_files(o)
-  ledger.ensure(db.wh or db)
+  ledger.ensure(db)
   local result = { files = 0, rows = 0, bytes = 0, skipped_files = missing, errors = 0, seconds = 0 }
   local function load(s)
     local generated
@@ -872,7 +872,7 @@ local function into_postgres(db, o, t0)
   local maxerror = o.ignoreallerrors and math.maxinteger or o.maxerror or 0
   -- lode.load_errors (Redshift's STL_LOAD_ERRORS) lives with the ledger
   if (use_ledger or maxerror > 0) and not core.dry_run() then
-    ledger.ensure(db.wh or db)
+    ledger.ensure(db)
   end
   local result = { files = 0, rows = 0, bytes = 0, skipped_files = missing, errors = 0, seconds = 0,
                    total_files = #files }

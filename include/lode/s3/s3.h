@@ -24,7 +24,7 @@ typedef struct lode_s3 lode_s3;
 typedef struct {
     long status;               /* HTTP status, 0 for transport failures */
     char code[64];             /* S3 error code ("NoSuchKey", "SlowDown"), or "transport", "timeout" */
-    char message[512];         /* S3's message or the transport error; never a secret */
+    char message[1024];        /* S3's message, the transport error or every credential provider tried; never a secret */
     char request_id[128];      /* x-amz-request-id when S3 answered */
     char key[1024];            /* s3://bucket/key the request was about */
     int retryable;             /* 5xx, 429, SlowDown, RequestTimeout, resets and timeouts */
