@@ -47,7 +47,7 @@ M.REFUSED = {
   { "COPY … FROM 'dynamodb://…' | 'emr://…', COPY … SSH", "lode's COPY reads s3:// only" },
   { "COPY … PARQUET | ORC with MAXERROR n > 0", "columnar COPY fails on any error, as on Redshift" },
   { "CREATE EXTERNAL TABLE … TEXTFILE, ROW FORMAT DELIMITED, OpenCSVSerde, JsonSerDe, ORC, Avro", "the Spectrum emulation scans Parquet only" },
-  { "UNLOAD … FORMAT JSON | PARQUET", "CSV and text are emulated" },
+  { "UNLOAD … FIXEDWIDTH, ENCRYPTED, KMS_KEY_ID, MASTER_SYMMETRIC_KEY", "not emulated (text, CSV, JSON, Parquet are)" },
   { "MERGE … REMOVE DUPLICATES", "the WHEN MATCHED / WHEN NOT MATCHED form is run by PostgreSQL" },
   { "ALTER TABLE … APPEND FROM", "not emulated" },
   { "string literal escapes other than \\t \\n \\r \\b \\f \\\\ \\' \\ddd (\\x, \\u, \\d…)", "PostgreSQL's E'…' may read them differently" },
