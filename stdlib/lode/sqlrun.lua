@@ -36,8 +36,24 @@ M.EMULATED = {
   { "COPY ROUNDEC, TRIMBLANKS, ACCEPTANYDATE, IGNOREALLERRORS, NOLOAD, EXPLICIT_IDS, COMPROWS, ENCODING UTF8",
     "as Redshift documents them; FIXEDWIDTH, LZOP, ENCRYPTED, AVRO, ORC, ENCODING UTF16* fail at the statement" },
   { "option strings: DELIMITER '\\t', NULL AS '\\000', '\\\\', octal '\\174'", "decoded as Redshift reads them; other escapes (\\x, \\N, \\u) fail at the statement" },
+  { [[string literals with backslashes: 'a\\b', 'it\'s', 'tab\t']], "read as Redshift reads them (a backslash escapes) and sent as E'…', the same bytes" },
   { "TRUNCATE inside BEGIN", "commits the open transaction first, as Redshift does" },
   { "anything else", "passed to PostgreSQL unchanged" },
+}
+
+-- What the PostgreSQL emulation cannot reproduce exactly: each fails at its
+-- statement, naming the script's line and the feature (`lode help sql`).
+M.REFUSED = {
+  { "COPY … FIXEDWIDTH, LZOP, ENCRYPTED, AVRO, ORC", "COPY option … is not emulated" },
+  { "COPY … ENCODING UTF16 | UTF16LE | UTF16BE", "ENCODING UTF16… is not emulated (UTF8 is)" },
+  { "COPY … FROM 'dynamodb://…' | 'emr://…', COPY … SSH", "lode's COPY reads s3:// only" },
+  { "COPY … PARQUET | ORC with MAXERROR n > 0", "columnar COPY fails on any error, as on Redshift" },
+  { "CREATE EXTERNAL TABLE … TEXTFILE, ROW FORMAT DELIMITED, OpenCSVSerde, JsonSerDe, ORC, Avro", "the Spectrum emulation scans Parquet only" },
+  { "UNLOAD … FIXEDWIDTH, ENCRYPTED, KMS_KEY_ID, MASTER_SYMMETRIC_KEY", "not emulated (text, CSV, JSON, Parquet are)" },
+  { "MERGE … REMOVE DUPLICATES", "the WHEN MATCHED / WHEN NOT MATCHED form is run by PostgreSQL" },
+  { "ALTER TABLE … APPEND FROM", "not emulated" },
+  { "string literal escapes other than \\t \\n \\r \\b \\f \\\\ \\' \\ddd (\\x, \\u, \\d…)", "PostgreSQL's E'…' may read them differently" },
+  { "option-string escapes \\x, \\N, \\u (DELIMITER, NULL AS, …)", "not decoded exactly as Redshift does" },
 }
 
 local COPY_SUPPORTED = {
@@ -148,6 +164,11 @@ end
 local function run_postgres(s, st, run_opts)
   local file = run_opts.file
   local kind = st.kind
+  if st.refused then
+    -- something lode cannot reproduce exactly: fail here, at this statement
+    local r = st.refused
+    fail({ line = r.line or st.line }, file, "unsupported", r.message, { feature = r.feature })
+  end
   if EXTERNAL_DDL[kind] and in_transaction(s) then
     fail(st, file, "25001", ("%s cannot run inside a transaction block (as on Redshift)"):format(EXTERNAL_DDL[kind]),
       { sqlstate = "25001" })

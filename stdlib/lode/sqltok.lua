@@ -28,9 +28,13 @@ local function count_lines(s, i, j)
   return n
 end
 
---- tokenize(sql [, keep_trivia]) -> tokens; comments and whitespace are kept
---- only when keep_trivia is true. Raises on an unterminated literal or comment.
-function M.tokenize(sql, keep_trivia)
+--- tokenize(sql [, keep_trivia [, backslash_escapes]]) -> tokens; comments and
+--- whitespace are kept only when keep_trivia is true. With backslash_escapes
+--- (Redshift's reading), a backslash in a plain '…' literal escapes the next
+--- character, so 'it\'s' is one literal; its value keeps the backslash
+--- sequences as written (lode.redshift decodes them) and the token is marked
+--- backslash = true. Raises on an unterminated literal or comment.
+function M.tokenize(sql, keep_trivia, backslash_escapes)
   local toks = {}
   local i, n, line = 1, #sql, 1
   local function push(type, j, value)
@@ -68,15 +72,25 @@ function M.tokenize(sql, keep_trivia)
     elseif c == "'" or ((c == "e" or c == "E") and sql:sub(i + 1, i + 1) == "'")
         or ((c == "u" or c == "U") and sql:sub(i + 1, i + 2) == "&'") then
       local escapes = c == "e" or c == "E"
+      local plain_escapes = backslash_escapes and c == "'"
+      local saw_backslash = false
       local start = sql:find("'", i, true) + 1
       local j, buf = start, {}
       while true do
-        local q = sql:find(escapes and "['\\]" or "'", j)
+        local q = sql:find((escapes or plain_escapes) and "['\\]" or "'", j)
         if not q then
           syntax_error("unterminated string literal", line)
         end
         buf[#buf + 1] = sql:sub(j, q - 1)
-        if sql:sub(q, q) == "\\" then
+        if plain_escapes and sql:sub(q, q) == "\\" then
+          if q + 1 > n then
+            syntax_error("unterminated string literal", line)
+          end
+          -- kept as written: the escape is Redshift's to read (lode.redshift)
+          saw_backslash = true
+          buf[#buf + 1] = sql:sub(q, q + 1)
+          j = q + 2
+        elseif sql:sub(q, q) == "\\" then
           local e = sql:sub(q + 1, q + 1)
           local map = { n = "\n", t = "\t", r = "\r", b = "\b", f = "\f" }
           buf[#buf + 1] = map[e] or e
@@ -90,6 +104,9 @@ function M.tokenize(sql, keep_trivia)
         end
       end
       push("string", j, table.concat(buf))
+      if saw_backslash and toks[#toks] and toks[#toks].pos == start - 1 then
+        toks[#toks].backslash = true
+      end
     elseif c == '"' or ((c == "u" or c == "U") and sql:sub(i + 1, i + 2) == '&"') then
       local start = sql:find('"', i, true) + 1
       local j, buf = start, {}
@@ -145,9 +162,10 @@ end
 
 --- split(sql) -> { {text=, line=, tokens=}, ... }: the statements of a script,
 --- split on top-level semicolons (not those inside literals, quoted names,
---- dollar quotes or comments). Empty statements are dropped.
-function M.split(sql)
-  local all = M.tokenize(sql, true)
+--- dollar quotes or comments). Empty statements are dropped. backslash_escapes:
+--- read plain literals as Redshift does (see tokenize).
+function M.split(sql, backslash_escapes)
+  local all = M.tokenize(sql, true, backslash_escapes)
   local out, cur, first = {}, {}, nil
   local function flush(last_pos)
     local sig = {}

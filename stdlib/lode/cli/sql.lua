@@ -17,6 +17,11 @@ local function emulated_list()
   for _, e in ipairs(sqlrun.EMULATED) do
     out[#out + 1] = ("  %-58s %s"):format(e[1], e[2])
   end
+  out[#out + 1] = ""
+  out[#out + 1] = "Not emulated: these fail at their statement, naming its line and the feature:"
+  for _, e in ipairs(sqlrun.REFUSED or {}) do
+    out[#out + 1] = ("  %-58s %s"):format(e[1], e[2])
+  end
   return table.concat(out, "\n")
 end
 

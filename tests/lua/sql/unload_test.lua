@@ -98,7 +98,8 @@ local HOSTILE = {
 local function make_hostile(name)
   local rows = {}
   for i, s in ipairs(HOSTILE) do
-    local lit = "'" .. s:gsub("'", "''") .. "'"
+    -- a Redshift literal: backslashes escape, so each is doubled (as sql.literal(v, "redshift") does)
+    local lit = "'" .. s:gsub("\\", "\\\\"):gsub("'", "''") .. "'"
     rows[#rows + 1] = ("(%d, %s, %s, %s, %s, %s)"):format(i, lit, i % 3 == 0 and "NULL" or ("%d.%03d"):format(i, i),
       i % 4 == 0 and "NULL" or (i % 2 == 0 and "true" or "false"),
       i % 5 == 0 and "NULL" or ("DATE '2024-01-%02d'"):format(i),
@@ -185,7 +186,7 @@ local function small_table()
       if v == json.null then
         return "NULL"
       elseif kind == "string" then
-        return "'" .. v:gsub("'", "''") .. "'"
+        return "'" .. v:gsub("\\", "\\\\"):gsub("'", "''") .. "'"   -- a Redshift literal
       end
       return v == "t" and "true" or v == "f" and "false" or v
     end

@@ -1,0 +1,27 @@
+-- source: AWS, Amazon Redshift Database Developer Guide, "CREATE EXTERNAL TABLE" examples and
+--   "Getting started with Redshift Spectrum" (https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_EXTERNAL_TABLE_examples.html):
+--   the schema and the pipe-delimited TEXTFILE table of the TICKIT sales. Scanning text is issue
+--   #19's: lode refuses the table at CREATE EXTERNAL TABLE, naming line and format.
+-- refuse: 12 ROW FORMAT DELIMITED STORED AS TEXTFILE
+create external schema spectrum
+from data catalog
+database 'spectrumdb'
+iam_role 'arn:aws:iam::123456789012:role/MyRedshiftRole'
+create external database if not exists;
+
+create external table spectrum.sales(
+salesid integer,
+listid integer,
+sellerid integer,
+buyerid integer,
+eventid integer,
+dateid smallint,
+qtysold smallint,
+pricepaid decimal(8,2),
+commission decimal(8,2),
+saletime timestamp)
+row format delimited
+fields terminated by '\t'
+stored as textfile
+location 's3://lode-conformance/tickit/spectrum/sales/'
+table properties ('numRows'='172000');

@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""Data and expectations for the Redshift conformance corpus (tests/conformance).
+
+python3 gen.py OUTDIR writes OUTDIR/data/<key> (uploaded as s3://lode-conformance/<key>)
+and OUTDIR/expected.json: {case: [[query, value], ...]}. Every value is computed
+here from the generated rows, as Redshift would load them — never from lode.
+
+A table's fingerprint is "<rows>:<md5 of its rows as text, sorted bytewise>"
+(fp_query / fp_value build the query and the value the same way).
+"""
+import gzip, hashlib, json, os, sys
+from decimal import Decimal
+
+OUT = sys.argv[1]
+DATA = os.path.join(OUT, "data")
+EXPECTED = {}
+NULL = None
+
+
+def put(key, data):
+    path = os.path.join(DATA, key)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+
+
+def fp_query(table, cols):
+    row = " || '|' || ".join("coalesce(%s::text, 'NULL!')" % c for c in cols)
+    return ("SELECT count(*)::text || ':' || coalesce(md5(string_agg(r, chr(10) ORDER BY r COLLATE \"C\")), '') "
+            "FROM (SELECT %s AS r FROM %s) x" % (row, table))
+
+
+def fp_value(rows):
+    lines = sorted(("|".join("NULL!" if v is None else str(v) for v in r) for r in rows),
+                   key=lambda s: s.encode("utf-8"))
+    if not lines:
+        return "0:"
+    return "%d:%s" % (len(lines), hashlib.md5("\n".join(lines).encode("utf-8")).hexdigest())
+
+
+def expect(case, query, value):
+    EXPECTED.setdefault(case, []).append([query, str(value)])
+
+
+def expect_table(case, table, cols, rows):
+    expect(case, fp_query(table, cols), fp_value(rows))
+
+
+def money(x):
+    return str(Decimal(x).quantize(Decimal("0.01")))
+
+
+def b(v):
+    return "true" if v else "false"
+
+
+# TICKIT (AWS Redshift Getting Started / "Load sample data" tutorial) ----------------
+STATES = ["NY", "CA", "WA", "TX", "IL"]
+CITIES = ["New York City", "San Francisco", "Seattle", "Austin", "Chicago"]
+users = []
+for i in range(1, 31):
+    likes = [((i * 7 + k * 3) % 5) < 2 for k in range(10)]
+    users.append([i, "U%07d" % i, "First%d" % i, "Last%d" % i, CITIES[i % 5], STATES[i % 5],
+                  "user%d@example.com" % i, "(%03d) 555-%04d" % (200 + i, i)] + likes)
+put("tickit/allusers_pipe.txt", "".join(
+    "|".join([str(u[0])] + u[1:8] + ["TRUE" if x else "FALSE" for x in u[8:]]) + "\n" for u in users))
+venues = [[i, "Venue %d" % i, CITIES[i % 5], STATES[i % 5], 1000 * i if i % 4 else None] for i in range(1, 13)]
+# Redshift text COPY: an empty field of a non-character column loads NULL
+put("tickit/venue_pipe.txt", "".join("%d|%s|%s|%s|%s\n" % (v[0], v[1], v[2], v[3], "" if v[4] is None else v[4]) for v in venues))
+cats = [[1, "Sports", "MLB", "Major League Baseball"], [2, "Sports", "NHL", "National Hockey League"],
+        [3, "Sports", "NFL", "National Football League"], [4, "Sports", "NBA", "National Basketball Association"],
+        [5, "Concerts", "Pop", "All rock and pop music concerts"], [6, "Shows", "Musicals", "Musical theatre"],
+        [7, "Shows", "Plays", "All non-musical theatre"], [8, "Shows", "Opera", "All opera and light opera"],
+        [9, "Concerts", "Classical", "All symphony, concerto, and choir concerts"]]
+put("tickit/category_pipe.txt", "".join("|".join(str(x) for x in c) + "\n" for c in cats))
+DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+MONTHS = ["JAN", "FEB", "MAR"]
+dates = []
+for i in range(1, 61):
+    m = 1 + (i - 1) // 31 if i <= 59 else 3
+    d = i if i <= 31 else (i - 31 if i <= 59 else 1)
+    dates.append([1826 + i, "2008-%02d-%02d" % (m, d), DAYS[(i + 0) % 7], 1 + (i - 1) // 7, MONTHS[m - 1], "1", 2008, i % 13 == 0])
+put("tickit/date2008_pipe.txt", "".join("%d|%s|%s|%d|%s|%s|%d|%s\n" % (d[0], d[1], d[2], d[3], d[4], d[5], d[6], "TRUE" if d[7] else "FALSE") for d in dates))
+events = [[i, 1 + i % 12, 1 + i % 9, 1827 + i % 60, "Event %d" % i, "2008-%02d-%02d %02d:%02d:00" % (1 + i % 2, 1 + i % 28, 12 + i % 10, (i * 5) % 60)] for i in range(1, 41)]
+put("tickit/allevents_pipe.txt", "".join("|".join(str(x) for x in e) + "\n" for e in events))
+listings = []
+for i in range(1, 51):
+    n = 1 + i % 8
+    price = Decimal(10 + i) + Decimal(i % 4) / 4
+    listings.append([i, 1 + i % 30, 1 + i % 40, 1827 + i % 60, n, money(price), money(price * n),
+                     "2008-01-%02d %02d:%02d:%02d" % (1 + i % 28, i % 24, i % 60, (i * 7) % 60)])
+put("tickit/listings_pipe.txt", "".join("|".join(str(x) for x in l) + "\n" for l in listings))
+sales = []
+sales_lines = []
+for i in range(1, 61):
+    l = listings[(i - 1) % 50]
+    q = 1 + i % 4
+    paid = Decimal(l[5]) * q
+    comm = (paid * Decimal("0.15")).quantize(Decimal("0.01"))
+    mo, dd, hh, mi, ss = 1 + i % 2, 1 + i % 28, (i * 3) % 24, i % 60, (i * 11) % 60
+    sales.append([i, l[0], l[1], 1 + (i * 7) % 30, l[2], l[3], q, money(paid), money(comm),
+                  "2008-%02d-%02d %02d:%02d:%02d" % (mo, dd, hh, mi, ss)])
+    sales_lines.append("\t".join(str(x) for x in [i, l[0], l[1], 1 + (i * 7) % 30, l[2], l[3], q, money(paid), money(comm)])
+                       + "\t%02d/%02d/2008 %02d:%02d:%02d\n" % (mo, dd, hh, mi, ss))
+put("tickit/sales_tab.txt", "".join(sales_lines))
+
+c = "aws_tickit/load_tickit"
+expect_table(c, "users", ["userid", "username", "firstname", "lastname", "city", "state", "email", "phone",
+                          "likesports", "liketheatre", "likeconcerts", "likejazz", "likeclassical", "likeopera",
+                          "likerock", "likevegas", "likebroadway", "likemusicals"],
+             [u[:8] + [b(x) for x in u[8:]] for u in users])
+expect_table(c, "venue", ["venueid", "venuename", "venuecity", "venuestate", "venueseats"], venues)
+expect_table(c, "category", ["catid", "catgroup", "catname", "catdesc"], cats)
+expect_table(c, "date", ["dateid", "caldate", "day", "week", "month", "qtr", "year", "holiday"],
+             [d[:7] + [b(d[7])] for d in dates])
+expect_table(c, "event", ["eventid", "venueid", "catid", "dateid", "eventname", "starttime"], events)
+expect_table(c, "listing", ["listid", "sellerid", "eventid", "dateid", "numtickets", "priceperticket", "totalprice", "listtime"], listings)
+expect_table(c, "sales", ["salesid", "listid", "sellerid", "buyerid", "eventid", "dateid", "qtysold", "pricepaid", "commission", "saletime"], sales)
+# the tutorial's own query: top buyers by quantity
+top = {}
+for s in sales:
+    top[s[3]] = top.get(s[3], 0) + s[6]
+best = sorted(top.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+expect(c, "SELECT buyerid || ':' || total FROM tickit_top_buyer", "%d:%d" % best)
+
+# COPY examples (AWS: COPY examples page) ---------------------------------------------
+put("copy/category_csv.txt", '12,Shows,Musicals,Musical theatre\n13,Shows,Plays,"All ""non-musical"" theatre"\n'
+    '14,Shows,Opera,"All opera, light, and ""rock"" opera"\n15,Concerts,Classical,"All symphony, concerto, and choir concerts"\n')
+put("copy/category_csv_quote.txt", '16,Shows,Musicals,%Musical, theatre%\n17,Concerts,Pop,%All "pop" music%\n')
+put("copy/category_header.csv", 'catid,catgroup,catname,catdesc\n18,Sports,MLS,Major League Soccer\n')
+csv_rows = [[12, "Shows", "Musicals", "Musical theatre"], [13, "Shows", "Plays", 'All "non-musical" theatre'],
+            [14, "Shows", "Opera", 'All opera, light, and "rock" opera'],
+            [15, "Concerts", "Classical", "All symphony, concerto, and choir concerts"],
+            [16, "Shows", "Musicals", "Musical, theatre"], [17, "Concerts", "Pop", 'All "pop" music'],
+            [18, "Sports", "MLS", "Major League Soccer"]]
+expect_table("aws_copy/category_csv", "category", ["catid", "catgroup", "catname", "catdesc"], csv_rows)
+
+jcats = [[1, "Sports", "MLB", "Major League Baseball"], [2, "Sports", "NHL", "National Hockey League"], [3, "Shows", "Opera", None]]
+put("copy/category_object_auto.json", "".join(json.dumps({k: v for k, v in zip(["catid", "catgroup", "catname", "catdesc"], r) if v is not None}) + "\n" for r in jcats))
+put("copy/category_object_auto-ignorecase.json", "".join(json.dumps({k: v for k, v in zip(["CatID", "CatGroup", "CatName", "CatDesc"], r) if v is not None}) + "\n" for r in jcats))
+put("copy/category_jsonpath.json", json.dumps({"jsonpaths": ["$['id']", "$['group']", "$['name']", "$['description']"]}))
+put("copy/category_object_paths.json", "".join(json.dumps({"id": r[0], "group": r[1], "name": r[2], "description": r[3]}) + "\n" for r in jcats))
+put("copy/category_array_jsonpath.json", json.dumps({"jsonpaths": ["$[0]", "$[1]", "$[2]", "$[3]"]}))
+put("copy/category_array_data.json", "".join(json.dumps(r) + "\n" for r in jcats))
+expect_table("aws_copy/category_json", "category_auto", ["catid", "catgroup", "catname", "catdesc"], jcats)
+expect_table("aws_copy/category_json", "category_ignorecase", ["catid", "catgroup", "catname", "catdesc"], jcats)
+expect_table("aws_copy/category_json", "category_paths", ["catid", "catgroup", "catname", "catdesc"], jcats)
+expect_table("aws_copy/category_json", "category_array", ["catid", "catgroup", "catname", "catdesc"], jcats)
+
+# event with REMOVEQUOTES EMPTYASNULL BLANKSASNULL MAXERROR 5: two rows are bad
+ev_lines, ev_rows = [], []
+for i in range(1, 11):
+    name = ["\"Event %d\"" % i, "", "   ", "\"Gala | night\""][i % 4]
+    want = ["Event %d" % i, None, None, "Gala | night"][i % 4]
+    ev_lines.append("%d|%d|%d|%d|%s|2008-01-%02d 19:30:00\n" % (i, i, 1 + i % 9, 1827 + i, name, i))
+    ev_rows.append([i, i, 1 + i % 9, 1827 + i, want, "2008-01-%02d 19:30:00" % i])
+ev_lines.append("11|x|1|1828|Bad venue|2008-01-11 19:30:00\n")
+ev_lines.append("12|12|1|1829|Bad time|2008-13-45 99:99:00\n")
+put("copy/allevents_pipe_quoted.txt", "".join(ev_lines))
+expect_table("aws_copy/event_options", "event", ["eventid", "venueid", "catid", "dateid", "eventname", "starttime"], ev_rows)
+
+# ESCAPE: a backslash before a delimiter, a newline or a backslash keeps it as data
+esc = [[1, "pipe | inside"], [2, "line one\nline two"], [3, "back\\slash"], [4, "plain"]]
+put("copy/redshiftinfo.txt", "".join("%d|%s\n" % (r[0], r[1].replace("\\", "\\\\").replace("|", "\\|").replace("\n", "\\\n")) for r in esc))
+expect_table("aws_copy/escape", "redshiftinfo", ["infoid", "tableinfo"], esc)
+
+# gzip, manifest, epochsecs, NULL AS
+gz_rows = [[i, "Venue %d" % i, CITIES[i % 5], STATES[i % 5], 500 * i] for i in range(1, 6)]
+put("copy/venue_pipe.txt.gz", gzip.compress("".join("%d|%s|%s|%s|%d\n" % tuple(r) for r in gz_rows).encode(), mtime=0))
+m_rows = [[i, "Venue %d" % i, CITIES[i % 5], STATES[i % 5], 100 * i] for i in range(6, 10)]
+put("copy/manifest/part-a.txt", "".join("%d|%s|%s|%s|%d\n" % tuple(r) for r in m_rows[:2]))
+put("copy/manifest/part-b.txt", "".join("%d|%s|%s|%s|%d\n" % tuple(r) for r in m_rows[2:]))
+put("copy/manifest/part-c.txt", "99|Never loaded|Nowhere|NO|1\n")
+put("copy/venue.manifest", json.dumps({"entries": [
+    {"url": "s3://lode-conformance/copy/manifest/part-a.txt", "mandatory": True},
+    {"url": "s3://lode-conformance/copy/manifest/part-b.txt", "mandatory": True},
+    {"url": "s3://lode-conformance/copy/manifest/missing.txt", "mandatory": False}]}))
+n_rows = [[20, "Nulls Arena", None, "NY", None], [21, "Seats Hall", "Boston", "MA", 300]]
+put("copy/venue_nulls.txt", "20|Nulls Arena|nil|NY|nil\n21|Seats Hall|Boston|MA|300\n")
+expect_table("aws_copy/venue_variants", "venue", ["venueid", "venuename", "venuecity", "venuestate", "venueseats"], gz_rows + m_rows + n_rows)
+put("copy/times_epoch.txt", "1|1199145600\n2|1230767999\n")
+expect_table("aws_copy/venue_variants", "epoch_times", ["id", "at"], [[1, "2008-01-01 00:00:00"], [2, "2008-12-31 23:59:59"]])
+
+# FIXEDWIDTH (AWS: "Load VENUE from a fixed-width data file")
+put("copy/venue_fw.txt", "1  Toyota Park              Bridgeview  IL0     \n2  Columbus Crew Stadium    Columbus    OH0     \n")
+expect_table("aws_copy/fixedwidth_refused", "venue", ["venueid"], [])
+
+# Backslashes in ordinary string literals (AWS: "Literals"; Redshift reads \ as an escape)
+lit = [[1, "a\\b"], [2, "it's"], [3, "tab\there"], [4, "line\nbreak"], [5, "C:\\temp\\new"], [6, "pipe|"]]
+expect_table("aws_literals/backslash_literals", "literal_values", ["id", "s"], lit)
+expect("aws_literals/backslash_literals", "SELECT count(*)::text FROM literal_values WHERE s LIKE 'C:%'", 1)
+expect_table("aws_literals/backslash_escape_refused", "literal_refused", ["id", "s"], [[1, "before"]])
+
+# refused statements: what ran before them stays, nothing after runs
+expect_table("aws_merge/merge_remove_duplicates_refused", "target", ["id", "name"], [[101, "Bob"], [102, "John"], [103, "Susan"]])
+expect_table("aws_alter/append_refused", "sales", ["salesid", "qtysold"], [[1, 2]])
+expect_table("aws_alter/append_refused", "sales_stage", ["salesid", "qtysold"], [[2, 4], [3, 6]])
+expect_table("aws_copy/dynamodb_refused", "favoritemovies", ["name"], [])
+expect_table("aws_copy/encoding_utf16_refused", "category", ["catid", "catname"], [[1, "MLB"]])
+
+# UNLOAD round trip (FORMAT CSV) and Airflow's RedshiftToS3Operator
+rt = [[1, 'quote " and, comma', "2024-01-01"], [2, "pipe | and \\ backslash", None], [3, "", "2024-03-03"], [4, "four", "2024-04-04"]]
+expect_table("aws_unload/unload_csv_roundtrip", "venue_back", ["id", "name", "d"], rt)
+
+# Airflow S3ToRedshiftOperator: fruit, APPEND / REPLACE / UPSERT
+fruit1 = [[1, "apple", 3], [2, "banana", 5], [3, "cherry", 7]]
+fruit2 = [[2, "banana", 50], [4, "durian", 1]]
+put("airflow/fruit/day1.csv", "".join("%d,%s,%d\n" % tuple(r) for r in fruit1))
+put("airflow/fruit/day2.csv", "".join("%d,%s,%d\n" % tuple(r) for r in fruit2))
+expect_table("airflow/s3_to_redshift_append", "public.fruit", ["id", "name", "qty"], fruit1 + fruit1)
+expect_table("airflow/s3_to_redshift_replace", "public.fruit", ["id", "name", "qty"], fruit2)
+ups = {r[0]: r for r in fruit1}
+for r in fruit2:
+    ups[r[0]] = r
+expect_table("airflow/s3_to_redshift_upsert", "public.fruit", ["id", "name", "qty"], list(ups.values()))
+expect("airflow/s3_to_redshift_upsert", "SELECT count(*)::text FROM pg_tables WHERE tablename = '#fruit'", 0)
+expect_table("airflow/redshift_to_s3", "fruit_copy", ["id", "name", "qty"], fruit1)
+
+# dbt-redshift: table, view, incremental (delete+insert, merge)
+orders = [[i, "c%d" % (i % 4), money(Decimal(i) * Decimal("2.5")), "2024-01-%02d" % i] for i in range(1, 11)]
+put("dbt/raw_orders.csv", "".join("%d,%s,%s,%s\n" % tuple(r) for r in orders))
+by_cust = {}
+for r in orders:
+    n, s = by_cust.get(r[1], (0, Decimal(0)))
+    by_cust[r[1]] = (n + 1, s + Decimal(r[2]))
+expect_table("dbt_redshift/table_and_view", '"conformance_dbt"."analytics"."customer_orders"', ["customer", "n", "total"],
+             [[k, v[0], money(v[1])] for k, v in by_cust.items()])
+expect_table("dbt_redshift/table_and_view", "analytics.big_orders", ["id"], [[r[0]] for r in orders if Decimal(r[2]) >= 15])
+expect("dbt_redshift/table_and_view", "SELECT count(*)::text FROM pg_tables WHERE tablename LIKE '%__dbt_%'", 0)
+later = [[i, "c%d" % (i % 3), money(Decimal(i) * 3), "2024-02-%02d" % (i - 5)] for i in range(6, 14)]
+put("dbt/raw_orders_later.csv", "".join("%d,%s,%s,%s\n" % tuple(r) for r in later))
+inc = {r[0]: r for r in orders}
+for r in later:
+    inc[r[0]] = r
+expect_table("dbt_redshift/incremental_delete_insert", "analytics.orders_inc", ["id", "customer", "amount", "ordered_on"], list(inc.values()))
+expect_table("dbt_redshift/incremental_merge", "analytics.orders_merge", ["id", "customer", "amount", "ordered_on"], list(inc.values()))
+
+# dlt: JSON lines through COPY … FORMAT AS JSON 'auto', merge by DELETE … EXISTS
+dl1 = [{"id": i, "name": "item %d" % i, "price": i * 1.5} for i in range(1, 6)]
+dl2 = [{"id": i, "name": "ITEM %d" % i, "price": i * 2.0} for i in range(4, 8)]
+put("dlt/items/1.jsonl", "".join(json.dumps(r) + "\n" for r in dl1))
+put("dlt/items/2.jsonl.gz", gzip.compress("".join(json.dumps(r) + "\n" for r in dl2).encode(), mtime=0))
+dm = {r["id"]: r for r in dl1}
+for r in dl2:
+    dm[r["id"]] = r
+def num(x):
+    s = repr(float(x))   # PostgreSQL prints float8 shortest-exact, without a trailing .0
+    return s[:-2] if s.endswith(".0") else s
+expect_table("dlt/redshift_merge", "shop.items", ["id", "name", "price"], [[r["id"], r["name"], num(r["price"])] for r in dm.values()])
+
+# pipelinewise-target-redshift: stage COPY with its default options, UPDATE + INSERT
+pw1 = [[1, "ada", "  padded  "], [2, "", "x"], [3, "bob", ""]]
+put("pipelinewise/customers.csv.gz", gzip.compress("".join('"%d","%s","%s"\n' % tuple(r) for r in pw1).encode(), mtime=0))
+expect_table("pipelinewise/upsert", 'tap_shop."CUSTOMERS"', ['"ID"', '"NAME"', '"NOTE"'],
+             [[1, "ada", "  padded"], [2, None, "x"], [3, "bob", None]])  # TRIMBLANKS: trailing blanks only
+
+# AWS MERGE examples
+expect_table("aws_merge/merge", "target", ["id", "name"], [[101, "Bob"], [102, "Charlie"], [103, "David"], [104, "Eve"]])
+expect_table("aws_merge/merge", "target2", ["id", "name"], [[102, "Charlie"], [103, "David"]])
+
+# Spectrum text table refused at CREATE EXTERNAL TABLE (AWS: CREATE EXTERNAL TABLE examples)
+expect("aws_spectrum/textfile_refused", "SELECT count(*)::text FROM information_schema.tables WHERE table_name = 'sales'", 0)
+
+# CREATE TABLE examples: the columns each DDL declares, and the rows inserted
+c = "aws_create_table/examples"
+def cols_query(t):
+    return ("SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
+            "FROM information_schema.columns WHERE table_name = '%s'" % t)
+expect(c, cols_query("sales"), "salesid integer, listid integer, sellerid integer, buyerid integer, eventid integer, "
+       "dateid smallint, qtysold smallint, pricepaid numeric, commission numeric, saletime timestamp without time zone")
+expect(c, cols_query("customer_interleaved"), ", ".join("%s character varying" % n if n != "c_custkey" else "c_custkey integer"
+       for n in ["c_custkey", "c_name", "c_address", "c_city", "c_nation", "c_region", "c_phone", "c_mktsegment"]))
+expect(c, cols_query("cities"), "cityid integer, city character varying, state character")
+expect_table(c, "venue_ident", ["venuename", "venuecity", "venuestate", "venueseats"],
+             [["AT&T Park", "San Francisco", "CA", 0], ["Shea Stadium", "Flushing", "NY", 0]])
+expect(c, "SELECT count(DISTINCT venueid)::text FROM venue_ident", 2)
+expect_table(c, "categorydef", ["catid", "catgroup", "catname", "catdesc"], [[0, "Special", "Other", "Special events"]])
+for t in ["t1", "t2", "t3", "t4"]:
+    expect(c, cols_query(t), {"t1": "col1 integer, col2 integer"}.get(t, "c0 integer, c1 character varying"))
+expect(c, "SELECT c0 || ':' || length(c1) FROM t5", "1:70000")
+ev = [[1, 1, 1, 1827, "Opening", "2008-01-01 19:00:00"], [2, 2, 9, 1828, "Gala", "2008-01-02 20:00:00"]]
+expect_table(c, "event_backup", ["eventid", "venueid", "catid", "dateid", "eventname", "starttime"], ev)
+expect_table(c, "eventdistsort", ["eventid", "venueid", "dateid", "eventname"], [[e[0], e[1], e[3], e[4]] for e in ev])
+expect_table(c, "eventdisteven", ["eventid", "venueid", "eventname"], [[e[0], e[1], e[4]] for e in ev])
+expect(c, "SELECT n::text FROM tempevent_count", 1)
+expect(c, "SELECT count(*)::text FROM pg_tables WHERE tablename = 'tempevent'", 0)
+
+with open(os.path.join(OUT, "expected.json"), "w") as f:
+    json.dump(EXPECTED, f, indent=1, sort_keys=True)
