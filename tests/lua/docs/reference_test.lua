@@ -18,6 +18,7 @@ local MODULES = {
   { "lode.spectrum", "spectrum." },
   { "lode.merge", "merge." },
   { "lode.mv", "mv." },
+  { "lode.cursor", "cursor." },
   { "lode.sql", "sql." },
   { "lode.redshift", "redshift." },
   { "lode.sqlrun", "sqlrun." },
