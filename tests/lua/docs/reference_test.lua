@@ -12,6 +12,7 @@ local MODULES = {
   { "lode", "lode." },
   { "lode.s3", "s3." },
   { "lode.http", "http." },
+  { "lode.rest", "rest." },
   { "lode.aws", "aws." },
   { "lode.parquet", "parquet." },
   { "lode.copy", "copy." },
