@@ -72,7 +72,8 @@ end
 
 --- postgres.extract(db, opts) -> { files =, rows =, max =, columns = }
 --- opts: table or query (with columns =), to (directory or s3:// prefix),
---- cursor_column, since, chunk_rows (1000000), row_group_rows (100000), prefix ("part").
+--- cursor_column, since, limit (rows at most: one batch of an incremental load), chunk_rows (1000000),
+--- row_group_rows (100000), prefix ("part").
 function M.extract(db, opts)
   opts = opts or {}
   if (opts.table == nil) == (opts.query == nil) then
@@ -104,6 +105,12 @@ function M.extract(db, opts)
         params[1] = opts.since
       end
       q = q .. (" ORDER BY %s"):format(sql.ident(cc))
+    end
+    if opts.limit then
+      if math.type(opts.limit) ~= "integer" or opts.limit < 1 then
+        fail("usage", "sources.postgres.extract: limit must be a positive integer")
+      end
+      q = q .. (" LIMIT %d"):format(opts.limit) -- with cursor_column: the next batch of an incremental load
     end
     result.columns = cols
     local w, n = nil, 0
