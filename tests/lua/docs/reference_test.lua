@@ -20,6 +20,8 @@ local MODULES = {
   { "lode.merge", "merge." },
   { "lode.mv", "mv." },
   { "lode.cursor", "cursor." },
+  { "lode.source", "source." },
+  { "lode.sources.postgres", "postgres." },
   { "lode.sql", "sql." },
   { "lode.redshift", "redshift." },
   { "lode.sqlrun", "sqlrun." },
