@@ -6,6 +6,7 @@
  *                                     {name = "amount", type = "decimal", precision = 12, scale = 2} },
  *                             { row_group_size = 32 * 1024 * 1024 })
  *   w:write({ "1", false })        -- one row: text values, false for NULL
+ *   w:flush()                      -- end the row group now (row groups sized by rows)
  *   w:size(); w:rows()             -- bytes so far (incl. the row group being built), rows
  *   w:close()                      -- the footer; the file is complete
  *
@@ -60,6 +61,13 @@ static int l_write(lua_State *L)
         if (rc < 0) return luaL_error(L, "%s", err);
     }
     if (lode_pqw_end_row(u->w, err, sizeof err) < 0) return luaL_error(L, "%s", err);
+    return 0;
+}
+
+static int l_flush(lua_State *L)
+{
+    char err[256];
+    if (lode_pqw_flush(check_open(L)->w, err, sizeof err) < 0) return luaL_error(L, "%s", err);
     return 0;
 }
 
@@ -139,7 +147,7 @@ static int l_open(lua_State *L)
 int luaopen_lode_parquetwrite(lua_State *L)
 {
     static const luaL_Reg methods[] = {
-        { "write", l_write }, { "size", l_size }, { "rows", l_rows }, { "close", l_close }, { NULL, NULL },
+        { "write", l_write }, { "flush", l_flush }, { "size", l_size }, { "rows", l_rows }, { "close", l_close }, { NULL, NULL },
     };
     lode_new_class(L, WRITER_MT, methods, gc_writer, gc_writer, NULL);
     static const luaL_Reg fns[] = { { "open", l_open }, { NULL, NULL } };

@@ -492,6 +492,12 @@ int lode_pqw_end_row(lode_pqw *w, char *err, size_t errlen)
     return 0;
 }
 
+int lode_pqw_flush(lode_pqw *w, char *err, size_t errlen)
+{
+    if (w->cur != 0) return fail(err, errlen, "parquet: flush in the middle of a row");
+    return w->group_rows > 0 ? flush_group(w, err, errlen) : 0;
+}
+
 int64_t lode_pqw_size(const lode_pqw *w) { return w->offset + buffered(w); }
 int64_t lode_pqw_rows(const lode_pqw *w) { return w->rows; }
 

@@ -9,7 +9,7 @@ local args = require "lode.args"
 local M = {}
 
 local COMMANDS = { "run", "plan", "test", "version", "help" }
-local EXTRA = { "s3", "parquet", "sql", "runs", "dev" }   -- present when their modules exist
+local EXTRA = { "s3", "parquet", "sql", "runs", "cursor", "new", "dev" }   -- present when their modules exist
 
 local function load_command(name)
   if not name:match("^[%w_]+$") then

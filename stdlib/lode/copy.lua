@@ -43,6 +43,7 @@ local OPTIONS = {
   -- lode's own (never part of the statement)
   reload = "flag", concurrency = "integer", run = "string", show_progress = "flag",
   ledger_table = "tablename", ledger = "flag", manifest_dir = "string",
+  cursor = "cursor", -- { c, value }: lode.cursor c advanced to value in the load's transaction
 }
 
 local FORMATS = { csv = true, json = true, parquet = true, text = true, orc = true }
@@ -105,6 +106,8 @@ local function check_kind(name, kind, v)
     if t ~= "boolean" and (t ~= "string" or v == "") then
       usage(("option '%s' must be an s3:// URL (or true with 'from')"):format(name), 5)
     end
+  elseif kind == "cursor" then
+    require("lode.cursor").check_option(v, "copy.into", 6)
   elseif kind == "acceptinvchars" then
     if t ~= "boolean" and (t ~= "string" or #v ~= 1 or v:byte() > 127) then
       usage(("option '%s' must be true or a single ASCII replacement character"):format(name), 5)
@@ -678,11 +681,17 @@ local function into_redshift(db, o, t0)
       io.stdout:write("-- lode plan: not run\n", shown, ";\n")
       return { files = 0, rows = 0, bytes = 0, skipped_files = 0, errors = 0, seconds = 0, planned = true }
     end
-    local ok, err = pcall(db.exec, db, M.statement(o, { credentials = true }))
+    local r
+    local ok, err = pcall(o.cursor and redshift_tx or function(d, fn) return fn(d) end, db, function(tx)
+      tx:exec(M.statement(o, { credentials = true }))
+      r = tx:query("SELECT pg_last_copy_count() AS n")
+      if o.cursor then
+        o.cursor[1]:set(o.cursor[2], tx)
+      end
+    end)
     if not ok then
-      error(copy_failed(db, err), 0)
+      error(r and err or copy_failed(db, err), 0)
     end
-    local r = db:query("SELECT pg_last_copy_count() AS n")
     return { files = 0, rows = r[1] and r[1].n or 0, bytes = 0, skipped_files = 0, errors = 0,
              seconds = (core.now() - t0) / 1000 }
   end
@@ -698,6 +707,9 @@ local function into_redshift(db, o, t0)
     local copy_ran = false
     local ok, err = pcall(redshift_tx, s, function(tx)
       tx:exec("LOCK lode.load_history")
+      if o.cursor then
+        o.cursor[1]:set(o.cursor[2], tx) -- commits with the rows (or with the files loaded before)
+      end
       local todo = o.reload and files or not_loaded(tx, lt, files, result)
       if #todo == 0 then
         return
@@ -908,6 +920,9 @@ local function into_postgres(db, o, t0)
   if use_ledger or maxerror > 0 then
     ledger.ensure(db)
   end
+  if o.cursor and not core.dry_run() then
+    require("lode.cursor").ensure(db)
+  end
   local result = { files = 0, rows = 0, bytes = 0, skipped_files = missing, errors = 0, seconds = 0,
                    total_files = #files }
   local show = o.show_progress
@@ -918,6 +933,9 @@ local function into_postgres(db, o, t0)
   in_tx(db, function(tx)
     -- one loader per table at a time: the ledger check and the rows agree
     tx:query("SELECT pg_advisory_xact_lock(hashtext($1))", "lode.copy:" .. ledger.table_key(lt))
+    if o.cursor then
+      o.cursor[1]:set(o.cursor[2], tx) -- commits with the rows (or with the files loaded before)
+    end
     local todo = (use_ledger and not o.reload) and not_loaded(tx, lt, files, result) or files
     if #todo == 0 then
       return
@@ -1021,7 +1039,7 @@ function M.into(db, opts)
       for k, v in pairs(o) do
         lo[k] = v
       end
-      lo.ledger, lo.reload, lo.ledger_table = false, nil, nil
+      lo.ledger, lo.reload, lo.ledger_table, lo.cursor = false, nil, nil, nil
       VALIDATED[lo] = true
       checked = into_postgres(tx, lo, t0)
       error(undo, 0)

@@ -531,6 +531,9 @@ function M.upsert(wh, opts)
   if evolution ~= "fail" and evolution ~= "add_columns" then
     usage(("unknown schema_evolution '%s' (fail or add_columns)"):format(tostring(evolution)))
   end
+  if opts.cursor ~= nil then
+    require("lode.cursor").check_option(opts.cursor, "merge.upsert", 2)
+  end
   local dialect = (wh.get_dialect and wh:get_dialect()) or wh.dialect or "postgres"
   local dry = core.dry_run()
   local target = opts.target
@@ -657,6 +660,9 @@ function M.upsert(wh, opts)
         end
       end
     end
+    if opts.cursor then
+      opts.cursor[1]:set(opts.cursor[2], tx) -- the cursor commits with the merged rows
+    end
     if opts.before_commit then
       opts.before_commit(tx, res) -- inside the transaction: commits or rolls back with the merge
     end
@@ -675,7 +681,7 @@ end
 local MERGE_OPTIONS = {
   target = true, query = true, key = true, strategy = true, dedupe = true, order_by = true,
   delete_when = true, update_columns = true, schema_evolution = true, source_only = true,
-  before_commit = true, run = true,
+  before_commit = true, run = true, cursor = true,
 }
 
 -- Stage the S3 objects of opts.from with lode.copy, inside the merge's

@@ -268,4 +268,9 @@ function M.rows(path, opts)
   end
 end
 
+--- parquet.writer(path_or_url, opts) -> a writer of typed Lua rows (lode.parquet.writer)
+function M.writer(target, opts)
+  return require("lode.parquet.writer").new(target, opts)
+end
+
 return M

@@ -289,6 +289,7 @@ function Pipeline:run(opts)
   opts = opts or {}
   local lode = require "lode"
   local selected = self:selection(opts.tasks)
+  M.current_name = self.name -- lode.cursor's default pipeline
   local sem = self.concurrency and lode.semaphore(self.concurrency)
   local results, done, order = {}, {}, {}
   for _, t in ipairs(selected) do

@@ -45,6 +45,9 @@ lode_pqw *lode_pqw_open(const char *path, const lode_pqw_column *cols, int ncols
 /* The next value of column `col` in the current row; text NULL = SQL NULL. */
 int lode_pqw_value(lode_pqw *w, int col, const char *text, size_t len, char *err, size_t errlen);
 int lode_pqw_end_row(lode_pqw *w, char *err, size_t errlen);
+/* End the row group being built now (a no-op when it is empty): callers that
+ * size row groups by rows rather than bytes. */
+int lode_pqw_flush(lode_pqw *w, char *err, size_t errlen);
 /* Bytes in the file so far plus the row group being built (what the file
  * would be if closed now, less the footer). */
 int64_t lode_pqw_size(const lode_pqw *w);
