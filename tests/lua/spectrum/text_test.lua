@@ -314,3 +314,65 @@ row format delimited fields terminated by '|'
 location 's3://spectrum-text/bad/ints/' table properties ('compression_type'='snappy');]], { file = "s.sql" })
   end, "compression_type 'snappy'")
 end)
+
+t.test("a partition-pruned query reads only its partition's objects (the S3 requests counted by a proxy)",
+    { timeout = 120000 }, function()
+  local E = setup()
+  local spectrum = require "lode.spectrum"
+  local dir = t.tmpdir()
+  local log = dir .. "/proxy.log"
+  local upstream = os.getenv("AWS_ENDPOINT_URL"):match(":(%d+)/?$")
+  -- a never-matching fault: the proxy only forwards and logs "METHOD TARGET -> STATUS"
+  local r = proc.run({ "python3", root .. "/tests/lua/s3/fault_proxy.py", upstream, "503", "0", log, "60",
+    "never-matches-anything" })
+  t.eq(r.status, 0, r.stderr)
+  local port, pid = r.stdout:match("^(%d+)%s+pid (%d+)")
+  t.ok(port and pid, r.stdout)
+  local getenv = os.getenv
+  local ok, err = pcall(function()
+    -- the scan programs read their endpoint from the env file the setup writes
+    os.getenv = function(k)
+      if k == "AWS_ENDPOINT_URL" or k == "AWS_ENDPOINT_URL_S3" then
+        return "http://127.0.0.1:" .. port
+      end
+      return getenv(k)
+    end
+    spectrum._pg_setup(E.wh)
+    os.getenv = getenv
+    local rows = E.wh:query("SELECT count(*) AS n FROM spectrum.sales_part WHERE saledate = '2008-02'")
+    t.eq(rows[1].n, 70)
+  end)
+  os.getenv = getenv
+  spectrum._pg_setup(E.wh)
+  proc.run({ "kill", pid })
+  t.ok(ok, tostring(err))
+  local f = assert(io.open(log, "rb"))
+  local text = f:read("a")
+  f:close()
+  local n, gets = 0, 0
+  for line in text:gmatch("[^\n]+") do
+    n = n + 1
+    t.ok(line:find("saledate=2008-02", 1, true) or line:find("saledate%3D2008-02", 1, true), line)
+    if line:match("^GET /spectrum%-text/tickit/spectrum/sales_partition/saledate%%3D2008%-02/part%-0000 %-> 206") then
+      gets = gets + 1
+    end
+  end
+  t.ok(n >= 2, text)
+  t.eq(gets, 1, text)
+end)
+
+t.test("the scan estimate of a text table: its objects' sizes, pruned by partition, not by column",
+    { timeout = 60000 }, function()
+  local E = setup()
+  local spectrum = require "lode.spectrum"
+  local size = require("lode.fs").stat(E.dir .. "/tickit/spectrum/sales_partition/saledate=2008-02/part-0000").size
+  local est = spectrum.estimate(E.wh, "spectrum.sales_part", { columns = { "salesid" }, where = { saledate = "2008-02" } })
+  t.eq(est.bytes, size)
+  t.eq(est.files, 1)
+  t.eq(est.partitions, 1)
+  local all = 0
+  for m = 1, 3 do
+    all = all + require("lode.fs").stat(("%s/tickit/spectrum/sales_partition/saledate=2008-%02d/part-0000"):format(E.dir, m)).size
+  end
+  t.eq(spectrum.estimate(E.wh, "spectrum.sales_part").bytes, all)
+end)
