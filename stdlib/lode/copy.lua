@@ -691,7 +691,7 @@ local function into_redshift(db, o, t0)
   local lt = o.ledger_table or o.table
   local run = o.run or os.getenv("LODE_RUN_ID")
   local files, missing = list_files(o)
-  ledger.ensure(db.wh or db)
+  ledger.ensure(db)
   local result = { files = 0, rows = 0, bytes = 0, skipped_files = missing, errors = 0, seconds = 0 }
   local function load(s)
     local generated
@@ -906,7 +906,7 @@ local function into_postgres(db, o, t0)
   -- lode.load_errors (Redshift's STL_LOAD_ERRORS) lives with the ledger
   -- (under `lode plan` its statements are printed, and the plan knows the tables)
   if use_ledger or maxerror > 0 then
-    ledger.ensure(db.wh or db)
+    ledger.ensure(db)
   end
   local result = { files = 0, rows = 0, bytes = 0, skipped_files = missing, errors = 0, seconds = 0,
                    total_files = #files }

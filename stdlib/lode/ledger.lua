@@ -6,7 +6,7 @@
 --   lode.load_errors   rows rejected by emulated loads with MAXERROR, shaped
 --                      like Redshift's STL_LOAD_ERRORS.
 --
---   ledger.ensure(wh)                          -- create the schema and tables once
+--   ledger.ensure(db)                          -- create the schema and tables once
 --   ledger.loaded(db, "sales") -> { [key .. "\0" .. etag] = true }
 --   ledger.record(tx, "sales", { {key=, etag=, size=, rows=} ... }, run)
 --   ledger.record_errors(tx, "sales", errors, run)
@@ -33,24 +33,44 @@ end
 
 local ready = setmetatable({}, { __mode = "k" })
 
---- ledger.ensure(wh): create schema lode and its tables (once per handle).
-function M.ensure(wh)
+-- Run one idempotent DDL statement; two runs creating the schema at once may
+-- race on the catalog, and the second attempt sees it. Inside a transaction
+-- each attempt is a savepoint, so a lost race leaves the transaction usable.
+local function create(db, s, in_tx, dialect)
+  local function attempt()
+    if in_tx and dialect ~= "redshift" then -- Redshift has no savepoints
+      return pcall(db.transaction, db, function(sp) sp:exec(s) end)
+    end
+    return pcall(db.exec, db, s)
+  end
+  local ok, err = attempt()
+  if not ok and not attempt() then
+    error(err, 0)
+  end
+end
+
+--- ledger.ensure(db): create schema lode and its tables (once per warehouse
+--- handle). db is a warehouse, or a session or transaction: then on its own
+--- connection (asking the pool for another while holding one deadlocks a
+--- pool of one), and remembered only outside a transaction, which may yet
+--- roll the tables back.
+function M.ensure(db)
+  local wh = db.wh or db
   if ready[wh] then
     return
   end
   local dialect = wh.dialect or (wh.get_dialect and wh:get_dialect()) or "postgres"
-  for _, s in ipairs(ddl(dialect)) do
-    -- two runs creating the schema at once may race on the catalog; the
-    -- second attempt sees it
-    local ok, err = pcall(wh.exec, wh, s)
-    if not ok then
-      local ok2 = pcall(wh.exec, wh, s)
-      if not ok2 then
-        error(err, 0)
-      end
-    end
+  local in_tx = false
+  if db.conn then
+    local st = db.conn:transaction_status()
+    in_tx = st == "intrans" or st == "inerror"
   end
-  ready[wh] = true
+  for _, s in ipairs(ddl(dialect)) do
+    create(db, s, in_tx, dialect)
+  end
+  if not in_tx then
+    ready[wh] = true
+  end
 end
 
 local function table_key(name)

@@ -595,6 +595,27 @@ end
 
 -- UNLOAD --------------------------------------------------------------------------
 
+-- A size written `n [MB | GB]` (MAXFILESIZE, ROWGROUPSIZE): bytes; MB when
+-- no unit is given, and decimals allowed, as Redshift reads it.
+local function parse_size(c, what)
+  local t = c:peek()
+  local n = t and t.type == "number" and tonumber(t.text)
+  if not n then
+    parse_error(c, "expected a size for " .. what)
+  end
+  c:next()
+  local unit = 1024 * 1024
+  if c:accept("gb") then
+    unit = 1024 * 1024 * 1024
+  else
+    c:accept("mb")
+  end
+  return math.floor(n * unit)
+end
+
+-- Every option of Redshift's UNLOAD grammar is read here, so a script runs
+-- unchanged on Redshift; which of them PostgreSQL emulates is lode.unload's
+-- business (it refuses the others at the statement).
 local function parse_unload(c, st)
   c:expect("unload")
   c:expect_op("(")
@@ -609,6 +630,12 @@ local function parse_unload(c, st)
     elseif c:accept("credentials") then
       accept_as(c)
       parse_credentials(c:string("CREDENTIALS"), st)
+    elseif c:accept("access_key_id") then
+      st.access_key_id = c:string("ACCESS_KEY_ID")
+    elseif c:accept("secret_access_key") then
+      st.secret_access_key = c:string("SECRET_ACCESS_KEY")
+    elseif c:accept("session_token") then
+      st.session_token = c:string("SESSION_TOKEN")
     elseif c:accept("format") then
       accept_as(c)
     elseif c:accept("csv") then
@@ -617,18 +644,32 @@ local function parse_unload(c, st)
       st.format = "parquet"
     elseif c:accept("json") then
       st.format = "json"
+    elseif c:accept("partition", "by") then
+      st.partition_by = parse_columns(c)
+      st.partition_include = c:accept("include")
     elseif c:accept("header") then
       st.header = true
     elseif c:accept("delimiter") then
       accept_as(c)
       st.delimiter = option_string(c, st, "DELIMITER")
+    elseif c:accept("fixedwidth") then
+      accept_as(c)
+      st.fixedwidth = c:string("FIXEDWIDTH")
     elseif c:accept("null") then
       accept_as(c)
       st.null_as = option_string(c, st, "NULL AS")
+    elseif c:accept("encrypted") then
+      st.encrypted = c:accept("auto") and "auto" or true
+    elseif c:accept("kms_key_id") then
+      st.kms_key_id = c:string("KMS_KEY_ID")
+    elseif c:accept("master_symmetric_key") then
+      st.master_symmetric_key = c:string("MASTER_SYMMETRIC_KEY")
     elseif c:accept("allowoverwrite") then
       st.allowoverwrite = true
+    elseif c:accept("cleanpath") then
+      st.cleanpath = true
     elseif c:accept("parallel") then
-      st.parallel = on_off(c, "PARALLEL")
+      st.parallel = optional_on_off(c, "PARALLEL")
     elseif c:accept("gzip") then
       st.gzip = true
     elseif c:accept("zstd") then
@@ -637,15 +678,18 @@ local function parse_unload(c, st)
       st.bzip2 = true
     elseif c:accept("maxfilesize") then
       accept_as(c)
-      st.maxfilesize = c:integer("MAXFILESIZE")
-      if c:accept("mb") then
-        st.maxfilesize = st.maxfilesize * 1024 * 1024
-      elseif c:accept("gb") then
-        st.maxfilesize = st.maxfilesize * 1024 * 1024 * 1024
-      end
+      st.maxfilesize = parse_size(c, "MAXFILESIZE")
+    elseif c:accept("rowgroupsize") then
+      accept_as(c)
+      st.rowgroupsize = parse_size(c, "ROWGROUPSIZE")
+    elseif c:accept("region") then
+      accept_as(c)
+      st.region = c:string("REGION")
+    elseif c:accept("extension") then
+      st.extension = c:string("EXTENSION")
     elseif c:accept("manifest") then
       st.manifest = true
-      c:accept("verbose")
+      st.manifest_verbose = c:accept("verbose")
     elseif c:accept("addquotes") then
       st.addquotes = true
     elseif c:accept("escape") then

@@ -13,7 +13,10 @@
 --
 -- Connections open on first use and are reused; at most `pool` (default 5)
 -- are open at once and a task that needs one waits. A broken connection
--- (server restart, network) is dropped and replaced on the next use.
+-- (server restart, network) is dropped and replaced on the next use. A
+-- connection goes back to the pool only idle: one returned inside a
+-- transaction, or with a cancelled statement still finishing, is rolled back
+-- first (or closed), so no task ever commits another's work.
 
 local core = require "lode.core"
 local pg = require "lode.pg"
@@ -70,8 +73,9 @@ function M.connect(target)
     size = size,
     _idle = {},
     _open = 0,
-    _waiters = {},
+    _waiters = {},      -- futures of waiting tasks, _wait_head .. _wait_tail
     _wait_head = 1,
+    _wait_tail = 0,
     _closed = false,
   }, Warehouse)
 end
@@ -149,10 +153,10 @@ end
 --- wh:acquire() -> conn: pin a connection (wait when `pool` are in use).
 --- Give it back with wh:release(conn); wh:with_conn(fn) does both.
 function Warehouse:acquire()
-  if self._closed then
-    wh_error("closed", "the warehouse handle is closed", false)
-  end
   while true do
+    if self._closed then
+      wh_error("closed", "the warehouse handle is closed", false)
+    end
     local c = table.remove(self._idle)
     if c then
       if usable(c) then
@@ -171,7 +175,8 @@ function Warehouse:acquire()
       return conn
     else
       local f = core.future()
-      self._waiters[#self._waiters + 1] = f
+      self._wait_tail = self._wait_tail + 1
+      self._waiters[self._wait_tail] = f
       local taken = false
       -- cancelled after a connection (or a free slot) was handed to us but
       -- before we ran: pass it on instead of losing it
@@ -179,7 +184,7 @@ function Warehouse:acquire()
         if not taken and f:done() and f:status() == "ok" then
           local handed = f:await()
           if handed then
-            self:release(handed)
+            self:_hand_over(handed)
           else
             self:_wake(nil)
           end
@@ -196,7 +201,7 @@ end
 
 -- Hand `c` (or a free slot, when c is nil) to the first task still waiting.
 function Warehouse:_wake(c)
-  while self._wait_head <= #self._waiters do
+  while self._wait_head <= self._wait_tail do
     local f = self._waiters[self._wait_head]
     self._waiters[self._wait_head] = nil
     self._wait_head = self._wait_head + 1
@@ -205,21 +210,71 @@ function Warehouse:_wake(c)
       return true
     end
   end
-  self._waiters, self._wait_head = {}, 1
+  self._wait_head, self._wait_tail = 1, 0
   return false
 end
 
---- wh:release(conn): return a pinned connection; broken ones are closed.
+-- An idle connection: to a waiting task, else into the pool.
+function Warehouse:_hand_over(c)
+  if self._closed then
+    self:_discard(c)
+  elseif not self:_wake(c) then
+    self._idle[#self._idle + 1] = c
+  end
+end
+
+-- Close c and free its slot for a new connection.
+function Warehouse:_discard(c)
+  c:close()
+  self._open = self._open - 1
+  self:_wake(nil)
+end
+
+-- Bring c back to idle in a task of its own (the releasing task may be
+-- unwinding from an error or a cancel, where nothing can wait): let a
+-- cancelled statement finish, roll back an open transaction, then hand it
+-- over; when any of that fails the connection is closed instead.
+function Warehouse:_settle(c)
+  local handled = false
+  local function settle()
+    local guard <close> = setmetatable({}, { __close = function()
+      if not handled then -- failed or cancelled half-way
+        handled = true
+        self:_discard(c)
+      end
+    end })
+    if c:status() == "busy" then
+      pcall(c.query, c, "") -- queued behind what still runs; its outcome is not ours
+    end
+    local st = c:status() == "ready" and c:transaction_status()
+    if st == "intrans" or st == "inerror" then
+      local ok = pcall(c.query, c, "ROLLBACK")
+      st = ok and c:status() == "ready" and c:transaction_status()
+    end
+    handled = true
+    if st == "idle" then
+      self:_hand_over(c)
+    else
+      self:_discard(c)
+    end
+  end
+  if not pcall(core.spawn, settle) then -- the runtime is shutting down
+    handled = true
+    self:_discard(c)
+  end
+end
+
+--- wh:release(conn): return a pinned connection. An idle one goes back to
+--- the pool; one inside a transaction or still running a statement is
+--- rolled back first (by a task of its own); a broken one is closed.
 --- Never waits (it also runs from __close when a task is cancelled).
 function Warehouse:release(c)
-  if not usable(c) or self._closed then
-    c:close()
-    self._open = self._open - 1
-    self:_wake(nil)
-    return
-  end
-  if not self:_wake(c) then
-    self._idle[#self._idle + 1] = c
+  if self._closed or not usable(c) then
+    self:_discard(c)
+  elseif c:status() == "busy" or c:transaction_status() ~= "idle" then
+    self:_settle(c)
+  else
+    self:_hand_over(c)
   end
 end
 
@@ -238,6 +293,8 @@ function Warehouse:close()
     self._open = self._open - 1
   end
   self._idle = {}
+  while self:_wake(nil) do -- waiting tasks raise "closed"
+  end
 end
 
 --- wh:get_dialect() -> "postgres" | "redshift" (connects once to detect it
@@ -747,6 +804,7 @@ local function run_tx(wh, c, fn, depth)
   local tx = setmetatable({ wh = wh, conn = c, depth = depth, dialect = wh.dialect }, Tx)
   local r = table.pack(pcall(fn, tx))
   settled = true
+  tx.ended = true
   if r[1] then
     stmt(commit)
     return table.unpack(r, 2, r.n)
@@ -771,19 +829,30 @@ function Warehouse:transaction(fn)
   end)
 end
 
+-- A transaction or session belongs to the task running its function: once
+-- that returns, the connection may carry another task's transaction.
+local function conn_of(tx)
+  if tx.ended then
+    wh_error("ended", "this transaction or session has ended (its connection went back to the pool): "
+      .. "use it only inside its function", false, 4)
+  end
+  return tx.conn
+end
+
 function Tx:query(q, ...)
   check_sql(q, "tx:query")
+  conn_of(self)
   local params = table.pack(...)
   local r = emulated(self.wh, self, q, params)
   if r then
     return r
   end
-  return run_on(self.conn, q, params)
+  return run_on(conn_of(self), q, params)
 end
 
 --- tx:query_raw(sql, ...) -> sent to the server as written (no emulation)
 function Tx:query_raw(q, ...)
-  return run_on(self.conn, q, table.pack(...))
+  return run_on(conn_of(self), q, table.pack(...))
 end
 
 function Tx:exec(q, ...)
@@ -791,12 +860,13 @@ function Tx:exec(q, ...)
 end
 
 function Tx:transaction(fn)
+  local c = conn_of(self)
   local depth = self.depth + 1
   if self.session then -- BEGIN, or a savepoint inside the script's own BEGIN
-    local st = self.conn:transaction_status()
+    local st = c:transaction_status()
     depth = (st == "intrans" or st == "inerror") and 1 or 0
   end
-  return run_tx(self.wh, self.conn, fn, depth)
+  return run_tx(self.wh, c, fn, depth)
 end
 
 --- tx:get_dialect() -> the warehouse's dialect (so engines take a tx or a wh)
@@ -805,7 +875,7 @@ function Tx:get_dialect()
 end
 
 function Tx:copy_out(q, fn)
-  local r <close> = self.conn:copy_out(q)
+  local r <close> = conn_of(self):copy_out(q)
   while true do
     local chunk = r:read()
     if chunk == nil then
@@ -822,17 +892,19 @@ end
 --- when the script's own BEGIN is open.
 function Warehouse:session(fn)
   return self:with_conn(function(c)
-    return fn(setmetatable({ wh = self, conn = c, depth = 0, dialect = self.dialect, session = true }, Tx))
+    local s = setmetatable({ wh = self, conn = c, depth = 0, dialect = self.dialect, session = true }, Tx)
+    local guard <close> = setmetatable({}, { __close = function() s.ended = true end })
+    return fn(s)
   end)
 end
 
 function Tx:rows(q, ...)
-  local next_row, cur, _, closer = self.conn:rows(q, table.pack(...))
+  local next_row, cur, _, closer = conn_of(self):rows(q, table.pack(...))
   return next_row, cur, nil, closer
 end
 
 function Tx:copy_in(q, format)
-  return M._copy_in(nil, self.conn, q, format)
+  return M._copy_in(nil, conn_of(self), q, format)
 end
 
 -- COPY ---------------------------------------------------------------------------------

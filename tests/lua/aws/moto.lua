@@ -49,8 +49,8 @@ function M.run(m, src, env)
   f:write(src)
   f:close()
   local e = {
-    AWS_ENDPOINT_URL = m.endpoint, AWS_ENDPOINT_URL_S3 = "", AWS_ACCESS_KEY_ID = m.key,
-    AWS_SECRET_ACCESS_KEY = m.secret, AWS_SESSION_TOKEN = "", AWS_REGION = "us-east-1", AWS_PROFILE = "",
+    AWS_ENDPOINT_URL = m.endpoint, AWS_ENDPOINT_URL_S3 = false, AWS_ACCESS_KEY_ID = m.key,
+    AWS_SECRET_ACCESS_KEY = m.secret, AWS_SESSION_TOKEN = false, AWS_REGION = "us-east-1", AWS_PROFILE = false, AWS_DEFAULT_PROFILE = false,
     AWS_CONFIG_FILE = m.dir .. "/stack/aws-config", AWS_SHARED_CREDENTIALS_FILE = m.dir .. "/stack/aws-credentials",
   }
   for k, v in pairs(env or {}) do e[k] = v end

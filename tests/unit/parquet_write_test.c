@@ -1,0 +1,127 @@
+/* parquet_write_test.c — the Parquet writer's value checks (every value of
+ * the wrong shape fails naming the column, none is written differently) and
+ * its footer, parsed back with lode's own footer parser. DuckDB checks the
+ * values themselves (tests/lua/sql/unload_test.lua). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lode/parquet/parquet.h"
+#include "lode/parquet/write.h"
+#include "tap.h"
+
+static char err[256];
+
+static int put(lode_pqw *w, int col, const char *v) { return lode_pqw_value(w, col, v, v ? strlen(v) : 0, err, sizeof err); }
+
+int main(void)
+{
+    char path[] = "/tmp/lode-pqw-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    lode_pqw_column cols[] = {
+        { "i", LODE_PQW_INT32, 0, 0 },     { "d", LODE_PQW_DECIMAL, 8, 3 }, { "day", LODE_PQW_DATE, 0, 0 },
+        { "ts", LODE_PQW_TIMESTAMP, 0, 0 }, { "b", LODE_PQW_BOOLEAN, 0, 0 }, { "s", LODE_PQW_STRING, 0, 0 },
+    };
+    lode_pqw *w = lode_pqw_open(path, cols, 6, 64, err, sizeof err);   /* tiny row groups: several */
+    ok(w != NULL, "a writer for six columns");
+
+    /* values of the wrong shape fail, naming the column */
+    ok(put(w, 0, "2147483648") < 0 && strstr(err, "column i") && strstr(err, "2147483648"), "int32 overflow: %s", err);
+    lode_pqw_free(w);
+    w = lode_pqw_open(path, cols, 6, 64, err, sizeof err);
+    const char *bad[][2] = {
+        { "1", "1.2345" },          /* more fraction digits than the scale */
+        { "1", "123456.000" },      /* precision 8 exceeded */
+        { "1", "NaN" },
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        lode_pqw_free(w);
+        w = lode_pqw_open(path, cols, 6, 64, err, sizeof err);
+        put(w, 0, bad[k][0]);
+        ok(put(w, 1, bad[k][1]) < 0 && strstr(err, "column d"), "decimal '%s' refused: %s", bad[k][1], err);
+    }
+    const char *bad_dates[] = { "2024-01-01 BC", "infinity", "2024-13-01", "24-01-01" };
+    for (size_t k = 0; k < sizeof bad_dates / sizeof bad_dates[0]; k++) {
+        lode_pqw_free(w);
+        w = lode_pqw_open(path, cols, 6, 64, err, sizeof err);
+        put(w, 0, "1");
+        put(w, 1, NULL);
+        ok(put(w, 2, bad_dates[k]) < 0 && strstr(err, "column day"), "date '%s' refused", bad_dates[k]);
+    }
+    const char *bad_ts[] = { "2024-01-01 00:00:00+00", "2024-01-01 00:00:00 BC", "2024-01-01 00:00:00.1234567",
+                             "2024-01-01" };
+    for (size_t k = 0; k < sizeof bad_ts / sizeof bad_ts[0]; k++) {
+        lode_pqw_free(w);
+        w = lode_pqw_open(path, cols, 6, 64, err, sizeof err);
+        put(w, 0, "1");
+        put(w, 1, NULL);
+        put(w, 2, NULL);
+        ok(put(w, 3, bad_ts[k]) < 0 && strstr(err, "column ts"), "timestamp '%s' refused", bad_ts[k]);
+    }
+    lode_pqw_free(w);
+    w = lode_pqw_open(path, cols, 6, 64, err, sizeof err);
+    ok(put(w, 1, "1.000") < 0 && strstr(err, "out of order"), "values are given in column order");
+    lode_pqw_free(w);
+    w = lode_pqw_open(path, cols, 6, 64, err, sizeof err);
+    put(w, 0, "1");
+    ok(lode_pqw_end_row(w, err, sizeof err) < 0 && strstr(err, "1 values"), "an incomplete row fails: %s", err);
+    lode_pqw_free(w);
+
+    /* a good file: 100 rows in several row groups, footer parsed back */
+    w = lode_pqw_open(path, cols, 6, 64, err, sizeof err);
+    int good = 1;
+    for (int r = 0; r < 100; r++) {
+        char i[16];
+        snprintf(i, sizeof i, "%d", r % 2 ? -2147483647 - 1 : 2147483647);
+        good &= put(w, 0, i) == 0 && put(w, 1, r % 3 ? "-0.010" : "99999.999") == 0 &&
+                put(w, 2, "1900-02-28") == 0 && put(w, 3, r % 5 ? "1969-12-31 23:59:59.999999" : NULL) == 0 &&
+                put(w, 4, r % 2 ? "t" : "f") == 0 && put(w, 5, r % 7 ? "é|\n\"" : "") == 0 &&
+                lode_pqw_end_row(w, err, sizeof err) == 0;
+    }
+    ok(good, "100 rows of edge values are taken");
+    ok(lode_pqw_rows(w) == 100, "rows counted");
+    ok(lode_pqw_close(w, err, sizeof err) == 0, "closed: %s", err);
+    lode_pqw_free(w);
+
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    uint8_t *bytes = malloc((size_t)size);
+    fseek(f, 0, SEEK_SET);
+    ok(fread(bytes, 1, (size_t)size, f) == (size_t)size, "read back %ld bytes", size);
+    fclose(f);
+    ok(memcmp(bytes, "PAR1", 4) == 0 && memcmp(bytes + size - 4, "PAR1", 4) == 0, "PAR1 at both ends");
+    uint32_t flen;
+    memcpy(&flen, bytes + size - 8, 4);
+    lode_pq_meta *m = NULL;
+    ok(flen < (uint32_t)size && lode_pq_meta_parse(bytes + size - 8 - flen, flen, &m, err, sizeof err) == 0,
+       "the footer parses: %s", err);
+    if (m) {
+        ok(m->num_rows == 100, "num_rows 100");
+        ok(m->n_leaves == 6 && m->n_schema == 7, "six leaf columns under the root");
+        ok(m->n_row_groups > 1, "%u row groups of about 64 bytes", m->n_row_groups);
+        int64_t rows = 0;
+        int offsets_ok = 1;
+        for (uint32_t g = 0; g < m->n_row_groups; g++) {
+            rows += m->row_groups[g].num_rows;
+            for (uint32_t c = 0; c < m->row_groups[g].n_columns; c++) {
+                const lode_pq_column_meta *cm = m->row_groups[g].columns[c].meta;
+                offsets_ok &= cm && cm->data_page_offset >= 4 && cm->data_page_offset + cm->total_compressed_size <= size &&
+                              cm->codec == LODE_PQ_SNAPPY && cm->num_values == m->row_groups[g].num_rows;
+            }
+        }
+        ok(rows == 100, "the row groups hold the 100 rows");
+        ok(offsets_ok, "every chunk lies inside the file, SNAPPY, one value per row");
+        const lode_pq_schema_element *d = &m->schema[m->leaves[1]];
+        ok(d->type == LODE_PQ_INT64 && d->converted_type == LODE_PQ_CT_DECIMAL && d->precision == 8 && d->scale == 3,
+           "decimal(8,3) as INT64 DECIMAL");
+        ok(m->schema[m->leaves[5]].converted_type == LODE_PQ_CT_UTF8 && m->schema[m->leaves[5]].repetition == LODE_PQ_OPTIONAL,
+           "strings OPTIONAL UTF8");
+        lode_pq_meta_free(m);
+    }
+    free(bytes);
+    unlink(path);
+    return done_testing();
+}
