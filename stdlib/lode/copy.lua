@@ -618,7 +618,7 @@ local function not_loaded(tx, lt, files, result)
   local done = ledger_mod().loaded(tx, lt)
   local todo = {}
   for _, f in ipairs(files) do
-    if done[f.key .. "\0" .. f.etag] then
+    if ledger_mod().is_loaded(done, f) then
       result.skipped_files = result.skipped_files + 1
       log.debug("copy: already loaded, skipped", { key = f.url, etag = f.etag })
     else
@@ -689,7 +689,7 @@ local function into_redshift(db, o, t0)
   local ledger = ledger_mod()
   local s3 = s3mod()
   local lt = o.ledger_table or o.table
-  local run = o.run or os.getenv("LODE_RUN_ID")
+  local run = o.run or require("lode.state").current_run_id or os.getenv("LODE_RUN_ID")
   local files, missing = list_files(o)
   ledger.ensure(db)
   local result = { files = 0, rows = 0, bytes = 0, skipped_files = missing, errors = 0, seconds = 0 }
@@ -896,7 +896,7 @@ local function into_postgres(db, o, t0)
       ("copy: ENCODING %s is not emulated on PostgreSQL (UTF8 is)"):format(o.encoding) }), 0)
   end
   local ledger = require "lode.ledger"
-  local run = o.run or os.getenv("LODE_RUN_ID")
+  local run = o.run or require("lode.state").current_run_id or os.getenv("LODE_RUN_ID")
   local files, missing = list_files(o)
   local cols = target_columns(db, o)
   local lt = o.ledger_table or o.table

@@ -1,8 +1,12 @@
 -- lode.ledger — the load ledger kept in the warehouse (schema `lode`):
 --
---   lode.load_history  one row per (table, S3 key, ETag) loaded, with size,
+--   lode.load_history  one row per (table, S3 object, ETag) loaded, with size,
 --                      rows and run; written in the same transaction as the
 --                      rows, so a crash never leaves a file half-recorded.
+--                      `key` holds the object's whole URL (s3://bucket/key),
+--                      so the same key and ETag in another bucket is another
+--                      file; rows written before that hold the bare key and
+--                      still count for that key in any bucket.
 --   lode.load_errors   rows rejected by emulated loads with MAXERROR, shaped
 --                      like Redshift's STL_LOAD_ERRORS.
 --
@@ -79,6 +83,18 @@ local function table_key(name)
 end
 M.table_key = table_key
 
+--- The ledger's name for a file: its s3:// URL (the bucket is part of it).
+local function file_id(f)
+  return f.url or f.key
+end
+M.file_id = file_id
+
+--- ledger.is_loaded(set, f): f (with url, key, etag) is in the set from ledger.loaded —
+--- by URL, or by a bare key recorded before the ledger kept buckets.
+function M.is_loaded(set, f)
+  return set[file_id(f) .. "\0" .. f.etag] or (f.key ~= nil and set[f.key .. "\0" .. f.etag]) or false
+end
+
 --- ledger.loaded(db, table) -> set of key .. "\0" .. etag already loaded into table
 function M.loaded(db, tablename)
   local r = db:query("SELECT key, etag FROM lode.load_history WHERE table_name = $1", table_key(tablename))
@@ -101,7 +117,7 @@ function M.record(tx, tablename, files, run)
     local match, params = {}, { t }
     for i = first, last do
       local f = files[i]
-      params[#params + 1] = f.key
+      params[#params + 1] = file_id(f)
       params[#params + 1] = f.etag
       match[#match + 1] = ("(key = $%d AND etag = $%d)"):format(#params - 1, #params)
     end
@@ -112,7 +128,7 @@ function M.record(tx, tablename, files, run)
     for i = first, last do
       local f = files[i]
       local n = #params
-      params[n + 1], params[n + 2], params[n + 3], params[n + 4] = f.key, f.etag, f.size, f.rows
+      params[n + 1], params[n + 2], params[n + 3], params[n + 4] = file_id(f), f.etag, f.size, f.rows
       rows[#rows + 1] = ("($1, $%d, $%d, $%d, $%d, $2)"):format(n + 1, n + 2, n + 3, n + 4)
     end
     tx:exec("INSERT INTO lode.load_history (table_name, key, etag, size, rows, run) VALUES "

@@ -17,6 +17,10 @@ local sql = require "lode.sql"
 
 local M = {}
 
+--- state.current_run_id: the id of the `lode run` in progress (nil outside one);
+--- copy.into records it in lode.load_history.
+M.current_run_id = nil
+
 -- Advisory locks take two int4 keys: lode's namespace and the pipeline's hash.
 M.LOCK_NAMESPACE = 0x6c6f6465 -- "lode"
 

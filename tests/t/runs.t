@@ -47,6 +47,26 @@ $L runs show "r1-$p" >"$out" 2>&1; rc=$?
 check "lode runs show ID lists its tasks" "[ $rc -eq 0 ] && grep -Eq 'fill +\\| ok' $out && grep -Eq 'broken +\\| failed' $out"
 $L runs show "no-such-run-$p" >"$out" 2>&1; rc=$?
 check "lode runs show of an unknown id exits 1 and says so" "[ $rc -eq 1 ] && grep -q \"no run 'no-such-run-$p'\" $out"
+# the files a run loads carry its run id in lode.load_history
+if [ -n "${LODE_TEST_S3_ENDPOINT:-}" ]; then
+  bucket=lode-runs-$$
+  printf '1\n2\n3\n' > "$dir/ids.csv"
+  aws s3 mb "s3://$bucket" >/dev/null && aws s3 cp --quiet "$dir/ids.csv" "s3://$bucket/in/ids.csv"
+  cat > "$dir/load.lua" <<LUA
+local lode, copy = require "lode", require "lode.copy"
+local wh = lode.warehouse()
+return lode.pipeline "${p}_load" {
+  lode.task "load" { function() copy.into(wh, { table = "$p", from = "s3://$bucket/in/", format = "csv" }) end },
+}
+LUA
+  q "TRUNCATE $p" >/dev/null
+  $L run "$dir/load.lua" --run-id "r2-$p" >"$out" 2>&1; rc=$?
+  check "a run's loaded file is in lode.load_history with its run id and URL" \
+    "[ $rc -eq 0 ] && [ \"\$(q \"SELECT run || ' ' || key FROM lode.load_history WHERE table_name = '$p'\")\" = 'r2-$p s3://$bucket/in/ids.csv' ]"
+  $L runs show "r2-$p" >"$out" 2>&1
+  check "lode runs show lists the run's loaded files" "grep -q 's3://$bucket/in/ids.csv' $out"
+  q "DELETE FROM lode.load_history WHERE table_name = '$p'" >/dev/null
+fi
 q "DROP TABLE IF EXISTS $p" >/dev/null
 echo "1..$n"
 [ $fails -eq 0 ]

@@ -105,6 +105,7 @@ function M.execute(command, opts, positional)
                        message = ("cannot load %s"):format(err) }), 0)
   end
   local run_id = opts.run_id or new_run_id()
+  require("lode.state").current_run_id = run_id   -- lode.load_history rows carry it
   core.configure_log({ run_id = run_id })
   arg = { [0] = file }
   local result = chunk()

@@ -127,9 +127,9 @@ local function record_sql(files, tbl)
   local del, ins = { tbl or "sales" }, { tbl or "sales", "run-1" }
   for i, f in ipairs(files) do
     match[i] = ("(key = $%d AND etag = $%d)"):format(2 * i, 2 * i + 1)
-    del[#del + 1], del[#del + 2] = f.key, f.etag
+    del[#del + 1], del[#del + 2] = f.url, f.etag   -- the ledger names a file by its URL
     rows[i] = ("($1, $%d, $%d, $%d, $%d, $2)"):format(4 * i - 1, 4 * i, 4 * i + 1, 4 * i + 2)
-    ins[#ins + 1], ins[#ins + 2], ins[#ins + 3], ins[#ins + 4] = f.key, f.etag, f.size, f.rows
+    ins[#ins + 1], ins[#ins + 2], ins[#ins + 3], ins[#ins + 4] = f.url, f.etag, f.size, f.rows
   end
   del.n, ins.n = #del, #ins
   return {
@@ -139,7 +139,7 @@ local function record_sql(files, tbl)
 end
 
 local function file(i, rows)
-  return { key = ("sales/part-%d.csv"):format(i), etag = etags[i], size = #("id,amount\n%d,1.5\n"):format(i), rows = rows }
+  return { key = ("sales/part-%d.csv"):format(i), url = B .. ("sales/part-%d.csv"):format(i), etag = etags[i], size = #("id,amount\n%d,1.5\n"):format(i), rows = rows }
 end
 
 local function manifest_urls(body)
