@@ -360,9 +360,15 @@ local function parse_create_external_table(c, st)
       st.partitions = parse_column_defs(c)
     elseif c:accept("row", "format", "delimited") then
       st.row_format = { delimited = true }
-      while c:accept("fields", "terminated", "by") or c:accept("lines", "terminated", "by") do
-        local which = c.toks[c.i - 3].value
-        st.row_format[which] = option_string(c, st, which:upper() .. " TERMINATED BY")
+      while true do
+        if c:accept("fields", "terminated", "by") or c:accept("lines", "terminated", "by") then
+          local which = c.toks[c.i - 3].value
+          st.row_format[which] = option_string(c, st, which:upper() .. " TERMINATED BY")
+        elseif c:accept("escaped", "by") then
+          st.row_format.escaped = option_string(c, st, "ESCAPED BY")
+        else
+          break
+        end
       end
     elseif c:accept("row", "format", "serde") then
       st.row_format = { serde = c:string("SERDE") }

@@ -31,6 +31,7 @@ local emulate = require "lode.spectrum.emulate"
 local estimate = require "lode.spectrum.estimate"
 local scan = require "lode.spectrum.scan"
 local glue = require "lode.spectrum.glue"
+local textfmt = require "lode.spectrum.textfmt"
 
 local fail, usage = common.fail, common.usage
 
@@ -189,10 +190,12 @@ function M.table(wh, opts)
   local stmts
   if dialect == "postgres" then
     local serde = def.row_format and def.row_format.serde
-    if def.format ~= "parquet" or (serde and not serde:lower():find("parquet", 1, true)) then
+    if textfmt.TEXT[def.format] then
+      textfmt.scan_options(def)   -- refused now, not at the table's first query
+    elseif def.format ~= "parquet" or (serde and not serde:lower():find("parquet", 1, true)) then
       -- refused now, not at the table's first query
-      fail("unsupported", ("%s: format %s is not emulated on PostgreSQL: lode's local Spectrum scans Parquet only")
-        :format(def.qname, serde and ("'" .. serde .. "'") or def.format:upper()))
+      fail("unsupported", ("%s: format %s is not emulated on PostgreSQL: lode's local Spectrum scans Parquet, "
+        .. "text, CSV and JSON"):format(def.qname, serde and ("'" .. serde .. "'") or def.format:upper()))
     end
     def.env_file = emulate._pg_setup(wh)
     -- a DATA CATALOG schema's table is Glue's first, as on Redshift

@@ -136,17 +136,38 @@ local function run_copy(s, st, run_opts)
   return at(st, file, engine("copy").into, s, opts)
 end
 
--- The file format of a CREATE EXTERNAL TABLE: "parquet", or nil and the
--- clause naming the format lode's emulation cannot scan.
+-- The file format of a CREATE EXTERNAL TABLE: "parquet", "textfile"
+-- (ROW FORMAT DELIMITED / LazySimpleSerDe), "csv" (OpenCSVSerde) or "json"
+-- (the OpenX and HCatalog JsonSerDe), or nil and the clause naming the
+-- format lode's emulation cannot scan.
+local TEXT_SERDES = {
+  ["org.apache.hadoop.hive.serde2.lazy.lazysimpleserde"] = "textfile",
+  ["org.apache.hadoop.hive.serde2.opencsvserde"] = "csv",
+  ["org.openx.data.jsonserde.jsonserde"] = "json",
+  ["org.apache.hive.hcatalog.data.jsonserde"] = "json",
+}
+
 local function external_format(st)
   local rf = st.row_format or {}
   local stored = st.stored_as
   local clause = stored and ("STORED AS " .. stored:upper())
   if not stored and st.inputformat then
     clause = ("STORED AS INPUTFORMAT '%s'"):format(st.inputformat)
-    stored = st.inputformat:lower():find("parquet", 1, true) and "parquet" or "other"
+    local inf = st.inputformat:lower()
+    stored = inf:find("parquet", 1, true) and "parquet"
+      or inf == "org.apache.hadoop.mapred.textinputformat" and "textfile" or "other"
   end
-  stored = stored or "parquet"
+  stored = stored or (rf.delimited or rf.serde) and "textfile" or "parquet"
+  if stored == "textfile" then
+    if rf.serde then
+      local f = TEXT_SERDES[rf.serde:lower()]
+      if f then
+        return f
+      end
+      return nil, ("ROW FORMAT SERDE '%s' %s"):format(rf.serde, clause or "")
+    end
+    return "textfile"
+  end
   if stored ~= "parquet" then
     if rf.serde then
       clause = ("ROW FORMAT SERDE '%s' %s"):format(rf.serde, clause)
@@ -159,6 +180,15 @@ local function external_format(st)
     return nil, ("ROW FORMAT SERDE '%s'"):format(rf.serde)
   end
   return "parquet"
+end
+
+-- "db"."schema"."table" (dbt-external-tables renders three parts): the
+-- database is the one connected to, so the name is its schema and table.
+local function external_name(name)
+  if type(name) == "table" and #name == 3 then
+    return { name[2], name[3] }
+  end
+  return name
 end
 
 local function run_postgres(s, st, run_opts)
@@ -185,19 +215,19 @@ local function run_postgres(s, st, run_opts)
       -- refused here, not at the first query of the table (scanning text,
       -- CSV, JSON, ORC or Avro is not emulated yet)
       fail(st, file, "unsupported", ("CREATE EXTERNAL TABLE %s: %s is not emulated locally by lode "
-        .. "(its Spectrum emulation scans Parquet only)"):format(table.concat(st.name, "."), clause))
+        .. "(its Spectrum emulation scans Parquet, text, CSV and JSON)"):format(table.concat(st.name, "."), clause))
     end
     return at(st, file, engine("spectrum").table, s, {
-      name = st.name, location = st.location, format = format,
+      name = external_name(st.name), location = st.location, format = format, row_format = st.row_format,
       columns = st.columns, partitions = st.partitions, properties = st.properties,
       if_not_exists = st.if_not_exists })
   elseif kind == "add_partitions" then
-    return at(st, file, engine("spectrum").add_partitions, s, st.table, st.partitions,
+    return at(st, file, engine("spectrum").add_partitions, s, external_name(st.table), st.partitions,
       { if_not_exists = st.if_not_exists })
   elseif kind == "drop_partitions" then
-    return at(st, file, engine("spectrum").drop_partitions, s, st.table, st.partitions)
+    return at(st, file, engine("spectrum").drop_partitions, s, external_name(st.table), st.partitions)
   elseif kind == "set_location" then
-    return at(st, file, engine("spectrum").set_location, s, st.table, st.location, st.partition)
+    return at(st, file, engine("spectrum").set_location, s, external_name(st.table), st.location, st.partition)
   elseif kind == "drop_table" then
     -- DROP EXTERNAL TABLE, or DROP TABLE naming external tables: Spectrum's
     local external = st.external

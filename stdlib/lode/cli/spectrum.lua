@@ -25,6 +25,7 @@ local spec = {
     { "--warehouse", arg = "URL", help = "refresh: postgresql://… (default $LODE_WAREHOUSE)" },
     { "--column", arg = "NAME", multi = true, help = "a column to print, in table order (NULL when a file lacks it); repeatable" },
     { "--value", arg = "VALUE", multi = true, help = "a partition value appended to every row; repeatable" },
+    { "--text", arg = "JSON", help = "the objects are text, CSV or JSON: the decoder's options (the emulation writes them)" },
     { "--help", short = "-h", help = "show this help" },
   },
   examples = {
@@ -70,7 +71,15 @@ return {
     end
     local spectrum = require "lode.spectrum"
     io.stdout:flush()
-    spectrum.scan(positional[2], opts.column, opts.value)
+    local text
+    if opts.text then
+      local ok, t = pcall(require("lode.json").decode, opts.text)
+      if not ok or type(t) ~= "table" then
+        args.usage_error("spectrum", "--text must be a JSON object of decoder options")
+      end
+      text = t
+    end
+    spectrum.scan(positional[2], opts.column, opts.value, text)
     return 0
   end,
 }

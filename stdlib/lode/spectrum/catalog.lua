@@ -25,6 +25,8 @@ local PG_CATALOG = {
   partition_types text NOT NULL,
   PRIMARY KEY (schema_name, table_name)
 )]],
+  -- the text formats' ROW FORMAT and TABLE PROPERTIES, as JSON (NULL for Parquet)
+  "ALTER TABLE lode.spectrum_tables ADD COLUMN IF NOT EXISTS format_options text",
   [[CREATE TABLE IF NOT EXISTS lode.spectrum_partitions (
   schema_name text NOT NULL,
   table_name text NOT NULL,
@@ -75,7 +77,8 @@ end
 
 local function copy_def(def)
   local out = {}
-  for _, k in ipairs({ "schema", "table", "qname", "location", "format", "columns", "partitions" }) do
+  for _, k in ipairs({ "schema", "table", "qname", "location", "format", "columns", "partitions", "row_format",
+                       "properties" }) do
     out[k] = def[k]
   end
   return out
@@ -150,6 +153,10 @@ function M._read_table(wh, dialect, name)
   def.location, def.format = row.location, row.format
   def.columns = zip_columns(common.parse_values(row.column_names), common.parse_values(row.column_types))
   def.partitions = zip_columns(common.parse_values(row.partition_names), common.parse_values(row.partition_types))
+  if row.format_options and row.format_options ~= require("lode.core").null then
+    local fo = require("lode.json").decode(row.format_options)
+    def.row_format, def.properties = fo.row_format, fo.properties
+  end
   return def
 end
 

@@ -6,6 +6,7 @@ local core = require "lode.core"
 local sql = require "lode.sql"
 local common = require "lode.spectrum.common"
 local catalog = require "lode.spectrum.catalog"
+local textfmt = require "lode.spectrum.textfmt"
 
 local fail = common.fail
 
@@ -122,6 +123,11 @@ function M._program(def, location, values)
   for _, v in ipairs(values) do
     argv[#argv + 1] = "--value"
     argv[#argv + 1] = v
+  end
+  local text = textfmt.scan_options(def)
+  if text then
+    argv[#argv + 1] = "--text"
+    argv[#argv + 1] = require("lode.json").encode(text)
   end
   for i, a in ipairs(argv) do
     argv[i] = shell_quote(a)
@@ -245,12 +251,18 @@ function M.register_table(wh, def)
   for i, c in ipairs(def.partitions) do
     pnames[i], ptypes[i] = c.name, c.type
   end
-  wh:exec("INSERT INTO lode.spectrum_tables VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+  local fo = nil
+  if def.row_format or (def.properties and next(def.properties)) then
+    fo = require("lode.json").encode({ row_format = def.row_format or {}, properties = def.properties or {} })
+  end
+  wh:exec("INSERT INTO lode.spectrum_tables (schema_name, table_name, location, format, column_names, column_types, "
+    .. "partition_names, partition_types, format_options) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
     .. "ON CONFLICT (schema_name, table_name) DO UPDATE SET location = EXCLUDED.location, format = EXCLUDED.format, "
     .. "column_names = EXCLUDED.column_names, column_types = EXCLUDED.column_types, "
-    .. "partition_names = EXCLUDED.partition_names, partition_types = EXCLUDED.partition_types",
+    .. "partition_names = EXCLUDED.partition_names, partition_types = EXCLUDED.partition_types, "
+    .. "format_options = EXCLUDED.format_options",
     def.schema, def.table, def.location, def.format, common.values_json(names), common.values_json(types),
-    common.values_json(pnames), common.values_json(ptypes))
+    common.values_json(pnames), common.values_json(ptypes), fo)
 end
 
 

@@ -1,5 +1,6 @@
 -- lode.spectrum.estimate — what a query over an external table would scan
--- (and cost), from the registered partitions and the Parquet footers.
+-- (and cost), from the registered partitions and the Parquet footers, or
+-- the object sizes of a text table.
 
 local core = require "lode.core"
 local common = require "lode.spectrum.common"
@@ -180,7 +181,17 @@ function M.estimate(wh, name, opts)
       files[#files + 1] = x
     end
   end
-  local bytes = M.estimate_files(files, opts.columns)
+  local bytes
+  if require("lode.spectrum.textfmt").TEXT[def.format] then
+    -- text, CSV and JSON objects are read whole, whatever the columns: their
+    -- sizes as listed (compressed objects count compressed, as Spectrum bills)
+    bytes = 0
+    for _, f in ipairs(files) do
+      bytes = bytes + (f.size or 0)
+    end
+  else
+    bytes = M.estimate_files(files, opts.columns)
+  end
   local r = { bytes = bytes, dollars = M.dollars(bytes), files = #files, partitions = #folders, table = def.qname }
   local text = ("spectrum estimate: %s scans %d bytes in %d files of %d partitions, $%.6f at $%d/TB")
     :format(def.qname, bytes, #files, #folders, r.dollars, M.dollars_per_tb)

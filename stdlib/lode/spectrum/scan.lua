@@ -1,6 +1,7 @@
 -- lode.spectrum.scan — `lode spectrum scan`: the program the emulated
 -- partitions run, printing a folder's Parquet rows as COPY text.
 
+local lode = require "lode"
 local core = require "lode.core"
 local discover = require "lode.spectrum.discover"
 
@@ -41,13 +42,94 @@ M._copy_text = copy_text
 --- PostgreSQL COPY text rows of the named columns (NULL where a file lacks
 --- one) followed by the partition values. The rows are rendered in C
 --- (lode.parquetrows.cat), straight from S3 or the file.
-function M.scan(url, columns, values)
+local CHUNK = 4 << 20
+
+-- A text table's objects through the COPY decoder (lode.load): each object
+-- read in ranged chunks, one ahead, so memory stays at a few chunks whatever
+-- the object's size. A bad value ends the scan with its file, line and
+-- column unless the table's properties say to drop its row.
+local function scan_text(url, columns, suffix, o)
+  local load = require "lode.load"
+  local s3 = require "lode.s3"
+  local textfmt = require "lode.spectrum.textfmt"
+  local cols = {}
+  for i, name in ipairs(columns) do
+    -- JSON: the key a column reads ('mapping.<column>' or its name)
+    cols[i] = textfmt.decoder_column(o.keys and o.keys[i] or name, o.types[i] or "text")
+  end
+  local dec = load.decoder {
+    format = o.format, columns = cols, delimiter = o.delimiter, quote = o.quote, escape = o.escape,
+    null_as = o.null_as, ignoreheader = o.ignoreheader, compression = o.compression, ignorecase = o.ignorecase,
+    jsonpaths = o.jsonpaths, acceptinvchars = o.acceptinvchars,
+  }
+  local out = io.stdout
+  local function emit(text)
+    if #text > 0 then
+      -- COPY text escapes newlines inside values: every "\n" ends a row
+      out:write(suffix == "" and text or (text:gsub("\n", suffix .. "\n")))
+    end
+  end
+  local ncols = #columns + select(2, suffix:gsub("\t", ""))
+  local function check()
+    local errs = dec:take_errors()
+    if o.bad ~= "drop" and errs[1] then
+      local e = errs[1]
+      local col = e.column and e.column >= 1 and columns[e.column] or nil
+      local msg = ("lode spectrum scan: %s line %d%s: %s (Spectrum's data handling table properties, e.g. "
+        .. "numeric_overflow_handling 'DROP_ROW', leave such rows out)"):format(e.file, e.line,
+        col and (", column " .. col) or "", e.reason)
+      -- The server only says the program failed; its COPY error's context
+      -- quotes the line it could not take: one line with a field too many
+      -- carries the message to the query's error (the rows before it were
+      -- complete, so the line starts a row).
+      out:write((msg:gsub("[%c\\]", " ")), ("\t"):rep(ncols + 1), "\n")
+      out:flush()
+      error(core.error({ op = "spectrum", code = "bad_value", key = e.file, line = e.line, column = col,
+        message = msg }), 0)
+    end
+  end
+  for _, f in ipairs(discover.list_files(url)) do
+    dec:begin_file(f.url)
+    local size = f.size or 0
+    local function fetch(first)
+      if first >= size then
+        return nil
+      end
+      return lode.spawn(function()
+        return s3.get(f.url, { range = { first, math.min(first + CHUNK, size) - 1 } })
+      end)
+    end
+    local pending = fetch(0)
+    local first = 0
+    while pending do
+      local nxt = fetch(first + CHUNK)
+      local bytes = pending:await()
+      if #bytes ~= math.min(first + CHUNK, size) - first then
+        error(core.error({ op = "spectrum", code = "changed", key = f.url, message =
+          ("spectrum scan: %s changed while it was read (%d bytes at %d)"):format(f.url, #bytes, first) }), 0)
+      end
+      emit(dec:feed(bytes))
+      bytes = nil
+      check()
+      collectgarbage("step", CHUNK >> 10)
+      pending, first = nxt, first + CHUNK
+    end
+    emit(dec:end_file())
+    check()
+  end
+  return dec:stats().rows
+end
+
+function M.scan(url, columns, values, text)
   local pr = require "lode.parquetrows"
   local suffix = {}
   for i, v in ipairs(values) do
     suffix[i] = "\t" .. copy_text(v)
   end
   suffix = table.concat(suffix)
+  if text then
+    return scan_text(url, columns, suffix, text)
+  end
   local rows = 0
   for _, f in ipairs(discover.list_files(url)) do
     rows = rows + pr.cat(f.url, { columns = columns, format = "text", missing = "null", suffix = suffix })

@@ -3,7 +3,7 @@
 
   fault_proxy.py UPSTREAM_PORT MODE COUNT LOG [LIFETIME [MATCH [EVERY [ARG]]]]
 
-Listens on 127.0.0.1 (a free port, printed), detaches, and forwards each
+Listens on 127.0.0.1 (a free port, printed; the detached proxy's pid in LOG.pid), detaches, and forwards each
 request to 127.0.0.1:UPSTREAM_PORT on its own upstream connection
 ("Connection: close"). MODE decides the fault, for the first COUNT
 matching requests (COUNT -1: every one):
@@ -203,7 +203,10 @@ class Server(socketserver.ThreadingTCPServer):
 
 srv = Server(("127.0.0.1", 0), Handler)
 print(srv.server_address[1], flush=True)
-if os.fork() > 0:
+child = os.fork()
+if child > 0:
+    with open(LOG + ".pid", "w") as f:   # for a test that stops the proxy when it ends
+        f.write(str(child))
     os._exit(0)
 os.setsid()
 fd = os.open(os.devnull, os.O_RDWR)

@@ -1,0 +1,164 @@
+-- lode.spectrum.textfmt — the text formats of external tables (TEXTFILE with
+-- ROW FORMAT DELIMITED, OpenCSVSerde, the OpenX / HCatalog JsonSerDe): their
+-- ROW FORMAT and TABLE PROPERTIES checked once, at CREATE EXTERNAL TABLE,
+-- and turned into the options of the COPY decoder (lode.load) that
+-- `lode spectrum scan` streams each object through.
+--
+-- A table definition is one format-aware record shared by every part of the
+-- emulation (and by tables mirrored from Glue): { format = "parquet" |
+-- "textfile" | "csv" | "json", row_format = { delimited = true, fields =,
+-- lines =, escaped = } | { serde =, properties = {…} }, properties = {…} }.
+
+local common = require "lode.spectrum.common"
+
+local usage, fail = common.usage, common.fail
+
+local M = {}
+
+M.TEXT = { textfile = true, csv = true, json = true }
+
+local function lower_keys(t)
+  local out = {}
+  for k, v in pairs(t or {}) do
+    out[tostring(k):lower()] = tostring(v)
+  end
+  return out
+end
+
+local function one_char(qname, what, v)
+  if #v ~= 1 then
+    fail("unsupported", ("%s: %s must be one byte for lode's emulation (got %q)"):format(qname, what, v))
+  end
+  return v
+end
+
+-- Spectrum's data-handling properties (CREATE EXTERNAL TABLE, TABLE
+-- PROPERTIES): DISABLED (the default) and FAIL end the query at a bad value,
+-- naming file, line and column; DROP_ROW leaves the row out. SET_TO_NULL
+-- and the other actions are refused at CREATE, never silently different.
+local HANDLING = {
+  column_count_mismatch_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop" },
+  invalid_char_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop", REPLACE = "replace" },
+  numeric_overflow_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop" },
+  surplus_char_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop" },
+}
+
+local KNOWN_PROPS = {
+  ["skip.header.line.count"] = true, ["serialization.null.format"] = true, compression_type = true,
+  numrows = true, data_cleansing_enabled = true, replacement_char = true, ["write.parallel"] = true,
+  ["write.maxfilesize.mb"] = true, ["write.kms.key.id"] = true, surplus_bytes_handling = true,
+  ["has_encrypted_data"] = true, ["orc.schema.resolution"] = true, ["parquet.compression"] = true,
+  classification = true,
+}
+
+--- scan_options(def) -> the options `lode spectrum scan` gives the decoder
+--- for a text table (nil for Parquet); refuses what it cannot read exactly.
+function M.scan_options(def)
+  if not M.TEXT[def.format] then
+    return nil
+  end
+  local q = def.qname or "external table"
+  local rf = def.row_format or {}
+  local sp = lower_keys(rf.properties)
+  local props = lower_keys(def.properties)
+  for k in pairs(props) do
+    if not KNOWN_PROPS[k] and not HANDLING[k] then
+      fail("unsupported", ("%s: TABLE PROPERTIES '%s' is not emulated locally by lode"):format(q, k))
+    end
+  end
+  local o = { types = {} }
+  if def.format == "textfile" then
+    o.format = "text"
+    o.delimiter = one_char(q, "FIELDS TERMINATED BY", rf.fields or sp["field.delim"] or "\1")
+    if rf.lines and rf.lines ~= "\n" then
+      fail("unsupported", ("%s: LINES TERMINATED BY other than '\\n' is not emulated (Spectrum reads '\\n' too)"):format(q))
+    end
+    local esc = rf.escaped or sp["escape.delim"]
+    if esc and esc ~= "\\" then
+      fail("unsupported", ("%s: ESCAPED BY other than '\\\\' is not emulated locally by lode"):format(q))
+    end
+    o.escape = esc == "\\"
+    o.null_as = props["serialization.null.format"] or "\\N"
+  elseif def.format == "csv" then
+    o.format = "csv"
+    o.delimiter = one_char(q, "separatorChar", sp.separatorchar or ",")
+    o.quote = one_char(q, "quoteChar", sp.quotechar or '"')
+    local esc = sp.escapechar
+    if esc and esc ~= o.quote then
+      fail("unsupported", ("%s: OpenCSVSerde escapeChar %q is not emulated locally by lode (a doubled quoteChar is)")
+        :format(q, esc))
+    end
+    -- OpenCSVSerde reads every field as a string: an empty field is '', never NULL
+    o.null_as = props["serialization.null.format"]
+  else
+    o.format = "json"
+    o.ignorecase = (sp["case.insensitive"] or "true"):lower() ~= "false"
+    o.malformed = (sp["ignore.malformed.json"] or "false"):lower() == "true" and "drop" or "fail"
+    -- each column reads the key 'mapping.<column>' names, else its own name
+    local keys, mapped = {}, false
+    for i, c in ipairs(def.columns or {}) do
+      local key = sp["mapping." .. c.name:lower()]
+      mapped = mapped or key ~= nil
+      keys[i] = key or c.name
+    end
+    if mapped then
+      o.keys = keys
+    end
+  end
+  o.ignoreheader = tonumber(props["skip.header.line.count"] or "0") or usage(("%s: skip.header.line.count must be a number"):format(q))
+  local z = (props.compression_type or "auto"):lower()
+  if z == "none" or z == "off" then
+    z = "none"
+  end
+  if not ({ auto = true, none = true, gzip = true, bzip2 = true })[z] then
+    fail("unsupported", ("%s: compression_type '%s' is not emulated locally by lode (gzip, bzip2 and zstd are, "
+      .. "recognised by extension)"):format(q, z))
+  end
+  o.compression = z
+  o.bad = "fail"
+  for k, actions in pairs(HANDLING) do
+    local v = props[k]
+    if v then
+      local a = actions[v:upper()]
+      if not a then
+        fail("unsupported", ("%s: %s '%s' is not emulated locally by lode"):format(q, k, v))
+      end
+      if a == "drop" then
+        o.bad = "drop"
+      elseif a == "replace" then
+        o.acceptinvchars = props.replacement_char or "?"
+        one_char(q, "replacement_char", o.acceptinvchars)
+      end
+    end
+  end
+  if def.format == "json" and o.malformed == "drop" then
+    o.bad = "drop"
+  end
+  o.malformed = nil
+  for i, c in ipairs(def.columns or {}) do
+    o.types[i] = c.type
+  end
+  return o
+end
+
+--- decoder_column(type) -> {type=, length=, precision=, scale=} for lode.load
+function M.decoder_column(name, t)
+  local base, args = t:lower():match("^%s*([%a_ ]-)%s*%((.*)%)%s*$")
+  base = base or t:lower():gsub("^%s+", ""):gsub("%s+$", "")
+  local a, b
+  if args then
+    a, b = args:match("^%s*(%d+)%s*,?%s*(%d*)%s*$")
+  end
+  local map = { string = "text", ["varchar"] = "varchar", double = "float8", float = "float4", tinyint = "int2",
+    ["character varying"] = "varchar", char = "char", character = "char" }
+  local ty = map[base] or base
+  local col = { name = name, type = ty }
+  if ty == "numeric" or ty == "decimal" then
+    col.precision, col.scale = tonumber(a) or 18, tonumber(b) or 0
+  elseif (ty == "varchar" or ty == "char") and a then
+    col.length = tonumber(a)
+  end
+  return col
+end
+
+return M
