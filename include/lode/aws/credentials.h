@@ -77,6 +77,13 @@ typedef struct {
  * get resolves). NULL with err only when out of memory. */
 lode_aws_creds_provider *lode_aws_creds_chain_new(const lode_aws_chain_opts *o, lode_aws_creds_error *err);
 
+/* The process's one chain for `profile` (NULL: the default chain, as
+ * lode_aws_creds_chain_new with profile NULL), created on first use and
+ * shared by the S3 client and every lode.aws client, so they share one
+ * cache and one refresh. Freed at shutdown; lode_aws_creds_provider_free
+ * on it does nothing. NULL with err only when out of memory. */
+lode_aws_creds_provider *lode_aws_creds_shared(const char *profile, lode_aws_creds_error *err);
+
 /* Change the refresh windows (seconds; 0 keeps the current value). The
  * documented way to make short-lived credentials testable. */
 void lode_aws_creds_set_windows(lode_aws_creds_provider *p, int64_t advisory_s, int64_t mandatory_s);
