@@ -397,7 +397,7 @@ lode_aws_creds_provider *lode_aws_creds_chain_new(const lode_aws_chain_opts *o, 
     if ((!explicit_profile && provider_add(p, creds_source_env()) != 0) ||
         provider_add(p, creds_source_assume_role()) != 0 ||
         provider_add(p, creds_source_web_identity()) != 0 ||
-        provider_add(p, creds_source_unsupported("sso")) != 0 ||
+        provider_add(p, creds_source_sso()) != 0 ||
         provider_add(p, creds_source_shared_file()) != 0 ||
         provider_add(p, creds_source_process()) != 0 ||
         provider_add(p, creds_source_config_file()) != 0 ||
@@ -423,7 +423,7 @@ lode_aws_creds_provider *creds_sub_provider_new(const char *profile, int kind, c
     int rc = 0;
     switch (kind) {
     case CREDS_SUB_PROFILE:        /* botocore's ProfileProviderBuilder, environment disabled */
-        rc = provider_add(p, creds_source_web_identity()) || provider_add(p, creds_source_unsupported("sso")) ||
+        rc = provider_add(p, creds_source_web_identity()) || provider_add(p, creds_source_sso()) ||
              provider_add(p, creds_source_shared_file()) || provider_add(p, creds_source_process()) ||
              provider_add(p, creds_source_config_file());
         break;

@@ -15,8 +15,9 @@
  * role_arn), assume-role-with-web-identity, sso, shared-credentials-file,
  * custom-process, config-file, container-role, iam-role. A provider that is
  * not configured is skipped; one that is configured but fails stops the
- * chain with its error, as botocore does. sso is detected and refused (not
- * implemented yet); mfa_serial on a role is refused ("MfaRequired").
+ * chain with its error, as botocore does. sso reads the token `aws sso
+ * login` cached and never refreshes it; mfa_serial on a role is refused
+ * ("MfaRequired").
  *
  * Refresh: credentials with an expiration are refreshed by the provider
  * that produced them. Inside the advisory window (default 15 min before
