@@ -8,6 +8,10 @@
  *                                                               -- retry_base_ms=, timeout=
  *   local r = glue:call("GetTables", { DatabaseName = "lake" })  -- r.TableList, r.NextToken
  *   glue:endpoint(), glue:region()
+ *   aws.credentials(profile?)                                  -- = lode.awscreds.credentials
+ *
+ * Calls sign with the profile's shared credential chain (the one S3 uses):
+ * roles, web identity, SSO, containers and IMDS, refreshed before expiry.
  *
  * Failures raise a structured error {op = "glue.GetTables", code, message,
  * status, request_id, retryable, attempts}. */
@@ -218,5 +222,12 @@ int luaopen_lode_aws(lua_State *L)
         {NULL, NULL}
     };
     luaL_newlib(L, fns);
+    /* lode.aws.credentials is lode.awscreds.credentials (the old name stays) */
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "lode.awscreds");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "credentials");
+    lua_setfield(L, -3, "credentials");
+    lua_pop(L, 1);
     return 1;
 }

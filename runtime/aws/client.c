@@ -22,7 +22,7 @@
 #include "lode/http/http.h"
 #include "lode/aws/sigv4.h"
 #include "aws_internal.h"
-#include "lode/aws/config.h"   /* lode_aws_config_load: today's static credentials */
+#include "lode/aws/credentials.h"
 
 #define QUOTA_MAX 500
 #define QUOTA_RETRY_COST 5
@@ -40,8 +40,7 @@ struct lode_aws_client {
     int64_t base_ms;
     long timeout_ms;
     int quota;                      /* retry quota tokens left */
-    lode_aws_config creds;          /* static credentials, loaded on first use */
-    int creds_loaded;
+    lode_aws_creds_provider *chain; /* the shared chain of the profile (not owned) */
 };
 
 struct lode_aws_call {
@@ -60,6 +59,7 @@ struct lode_aws_call {
     int attempts;
     int quota_held;                 /* tokens the last retry took from the quota */
     cJSON *result;
+    lode_aws_creds_query *keys_wait; /* waiting on the chain */
     uv_timer_t timer;
     int timer_init;
 };
@@ -101,6 +101,13 @@ lode_aws_client *lode_aws_client_new(const char *service, const lode_aws_client_
         lode_aws_client_release(c);
         return NULL;
     }
+    lode_aws_creds_error ce;
+    c->chain = lode_aws_creds_shared(o->profile && *o->profile ? o->profile : NULL, &ce);
+    if (!c->chain) {
+        aws_error_set(err, service, 0, "internal", ce.message, 0);
+        lode_aws_client_release(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -111,7 +118,6 @@ static void client_unref(lode_aws_client *c)
     free(c->scheme);
     free(c->host);
     free(c->path);
-    if (c->creds_loaded) lode_aws_config_free(&c->creds);
     free(c);
 }
 
@@ -123,31 +129,39 @@ const lode_aws_service *lode_aws_client_service(const lode_aws_client *c) { retu
 
 /* ---- credentials -------------------------------------------------------------------- */
 
-typedef void (*creds_ready_fn)(lode_aws_call *call, const lode_aws_credentials *creds, const char *why);
+static void on_credentials(lode_aws_call *call, const lode_aws_credentials *cr, const char *why);
 
-/* The one place a call gets its credentials; `ready` may run before this
- * returns. Today: the static resolution (env keys, then the profile's keys
- * in ~/.aws/credentials and config), read once per client. The provider
- * chain (lode/aws/credentials.h) replaces this body. */
-static void client_get_credentials(lode_aws_call *call, creds_ready_fn ready)
+static void creds_arrived(lode_aws_call *call, lode_aws_creds *k, const lode_aws_creds_error *e)
 {
-    lode_aws_client *c = call->c;
-    char why[300] = "";
-    if (!c->creds_loaded) {
-        if (lode_aws_config_load(&c->creds, c->set.profile, why, sizeof why) != 0) {
-            ready(call, NULL, why);
-            return;
-        }
-        c->creds_loaded = 1;
-    }
-    if (!c->creds.access_key_id || !c->creds.secret_access_key) {
-        snprintf(why, sizeof why, "no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or keys in "
-                 "profile '%s' of ~/.aws/credentials (AWS_PROFILE)", c->set.profile);
-        ready(call, NULL, why);
+    if (!k) {
+        on_credentials(call, NULL, e->message);
         return;
     }
-    lode_aws_credentials cr = {c->creds.access_key_id, c->creds.secret_access_key, c->creds.session_token};
-    ready(call, &cr, NULL);
+    on_credentials(call, &k->keys, NULL);
+    lode_aws_creds_unref(k);
+}
+
+static void on_chain_creds(void *ud, lode_aws_creds *k, const lode_aws_creds_error *e)
+{
+    lode_aws_call *call = ud;
+    call->keys_wait = NULL;
+    creds_arrived(call, k, e);
+}
+
+/* The one place a call gets its credentials: the profile's shared chain
+ * (lode/aws/credentials.h) — cached keys at once, else wait for the one
+ * resolution or refresh every waiter shares. */
+static void client_get_credentials(lode_aws_call *call)
+{
+    lode_aws_creds_provider *chain = call->c->chain;
+    lode_aws_creds *k = lode_aws_creds_current(chain);
+    if (k) {
+        creds_arrived(call, k, NULL);
+        return;
+    }
+    lode_aws_creds_error e;
+    call->keys_wait = lode_aws_creds_get(chain, on_chain_creds, call, &e);
+    if (!call->keys_wait) creds_arrived(call, NULL, &e);
 }
 
 /* ---- errors -------------------------------------------------------------------------- */
@@ -298,7 +312,7 @@ static void attempt_begin(lode_aws_call *call)
 {
     free_attempt(call);
     call->failed = 0;
-    client_get_credentials(call, on_credentials);
+    client_get_credentials(call);
 }
 
 static void query_error(const char *body, size_t len, char *code, size_t codelen, char *msg, size_t msglen,
@@ -540,6 +554,8 @@ void lode_aws_call_cancel(lode_aws_call *call)
         return;
     }
     if (call->timer_init) uv_timer_stop(&call->timer);
+    lode_aws_creds_cancel(call->keys_wait);
+    call->keys_wait = NULL;
     call_set_error(call, 0, "cancelled", "cancelled", 0);
     finish(call);
 }
@@ -549,6 +565,7 @@ static void timer_closed(uv_handle_t *h) { free(h->data); }
 void lode_aws_call_free(lode_aws_call *call)
 {
     if (!call) return;
+    lode_aws_creds_cancel(call->keys_wait);
     free_attempt(call);
     free(call->operation);
     free(call->body);

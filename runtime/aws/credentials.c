@@ -135,6 +135,7 @@ struct lode_aws_creds_provider {
     int want_refresh;              /* advisory refresh asked by lode_aws_creds_current */
     int delivering, dead;          /* freed from inside a callback */
     int named;                     /* the profile was named (argument or environment) */
+    int shared;                    /* owned by the process's shared chains (lode_aws_creds_shared) */
 };
 
 static void q_remove(lode_aws_creds_query *q)
@@ -396,7 +397,7 @@ lode_aws_creds_provider *lode_aws_creds_chain_new(const lode_aws_chain_opts *o, 
     if ((!explicit_profile && provider_add(p, creds_source_env()) != 0) ||
         provider_add(p, creds_source_assume_role()) != 0 ||
         provider_add(p, creds_source_web_identity()) != 0 ||
-        provider_add(p, creds_source_unsupported("sso")) != 0 ||
+        provider_add(p, creds_source_sso()) != 0 ||
         provider_add(p, creds_source_shared_file()) != 0 ||
         provider_add(p, creds_source_process()) != 0 ||
         provider_add(p, creds_source_config_file()) != 0 ||
@@ -422,7 +423,7 @@ lode_aws_creds_provider *creds_sub_provider_new(const char *profile, int kind, c
     int rc = 0;
     switch (kind) {
     case CREDS_SUB_PROFILE:        /* botocore's ProfileProviderBuilder, environment disabled */
-        rc = provider_add(p, creds_source_web_identity()) || provider_add(p, creds_source_unsupported("sso")) ||
+        rc = provider_add(p, creds_source_web_identity()) || provider_add(p, creds_source_sso()) ||
              provider_add(p, creds_source_shared_file()) || provider_add(p, creds_source_process()) ||
              provider_add(p, creds_source_config_file());
         break;
@@ -474,7 +475,7 @@ static void provider_destroy(lode_aws_creds_provider *p)
 
 void lode_aws_creds_provider_free(lode_aws_creds_provider *p)
 {
-    if (!p || p->dead) return;
+    if (!p || p->dead || p->shared) return;
     if (p->fetch) {
         p->src[p->pos]->cancel(p->fetch);
         p->fetch = NULL;
@@ -532,4 +533,54 @@ void lode_aws_creds_cancel(lode_aws_creds_query *q)
     if (!q) return;
     q_remove(q);
     free(q);
+}
+
+/* ---- shared chains: one per profile for the whole process ------------------------------ */
+
+typedef struct shared_chain {
+    struct shared_chain *next;
+    char *profile;                 /* NULL: the default chain (environment, AWS_PROFILE) */
+    lode_aws_creds_provider *p;
+} shared_chain;
+
+static shared_chain *shared_chains;
+
+static void shared_chains_free(void *ud)
+{
+    (void)ud;
+    while (shared_chains) {
+        shared_chain *s = shared_chains;
+        shared_chains = s->next;
+        s->p->shared = 0;
+        lode_aws_creds_provider_free(s->p);
+        free(s->profile);
+        free(s);
+    }
+}
+
+lode_aws_creds_provider *lode_aws_creds_shared(const char *profile, lode_aws_creds_error *err)
+{
+    for (shared_chain *s = shared_chains; s; s = s->next)
+        if (profile ? s->profile && strcmp(s->profile, profile) == 0 : !s->profile) return s->p;
+    shared_chain *s = calloc(1, sizeof *s);
+    if (!s || (profile && !(s->profile = strdup(profile)))) {
+        free(s);
+        if (err) {
+            memset(err, 0, sizeof *err);
+            snprintf(err->code, sizeof err->code, "OutOfMemory");
+            snprintf(err->message, sizeof err->message, "out of memory");
+        }
+        return NULL;
+    }
+    s->p = lode_aws_creds_chain_new(&(lode_aws_chain_opts){.profile = profile}, err);
+    if (!s->p) {
+        free(s->profile);
+        free(s);
+        return NULL;
+    }
+    s->p->shared = 1;
+    if (!shared_chains) lode_on_shutdown(shared_chains_free, NULL);
+    s->next = shared_chains;
+    shared_chains = s;
+    return s->p;
 }

@@ -117,8 +117,6 @@ lode_aws_creds_provider *creds_sub_provider_new(const char *profile, int kind, c
  * malloc'd; the decoded text of the first <tag> in an XML body, malloc'd or NULL. */
 char *creds_sts_endpoint(const creds_section *prof);
 char *creds_xml_text(const char *body, size_t len, const char *tag);
-/* Detects its configuration and fails "not supported by lode yet" (never
- * lets a later source answer for a profile botocore would resolve here). */
-creds_source *creds_source_unsupported(const char *name);
+creds_source *creds_source_sso(void);
 
 #endif

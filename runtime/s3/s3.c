@@ -172,7 +172,7 @@ lode_s3 *lode_s3_default(lode_s3_error *err)
     }
     if (!c->file_root) {           /* resolved on the first request, refreshed before expiry */
         lode_aws_creds_error ce;
-        c->creds = lode_aws_creds_chain_new(&(lode_aws_chain_opts){0}, &ce);
+        c->creds = lode_aws_creds_shared(NULL, &ce);
         if (!c->creds) {
             s3_error_set(err, 0, "internal", ce.message, NULL, NULL, 0);
             client_free(c);

@@ -21,6 +21,7 @@
 local core = require "lode.core"
 local pg = require "lode.pg"
 local sql = require "lode.sql"
+local iam = require "lode.warehouse_iam"
 
 local M = {}
 
@@ -34,12 +35,14 @@ local function wh_error(code, message, retryable, level)
     level or 3)
 end
 
--- Redshift speaks the PostgreSQL protocol: redshift:// is libpq's postgresql://.
+-- Redshift speaks the PostgreSQL protocol: redshift:// is libpq's
+-- postgresql:// with sslmode=verify-full unless the URL says otherwise;
+-- with ?iam=true (and redshift-serverless://) each new connection logs in
+-- with fetched temporary credentials (lode.warehouse_iam), returned third.
 local function parse_url(url)
-  local scheme, rest = url:match("^([%w+.-]+)://(.*)$")
-  if scheme == "redshift" then
-    return "postgresql://" .. rest, "redshift"
-  end
+  local u = iam.parse(url)
+  if u and u.iam then return nil, "redshift", u end
+  if u then return iam.plain_url(url, u), "redshift" end
   return url, nil
 end
 
@@ -55,7 +58,7 @@ function M.connect(target)
     wh_error("usage", "lode.warehouse(url_or_opts): expected a URL string or an options table", false)
   end
   local url = opts.url or os.getenv("LODE_WAREHOUSE") or ""
-  local conninfo, dialect = parse_url(url)
+  local conninfo, dialect, iam_url = parse_url(url)
   dialect = opts.dialect or dialect
   if dialect ~= nil and dialect ~= "postgres" and dialect ~= "redshift" then
     wh_error("usage", ("unknown dialect '%s' (postgres or redshift)"):format(tostring(dialect)), false)
@@ -66,6 +69,7 @@ function M.connect(target)
   end
   return setmetatable({
     conninfo = conninfo,
+    iam = iam_url,                    -- IAM login: credentials fetched per connection
     url = sql.redact(url),            -- safe to print
     dialect = dialect,
     name = opts.name or "warehouse",
@@ -123,7 +127,19 @@ function Warehouse:_offline(err)
 end
 
 function Warehouse:_new_conn()
-  local ok, c = pcall(pg.connect, self.conninfo, self.connect_timeout)
+  local conninfo = self.conninfo
+  if self.iam then
+    -- fresh temporary database credentials for every new connection (they expire)
+    local fok, ci = pcall(function() return iam.conninfo(self.iam, iam.fetch(self.iam)) end)
+    if not fok then
+      if core.dry_run() then
+        return self:_offline(ci)
+      end
+      error(ci, 0)
+    end
+    conninfo = ci
+  end
+  local ok, c = pcall(pg.connect, conninfo, self.connect_timeout)
   if not ok and core.dry_run() then
     return self:_offline(c)
   end

@@ -15,8 +15,9 @@
  * role_arn), assume-role-with-web-identity, sso, shared-credentials-file,
  * custom-process, config-file, container-role, iam-role. A provider that is
  * not configured is skipped; one that is configured but fails stops the
- * chain with its error, as botocore does. sso is detected and refused (not
- * implemented yet); mfa_serial on a role is refused ("MfaRequired").
+ * chain with its error, as botocore does. sso reads the token `aws sso
+ * login` cached and never refreshes it; mfa_serial on a role is refused
+ * ("MfaRequired").
  *
  * Refresh: credentials with an expiration are refreshed by the provider
  * that produced them. Inside the advisory window (default 15 min before
@@ -76,6 +77,13 @@ typedef struct {
 /* The default chain with a refreshing cache. Reads nothing yet (the first
  * get resolves). NULL with err only when out of memory. */
 lode_aws_creds_provider *lode_aws_creds_chain_new(const lode_aws_chain_opts *o, lode_aws_creds_error *err);
+
+/* The process's one chain for `profile` (NULL: the default chain, as
+ * lode_aws_creds_chain_new with profile NULL), created on first use and
+ * shared by the S3 client and every lode.aws client, so they share one
+ * cache and one refresh. Freed at shutdown; lode_aws_creds_provider_free
+ * on it does nothing. NULL with err only when out of memory. */
+lode_aws_creds_provider *lode_aws_creds_shared(const char *profile, lode_aws_creds_error *err);
 
 /* Change the refresh windows (seconds; 0 keeps the current value). The
  * documented way to make short-lived credentials testable. */

@@ -11,6 +11,9 @@
   S3 checker   PUT/GET /<bucket>/<key>: 403 ExpiredToken unless the request's
                SigV4 Credential= access key was issued here and is unexpired,
                and X-Amz-Security-Token is that key's session token.
+  SSO portal   GET /federation/credentials?account_id=&role_name= (GetRoleCredentials), needs
+               x-amz-sso_bearer_token: SSO-GOOD-TOKEN (else 401 UnauthorizedException)
+               -> {"roleCredentials": {accessKeyId, secretAccessKey, sessionToken, expiration (ms)}}
   Stats        GET /stats -> {"imds": n, "ecs": n, "s3_ok": n, "s3_expired": n}
 
 Every credential answer is an access key ASIA<prefix><KIND>[<n>] valid for
@@ -19,7 +22,7 @@ clients, lode and botocore, can be compared); in "rotate" mode each answer
 is a new key. Usage: metadata_server.py <prefix> <lifetime_s> <ecs_token> fixed|rotate [<seconds to live>]
 Prints the port, then detaches.
 """
-import datetime, http.server, json, os, re, socketserver, sys, threading, time
+import datetime, http.server, json, os, re, socketserver, sys, threading, time, urllib.parse
 
 PREFIX = sys.argv[1]
 LIFETIME = float(sys.argv[2])
@@ -28,7 +31,8 @@ ROTATE = sys.argv[4] == "rotate"
 LIVE = float(sys.argv[5]) if len(sys.argv) > 5 else 120.0
 ROLE = "lode-test-role"
 lock = threading.Lock()
-state = {"n": 0, "imds": 0, "ecs": 0, "s3_ok": 0, "s3_expired": 0, "issued": {}, "tokens": set()}
+SSO_TOKEN = "SSO-GOOD-TOKEN"
+state = {"n": 0, "imds": 0, "ecs": 0, "sso": 0, "s3_ok": 0, "s3_expired": 0, "issued": {}, "tokens": set()}
 
 
 def issue(kind):
@@ -97,6 +101,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if p == base + ROLE:
                 return self.reply(200, issue("imds"))
             return self.reply(404, "")
+        if p.startswith("/federation/credentials?"):
+            q = urllib.parse.parse_qs(p.split("?", 1)[1])
+            if self.headers.get("x-amz-sso_bearer_token") != SSO_TOKEN:
+                return self.reply(401, {"message": "Session token not found or invalid"},
+                                  extra={"x-amzn-ErrorType": "UnauthorizedException"})
+            if q.get("account_id") != ["123456789012"] or not q.get("role_name"):
+                return self.reply(403, {"message": "No access"}, extra={"x-amzn-ErrorType": "ForbiddenException"})
+            c = issue("sso")
+            exp = int(time.time() + LIFETIME) * 1000
+            return self.reply(200, {"roleCredentials": {"accessKeyId": c["AccessKeyId"] + q["role_name"][0].upper(),
+                                    "secretAccessKey": c["SecretAccessKey"], "sessionToken": c["Token"],
+                                    "expiration": exp}})
         if p == "/ecs/slow":           # answers after 1.5 s, for cancellation tests
             time.sleep(1.5)
             p = "/ecs/creds"

@@ -3,6 +3,7 @@
 -- in it, so a request lode signs wrongly fails. Expectations come from
 -- botocore (the oracle) talking to the same moto.
 local t = require "lode.test"
+local proc = require "lode.proc"
 local M = dofile((os.getenv("LODE_ROOT") or ".") .. "/tests/lua/aws/moto.lua")
 
 local m = M.start_with_auth()
@@ -172,6 +173,176 @@ t.test("an unknown access key fails with InvalidClientTokenId; the secret never 
   t.contains(err, "InvalidClientTokenId")
   t.contains(err, "sts.GetCallerIdentity")
   t.eq((out .. err):find("secret-that-must-not-leak", 1, true), nil)
+end)
+
+-- The chain inside lode.aws: a role profile whose source_profile holds the
+-- bootstrapped user's keys (the chain's own AssumeRole is signed and checked
+-- by moto), and a credential_process handing out 3-second credentials.
+local fs = require "lode.fs"
+local role = M.botocore(m, [==[
+r = client("iam").create_role(RoleName="loader", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}))["Role"]
+client("iam").put_role_policy(RoleName="loader", PolicyName="all", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+print(json.dumps({"arn": r["Arn"]}))
+]==])
+
+local function write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+local function role_files(secret)
+  local dir = m.dir .. "/role-" .. math.random(1, 1e9)
+  fs.mkdir(dir)
+  write(dir .. "/config", ("[profile loader]\nrole_arn = %s\nrole_session_name = lode-iam-test\n"
+    .. "source_profile = base\nregion = us-east-1\n"):format(role.arn))
+  write(dir .. "/credentials", ("[base]\naws_access_key_id = %s\naws_secret_access_key = %s\n"):format(m.key, secret))
+  return { AWS_CONFIG_FILE = dir .. "/config", AWS_SHARED_CREDENTIALS_FILE = dir .. "/credentials",
+           AWS_ACCESS_KEY_ID = false, AWS_SECRET_ACCESS_KEY = false, AWS_PROFILE = "loader",
+           AWS_EC2_METADATA_DISABLED = "true" }
+end
+
+t.test("lode.aws signs with the chain: a role profile (AssumeRole signed by the chain) is the caller, as botocore says", function()
+  local env = role_files(m.secret)
+  local r = M.run_json(m, [==[
+    local aws, json = require "lode.aws", require "lode.json"
+    local id = aws.client("sts"):call("GetCallerIdentity")
+    local c = aws.credentials()
+    print(json.encode({ arn = id.Arn, provider = c.provider, key = c.access_key_id }))
+  ]==], env)
+  local pr = proc.run({ "python3", "-c", [==[
+import json, botocore.session
+s = botocore.session.Session(profile="loader")
+c = s.get_credentials()
+sts = s.create_client("sts")
+print(json.dumps({"arn": sts.get_caller_identity()["Arn"], "provider": c.method}))
+]==] }, { env = { AWS_CONFIG_FILE = env.AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE = env.AWS_SHARED_CREDENTIALS_FILE,
+                 AWS_ENDPOINT_URL = m.endpoint, AWS_ACCESS_KEY_ID = false, AWS_SECRET_ACCESS_KEY = false,
+                 AWS_SESSION_TOKEN = false, AWS_PROFILE = false, AWS_DEFAULT_PROFILE = false,
+                 AWS_EC2_METADATA_DISABLED = "true" } })
+  t.eq(pr.status, 0, pr.stderr)
+  local oracle = require("lode.json").decode(pr.stdout)
+  t.eq(oracle.provider, "assume-role")
+  t.eq(r.provider, oracle.provider)
+  t.eq(r.arn, oracle.arn)
+  t.contains(r.arn, ":assumed-role/loader/lode-iam-test")
+  t.ne(r.key, m.key)
+end)
+
+t.test("the chain's own AssumeRole with a wrong source secret fails with SignatureDoesNotMatch", function()
+  local status, out, err = M.run(m, [==[
+    local aws, json = require "lode.aws", require "lode.json"
+    local ok, e = pcall(function() return aws.client("sts"):call("GetCallerIdentity") end)
+    print(json.encode({ ok = ok, op = e.op, code = e.code, message = e.message }))
+  ]==], role_files(m.secret .. "x"))
+  t.eq(status, 0, err)
+  local r = require("lode.json").decode(out)
+  t.eq(r.ok, false)
+  t.eq(r.op, "sts.GetCallerIdentity")
+  t.eq(r.code, "credentials")
+  t.contains(r.message, "SignatureDoesNotMatch")
+  t.contains(r.message, "assume-role")
+  t.eq((out .. err):find(m.secret, 1, true), nil, "the secret leaked")
+end)
+
+t.test("lode.aws keeps working across refreshes of 3-second credential_process credentials", { timeout = 60000 }, function()
+  local dir = m.dir .. "/proc-" .. math.random(1, 1e9)
+  fs.mkdir(dir)
+  write(dir .. "/creds.py", ([==[
+import datetime, json
+with open(%q, "a") as f:
+    f.write("x")
+exp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)
+print(json.dumps({"Version": 1, "AccessKeyId": %q, "SecretAccessKey": %q,
+                  "Expiration": exp.strftime("%%Y-%%m-%%dT%%H:%%M:%%SZ")}))
+]==]):format(dir .. "/count", m.key, m.secret))
+  write(dir .. "/config", ("[profile proc]\ncredential_process = python3 %s\n"):format(dir .. "/creds.py"))
+  local r = M.run_json(m, [==[
+    local lode, aws, s3, json = require "lode", require "lode.aws", require "lode.s3", require "lode.json"
+    -- the S3 client and lode.aws share the default chain: these windows are its
+    s3.configure { credential_refresh = { advisory = 2, mandatory = 1 } }
+    local sts = aws.client("sts")
+    local calls, failures, t0 = 0, {}, lode.now()
+    -- at least 7 s (over two credential lifetimes) and at least 5 calls: a
+    -- sanitizer build on a loaded machine made one call in 7 s
+    while lode.now() - t0 < 7000 or calls < 5 do
+      local ok, e = pcall(sts.call, sts, "GetCallerIdentity")
+      calls = calls + 1
+      if not ok then failures[#failures + 1] = tostring(e.message) end
+    end
+    print(json.encode({ calls = calls, failures = failures, provider = aws.credentials().provider }))
+  ]==], { AWS_CONFIG_FILE = dir .. "/config", AWS_SHARED_CREDENTIALS_FILE = dir .. "/none",
+          AWS_ACCESS_KEY_ID = false, AWS_SECRET_ACCESS_KEY = false, AWS_PROFILE = "proc",
+          AWS_EC2_METADATA_DISABLED = "true" })
+  local f = assert(io.open(dir .. "/count"))
+  local fetched = #f:read("a")
+  f:close()
+  t.eq(r.failures, {})
+  t.eq(r.provider, "custom-process")
+  t.ok(r.calls >= 5, "calls: " .. r.calls)
+  -- 7 s of back-to-back calls with credentials that enter the advisory
+  -- window 1-2 s after issue: several refreshes (+1 for aws.credentials'
+  -- own chain), at most one per call (measured: 3 for 75 calls)
+  t.ok(fetched >= 3 and fetched <= r.calls + 1, ("fetches: %d for %d calls"):format(fetched, r.calls))
+end)
+
+-- Redshift IAM login: moto's Redshift API hands out DbUser/DbPassword
+-- (GetClusterCredentials, signed with the chain's keys and verified by
+-- moto); the local PostgreSQL trusts every user on loopback, so the test
+-- creates the role moto names and checks lode connects as it.
+t.test("redshift://...?iam=true connects as the fetched user; each new pool connection fetches; the password never shows", { timeout = 120000 }, function()
+  local pgurl = t.env("LODE_TEST_PG_URL")
+  local cl = M.botocore(m, [==[
+rs = client("redshift")
+rs.create_cluster(ClusterIdentifier="lodecluster", NodeType="dc2.large", MasterUsername="admin",
+                  MasterUserPassword="Password123", DBName="dev")
+c = rs.get_cluster_credentials(DbUser="loader", ClusterIdentifier="lodecluster", DbName="dev", AutoCreate=True)
+print(json.dumps({"user": c["DbUser"]}))
+]==])
+  local lode = require "lode"
+  local admin = lode.warehouse(pgurl)
+  local role = cl.user
+  admin:exec(("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s) THEN CREATE ROLE %s LOGIN; END IF; END $$")
+    :format(require("lode.sql").literal(role), require("lode.sql").quoted(role)))
+  admin:close()
+  local host, port, db = pgurl:match("^postgresql://[^@]*@([^:/]+):(%d+)/([^?]+)")
+  local url = ("redshift://loader@%s:%s/%s?iam=true&cluster_identifier=lodecluster&region=us-east-1"
+    .. "&db_groups=loaders,readers&auto_create=true&sslmode=disable"):format(host, port, db)
+  local status, out, err = M.run(m, ([==[
+    local lode, json, sql = require "lode", require "lode.json", require "lode.sql"
+    local iam = require "lode.warehouse_iam"
+    local fetches, passwords, fetch = 0, {}, iam.fetch
+    iam.fetch = function(u)           -- count the fetches (the test's own wrapper)
+      local user, password = fetch(u)
+      fetches = fetches + 1
+      passwords[#passwords + 1] = password
+      return user, password
+    end
+    local wh = lode.warehouse { url = %q, dialect = "postgres", pool = 2 }
+    local users = {}
+    local gate = lode.future()
+    lode.all({
+      function() wh:with_conn(function(c) users[1] = c:query("select current_user as u")[1].u; gate:await() end) end,
+      function() wh:with_conn(function(c) users[2] = c:query("select current_user as u")[1].u; gate:set(true) end) end,
+    })
+    local ok, e = pcall(wh.query, wh, "select * from no_such_table")
+    lode.log.info("connected", { url = wh.url, users = users })
+    print(json.encode({ users = users, fetches = fetches, url = wh.url, err = tostring(e), passwords = passwords }))
+    wh:close()
+  ]==]):format(url))
+  t.eq(status, 0, err)
+  local r = require("lode.json").decode(out)
+  t.eq(r.users, { role, role })
+  t.eq(r.fetches, 2)
+  t.contains(r.err, "no_such_table")
+  for _, pw in ipairs(r.passwords) do
+    t.ok(#pw >= 6, "a password was fetched")
+    t.eq(err:find(pw, 1, true), nil, "password in stderr")
+    t.eq(r.err:find(pw, 1, true), nil, "password in the error")
+    t.eq(r.url:find(pw, 1, true), nil, "password in wh.url")
+  end
 end)
 
 -- tests run in the order registered: this one last
