@@ -48,7 +48,7 @@ M.REFUSED = {
   { "COPY … ENCODING UTF16 | UTF16LE | UTF16BE", "ENCODING UTF16… is not emulated (UTF8 is)" },
   { "COPY … FROM 'dynamodb://…' | 'emr://…', COPY … SSH", "lode's COPY reads s3:// only" },
   { "COPY … PARQUET | ORC with MAXERROR n > 0", "columnar COPY fails on any error, as on Redshift" },
-  { "CREATE EXTERNAL TABLE … TEXTFILE, ROW FORMAT DELIMITED, OpenCSVSerde, JsonSerDe, ORC, Avro", "the Spectrum emulation scans Parquet only" },
+  { "CREATE EXTERNAL TABLE … STORED AS ORC, AVRO, SEQUENCEFILE, RegexSerDe and other serdes", "the Spectrum emulation scans Parquet, text (DELIMITED), CSV (OpenCSVSerde) and JSON (JsonSerDe)" },
   { "UNLOAD … FIXEDWIDTH, ENCRYPTED, KMS_KEY_ID, MASTER_SYMMETRIC_KEY", "not emulated (text, CSV, JSON, Parquet are)" },
   { "MERGE … REMOVE DUPLICATES", "the WHEN MATCHED / WHEN NOT MATCHED form is run by PostgreSQL" },
   { "ALTER TABLE … APPEND FROM", "not emulated" },

@@ -259,7 +259,7 @@ expect_table("aws_merge/merge", "target", ["id", "name"], [[101, "Bob"], [102, "
 expect_table("aws_merge/merge", "target2", ["id", "name"], [[102, "Charlie"], [103, "David"]])
 
 # Spectrum text table refused at CREATE EXTERNAL TABLE (AWS: CREATE EXTERNAL TABLE examples)
-expect("aws_spectrum/textfile_refused", "SELECT count(*)::text FROM information_schema.tables WHERE table_name = 'sales'", 0)
+expect("aws_spectrum/orc_refused", "SELECT count(*)::text FROM information_schema.tables WHERE table_name = 'sales'", 0)
 
 # CREATE TABLE examples: the columns each DDL declares, and the rows inserted
 c = "aws_create_table/examples"
