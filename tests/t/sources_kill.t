@@ -43,6 +43,18 @@ end
 print("done at " .. c:get())
 LUA
 cursor() { q "SELECT coalesce((SELECT value FROM lode.cursors WHERE pipeline = 'srckill' AND name = 'srckill.id'), '0')" 2>/dev/null || echo 0; }
+# The kill lands at a random point of a whole load: time one first, so the
+# points scale with this machine's speed (a fixed 0-1 s range killed nothing
+# on a fast machine and everything on a slow one).
+reset_state() {
+  q "TRUNCATE srckill_dst" >/dev/null
+  q "DELETE FROM lode.cursors WHERE pipeline = 'srckill'" >/dev/null 2>&1
+  q "DELETE FROM lode.load_history WHERE table_name LIKE '%srckill_dst%'" >/dev/null 2>&1
+}
+reset_state
+t0=$(date +%s%N); $L run "$dir/load.lua" >"$dir/run.log" 2>&1; t1=$(date +%s%N)
+full_ms=$(( (t1 - t0) / 1000000 ))
+echo "# an uninterrupted load takes $full_ms ms"
 killed=0
 for trial in $(seq 1 20); do
   q "TRUNCATE srckill_dst" >/dev/null
@@ -50,7 +62,8 @@ for trial in $(seq 1 20); do
   q "DELETE FROM lode.load_history WHERE table_name LIKE '%srckill_dst%'" >/dev/null 2>&1
   $L run "$dir/load.lua" >"$dir/run.log" 2>&1 &
   pid=$!
-  sleep "0.$(printf %03d $((RANDOM % 1000)))"
+  at_ms=$(( RANDOM * full_ms / 32768 ))
+  sleep "$((at_ms / 1000)).$(printf %03d $((at_ms % 1000)))"
   kill -9 $pid 2>/dev/null && killed=$((killed+1)); wait $pid 2>/dev/null
   cur=$(cursor)
   res=$(q "SELECT count(*), count(DISTINCT id), coalesce(max(id), 0), coalesce(sum(id), 0) FROM srckill_dst")
