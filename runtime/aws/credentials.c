@@ -16,6 +16,8 @@
 
 #include <uv.h>
 
+#include <cjson/cJSON.h>
+
 #include "credentials_internal.h"
 #include "lode/core/task.h"
 
@@ -583,4 +585,10 @@ lode_aws_creds_provider *lode_aws_creds_shared(const char *profile, lode_aws_cre
     s->next = shared_chains;
     shared_chains = s;
     return s->p;
+}
+
+const char *creds_json_str(const cJSON *doc, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
 }

@@ -115,12 +115,6 @@ static void on_retry(uv_timer_t *t)
     fetch_free(f);
 }
 
-static const char *json_str(const cJSON *doc, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static void on_http_done(lode_http *h, void *ud)
 {
     ecs_fetch *f = ud;
@@ -149,8 +143,8 @@ static void on_http_done(lode_http *h, void *ud)
         creds_fail(&res, "CredentialRetrievalError", 1, "container credentials from %s: %s (%d attempts)", f->url,
                    f->last, f->attempts);
     } else {
-        const char *akid = json_str(doc, "AccessKeyId"), *secret = json_str(doc, "SecretAccessKey");
-        const char *token = json_str(doc, "Token"), *exp = json_str(doc, "Expiration");
+        const char *akid = creds_json_str(doc, "AccessKeyId"), *secret = creds_json_str(doc, "SecretAccessKey");
+        const char *token = creds_json_str(doc, "Token"), *exp = creds_json_str(doc, "Expiration");
         int64_t expiration = exp ? creds_parse_time(exp) : -1;
         if (!akid || !secret || !token || !exp)
             creds_fail(&res, "CredentialRetrievalError", 0, "container credentials from %s lack %s", f->url,

@@ -89,12 +89,6 @@ done:
     return rc;
 }
 
-static const char *json_str(const cJSON *doc, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static void on_http_done(lode_http *h, void *ud)
 {
     imds_fetch *f = ud;
@@ -145,8 +139,8 @@ static void on_http_done(lode_http *h, void *ud)
         return;
     }
     cJSON *doc = cJSON_ParseWithLength(body, len);
-    const char *akid = json_str(doc, "AccessKeyId"), *secret = json_str(doc, "SecretAccessKey");
-    const char *token = json_str(doc, "Token"), *exp = json_str(doc, "Expiration");
+    const char *akid = creds_json_str(doc, "AccessKeyId"), *secret = creds_json_str(doc, "SecretAccessKey");
+    const char *token = creds_json_str(doc, "Token"), *exp = creds_json_str(doc, "Expiration");
     int64_t expiration = exp ? creds_parse_time(exp) : -1;
     if (!akid || !secret || !token || !exp) creds_skip(&res, "IMDS credentials of role '%s' lack a field", f->role);
     else if (expiration < 0) creds_skip(&res, "IMDS credentials of role '%s': bad Expiration", f->role);

@@ -119,4 +119,8 @@ char *creds_sts_endpoint(const creds_section *prof);
 char *creds_xml_text(const char *body, size_t len, const char *tag);
 creds_source *creds_source_sso(void);
 
+/* The string member `key` of a JSON object (credential answers), or NULL. */
+struct cJSON;
+const char *creds_json_str(const struct cJSON *doc, const char *key);
+
 #endif

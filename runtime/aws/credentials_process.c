@@ -110,12 +110,6 @@ static void run_close(proc_run *r)
     if (!uv_is_closing((uv_handle_t *)&r->err)) uv_close((uv_handle_t *)&r->err, run_closed);
 }
 
-static const char *json_str(const cJSON *doc, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static void parse_output(proc_run *r, creds_result *res)
 {
     if (r->term_signal) {
@@ -143,8 +137,8 @@ static void parse_output(proc_run *r, creds_result *res)
         return;
     }
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(doc, "Version");
-    const char *akid = json_str(doc, "AccessKeyId"), *secret = json_str(doc, "SecretAccessKey");
-    const char *token = json_str(doc, "SessionToken"), *exp = json_str(doc, "Expiration");
+    const char *akid = creds_json_str(doc, "AccessKeyId"), *secret = creds_json_str(doc, "SecretAccessKey");
+    const char *token = creds_json_str(doc, "SessionToken"), *exp = creds_json_str(doc, "Expiration");
     int64_t expiration = 0;
     if (!cJSON_IsNumber(ver) || ver->valuedouble != 1)
         creds_fail(res, "CredentialRetrievalError", 0,

@@ -49,12 +49,6 @@ static void fetch_free(sso_fetch *f)
     free(f);
 }
 
-static const char *json_str(const cJSON *doc, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static void on_http_done(lode_http *h, void *ud)
 {
     sso_fetch *f = ud;
@@ -72,8 +66,8 @@ static void on_http_done(lode_http *h, void *ud)
     cJSON *doc = !why && status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
     const cJSON *rc = cJSON_GetObjectItemCaseSensitive(doc, "roleCredentials");
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(rc, "expiration");
-    const char *akid = json_str(rc, "accessKeyId"), *secret = json_str(rc, "secretAccessKey");
-    const char *token = json_str(rc, "sessionToken");
+    const char *akid = creds_json_str(rc, "accessKeyId"), *secret = creds_json_str(rc, "secretAccessKey");
+    const char *token = creds_json_str(rc, "sessionToken");
     if (why) creds_fail(&res, "CredentialRetrievalError", 1, "SSO portal %s: %s", f->url, why);
     else if (status == 401 || status == 403)
         creds_fail(&res, "UnauthorizedSSOToken", 0,
@@ -128,7 +122,7 @@ static char *read_token(const char *path, const char *login, int check_expiry, c
     (void)cap;
     cJSON *doc = text ? cJSON_ParseWithLength(text, len) : NULL;
     if (text) wipe_free(text);
-    const char *tok = json_str(doc, "accessToken"), *exp = json_str(doc, "expiresAt");
+    const char *tok = creds_json_str(doc, "accessToken"), *exp = creds_json_str(doc, "expiresAt");
     char *out = NULL;
     int64_t expires = exp ? creds_parse_time(exp) : -1;
     if (!tok || !exp || expires < 0)
