@@ -65,6 +65,7 @@ local COPY_SUPPORTED = {
   fillrecord = true, removequotes = true, escape = true, ignoreblanklines = true, maxerror = true,
   compupdate = true, statupdate = true, serializetojson = true, roundec = true, trimblanks = true,
   acceptanydate = true, ignoreallerrors = true, explicit_ids = true, noload = true, comprows = true, encoding = true,
+  fixedwidth = true,
 }
 
 local function fail(st, file, code, msg, extra)
