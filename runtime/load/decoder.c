@@ -235,18 +235,27 @@ static int on_record(void *ud, const lode_csv_record *r)
 {
     lode_decoder *d = ud;
     size_t mark = d->out.len;
-    if (r->nfields > d->ncols) {
+    size_t nfields = r->nfields;
+    /* A delimiter closing the line ("1|a|b|", as TPC-H/TPC-DS/SSB dbgen
+     * files end every line) is accepted by Redshift's delimited-text COPY:
+     * "Do not include any special characters or syntax to indicate the last
+     * field in a record. This field can be a delimiter." (Developer Guide,
+     * "Preparing your input data"). Not in CSV or FIXEDWIDTH. */
+    if (!d->copts.csv && !d->widths && nfields == d->ncols + 1 && d->ncols > 0 &&
+        r->fields[d->ncols].len == 0 && !r->fields[d->ncols].quoted)
+        nfields = d->ncols;
+    if (nfields > d->ncols) {
         char m[120];
         snprintf(m, sizeof m, "Extra column(s) found: %zu fields for %zu columns", r->nfields, d->ncols);
         record_bad(d, r, (int)d->ncols + 1, LODE_ERR_EXTRA_COLUMNS, m,
                    r->fields[d->ncols].data, r->fields[d->ncols].len);
         return 0;
     }
-    if (r->nfields < d->ncols && !d->fillrecord) {
+    if (nfields < d->ncols && !d->fillrecord) {
         char m[120];
         snprintf(m, sizeof m, "Delimiter not found: %zu fields for %zu columns (FILLRECORD allows this)",
-                 r->nfields, d->ncols);
-        record_bad(d, r, (int)r->nfields + 1, LODE_ERR_DELIMITER, m, NULL, 0);
+                 nfields, d->ncols);
+        record_bad(d, r, (int)nfields + 1, LODE_ERR_DELIMITER, m, NULL, 0);
         return 0;
     }
     for (size_t i = 0; i < d->ncols; i++) {
