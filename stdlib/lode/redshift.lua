@@ -14,6 +14,7 @@
 
 local tok = require "lode.sqltok"
 local core = require "lode.core"
+local dialect = require "lode.redshift.dialect"
 
 local M = {}
 
@@ -665,6 +666,16 @@ local function parse_unload(c, st)
     else
       st.refused = q
     end
+    if ok then
+      -- and its dialect: TOP, NVL, DATEADD, …
+      local uses
+      ok, q, uses = pcall(dialect.rewrite, st.query, st.line)
+      if ok then
+        st.query, st.dialect = q, uses
+      else
+        st.refused = q
+      end
+    end
   end
   c:expect("to")
   st.to = c:string("TO")
@@ -797,6 +808,29 @@ local function redshift_only(st, toks)
   return nil
 end
 
+-- Redshift's query dialect (lode.redshift.dialect): SELECT TOP, NVL, DATEADD,
+-- LISTAGG, informational constraints, … in st.rewritten; st.dialect when the
+-- statement calls the schema lode_redshift.
+local function rewrite_dialect(st, toks)
+  if st.kind == "sql" and dialect.informational_constraint(toks) then
+    st.kind = "informational_constraint"
+    return
+  end
+  local text = st.rewritten or st.sql
+  local ok, q, uses = pcall(dialect.rewrite, text, st.line, { ddl = st.kind == "create_table" })
+  if not ok then
+    if type(q) == "table" and q.code == "unsupported" then
+      st.refused = q
+      return
+    end
+    error(q, 0)
+  end
+  if q ~= text then
+    st.rewritten = q
+  end
+  st.dialect = uses or nil
+end
+
 --- parse(statement) -> st: classify one statement ({text=, line=, tokens=} from
 --- lode.sqltok.split) and parse the Redshift-only ones.
 function M.parse(stmt)
@@ -888,6 +922,9 @@ function M.parse(stmt)
   if st.kind == "sql" and not st.refused then
     st.refused = redshift_only(st, toks)
   end
+  if (st.kind == "sql" or st.kind == "create_table") and not st.refused then
+    rewrite_dialect(st, toks)
+  end
   return st
 end
 
@@ -908,7 +945,7 @@ function M.needs_emulation(text)
       or lower:find("unload", 1, true) or lower:find("dist", 1, true) or lower:find("sortkey", 1, true)
       or lower:find("encode", 1, true) or lower:find("identity", 1, true) or lower:find("getdate", 1, true)
       or lower:find("sysdate", 1, true) or lower:find("json_parse", 1, true) or lower:find("super", 1, true)
-      or lower:find("max", 1, true) or lower:find("partition", 1, true)) then
+      or lower:find("max", 1, true) or lower:find("partition", 1, true) or dialect.mentions(lower)) then
     return false
   end
   local ok, stmts = pcall(tok.split, text)
@@ -918,6 +955,12 @@ function M.needs_emulation(text)
   for _, st in ipairs(stmts) do
     local toks = st.tokens
     local w1 = toks[1] and toks[1].value
+    -- Redshift's query dialect (not the informational constraints alone:
+    -- lode's own tables keep their keys when created through wh:exec)
+    local ok, q = pcall(dialect.rewrite, st.text, st.line)
+    if not ok or q ~= st.text then
+      return true
+    end
     for k, t in ipairs(toks) do
       if t.type == "word" and (t.value:sub(1, 1) == "#" or (REDSHIFT_WORDS[t.value] and (k > 1 or w1 == "unload"))) then
         if t.value ~= "encode" or (toks[k + 1] and toks[k + 1].type == "word") then   -- encode(x,'hex') is a function
