@@ -723,7 +723,8 @@ CREATE OR REPLACE FUNCTION lode_redshift.regexp_flags(params text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE AS $f$
 DECLARE f text := ''; ch text;
 BEGIN
-  FOREACH ch IN ARRAY regexp_split_to_array(coalesce(params, ''), '') LOOP
+  FOR i IN 1 .. coalesce(length(params), 0) LOOP
+    ch := substr(params, i, 1);
     CASE ch
     WHEN 'c' THEN f := f || 'c';
     WHEN 'i' THEN f := f || 'i';
