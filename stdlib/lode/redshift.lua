@@ -523,7 +523,7 @@ local function rewrite_create_table(st, toks, text, hash_only)
       -- Redshift's GETDATE(): the current timestamp, to the second
       keep_until(i)
       skip_through(i + 2)
-      out[#out + 1] = "date_trunc('second', LOCALTIMESTAMP)"
+      out[#out + 1] = "pg_catalog.date_trunc('second', LOCALTIMESTAMP)"
       i = i + 3
     elseif v == "json_parse" and nxt and nxt.text == "(" then
       -- Redshift's JSON_PARSE(text) -> SUPER; here (text)::jsonb

@@ -39,7 +39,7 @@ local DATEPART_FIRST = { dateadd = true, datediff = true, date_part = true, pgda
 local TIMESTAMP_ARGS = {
   dateadd = { [3] = true }, datediff = { [2] = true, [3] = true }, date_trunc = { [2] = true },
   date_part = { [2] = true }, pgdate_part = { [2] = true }, add_months = { [1] = true },
-  last_day = { [1] = true },
+  last_day = { [1] = true }, months_between = { [1] = true, [2] = true },
 }
 
 -- Redshift functions lode does not emulate on PostgreSQL (PostgreSQL has no
@@ -245,27 +245,57 @@ local function rewrite_calls(text, toks, opts)
     return skip_parens(j) - 1
   end
 
+  -- the last token of a key constraint whose body starts at j: PRIMARY KEY
+  -- [(…)], UNIQUE [(…)], FOREIGN KEY (…) REFERENCES t [(…)], REFERENCES t [(…)]
+  local function constraint_end(j)
+    if is_word(toks[j], "primary") and is_word(toks[j + 1], "key") then
+      return skip_parens(j + 2) - 1
+    elseif is_word(toks[j], "unique") then
+      return skip_parens(j + 1) - 1
+    elseif is_word(toks[j], "foreign") and is_word(toks[j + 1], "key") then
+      local r = skip_parens(j + 2)
+      if is_word(toks[r], "references") then
+        return references_end(r)
+      end
+    elseif is_word(toks[j], "references") then
+      return references_end(j)
+    end
+    return nil
+  end
+
+  -- a key constraint (with its CONSTRAINT name) at k, in CREATE TABLE: its
+  -- last token; a table constraint takes a comma with it
+  local function drop_constraint(k)
+    local j = is_word(toks[k], "constraint") and k + 2 or k
+    local e = constraint_end(j)
+    if not e then
+      return nil
+    end
+    if is_op(toks[k - 1], "(") and is_op(toks[e + 1], ",") then
+      e = e + 1     -- the table's first element: the comma after it goes
+    end
+    return e
+  end
+
   -- handle(k) -> replacement, last token index consumed; or nil
   local function handle(k)
     local t = toks[k]
-    if t.type ~= "word" then
-      if opts.ddl and is_op(t, ",") then
-        -- , [CONSTRAINT name] PRIMARY KEY (…) | UNIQUE (…) | FOREIGN KEY (…) REFERENCES t [(…)]
-        local j = k + 1
-        if is_word(toks[j], "constraint") then
-          j = j + 2
-        end
-        if is_word(toks[j], "primary") and is_word(toks[j + 1], "key") then
-          return "", skip_parens(j + 2) - 1
-        elseif is_word(toks[j], "unique") then
-          return "", skip_parens(j + 1) - 1
-        elseif is_word(toks[j], "foreign") and is_word(toks[j + 1], "key") then
-          local r = skip_parens(j + 2)
-          if is_word(toks[r], "references") then
-            return "", references_end(r)
-          end
-        end
+    if opts.ddl and is_op(t, ",") then
+      -- , [CONSTRAINT name] PRIMARY KEY (…) | UNIQUE (…) | FOREIGN KEY (…) REFERENCES t [(…)]
+      local j = is_word(toks[k + 1], "constraint") and k + 3 or k + 1
+      local e = constraint_end(j)
+      if e and not is_word(toks[j], "references") then
+        return "", e
       end
+    end
+    if opts.ddl and t.type == "word" then
+      -- informational on Redshift: no index, duplicates load (NOT NULL stays)
+      local e = drop_constraint(k)
+      if e then
+        return "", e
+      end
+    end
+    if t.type ~= "word" then
       return nil
     end
     local v, prev, nxt = t.value, toks[k - 1], toks[k + 1]
@@ -281,12 +311,6 @@ local function rewrite_calls(text, toks, opts)
       return "COLLATE " .. M.SCHEMA .. ".case_insensitive", k + 1
     elseif v == "collate" and nxt and nxt.type == "word" and nxt.value == "case_sensitive" then
       return "", k + 1   -- the default: byte-wise comparison
-    elseif opts.ddl and v == "primary" and is_word(nxt, "key") then
-      return "", k + 1   -- informational on Redshift: duplicates load
-    elseif opts.ddl and v == "unique" and not is_op(nxt, "(") then
-      return "", k
-    elseif opts.ddl and v == "references" then
-      return "", references_end(k)
     end
     if not is_op(nxt, "(") or qualified or (prev and prev.type == "word" and NOT_A_CALL_AFTER[prev.value]) then
       return nil
@@ -442,7 +466,7 @@ end
 
 -- Words whose presence makes a text worth tokenizing (needs_emulation).
 M.TRIGGERS = { "top", "nvl", "decode", "listagg", "approximate", "pg_table_def", "case_insensitive",
-  "case_sensitive", "primary", "unique", "references", "foreign" }
+  "case_sensitive" }
 for name in pairs(QUALIFIED) do
   M.TRIGGERS[#M.TRIGGERS + 1] = name
 end
@@ -619,12 +643,16 @@ CREATE OR REPLACE FUNCTION lode_redshift.last_day(t timestamp) RETURNS date
 LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT (date_trunc('month', t) + interval '1 month - 1 day')::date $f$;
 CREATE OR REPLACE FUNCTION lode_redshift.last_day(t timestamptz) RETURNS date
 LANGUAGE sql STABLE STRICT AS $f$ SELECT lode_redshift.last_day(t::timestamp) $f$;
-CREATE OR REPLACE FUNCTION lode_redshift.months_between(a date, b date) RETURNS double precision
+-- MONTHS_BETWEEN: whole months from the years and months; the days and times
+-- as a fraction of a 31-day month, unless both are the same day of a month or
+-- both a month's last day
+CREATE OR REPLACE FUNCTION lode_redshift.months_between(a timestamp, b timestamp) RETURNS double precision
 LANGUAGE sql IMMUTABLE STRICT AS $f$
   SELECT ((extract(year FROM a) * 12 + extract(month FROM a)) - (extract(year FROM b) * 12 + extract(month FROM b)))::float8
     + CASE WHEN extract(day FROM a) = extract(day FROM b)
-        OR (a = lode_redshift.last_day(a::timestamp) AND b = lode_redshift.last_day(b::timestamp)) THEN 0
-      ELSE (extract(day FROM a) - extract(day FROM b)) / 31.0 END $f$;
+        OR (a::date = lode_redshift.last_day(a) AND b::date = lode_redshift.last_day(b)) THEN 0
+      ELSE (extract(epoch FROM (a - date_trunc('month', a))) - extract(epoch FROM (b - date_trunc('month', b))))
+        / 86400.0 / 31 END $f$;
 
 -- CONVERT_TIMEZONE([source,] target, timestamp)
 CREATE OR REPLACE FUNCTION lode_redshift.convert_timezone(src text, tgt text, t timestamp) RETURNS timestamp

@@ -86,11 +86,34 @@ t.test("DATE_PART and TRUNC (r_Dateparts_for_datetime_functions, r_TRUNC_date)",
   t.eq(value("select date_part(decade, timestamp '2010-02-16 20:38:40') as v"), 202)
   t.eq(value("select trunc(timestamp '2011-07-21 10:32:38.248109')::text as v"), "2011-07-21")
   t.eq(value("select last_day(date '2004-02-12')::text as v"), "2004-02-29")
+  -- r_MONTHS_BETWEEN_function: the literal example and the EVENT rows of the second one
+  t.eq(value("select months_between('1969-01-18', '1969-03-18') as v"), -2)
+  t.eq(column([[select round(months_between(max(starttime), min(starttime))::numeric, 2)::text as v
+    from (values ('.38 Special', timestamp '2008-01-21 19:30:00'), ('.38 Special', '2008-12-25 15:00:00'),
+      ('3 Doors Down', '2008-01-03 15:00:00'), ('3 Doors Down', '2008-12-01 19:30:00'),
+      ('70s Soul Jam', '2008-01-16 19:30:00'), ('70s Soul Jam', '2008-12-07 14:00:00'),
+      ('A Bronx Tale', '2008-01-21 19:00:00'), ('A Bronx Tale', '2008-12-15 15:00:00'),
+      ('A Catered Affair', '2008-01-08 19:30:00'), ('A Catered Affair', '2008-12-19 19:00:00'))
+      event(eventname, starttime) group by eventname order by eventname]]),
+    { "11.12", "10.94", "10.70", "10.80", "11.35" })
+  t.eq(value("select months_between('2014-09-30', '2014-08-31') as v"), 1)   -- both last days: whole
 end)
 
 t.test("CONVERT_TIMEZONE with 2 and 3 arguments (CONVERT_TIMEZONE)", function()
   t.eq(value("select convert_timezone('America/New_York', '2008-08-21 07:23:51')::text as v"), "2008-08-21 03:23:51")
   t.eq(value("select convert_timezone('EST', 'PST', '20080305 12:25:29')::text as v"), "2008-03-05 09:25:29")
+  t.eq(value("select convert_timezone('PST', timestamp '2008-08-24 09:36:12')::text as v"), "2008-08-24 01:36:12")
+  t.eq(value("select convert_timezone('US/Pacific', timestamp '2008-08-24 09:36:12')::text as v"), "2008-08-24 02:36:12")
+  t.eq(value("select convert_timezone('America/New_York', '2013-02-01 08:00:00')::text as v"), "2013-02-01 03:00:00")
+  t.eq(value("select convert_timezone('America/New_York', '2013-06-01 08:00:00')::text as v"), "2013-06-01 04:00:00")
+  local r = wh:query([[SELECT CONVERT_TIMEZONE('GMT','NEWZONE +2','2014-05-17 12:00:00')::text as newzone_plus_2,
+    CONVERT_TIMEZONE('GMT','NEWZONE-2:15','2014-05-17 12:00:00')::text as newzone_minus_2_15,
+    CONVERT_TIMEZONE('GMT','America/Los_Angeles+2','2014-05-17 12:00:00')::text as la_plus_2,
+    CONVERT_TIMEZONE('GMT','GMT+2','2014-05-17 12:00:00')::text as gmt_plus_2]])[1]
+  t.eq(r.newzone_plus_2, "2014-05-17 10:00:00")
+  t.eq(r.newzone_minus_2_15, "2014-05-17 14:15:00")
+  t.eq(r.la_plus_2, "2014-05-17 10:00:00")
+  t.eq(r.gmt_plus_2, "2014-05-17 10:00:00")
 end)
 
 t.test("NVL, NVL2, DECODE (NULL matches NULL), LEN, CHARINDEX, STRTOL", function()
@@ -151,6 +174,23 @@ t.test("JSON_EXTRACT_PATH_TEXT with null_if_invalid, SPLIT_PART, REGEXP_*", func
   t.eq(value("SELECT regexp_instr('the fox', 'FOX', 1, 1, 1, 'i') as v"), 8)
   t.eq(value("SELECT regexp_replace('the fox', 'FOX', 'quick brown fox', 1, 'i') as v"), "the quick brown fox")
   t.eq(value("SELECT regexp_replace('a-b-c', '-') as v"), "abc")
+  -- REGEXP_REPLACE's examples (the pattern's \\. is Redshift's literal escape for \.)
+  t.eq(column([[SELECT regexp_replace(email, '@.*\\.(org|gov|com|edu|ca)$') as v from (values
+    (1, 'Etiam.laoreet.libero@sodalesMaurisblandit.edu'), (2, 'Suspendisse.tristique@nonnisiAenean.edu'),
+    (3, 'amet.faucibus.ut@condimentumegetvolutpat.ca'), (4, 'sed@lacusUtnec.ca')) users(userid, email) order by userid]]),
+    { "Etiam.laoreet.libero", "Suspendisse.tristique", "amet.faucibus.ut", "sed" })
+  t.eq(value([=[SELECT regexp_replace('sed@lacusUtnec.ca', '@.*\\.[[:alpha:]]{2,3}', '@internal.company.com') as v]=]),
+    "sed@internal.company.com")
+  t.eq(value("SELECT regexp_replace('passwd7 plain A1234 a1234', '(?=[^ ]*[a-z])(?=[^ ]*[0-9])[^ ]+', '[hidden]', 1, 'p') as v"),
+    "[hidden] plain A1234 [hidden]")
+  t.eq(value("SELECT regexp_replace('passwd7 plain A1234 a1234', '(?=[^ ]*[a-z])(?=[^ ]*[0-9])[^ ]+', '[hidden]', 1, 'ip') as v"),
+    "[hidden] plain [hidden] [hidden]")
+  -- REGEXP_INSTR's examples
+  t.eq(column([[select regexp_instr(email,'@[^.]*') as v from (values (1, 'Cum@accumsan.com'),
+    (2, 'lorem.ipsum@Vestibulumante.com'), (3, 'non.justo.Proin@ametconsectetuer.edu')) users(n, email) order by n]]),
+    { 4, 12, 16 })
+  t.eq(column([[select regexp_instr(venuename,'[cC]ent(er|re)$') as v from (values (1, 'The Home Depot Center'),
+    (2, 'Izod Center'), (3, 'Air Canada Centre'), (4, 'Fenway Park')) venue(n, venuename) order by n]]), { 16, 6, 12, 0 })
 end)
 
 t.test("LISTAGG … WITHIN GROUP, DISTINCT (r_LISTAGG), MEDIAN (r_MEDIAN), APPROXIMATE COUNT", function()
@@ -203,10 +243,12 @@ t.test("SELECT TOP n, subqueries in FROM without an alias", function()
   t.eq(value("select top as v from (select 7 as top) q"), 7)
 end)
 
+-- t_Defining_constraints: "Uniqueness, primary key, and foreign key constraints
+-- are informational only; they are not enforced"; NOT NULL is enforced.
 t.test("IDENTITY(seed, step), seed 0, and informational keys that let duplicates load", function()
   run([[
 DROP TABLE IF EXISTS dialect_keys, dialect_parent;
-CREATE TABLE dialect_parent (id INT PRIMARY KEY);
+CREATE TABLE dialect_parent (PRIMARY KEY (id), id INT);
 CREATE TABLE dialect_keys (
   seq BIGINT IDENTITY(0, 1),
   id INT NOT NULL PRIMARY KEY,
@@ -228,7 +270,8 @@ INSERT INTO dialect_gen (v) VALUES (10), (11);
   t.eq(value("select count(*) as v from dialect_keys where id = 1"), 2)
   -- NOT NULL is enforced, as on Redshift
   t.raises(function() run("INSERT INTO dialect_keys (id) VALUES (NULL)") end, "null")
-  t.eq(value("select count(*) as v from pg_constraint where conrelid = 'dialect_keys'::regclass and contype in ('p','u','f')"), 0)
+  t.eq(value("select count(*) as v from pg_constraint where conrelid in ('dialect_keys'::regclass, "
+    .. "'dialect_parent'::regclass) and contype in ('p','u','f')"), 0)
 end)
 
 t.test("COLLATE case_insensitive and pg_table_def", function()
@@ -254,6 +297,21 @@ create table event_example (eventname varchar(200), starttime timestamp, pgdate_
   t.eq(r[2].notnull, true)
   t.eq(r[3].type, "timestamp without time zone")
   t.eq(r[1].schemaname, "public")
+  -- only the tables on the search path (r_PG_TABLE_DEF's demo example)
+  local results = {}
+  sqlrun.run(wh, [[
+create schema if not exists demo;
+create table if not exists demo.demotable (one int);
+select count(*) as n from pg_table_def where tablename = 'demotable';
+set search_path to '$user', 'public', 'demo';
+select schemaname, tablename, "column", type, trim(encoding) as encoding, distkey, sortkey, "notnull"
+  from pg_table_def where tablename = 'demotable';
+reset search_path;
+drop schema demo cascade]], { on_result = function(st, res) results[#results + 1] = res end })
+  t.eq(results[3][1].n, 0)
+  local d = results[5][1]
+  t.eq({ d.schemaname, d.tablename, d.column, d.type, d.encoding, d.distkey, d.sortkey, d.notnull },
+    { "demo", "demotable", "one", "integer", "none", false, 0, false })
 end)
 
 t.test("a Redshift function lode does not emulate fails naming it and its line", function()
