@@ -37,9 +37,9 @@ M.EMULATED = {
     "as Redshift documents them; FIXEDWIDTH, LZOP, ENCRYPTED, AVRO, ORC, ENCODING UTF16* fail at the statement" },
   { "option strings: DELIMITER '\\t', NULL AS '\\000', '\\\\', octal '\\174'", "decoded as Redshift reads them; other escapes (\\x, \\N, \\u) fail at the statement" },
   { [[string literals with backslashes: 'a\\b', 'it\'s', 'tab\t']], "read as Redshift reads them (a backslash escapes) and sent as E'…', the same bytes" },
-  { "SELECT TOP n, a subquery in FROM without an alias, NVL, NVL2, DECODE, LISTAGG … WITHIN GROUP, APPROXIMATE COUNT",
-    "rewritten (TOP → LIMIT, an alias lode_subquery_N, COALESCE, CASE, array_agg; APPROXIMATE is exact)" },
-  { "DATEADD, DATEDIFF, DATE_TRUNC, DATE_PART, ADD_MONTHS, LAST_DAY, MONTHS_BETWEEN, TRUNC, CONVERT_TIMEZONE, MEDIAN, LEN, CHARINDEX, STRTOL, SPLIT_PART, JSON_EXTRACT_PATH_TEXT, REGEXP_*",
+  { "SELECT TOP n, a subquery in FROM without an alias, NVL, NVL2, DECODE, LISTAGG … WITHIN GROUP, APPROXIMATE COUNT, CONVERT(type, x), RESPECT NULLS",
+    "rewritten (TOP → LIMIT, an alias lode_subquery_N, COALESCE, CASE, array_agg, CAST; APPROXIMATE is exact)" },
+  { "DATEADD, DATEDIFF, DATE_TRUNC, DATE_PART, ADD_MONTHS, LAST_DAY, MONTHS_BETWEEN, TRUNC, CONVERT_TIMEZONE, MEDIAN, LEN, CHARINDEX, STRTOL, SPLIT_PART, REPLICATE, JSON_EXTRACT_PATH_TEXT, JSON_EXTRACT_ARRAY_ELEMENT_TEXT, JSON_ARRAY_LENGTH, IS_VALID_JSON[_ARRAY], REGEXP_*",
     "Redshift's results, from the schema lode_redshift lode creates once per database (docs/reference.md)" },
   { "PRIMARY KEY, UNIQUE, FOREIGN KEY / REFERENCES (CREATE TABLE, ALTER TABLE … ADD)", "informational, as on Redshift: dropped, duplicates load" },
   { "COLLATE case_insensitive, pg_table_def", "an ICU nondeterministic collation; a view with Redshift's columns over the tables on the search path" },
@@ -60,8 +60,8 @@ M.REFUSED = {
   { "ALTER TABLE … APPEND FROM", "not emulated" },
   { "string literal escapes other than \\t \\n \\r \\b \\f \\\\ \\' \\ddd (\\x, \\u, \\d…)", "PostgreSQL's E'…' may read them differently" },
   { "option-string escapes \\x, \\N, \\u (DELIMITER, NULL AS, …)", "not decoded exactly as Redshift does" },
-  { "SELECT TOP n with UNION / INTERSECT / EXCEPT or LIMIT, LISTAGG … WITHIN GROUP … OVER", "write LIMIT n / a subquery" },
-  { "Redshift functions not in lode_redshift (HLL, JSON_ARRAY_LENGTH, RATIO_TO_REPORT, ST_*, …)", "lode: Redshift function X is not emulated on PostgreSQL (line N)" },
+  { "SELECT TOP n with UNION / INTERSECT / EXCEPT or LIMIT, LISTAGG … WITHIN GROUP … OVER, IGNORE NULLS", "write LIMIT n / a subquery" },
+  { "Redshift functions not in lode_redshift (HLL, JSON_SERIALIZE, RATIO_TO_REPORT, ST_*, …)", "lode: Redshift function X is not emulated on PostgreSQL (line N)" },
 }
 
 local COPY_SUPPORTED = {

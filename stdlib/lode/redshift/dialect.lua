@@ -29,6 +29,8 @@ local QUALIFIED = {
   convert_timezone = "convert_timezone", strtol = "strtol", json_extract_path_text = "json_extract_path_text",
   split_part = "split_part", regexp_count = "regexp_count", regexp_instr = "regexp_instr",
   regexp_substr = "regexp_substr", regexp_replace = "regexp_replace", median = "median",
+  json_array_length = "json_array_length", json_extract_array_element_text = "json_extract_array_element_text",
+  is_valid_json = "is_valid_json", is_valid_json_array = "is_valid_json_array", replicate = "replicate",
 }
 
 -- The first argument is a date part, written as a word (DATEADD(day, …)) or a string.
@@ -47,12 +49,11 @@ local TIMESTAMP_ARGS = {
 local NOT_EMULATED = {}
 for name in ([[
   hll hll_cardinality hll_combine hll_combine_sketches hll_create_sketch
-  json_serialize json_serialize_to_varbyte json_parse_array json_extract_array_element_text
-  json_array_length is_valid_json is_valid_json_array can_json_parse json_size
+  json_serialize json_serialize_to_varbyte json_parse_array can_json_parse json_size
   crc32 fnv_hash func_sha1 sha1 sha2 murmur3_32_hash ratio_to_report
   date_cmp date_cmp_timestamp date_cmp_timestamptz timestamp_cmp timestamp_cmp_date
   timestamp_cmp_timestamptz timestamptz_cmp timestamptz_cmp_date timestamptz_cmp_timestamp interval_cmp
-  dexp dlog1 dlog10 bpcharcmp bttext_pattern_cmp octetindex replicate texttoint texttonumericalt
+  dexp dlog1 dlog10 bpcharcmp bttext_pattern_cmp octetindex texttoint texttonumericalt
   to_varbyte from_varbyte varbyte array_flatten get_array_length split_to_array subarray
   is_array is_object is_scalar is_varchar is_char is_boolean is_integer is_bigint is_smallint
   is_float is_decimal is_number is_fp is_int2 object_transform
@@ -300,7 +301,11 @@ local function rewrite_calls(text, toks, opts)
     end
     local v, prev, nxt = t.value, toks[k - 1], toks[k + 1]
     local qualified = is_op(prev, ".")
-    if v == "approximate" and (is_word(nxt, "count") or is_word(nxt, "percentile_disc")) then
+    if v == "respect" and is_word(nxt, "nulls") then
+      return "", k + 1     -- the default
+    elseif v == "ignore" and is_word(nxt, "nulls") then
+      unsupported(t.line, "IGNORE NULLS", "PostgreSQL's window functions have no IGNORE NULLS")
+    elseif v == "approximate" and (is_word(nxt, "count") or is_word(nxt, "percentile_disc")) then
       -- exact here: the same answer Redshift's estimate approximates
       return "", k
     elseif v == "pg_table_def" and not qualified then
@@ -323,6 +328,9 @@ local function rewrite_calls(text, toks, opts)
     local args = args_of(k + 1, e)
     if v == "nvl" then
       return "COALESCE", k
+    elseif v == "convert" and #args == 2 and toks[args[1][1]].type == "word" then
+      -- Redshift's CONVERT(type, expression); PostgreSQL's convert() takes 3 arguments
+      return ("CAST(%s AS %s)"):format(arg_text(args[2]), arg_text(args[1])), e
     elseif v == "nvl2" then
       if #args ~= 3 then
         unsupported(t.line, "NVL2", "NVL2 takes 3 arguments")
@@ -466,7 +474,7 @@ end
 
 -- Words whose presence makes a text worth tokenizing (needs_emulation).
 M.TRIGGERS = { "top", "nvl", "decode", "listagg", "approximate", "pg_table_def", "case_insensitive",
-  "case_sensitive" }
+  "case_sensitive", "replicate", "convert", "nulls" }
 for name in pairs(QUALIFIED) do
   M.TRIGGERS[#M.TRIGGERS + 1] = name
 end
@@ -489,9 +497,7 @@ end
 
 -- The schema lode_redshift: Redshift's functions with Redshift's results
 -- (each checked against the examples in AWS's SQL reference, see
--- tests/lua/sql/dialect_test.lua). VERSION changes whenever SETUP does.
-M.VERSION = "lode_redshift 1"
-
+-- tests/lua/sql/dialect_test.lua).
 M.SETUP = [==[
 CREATE SCHEMA IF NOT EXISTS lode_redshift;
 CREATE OR REPLACE FUNCTION lode_redshift.datepart(p text) RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
@@ -665,6 +671,8 @@ LANGUAGE sql STABLE STRICT AS $f$ SELECT t AT TIME ZONE tgt $f$;
 -- strings
 CREATE OR REPLACE FUNCTION lode_redshift.len(s text) RETURNS integer
 LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT pg_catalog.length(s) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.replicate(s anyelement, n integer) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT pg_catalog.repeat(s::text, n) $f$;
 CREATE OR REPLACE FUNCTION lode_redshift.charindex(sub text, s text) RETURNS integer
 LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT pg_catalog.strpos(s, sub) $f$;
 CREATE OR REPLACE FUNCTION lode_redshift.split_part(s text, delim text, part integer) RETURNS text
@@ -746,6 +754,40 @@ CREATE OR REPLACE FUNCTION lode_redshift.json_extract_path_text(j text, p1 text,
   b boolean) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
   SELECT lode_redshift.json_extract_path_text(j, ARRAY[p1, p2, p3, p4, p5], b) $f$;
 
+-- JSON_ARRAY_LENGTH, JSON_EXTRACT_ARRAY_ELEMENT_TEXT (zero-based; '' out of
+-- bounds), IS_VALID_JSON (an object), IS_VALID_JSON_ARRAY
+CREATE OR REPLACE FUNCTION lode_redshift.json_or_null(j text, null_if_invalid boolean, fn text) RETURNS json
+LANGUAGE plpgsql IMMUTABLE AS $f$
+BEGIN
+  RETURN j::json;
+EXCEPTION WHEN invalid_text_representation THEN
+  IF null_if_invalid THEN
+    RETURN NULL;
+  END IF;
+  RAISE EXCEPTION 'lode: %: invalid JSON: %', fn, left(j, 80) USING ERRCODE = '22P02';
+END $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.json_array_length(j text, null_if_invalid boolean DEFAULT false) RETURNS integer
+LANGUAGE sql IMMUTABLE AS $f$
+  SELECT pg_catalog.json_array_length(lode_redshift.json_or_null(j, null_if_invalid, 'JSON_ARRAY_LENGTH')) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.json_extract_array_element_text(j text, pos integer,
+  null_if_invalid boolean DEFAULT false) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
+  SELECT CASE WHEN d IS NULL THEN NULL WHEN pos < 0 OR pos >= pg_catalog.json_array_length(d) THEN '' ELSE d ->> pos END
+  FROM (SELECT lode_redshift.json_or_null(j, null_if_invalid, 'JSON_EXTRACT_ARRAY_ELEMENT_TEXT') AS d) q $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.is_valid_json(j text) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
+BEGIN
+  RETURN pg_catalog.json_typeof(j::json) = 'object';
+EXCEPTION WHEN invalid_text_representation THEN
+  RETURN false;
+END $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.is_valid_json_array(j text) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
+BEGIN
+  RETURN pg_catalog.json_typeof(j::json) = 'array';
+EXCEPTION WHEN invalid_text_representation THEN
+  RETURN false;
+END $f$;
+
 -- REGEXP_*: Redshift's parameters (c, i, e, p) and positions below 1 read as 1
 CREATE OR REPLACE FUNCTION lode_redshift.regexp_flags(params text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE AS $f$
@@ -806,6 +848,17 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND pg_catalog.pg_table_is_visible(
 CREATE COLLATION IF NOT EXISTS lode_redshift.case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 ]==]
 
+-- The schema's comment: a checksum (FNV-1a) of SETUP, so a lode whose
+-- functions changed replaces them in a database an older lode set up.
+local function fnv1a(str)
+  local h = 2166136261
+  for i = 1, #str do
+    h = ((h ~ str:byte(i)) * 16777619) & 0xffffffff
+  end
+  return h
+end
+M.VERSION = ("lode_redshift %08x"):format(fnv1a(M.SETUP))
+
 local ready = setmetatable({}, { __mode = "k" })
 
 local VERSION_SQL = "SELECT pg_catalog.obj_description(oid, 'pg_namespace') AS v "
@@ -816,8 +869,8 @@ local VERSION_SQL = "SELECT pg_catalog.obj_description(oid, 'pg_namespace') AS v
 --- own BEGIN it is a savepoint, and remembered only once committed).
 function M.ensure(s)
   local c = s.conn
-  if ready[c] then
-    return
+  if ready[c] or core.dry_run() then
+    return        -- under `lode plan` the plan shows the script, not lode's set-up
   end
   local r = s:query_raw(VERSION_SQL)
   if not (r[1] and r[1].v == M.VERSION) then

@@ -140,6 +140,14 @@ t.test("NVL, NVL2, DECODE (NULL matches NULL), LEN, CHARINDEX, STRTOL", function
   -- r_CHARINDEX
   t.eq(value("select charindex('dog', 'fish') as v"), 0)
   t.eq(value("select charindex('fish', 'dogfish') as v"), 4)
+  -- r_CONVERT_function: CONVERT(type, expression); r_REPLICATE
+  t.eq(value("select convert(integer, pricepaid) as v from (values (12.00::decimal(8,2))) sales(pricepaid)"), 12)
+  t.eq(value("select convert(varchar(20), 123) as v"), "123")
+  t.eq(value("select replicate(catid, 3) as v from (values (1)) category(catid)"), "111")
+  -- RESPECT NULLS is the default; IGNORE NULLS fails naming it
+  t.eq(value("select first_value(x respect nulls) over (order by n) as v from (values (1, 'a')) s(n, x)"), "a")
+  t.raises(function() value("select first_value(x ignore nulls) over (order by n) as v from (values (1, 'a')) s(n, x)") end,
+    "IGNORE NULLS is not emulated")
   -- r_STRTOL
   t.eq(value("select strtol('0xf',16) as v"), 15)
   t.eq(value("select strtol('abcd1234',16) as v"), 2882343476)
@@ -156,6 +164,21 @@ t.test("JSON_EXTRACT_PATH_TEXT with null_if_invalid, SPLIT_PART, REGEXP_*", func
   end, "invalid JSON")
   t.eq(value([[select json_extract_path_text('{"f2":{"f3":1},"f4":{"f5":99,"f6":"star"}','f4', 'f6',true) is null as v]]), true)
   t.eq(value([[select json_extract_path_text('{"f2":{"f3":1}}','f9') as v]]), "")   -- a missing path is ''
+  -- JSON_ARRAY_LENGTH, JSON_EXTRACT_ARRAY_ELEMENT_TEXT, IS_VALID_JSON, IS_VALID_JSON_ARRAY: each page's examples
+  t.eq(value([=[select json_array_length('[11,12,13,{"f1":21,"f2":[25,26]},14]') as v]=]), 5)
+  t.raises(function() value([=[select json_array_length('[11,12,13,{"f1":21,"f2":[25,26]},14') as v]=]) end, "invalid JSON")
+  t.eq(value([=[select json_array_length('[11,12,13,{"f1":21,"f2":[25,26]},14',true) is null as v]=]), true)
+  t.eq(value("select json_extract_array_element_text('[111,112,113]', 2) as v"), "113")
+  t.raises(function() value([=[select json_extract_array_element_text('["a",["b",1,["c",2,3,null,]]]',1) as v]=]) end,
+    "invalid JSON")
+  t.eq(value([=[select json_extract_array_element_text('["a",["b",1,["c",2,3,null,]]]',1,true) is null as v]=]), true)
+  t.eq(value("select json_extract_array_element_text('[111,112,113]', 3) as v"), "")   -- out of bounds
+  t.eq(column([=[select is_valid_json(json_strings) as v from (values (1, '{"a":2}'), (2, '{"a":{"b":{"c":1}}}'),
+    (3, '{"a": [1,2,"b"]}'), (4, '{{}}'), (5, '{1:"a"}'), (6, '[1,2,3]')) test_json(id, json_strings) order by id]=]),
+    { true, true, true, false, false, false })
+  t.eq(column([=[select is_valid_json_array(json_arrays) as v from (values (1, '[]'), (2, '["a","b"]'),
+    (3, '["a",["b",1,["c",2,3,null]]]'), (4, '{"a":1}'), (5, 'a'), (6, '[1,2,]')) test_json_arrays(id, json_arrays)
+    order by id]=]), { true, true, true, false, false, false })
   -- SPLIT_PART
   t.eq(value("select split_part('abc$def$ghi','$',2) as v"), "def")
   t.eq(value("select split_part('abc$def$ghi','$',4) as v"), "")
@@ -331,4 +354,25 @@ DROP VIEW IF EXISTS dialect_view;
 CREATE VIEW dialect_view AS SELECT nvl(NULL, 'x') AS a, dateadd(day, 1, '2020-02-28')::text AS v;
 ]])
   t.eq(value("select v from dialect_view"), "2020-02-29 00:00:00")
+end)
+
+t.test("a database set up by an older lode gets the current functions; concurrent first uses set it up once", function()
+  run([[
+DROP FUNCTION lode_redshift.charindex(text, text);
+COMMENT ON SCHEMA lode_redshift IS 'lode_redshift 0';
+]])
+  -- a new pool: its connections have not seen the schema yet
+  local wh2 = lode.warehouse({ url = url, pool = 4 })
+  local hs = {}
+  for i = 1, 4 do
+    hs[i] = lode.spawn(function()
+      return wh2:query("select charindex('fish', 'dogfish') + " .. i .. " as v")[1].v
+    end)
+  end
+  for i = 1, 4 do
+    t.eq(hs[i]:await(), 4 + i)
+  end
+  t.eq(value("select obj_description('lode_redshift'::regnamespace, 'pg_namespace') as v"),
+    require("lode.redshift.dialect").VERSION)
+  wh2:close()
 end)
