@@ -141,7 +141,8 @@ local function rewrite_select(text, toks, lines)
         end
       end
       edits[#edits + 1] = { pos = t.pos, len = n.pos + #n.text - t.pos, ins = "", prio = 0 }
-      local at = stop <= #toks and toks[stop].pos or #text + 1
+      -- (after the last token, not the text: a trailing -- comment would swallow it)
+      local at = stop <= #toks and toks[stop].pos or toks[#toks].pos + #toks[#toks].text
       edits[#edits + 1] = { pos = at, len = 0, ins = " LIMIT " .. n.text, prio = 2 }
     elseif is_op(t, "(") and (is_word(toks[k + 1], "select") or is_word(toks[k + 1], "with"))
         and (is_word(toks[k - 1], "from") or is_word(toks[k - 1], "join") or is_op(toks[k - 1], ",")) then

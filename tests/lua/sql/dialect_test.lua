@@ -376,3 +376,25 @@ COMMENT ON SCHEMA lode_redshift IS 'lode_redshift 0';
     require("lode.redshift.dialect").VERSION)
   wh2:close()
 end)
+
+t.test("the rewrites keep everything else byte for byte, and the lines", function()
+  local dialect = require "lode.redshift.dialect"
+  local q = "select top 5 a,\n  nvl(b, 'x')  -- note\nfrom (select * from t where c = 'top 3')\norder by a"
+  t.eq(dialect.rewrite(q, 1),
+    "select  a,\n  COALESCE(b, 'x')  -- note\nfrom (select * from t where c = 'top 3') AS lode_subquery_1\norder by a LIMIT 5")
+  t.eq(dialect.rewrite("select top 2 a from t -- the first two", 1), "select  a from t LIMIT 2 -- the first two")
+  -- a CTE, a subquery in a WHERE clause, a quoted "top" and a qualified function are not touched
+  for _, s in ipairs {
+    "with x as (select 1 as a) select \"top\" from x",
+    "select * from t where a in (select a from u)",
+    "select myschema.nvl(a) from t",
+    "select a from t where exists (select 1 from u)",
+  } do
+    t.eq(dialect.rewrite(s, 1), s)
+  end
+  -- an error names its line within the script
+  local ok, err = pcall(dialect.rewrite, "select 1,\n\n  hll(a) from t", 10)
+  t.eq(ok, false)
+  t.eq(err.line, 12)
+  t.eq(err.feature, "HLL")
+end)
