@@ -123,6 +123,9 @@ t.test("NVL, NVL2, DECODE (NULL matches NULL), LEN, CHARINDEX, STRTOL", function
   -- r_NVL2
   t.eq(value("select nvl2(null, 'a', 'b') as v"), "b")
   t.eq(value("select nvl2(1, 'a', 'b') as v"), "a")
+  t.eq(column([[select nvl2(email, email, phone) AS v from (values ('Aphrodite', 'Acevedo', null, '(906) 632-4407'),
+    ('Caldwell', 'Acevedo', 'Nunc.sollicitudin@Duisac.ca', '(111) 111-1111')) users(firstname, lastname, email, phone)
+    order by lastname, firstname]]), { "(906) 632-4407", "Nunc.sollicitudin@Duisac.ca" })
   -- r_DECODE_expression: the CATEGORY example and the VENUESEATS NULL example
   t.eq(column([[select decode(catname, 'NHL', 'National Hockey League', 'MLB', 'Major League Baseball',
     'MLS', 'Major League Soccer', 'NFL', 'National Football League', 'NBA', 'National Basketball Association',
@@ -137,6 +140,8 @@ t.test("NVL, NVL2, DECODE (NULL matches NULL), LEN, CHARINDEX, STRTOL", function
   -- r_LEN: characters, not bytes; CHAR's trailing blanks do not count
   t.eq(value("select len('français') as v"), 8)
   t.eq(value("select len('cat'::char(10)) as v"), 3)
+  t.eq(value("select len('cat') + 100 * len('cat   ') as v"), 603)
+  t.eq(value("select octet_length('français') as v"), 9)
   -- r_CHARINDEX
   t.eq(value("select charindex('dog', 'fish') as v"), 0)
   t.eq(value("select charindex('fish', 'dogfish') as v"), 4)
