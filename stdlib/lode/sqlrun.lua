@@ -39,7 +39,7 @@ M.EMULATED = {
   { [[string literals with backslashes: 'a\\b', 'it\'s', 'tab\t']], "read as Redshift reads them (a backslash escapes) and sent as E'…', the same bytes" },
   { "SELECT TOP n, a subquery in FROM without an alias, NVL, NVL2, DECODE, LISTAGG … WITHIN GROUP, APPROXIMATE COUNT, CONVERT(type, x), RESPECT NULLS",
     "rewritten (TOP → LIMIT, an alias lode_subquery_N, COALESCE, CASE, array_agg, CAST; APPROXIMATE is exact)" },
-  { "DATEADD, DATEDIFF, DATE_TRUNC, DATE_PART, ADD_MONTHS, LAST_DAY, MONTHS_BETWEEN, TRUNC, CONVERT_TIMEZONE, MEDIAN, LEN, CHARINDEX, STRTOL, SPLIT_PART, REPLICATE, JSON_EXTRACT_PATH_TEXT, JSON_EXTRACT_ARRAY_ELEMENT_TEXT, JSON_ARRAY_LENGTH, IS_VALID_JSON[_ARRAY], REGEXP_*",
+  { "DATEADD, DATEDIFF, DATE_TRUNC, DATE_PART, EXTRACT, ADD_MONTHS, LAST_DAY, MONTHS_BETWEEN, TRUNC, CONVERT_TIMEZONE, MEDIAN, LEN, CHARINDEX, STRTOL, SPLIT_PART, REPLICATE, JSON_EXTRACT_PATH_TEXT, JSON_EXTRACT_ARRAY_ELEMENT_TEXT, JSON_ARRAY_LENGTH, IS_VALID_JSON[_ARRAY], REGEXP_*",
     "Redshift's results, from the schema lode_redshift lode creates once per database (docs/reference.md)" },
   { "PRIMARY KEY, UNIQUE, FOREIGN KEY / REFERENCES (CREATE TABLE, ALTER TABLE … ADD)", "informational, as on Redshift: dropped, duplicates load" },
   { "COLLATE case_insensitive, pg_table_def", "an ICU nondeterministic collation; a view with Redshift's columns over the tables on the search path" },

@@ -44,6 +44,24 @@ local TIMESTAMP_ARGS = {
   last_day = { [1] = true }, months_between = { [1] = true, [2] = true },
 }
 
+-- Redshift's date part names and abbreviations (r_Dateparts_for_datetime_functions)
+-- and the part PostgreSQL's EXTRACT calls it.
+local DATEPARTS = {}
+for canonical, names in pairs {
+  millennium = "millennium millennia mil mils", century = "century centuries c cent cents",
+  decade = "decade decades dec decs", epoch = "epoch", year = "year years y yr yrs",
+  quarter = "quarter quarters qtr qtrs", month = "month months mon mons", week = "week weeks w",
+  dow = "dayofweek dow dw weekday", doy = "dayofyear doy dy yearday", day = "day days d",
+  hour = "hour hours h hr hrs", minute = "minute minutes m min mins", second = "second seconds s sec secs",
+  millisecond = "millisecond milliseconds ms msec msecs msecond mseconds millisec millisecs millisecon",
+  microsecond = "microsecond microseconds microsec microsecs usecond useconds us usec usecs",
+  timezone = "timezone", timezone_hour = "timezone_hour", timezone_minute = "timezone_minute",
+} do
+  for name in names:gmatch("%S+") do
+    DATEPARTS[name] = canonical
+  end
+end
+
 -- Redshift functions lode does not emulate on PostgreSQL (PostgreSQL has no
 -- function of that name, or one that means something else).
 local NOT_EMULATED = {}
@@ -326,6 +344,9 @@ local function rewrite_calls(text, toks, opts)
       unsupported(t.line, v:upper(), ("lode: Redshift function %s is not emulated on PostgreSQL (line %d)")
         :format(v:upper(), t.line), true)
     end
+    if v == "extract" then
+      return M._extract(k, e, render, toks, t)
+    end
     local args = args_of(k + 1, e)
     if v == "nvl" then
       return "COALESCE", k
@@ -397,6 +418,34 @@ local function rewrite_calls(text, toks, opts)
   end
   local body = render(1, #toks)
   return text:sub(1, toks[1].pos - 1) .. body .. text:sub(toks[#toks].pos + #toks[#toks].text), uses_schema
+end
+
+-- EXTRACT(part FROM x) with Redshift's parts: SECOND, MILLISECOND and
+-- MICROSECOND are that unit alone (12:08:43.101 has 101 milliseconds, not
+-- 43101), DECADE counts from year 1 (2000 is in decade 201).
+function M._extract(k, e, render, toks, t)
+  local part, from = toks[k + 2], toks[k + 3]
+  if not (part and (part.type == "word" or part.type == "string") and is_word(from, "from") and k + 4 <= e - 1) then
+    return nil
+  end
+  local canonical = DATEPARTS[part.value:lower()]
+  if not canonical then
+    return nil
+  end
+  -- an INTEGER, as Redshift returns for TIMESTAMP and TIME (EPOCH keeps its fraction)
+  local src = render(k + 4, e - 1)
+  if canonical == "second" then
+    return ("floor(EXTRACT(second FROM %s))::integer"):format(src), e
+  elseif canonical == "millisecond" then
+    return ("(floor(EXTRACT(microseconds FROM %s) / 1000)::integer %% 1000)"):format(src), e
+  elseif canonical == "microsecond" then
+    return ("(EXTRACT(microseconds FROM %s)::integer %% 1000)"):format(src), e
+  elseif canonical == "decade" then
+    return ("(floor(EXTRACT(year FROM %s) / 10) + 1)::integer"):format(src), e
+  elseif canonical == "epoch" then
+    return ("EXTRACT(epoch FROM %s)"):format(src), e
+  end
+  return ("EXTRACT(%s FROM %s)::integer"):format(canonical, src), e
 end
 
 -- LISTAGG([DISTINCT] x [, delim]) [WITHIN GROUP (ORDER BY …)] [OVER (…)]:
@@ -475,7 +524,7 @@ end
 
 -- Words whose presence makes a text worth tokenizing (needs_emulation).
 M.TRIGGERS = { "top", "nvl", "decode", "listagg", "approximate", "pg_table_def", "case_insensitive",
-  "case_sensitive", "replicate", "convert", "nulls" }
+  "case_sensitive", "replicate", "convert", "nulls", "extract" }
 for name in pairs(QUALIFIED) do
   M.TRIGGERS[#M.TRIGGERS + 1] = name
 end
