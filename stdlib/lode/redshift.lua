@@ -818,13 +818,32 @@ end
 -- Redshift's query dialect (lode.redshift.dialect): SELECT TOP, NVL, DATEADD,
 -- LISTAGG, informational constraints, … in st.rewritten; st.dialect when the
 -- statement calls the schema lode_redshift.
+-- The table name at token k as SQL: its parts quoted as written.
+local function name_sql(toks, k)
+  local parts = {}
+  while toks[k] and (toks[k].type == "word" or toks[k].type == "ident") do
+    parts[#parts + 1] = '"' .. toks[k].value:gsub('"', '""') .. '"'
+    if not (toks[k + 1] and toks[k + 1].type == "op" and toks[k + 1].text == ".") then
+      break
+    end
+    k = k + 2
+  end
+  return #parts > 0 and table.concat(parts, ".") or nil
+end
+
 local function rewrite_dialect(st, toks)
-  if st.kind == "sql" and dialect.informational_constraint(toks) then
-    st.kind = "informational_constraint"
-    return
+  if st.kind == "sql" then
+    local informational, key = dialect.informational_constraint(toks)
+    if informational then
+      st.kind = "informational_constraint"
+      if key and #key > 0 then
+        st.primary_key, st.key_table = key, name_sql(toks, 3)
+      end
+      return
+    end
   end
   local text = st.rewritten or st.sql
-  local ok, q, uses = pcall(dialect.rewrite, text, st.line, { ddl = st.kind == "create_table" })
+  local ok, q, uses, info = pcall(dialect.rewrite, text, st.line, { ddl = st.kind == "create_table" })
   if not ok then
     if type(q) == "table" and q.code == "unsupported" then
       st.refused = q
@@ -836,6 +855,19 @@ local function rewrite_dialect(st, toks)
     st.rewritten = q
   end
   st.dialect = uses or nil
+  if info and info.primary_key and #info.primary_key > 0 then
+    -- create [local] [temp] table [if not exists] name
+    local k = 2
+    while toks[k] and toks[k].type == "word" and (toks[k].value == "local" or toks[k].value == "temp"
+        or toks[k].value == "temporary") do
+      k = k + 1
+    end
+    k = k + 1
+    if toks[k] and toks[k].value == "if" then
+      k = k + 3
+    end
+    st.primary_key, st.key_table = info.primary_key, name_sql(toks, k)
+  end
 end
 
 --- parse(statement) -> st: classify one statement ({text=, line=, tokens=} from

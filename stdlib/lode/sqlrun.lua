@@ -212,7 +212,16 @@ local function run_postgres(s, st, run_opts)
     at(st, file, require("lode.redshift.dialect").ensure, s)
   end
   if kind == "informational_constraint" then
-    return { rowcount = 0 }   -- Redshift records it and enforces nothing: no index, duplicates load
+    -- Redshift records it and enforces nothing: no index, duplicates load
+    if st.primary_key then
+      at(st, file, require("lode.redshift.dialect").record_primary_key, s, st.key_table, st.primary_key)
+    end
+    return { rowcount = 0 }
+  end
+  if kind == "create_table" and st.primary_key and not st.refused then
+    local r = at(st, file, s.query_raw, s, st.rewritten or st.sql)
+    at(st, file, require("lode.redshift.dialect").record_primary_key, s, st.key_table, st.primary_key)
+    return r
   end
   if EXTERNAL_DDL[kind] and in_transaction(s) then
     fail(st, file, "25001", ("%s cannot run inside a transaction block (as on Redshift)"):format(EXTERNAL_DDL[kind]),

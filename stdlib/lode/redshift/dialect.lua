@@ -216,6 +216,7 @@ end
 -- and (in CREATE TABLE) the informational constraints.
 local function rewrite_calls(text, toks, opts)
   local uses_schema = false
+  local info = {}
   local render
 
   -- the argument token ranges of the call whose '(' is at p and ')' at e
@@ -265,10 +266,35 @@ local function rewrite_calls(text, toks, opts)
     return skip_parens(j) - 1
   end
 
+  -- the columns of the PRIMARY KEY at j: its (list), or the column it is written on
+  local function primary_key_columns(j)
+    local cols = {}
+    if is_op(toks[j + 2], "(") then
+      for q = j + 3, close_of(toks, j + 2) - 1 do
+        if toks[q].type == "word" or toks[q].type == "ident" then
+          cols[#cols + 1] = toks[q].value
+        end
+      end
+      return cols
+    end
+    local depth = 0
+    for q = j - 1, 1, -1 do
+      if is_op(toks[q], ")") then
+        depth = depth + 1
+      elseif is_op(toks[q], "(") and depth > 0 then
+        depth = depth - 1
+      elseif depth == 0 and (is_op(toks[q], ",") or is_op(toks[q], "(")) then
+        return { toks[q + 1].value }
+      end
+    end
+    return cols
+  end
+
   -- the last token of a key constraint whose body starts at j: PRIMARY KEY
   -- [(…)], UNIQUE [(…)], FOREIGN KEY (…) REFERENCES t [(…)], REFERENCES t [(…)]
   local function constraint_end(j)
     if is_word(toks[j], "primary") and is_word(toks[j + 1], "key") then
+      info.primary_key = primary_key_columns(j)
       return skip_parens(j + 2) - 1
     elseif is_word(toks[j], "unique") then
       return skip_parens(j + 1) - 1
@@ -414,10 +440,10 @@ local function rewrite_calls(text, toks, opts)
   end
 
   if #toks == 0 then
-    return text, false
+    return text, false, info
   end
   local body = render(1, #toks)
-  return text:sub(1, toks[1].pos - 1) .. body .. text:sub(toks[#toks].pos + #toks[#toks].text), uses_schema
+  return text:sub(1, toks[1].pos - 1) .. body .. text:sub(toks[#toks].pos + #toks[#toks].text), uses_schema, info
 end
 
 -- EXTRACT(part FROM x) with Redshift's parts: SECOND, MILLISECOND and
@@ -482,13 +508,14 @@ function M._listagg(k, e, args, render, toks, t)
     :format(distinct, x, order, x, x, over, delim), last
 end
 
---- rewrite(text [, line [, opts]]) -> PostgreSQL text, uses_schema: one
+--- rewrite(text [, line [, opts]]) -> PostgreSQL text, uses_schema, info: one
 --- statement of Redshift SQL (its literals already PostgreSQL's) in
 --- PostgreSQL's dialect; uses_schema says it calls lode_redshift (see
 --- ensure). opts.ddl: a CREATE TABLE, whose PRIMARY KEY, UNIQUE and FOREIGN
 --- KEY / REFERENCES constraints are dropped (informational on Redshift, so
---- duplicate keys load). Raises (code "unsupported", naming the construct
---- and its line) for what lode does not emulate.
+--- duplicate keys load); info.primary_key lists the primary key's columns
+--- (see record_primary_key). Raises (code "unsupported", naming the
+--- construct and its line) for what lode does not emulate.
 function M.rewrite(text, line, opts)
   opts = opts or {}
   local function tokens(s)
@@ -504,7 +531,8 @@ end
 
 --- informational_constraint(toks) -> whether the statement is ALTER TABLE …
 --- ADD [CONSTRAINT n] PRIMARY KEY | UNIQUE | FOREIGN KEY …, which Redshift
---- records without enforcing (lode runs nothing for it).
+--- records without enforcing (lode records a primary key, see
+--- record_primary_key, and enforces nothing); and a primary key's columns.
 function M.informational_constraint(toks)
   if not (is_word(toks[1], "alter") and is_word(toks[2], "table")) then
     return false
@@ -515,8 +543,18 @@ function M.informational_constraint(toks)
       if is_word(toks[j], "constraint") then
         j = j + 2
       end
-      return (is_word(toks[j], "primary") and is_word(toks[j + 1], "key")) or is_word(toks[j], "unique")
-        or (is_word(toks[j], "foreign") and is_word(toks[j + 1], "key"))
+      if is_word(toks[j], "primary") and is_word(toks[j + 1], "key") and is_op(toks[j + 2], "(") then
+        local cols = {}
+        for q = j + 3, #toks do
+          if is_op(toks[q], ")") then
+            break
+          elseif toks[q].type == "word" or toks[q].type == "ident" then
+            cols[#cols + 1] = toks[q].value
+          end
+        end
+        return true, cols
+      end
+      return is_word(toks[j], "unique") or (is_word(toks[j], "foreign") and is_word(toks[j + 1], "key"))
     end
   end
   return false
@@ -884,6 +922,10 @@ CREATE OR REPLACE AGGREGATE lode_redshift.median(numeric) (SFUNC = array_append,
 CREATE OR REPLACE AGGREGATE lode_redshift.median(double precision) (SFUNC = array_append, STYPE = double precision[],
   FINALFUNC = lode_redshift.median_final_float, INITCOND = '{}');
 
+-- the primary keys Redshift's DDL declared, informational (no index): what
+-- lode.merge takes as the key, as it reads Redshift's catalog
+CREATE TABLE IF NOT EXISTS lode_redshift.primary_keys (relid oid PRIMARY KEY, columns text[] NOT NULL);
+
 -- PG_TABLE_DEF: the columns of the tables on the search path, with Redshift's columns
 CREATE OR REPLACE VIEW lode_redshift.pg_table_def AS
 SELECT n.nspname AS schemaname, c.relname AS tablename, a.attname AS "column",
@@ -910,6 +952,27 @@ end
 M.VERSION = ("lode_redshift %08x"):format(fnv1a(M.SETUP))
 
 local ready = setmetatable({}, { __mode = "k" })
+
+--- record_primary_key(s, table_sql, columns): remember the informational
+--- primary key of the table named by table_sql (as the statement wrote it)
+--- in lode_redshift.primary_keys, replacing any earlier one and forgetting
+--- the keys of tables that no longer exist.
+function M.record_primary_key(s, table_sql, columns)
+  if core.dry_run() then
+    return
+  end
+  M.ensure(s)
+  s:query_raw("DELETE FROM lode_redshift.primary_keys k WHERE NOT EXISTS "
+    .. "(SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = k.relid) OR k.relid = $1::regclass", table_sql)
+  s:query_raw("INSERT INTO lode_redshift.primary_keys (relid, columns) VALUES ($1::regclass, $2::text[])",
+    table_sql, "{" .. table.concat((function()
+      local q = {}
+      for i, c in ipairs(columns) do
+        q[i] = '"' .. c:gsub('[\\"]', "\\%0") .. '"'
+      end
+      return q
+    end)(), ",") .. "}")
+end
 
 local VERSION_SQL = "SELECT pg_catalog.obj_description(oid, 'pg_namespace') AS v "
   .. "FROM pg_catalog.pg_namespace WHERE nspname = 'lode_redshift'"

@@ -418,3 +418,30 @@ t.test("the rewrites keep everything else byte for byte, and the lines", functio
   t.eq(err.line, 12)
   t.eq(err.feature, "HLL")
 end)
+
+t.test("an informational primary key is still the key lode.merge takes, as Redshift's catalog has it", function()
+  run([[
+DROP TABLE IF EXISTS dialect_merge, dialect_merge2, dialect_merge_src;
+CREATE TABLE dialect_merge (id INT NOT NULL, region VARCHAR(8), amount INT, PRIMARY KEY (id, region)) DISTKEY (id);
+CREATE TABLE dialect_merge2 (id INT PRIMARY KEY, amount INT);
+CREATE TABLE dialect_merge_src (id INT, region VARCHAR(8), amount INT);
+INSERT INTO dialect_merge VALUES (1, 'eu', 10), (2, 'eu', 20);
+INSERT INTO dialect_merge_src VALUES (1, 'eu', 11), (1, 'us', 5);
+]])
+  local merge = require "lode.merge"
+  local _, key = wh:session(function(s) return merge.columns_of(s, "dialect_merge", "postgres") end)
+  t.eq(key, { "id", "region" })
+  local _, key2 = wh:session(function(s) return merge.columns_of(s, "dialect_merge2", "postgres") end)
+  t.eq(key2, { "id" })
+  merge.upsert(wh, { target = "dialect_merge", query = "SELECT id, region, amount FROM dialect_merge_src" })
+  t.eq(column("select id || region || '=' || amount as v from dialect_merge order by id, region"),
+    { "1eu=11", "1us=5", "2eu=20" })
+  -- declared later by ALTER TABLE, as Redshift allows
+  run([[
+DROP TABLE IF EXISTS dialect_merge3;
+CREATE TABLE dialect_merge3 (k INT, v INT);
+ALTER TABLE dialect_merge3 ADD CONSTRAINT dm3_pk PRIMARY KEY (k);
+]])
+  local _, key3 = wh:session(function(s) return merge.columns_of(s, "dialect_merge3", "postgres") end)
+  t.eq(key3, { "k" })
+end)
