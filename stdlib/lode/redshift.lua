@@ -815,9 +815,6 @@ local function redshift_only(st, toks)
   return nil
 end
 
--- Redshift's query dialect (lode.redshift.dialect): SELECT TOP, NVL, DATEADD,
--- LISTAGG, informational constraints, … in st.rewritten; st.dialect when the
--- statement calls the schema lode_redshift.
 -- The table name at token k as SQL: its parts quoted as written.
 local function name_sql(toks, k)
   local parts = {}
@@ -831,6 +828,10 @@ local function name_sql(toks, k)
   return #parts > 0 and table.concat(parts, ".") or nil
 end
 
+-- Redshift's query dialect (lode.redshift.dialect): SELECT TOP, NVL, DATEADD,
+-- LISTAGG, informational constraints, … in st.rewritten; st.dialect when the
+-- statement calls the schema lode_redshift; st.primary_key and st.key_table
+-- for an informational primary key sqlrun records.
 local function rewrite_dialect(st, toks)
   if st.kind == "sql" then
     local informational, key = dialect.informational_constraint(toks)
