@@ -694,6 +694,8 @@ CREATE OR REPLACE FUNCTION lode_redshift.date_trunc(p text, t timestamptz) RETUR
 LANGUAGE sql STABLE STRICT AS $f$ SELECT pg_catalog.date_trunc(lode_redshift.datepart(p), t) $f$;
 CREATE OR REPLACE FUNCTION lode_redshift.date_trunc(p text, t interval) RETURNS interval
 LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT pg_catalog.date_trunc(lode_redshift.datepart(p), t) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.date_trunc(p text, t timestamptz, zone text) RETURNS timestamptz
+LANGUAGE sql STABLE STRICT AS $f$ SELECT pg_catalog.date_trunc(p, t, zone) $f$;
 
 -- DATE_PART (and PGDATE_PART): Redshift's decade counts from year 1 (2000 is in decade 201)
 CREATE OR REPLACE FUNCTION lode_redshift.date_part(p text, t timestamp) RETURNS double precision
@@ -907,6 +909,24 @@ CREATE OR REPLACE FUNCTION lode_redshift.regexp_substr(s text, pat text, pos int
 CREATE OR REPLACE FUNCTION lode_redshift.regexp_replace(s text, pat text, repl text DEFAULT '', pos integer DEFAULT 1,
   params text DEFAULT '') RETURNS text LANGUAGE sql IMMUTABLE AS $f$
   SELECT pg_catalog.regexp_replace(s, pat, repl, greatest(pos, 1), 0, lode_redshift.regexp_flags(params)) $f$;
+
+-- PostgreSQL's own spellings of these functions, which Redshift's never take
+-- (flags where Redshift has a position; a subexpression number; a json value)
+CREATE OR REPLACE FUNCTION lode_redshift.regexp_replace(s text, pat text, repl text, flags text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT pg_catalog.regexp_replace(s, pat, repl, flags) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.regexp_replace(s text, pat text, repl text, start integer, n integer)
+RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT pg_catalog.regexp_replace(s, pat, repl, start, n) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.regexp_replace(s text, pat text, repl text, start integer, n integer,
+  flags text) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $f$
+  SELECT pg_catalog.regexp_replace(s, pat, repl, start, n, flags) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.regexp_substr(s text, pat text, start integer, n integer, flags text,
+  subexpr integer) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $f$
+  SELECT pg_catalog.regexp_substr(s, pat, start, n, flags, subexpr) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.regexp_instr(s text, pat text, start integer, n integer, endoption integer,
+  flags text, subexpr integer) RETURNS integer LANGUAGE sql IMMUTABLE STRICT AS $f$
+  SELECT pg_catalog.regexp_instr(s, pat, start, n, endoption, flags, subexpr) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.json_extract_path_text(j json, VARIADIC path text[]) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT pg_catalog.json_extract_path_text(j, VARIADIC path) $f$;
 
 -- MEDIAN: exact for DECIMAL (PostgreSQL's percentile_cont reads double precision)
 CREATE OR REPLACE FUNCTION lode_redshift.median_final(v numeric[]) RETURNS numeric

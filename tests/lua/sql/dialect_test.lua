@@ -445,3 +445,13 @@ ALTER TABLE dialect_merge3 ADD CONSTRAINT dm3_pk PRIMARY KEY (k);
   local _, key3 = wh:session(function(s) return merge.columns_of(s, "dialect_merge3", "postgres") end)
   t.eq(key3, { "k" })
 end)
+
+t.test("PostgreSQL's own spellings of the same functions keep PostgreSQL's meaning", function()
+  t.eq(value("select regexp_replace('a-b-c', '-', '+', 'g') as v"), "a+b+c")
+  t.eq(value("select regexp_replace('a-b-c', '-', '+', 1, 2) as v"), "a-b+c")
+  t.eq(value("select regexp_substr('abc123', '([a-z]+)([0-9]+)', 1, 1, '', 2) as v"), "123")
+  t.eq(value("select date_trunc('day', timestamptz '2020-01-01 05:00:00+00', 'Asia/Tokyo')::text = "
+    .. "pg_catalog.date_trunc('day', timestamptz '2020-01-01 05:00:00+00', 'Asia/Tokyo')::text as v"), true)
+  t.eq(value([[select json_extract_path_text('{"a":{"b":"x"}}'::json, 'a', 'b') as v]]), "x")
+  t.eq(value("select decode('bG9kZQ==', 'base64') = 'lode'::bytea as v"), true)
+end)
