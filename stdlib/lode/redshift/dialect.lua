@@ -372,6 +372,9 @@ local function rewrite_calls(text, toks, opts)
     end
     if v == "extract" then
       return M._extract(k, e, render, toks, t)
+    elseif (v == "percentile_cont" or v == "percentile_disc") and is_word(toks[e + 1], "within")
+        and is_op(toks[e + 3], "(") and is_word(toks[close_of(toks, e + 3) + 1], "over") then
+      unsupported(t.line, v:upper() .. " … WITHIN GROUP … OVER", "PostgreSQL has no ordered-set window functions")
     end
     local args = args_of(k + 1, e)
     if v == "nvl" then
@@ -562,7 +565,7 @@ end
 
 -- Words whose presence makes a text worth tokenizing (needs_emulation).
 M.TRIGGERS = { "top", "nvl", "decode", "listagg", "approximate", "pg_table_def", "case_insensitive",
-  "case_sensitive", "replicate", "convert", "nulls", "extract" }
+  "case_sensitive", "replicate", "convert", "nulls", "extract", "percentile_" }
 for name in pairs(QUALIFIED) do
   M.TRIGGERS[#M.TRIGGERS + 1] = name
 end

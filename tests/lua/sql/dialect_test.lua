@@ -280,6 +280,8 @@ t.test("SELECT TOP n, subqueries in FROM without an alias", function()
   t.eq(value("select max(v) as v from (select x as v from generate_series(1, 5) x), (select 1 as one) where one = 1"), 5)
   t.eq(value("select v from (select x as v from generate_series(1, 5) x where x in (select top 1 y from generate_series(3, 9) y "
     .. "order by y)) where v > 1"), 3)
+  t.raises(function() value("select percentile_cont(0.5) within group (order by x) over (partition by x % 2) as v "
+    .. "from generate_series(1, 4) x") end, "PERCENTILE_CONT … WITHIN GROUP … OVER is not emulated")
   -- TOP in a UNION is refused, naming it
   t.raises(function() value("select top 1 x as v from generate_series(1, 3) x union select 5") end, "SELECT TOP with UNION")
   -- a column named top is not a TOP clause
