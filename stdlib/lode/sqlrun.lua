@@ -61,7 +61,7 @@ M.REFUSED = {
   { "string literal escapes other than \\t \\n \\r \\b \\f \\\\ \\' \\ddd (\\x, \\u, \\d…)", "PostgreSQL's E'…' may read them differently" },
   { "option-string escapes \\x, \\N, \\u (DELIMITER, NULL AS, …)", "not decoded exactly as Redshift does" },
   { "SELECT TOP n with UNION / INTERSECT / EXCEPT or LIMIT, LISTAGG / PERCENTILE_CONT / PERCENTILE_DISC … WITHIN GROUP … OVER, IGNORE NULLS", "write LIMIT n / a subquery" },
-  { "Redshift functions not in lode_redshift (HLL, JSON_SERIALIZE, RATIO_TO_REPORT, ST_*, …)", "lode: Redshift function X is not emulated on PostgreSQL (line N)" },
+  { "Redshift functions not in lode_redshift (HLL, JSON_SERIALIZE, RATIO_TO_REPORT, PG_LAST_COPY_COUNT, …)", "lode: Redshift function X is not emulated on PostgreSQL (line N)" },
 }
 
 local COPY_SUPPORTED = {

@@ -76,8 +76,7 @@ for name in ([[
   is_array is_object is_scalar is_varchar is_char is_boolean is_integer is_bigint is_smallint
   is_float is_decimal is_number is_fp is_int2 object_transform
   pg_last_copy_count pg_last_copy_id pg_last_query_id pg_last_unload_count pg_last_unload_id
-  pg_get_cols pg_get_late_binding_view_cols current_user_id getdate_utc
-  approximate_percentile_disc st_geomfromtext st_geogfromtext st_point st_distance st_astext
+  pg_get_cols pg_get_late_binding_view_cols current_user_id
 ]]):gmatch("%S+") do
   NOT_EMULATED[name] = true
 end
@@ -366,7 +365,7 @@ local function rewrite_calls(text, toks, opts)
       return nil
     end
     local e = close_of(toks, k + 1)
-    if NOT_EMULATED[v] or (v:sub(1, 3) == "st_" and #v > 3) then
+    if NOT_EMULATED[v] then   -- (ST_* spatial functions are PostGIS's where it is installed)
       unsupported(t.line, v:upper(), ("lode: Redshift function %s is not emulated on PostgreSQL (line %d)")
         :format(v:upper(), t.line), true)
     end
@@ -575,7 +574,7 @@ end
 
 --- mentions(lower) -> whether the lowercased text names a construct of this module (cheap)
 function M.mentions(lower)
-  if lower:find("%(%s*select") or lower:find("%(%s*with") or lower:find("st_", 1, true) then
+  if lower:find("%(%s*select") or lower:find("%(%s*with") then
     return true
   end
   for _, w in ipairs(M.TRIGGERS) do
