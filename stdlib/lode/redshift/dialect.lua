@@ -1,13 +1,14 @@
 -- lode.redshift.dialect — Redshift's query dialect on PostgreSQL: the token
 -- rewrites (SELECT TOP n, subqueries in FROM without an alias, NVL, NVL2,
--- DECODE, LISTAGG … WITHIN GROUP, APPROXIMATE, informational constraints,
--- COLLATE case_insensitive) and the schema lode_redshift of functions with
--- Redshift's results (DATEADD, DATEDIFF, DATE_TRUNC, MEDIAN, STRTOL, …),
+-- DECODE, LISTAGG … WITHIN GROUP, EXTRACT, CONVERT, APPROXIMATE,
+-- informational constraints, COLLATE case_insensitive) and the schema
+-- lode_redshift of functions with Redshift's results (DATEADD, DATEDIFF,
+-- DATE_TRUNC, MEDIAN, STRTOL, …),
 -- called by their qualified names: PostgreSQL searches pg_catalog first, and
 -- a qualified call survives in a view whatever its search_path.
 --
 --   local dialect = require "lode.redshift.dialect"
---   local sql, uses_schema = dialect.rewrite(text, first_line, { ddl = true })
+--   local sql, uses_schema, info = dialect.rewrite(text, first_line, { ddl = true })
 --   dialect.ensure(session)     -- creates lode_redshift once per database
 --
 -- A Redshift function lode does not emulate fails at its statement, naming
@@ -62,16 +63,13 @@ for canonical, names in pairs {
   end
 end
 
--- Redshift functions lode does not emulate on PostgreSQL (PostgreSQL has no
--- function of that name, or one that means something else).
+-- Redshift functions lode does not emulate on PostgreSQL, which has no
+-- function of that name (DATE_CMP, DEXP, BPCHARCMP … it has, alike).
 local NOT_EMULATED = {}
 for name in ([[
   hll hll_cardinality hll_combine hll_combine_sketches hll_create_sketch
   json_serialize json_serialize_to_varbyte json_parse_array can_json_parse json_size
-  crc32 fnv_hash func_sha1 sha1 sha2 murmur3_32_hash ratio_to_report
-  date_cmp date_cmp_timestamp date_cmp_timestamptz timestamp_cmp timestamp_cmp_date
-  timestamp_cmp_timestamptz timestamptz_cmp timestamptz_cmp_date timestamptz_cmp_timestamp interval_cmp
-  dexp dlog1 dlog10 bpcharcmp bttext_pattern_cmp octetindex texttoint texttonumericalt
+  crc32 fnv_hash func_sha1 sha1 sha2 murmur3_32_hash ratio_to_report octetindex texttoint texttonumericalt
   to_varbyte from_varbyte varbyte array_flatten get_array_length split_to_array subarray
   is_array is_object is_scalar is_varchar is_char is_boolean is_integer is_bigint is_smallint
   is_float is_decimal is_number is_fp is_int2 object_transform
