@@ -379,6 +379,21 @@ WHERE con.contype = 'p' AND c.relname = %s AND %s]]):format(sql.literal(rel, dia
       end
     end
   end
+  if #key == 0 and dialect ~= "redshift" then
+    -- a primary key Redshift DDL declared on PostgreSQL: informational, kept by
+    -- lode.redshift.dialect (no constraint, so duplicates load as on Redshift)
+    local has = tx:query("SELECT pg_catalog.to_regclass('lode_redshift.primary_keys') IS NOT NULL AS ok")[1]
+    if has and has.ok == true then
+      for _, row in ipairs(tx:query(([[SELECT u.name
+FROM lode_redshift.primary_keys k
+JOIN pg_catalog.pg_class c ON c.oid = k.relid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL pg_catalog.unnest(k.columns) WITH ORDINALITY AS u(name, i)
+WHERE c.relname = %s AND %s ORDER BY u.i]]):format(sql.literal(rel, dialect), where))) do
+        key[#key + 1] = row.name
+      end
+    end
+  end
   local info = { unique = {} }
   if dialect ~= "redshift" then
     local r = tx:query(([[SELECT c.oid::bigint AS oid, c.relkind::text AS relkind,

@@ -41,6 +41,12 @@ M.EMULATED = {
   { "a statement lode cannot read (an unknown option)", "fails at its line once the statements before it ran; on Redshift it is sent as written" },
   { "option strings: DELIMITER '\\t', NULL AS '\\000', '\\\\', octal '\\174'", "decoded as Redshift reads them; other escapes (\\x, \\N, \\u) fail at the statement" },
   { [[string literals with backslashes: 'a\\b', 'it\'s', 'tab\t']], "read as Redshift reads them (a backslash escapes) and sent as E'…', the same bytes" },
+  { "SELECT TOP n, a subquery in FROM without an alias, NVL, NVL2, DECODE, LISTAGG … WITHIN GROUP, APPROXIMATE COUNT, CONVERT(type, x), RESPECT NULLS",
+    "rewritten (TOP → LIMIT, an alias lode_subquery_N, COALESCE, CASE, array_agg, CAST; APPROXIMATE is exact)" },
+  { "DATEADD, DATEDIFF, DATE_TRUNC, DATE_PART, EXTRACT, ADD_MONTHS, LAST_DAY, MONTHS_BETWEEN, TRUNC, CONVERT_TIMEZONE, MEDIAN, LEN, CHARINDEX, STRTOL, SPLIT_PART, REPLICATE, JSON_EXTRACT_PATH_TEXT, JSON_EXTRACT_ARRAY_ELEMENT_TEXT, JSON_ARRAY_LENGTH, IS_VALID_JSON[_ARRAY], REGEXP_*",
+    "Redshift's results, from the schema lode_redshift lode creates once per database (docs/reference.md)" },
+  { "PRIMARY KEY, UNIQUE, FOREIGN KEY / REFERENCES (CREATE TABLE, ALTER TABLE … ADD)", "informational, as on Redshift: dropped, duplicates load" },
+  { "COLLATE case_insensitive, pg_table_def", "an ICU nondeterministic collation; a view with Redshift's columns over the tables on the search path" },
   { "TRUNCATE inside BEGIN", "commits the open transaction first, as Redshift does" },
   { "anything else", "passed to PostgreSQL unchanged" },
 }
@@ -57,6 +63,8 @@ M.REFUSED = {
   { "ALTER TABLE … APPEND FROM", "not emulated" },
   { "string literal escapes other than \\t \\n \\r \\b \\f \\\\ \\' \\ddd (\\x, \\u, \\d…)", "PostgreSQL's E'…' may read them differently" },
   { "option-string escapes \\x, \\N, \\u (DELIMITER, NULL AS, …)", "not decoded exactly as Redshift does" },
+  { "SELECT TOP n with UNION / INTERSECT / EXCEPT or LIMIT, LISTAGG / PERCENTILE_CONT / PERCENTILE_DISC … WITHIN GROUP … OVER, IGNORE NULLS", "write LIMIT n / a subquery" },
+  { "Redshift functions not in lode_redshift (HLL, JSON_SERIALIZE, RATIO_TO_REPORT, PG_LAST_COPY_COUNT, …)", "lode: Redshift function X is not emulated on PostgreSQL (line N)" },
 }
 
 local COPY_SUPPORTED = {
@@ -204,6 +212,22 @@ local function run_postgres(s, st, run_opts)
     local r = st.refused
     local msg = tostring(r.message or r):gsub("^line %d+: ", "")
     fail({ line = r.line or st.line }, file, st.unparsed and r.code or "unsupported", msg, { feature = r.feature })
+  end
+  if st.dialect then
+    -- the statement calls Redshift's functions in the schema lode_redshift
+    at(st, file, require("lode.redshift.dialect").ensure, s)
+  end
+  if kind == "informational_constraint" then
+    -- Redshift records it and enforces nothing: no index, duplicates load
+    if st.primary_key then
+      at(st, file, require("lode.redshift.dialect").record_primary_key, s, st.key_table, st.primary_key)
+    end
+    return { rowcount = 0 }
+  end
+  if kind == "create_table" and st.primary_key and not st.refused then
+    local r = at(st, file, s.query_raw, s, st.rewritten or st.sql)
+    at(st, file, require("lode.redshift.dialect").record_primary_key, s, st.key_table, st.primary_key)
+    return r
   end
   if EXTERNAL_DDL[kind] and in_transaction(s) then
     fail(st, file, "25001", ("%s cannot run inside a transaction block (as on Redshift)"):format(EXTERNAL_DDL[kind]),
