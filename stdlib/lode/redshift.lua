@@ -1002,7 +1002,7 @@ function M.needs_emulation(text)
     local w1 = toks[1] and toks[1].value
     -- Redshift's query dialect (not the informational constraints alone:
     -- lode's own tables keep their keys when created through wh:exec)
-    local ok, q = pcall(dialect.rewrite, st.text, st.line)
+    local ok, q = pcall(dialect.rewrite, st.text, st.line, { detect = true })
     if not ok or q ~= st.text then
       return true
     end

@@ -34,6 +34,16 @@ local QUALIFIED = {
   is_valid_json = "is_valid_json", is_valid_json_array = "is_valid_json_array", replicate = "replicate",
 }
 
+-- Functions PostgreSQL has too, under the same name, with other results in
+-- some cases: rewritten in Redshift SQL, but no sign by themselves that a
+-- text is Redshift SQL (needs_emulation: a PostgreSQL user's wh:query of
+-- regexp_replace or EXTRACT keeps PostgreSQL's meaning).
+local SHARED = {
+  extract = true, date_trunc = true, date_part = true, trunc = true, split_part = true,
+  regexp_count = true, regexp_instr = true, regexp_substr = true, regexp_replace = true,
+  json_extract_path_text = true, json_array_length = true,
+}
+
 -- The first argument is a date part, written as a word (DATEADD(day, …)) or a string.
 local DATEPART_FIRST = { dateadd = true, datediff = true, date_part = true, pgdate_part = true, date_trunc = true }
 
@@ -363,6 +373,10 @@ local function rewrite_calls(text, toks, opts)
       return nil
     end
     local e = close_of(toks, k + 1)
+    if opts.detect and SHARED[v] and not (DATEPART_FIRST[v] and toks[k + 2] and toks[k + 2].type == "word"
+        and is_op(toks[k + 3], ",")) then
+      return nil   -- PostgreSQL's own function: its call alone is no sign of Redshift SQL
+    end
     if NOT_EMULATED[v] then   -- (ST_* spatial functions are PostGIS's where it is installed)
       unsupported(t.line, v:upper(), ("lode: Redshift function %s is not emulated on PostgreSQL (line %d)")
         :format(v:upper(), t.line), true)

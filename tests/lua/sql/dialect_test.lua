@@ -8,7 +8,8 @@ local sqlrun = require "lode.sqlrun"
 local redshift = require "lode.redshift"
 
 local url = t.env("LODE_TEST_PG_URL", "tests/run.sh starts PostgreSQL")
-local wh = lode.warehouse({ url = url, pool = 2 })
+-- a PostgreSQL warehouse standing in for Redshift: every wh:query text is Redshift SQL
+local wh = lode.warehouse({ url = url, pool = 2, emulate = "redshift" })
 
 -- the one value of a one-row, one-column Redshift query run through wh:query
 local function value(q)
@@ -364,7 +365,9 @@ t.test("a Redshift function lode does not emulate fails naming it and its line",
   t.eq(ok, false)
   t.contains(err.message, "lode: Redshift function HLL_CARDINALITY is not emulated on PostgreSQL (line 3)")
   t.eq(err.line, 3)
-  t.eq(redshift.needs_emulation("select json_array_length('[1]')"), true)
+  t.eq(redshift.needs_emulation("select is_valid_json('[1]')"), true)
+  -- PostgreSQL has a json_array_length of its own: by itself no sign of Redshift SQL
+  t.eq(redshift.needs_emulation("select json_array_length('[1]')"), false)
   -- ordinary PostgreSQL SQL is untouched
   t.eq(redshift.needs_emulation("select length(x), date_trunc from t"), false)
   t.eq(redshift.needs_emulation("select decode(x, 'hex') from t"), false)
@@ -456,4 +459,19 @@ t.test("PostgreSQL's own spellings of the same functions keep PostgreSQL's meani
     .. "pg_catalog.date_trunc('day', timestamptz '2020-01-01 05:00:00+00', 'Asia/Tokyo')::text as v"), true)
   t.eq(value([[select json_extract_path_text('{"a":{"b":"x"}}'::json, 'a', 'b') as v]]), "x")
   t.eq(value("select decode('bG9kZQ==', 'base64') = 'lode'::bytea as v"), true)
+end)
+
+t.test("a plain PostgreSQL warehouse: PostgreSQL's functions keep PostgreSQL's results unless the text is Redshift SQL", function()
+  local pg = lode.warehouse({ url = url, pool = 1 })
+  local function pgv(q)
+    return pg:query(q)[1].v
+  end
+  -- PostgreSQL's 3-argument regexp_replace replaces the first match; Redshift's every match
+  t.eq(pgv("select regexp_replace('a-b-c', '-', '+') as v"), "a+b-c")
+  t.eq(pgv("select extract(second from timestamp '2020-01-01 00:00:01.5')::text as v"), "1.500000")
+  t.eq(pgv("select date_trunc('week', timestamp '2020-01-08 10:00')::text as v"), "2020-01-06 00:00:00")
+  -- a Redshift-only construct in the text makes it Redshift SQL
+  t.eq(pgv("select nvl(null, regexp_replace('a-b-c', '-', '+')) as v"), "a+b+c")
+  t.eq(pgv("select date_trunc(week, timestamp '2020-01-08 10:00')::text as v"), "2020-01-06 00:00:00")
+  pg:close()
 end)
