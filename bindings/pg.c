@@ -360,8 +360,8 @@ static void connect_timed_out(uv_timer_t *t)
     k->timed_out = 1;
     connect_stop_timer(k);
     if (k->c) {
-        pg_conn_forget_connect(k->c);
-        pg_conn_close(k->c);
+        lode_pg_connect_forget(k->c);
+        lode_pg_conn_close(k->c);
         k->c = NULL;
     }
     if (!k->op.done) lode_op_done(&k->op);
@@ -372,8 +372,8 @@ static void connect_cancel(lode_op *op)
     connect_op *k = (connect_op *)op;
     connect_stop_timer(k);
     if (k->c) {
-        pg_conn_forget_connect(k->c);
-        pg_conn_close(k->c);
+        lode_pg_connect_forget(k->c);
+        lode_pg_conn_close(k->c);
         k->c = NULL;
     }
     if (!op->done) lode_op_done(op);
@@ -401,7 +401,7 @@ static int connect_push(lua_State *L, lode_op *op)
     }
     if (c->state != PGC_READY) {
         lode_push_error(L, "pg.connect", "connect", c->error ? c->error : "could not connect", 1);
-        pg_conn_close(c);
+        lode_pg_conn_close(c);
         return -1;
     }
     conn_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
@@ -427,7 +427,7 @@ static int l_connect(lua_State *L)
         k->timer->data = k;
         uv_timer_start(k->timer, connect_timed_out, (uint64_t)timeout, 0);
     }
-    k->c = pg_conn_start(conninfo, connect_cb, k);
+    k->c = lode_pg_connect(conninfo, connect_cb, k);
     if (!k->c) {
         connect_stop_timer(k);
         k->op.done = 1;
@@ -439,7 +439,7 @@ static int conn_close(lua_State *L)
 {
     conn_ud *u = check_conn_ud(L, 1);
     if (u->c) {
-        pg_conn_release(u->c);
+        lode_pg_conn_release(u->c);
         u->c = NULL;
     }
     return 0;

@@ -25,8 +25,9 @@
 /* s3: client and the S3 byte source */
 #include "lode/s3/s3.h"
 #include "lode/s3/transfer.h"
-/* pg: non-blocking libpq, COPY streaming */
+/* pg: non-blocking libpq, statements as calls, COPY streaming */
 #include "lode/pg/pg.h"
+#include "lode/pg/call.h"
 /* parquet: Thrift, footer model, page codecs, row reader */
 #include "lode/parquet/thrift.h"
 #include "lode/parquet/parquet.h"
