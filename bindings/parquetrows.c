@@ -20,7 +20,7 @@
 #include "lode.h"
 #include "lode/parquet/parquet.h"
 #include "lode/parquet/read.h"
-#include "lode/s3/s3.h"
+#include "lode/s3/open.h"
 #include "lode/core/source.h"
 
 #define READER_MT "lode.parquetrows.reader"
@@ -34,7 +34,7 @@ typedef struct pq_handle {
     size_t n_names;
     char *url;                /* what the caller asked to open */
     char open_err[1200];      /* why the source could not be opened ("" = fine) */
-    const char *open_code;    /* "not_found", "io" */
+    const char *open_code;    /* "not_found", "ObjectChanged", "io" (lode/s3/open.h) */
     int open_retryable;
     lode_pqr_cb on_open;      /* run once the footer is read or the open failed */
     void *open_ud;
@@ -170,58 +170,28 @@ static void handle_attach(pq_handle *h, lode_source *src)
     lode_pqr_open(h->r, h->on_open, h->open_ud);
 }
 
-static void handle_s3_failed(pq_handle *h, const lode_s3_error *e)
-{
-    int missing = e->status == 404 || !strcmp(e->code, "NoSuchKey") || !strcmp(e->code, "NoSuchBucket");
-    h->open_code = missing ? "not_found" : "io";
-    h->open_retryable = e->retryable;
-    const char *what = !strcmp(e->code, "NoSuchBucket") ? "no such bucket"
-                     : missing ? "no such key" : e->message[0] ? e->message : e->code;
-    if (e->status)
-        snprintf(h->open_err, sizeof h->open_err, "%s: %s (%s, HTTP %ld)", h->url, what, e->code, e->status);
-    else
-        snprintf(h->open_err, sizeof h->open_err, "%s: %s (%s)", h->url, what, e->code);
-}
-
-static void on_s3_source(void *ud, lode_source *src, const lode_s3_error *e)
+static void on_source(void *ud, lode_source *src, const lode_source_open_error *e)
 {
     pq_handle *h = ud;
     if (!src) {
-        handle_s3_failed(h, e);
+        h->open_code = e->code;
+        h->open_retryable = e->retryable;
+        snprintf(h->open_err, sizeof h->open_err, "%s", e->message);
         h->on_open(h->open_ud, NULL);
         return;
     }
     handle_attach(h, src);
 }
 
-/* Open the source (a local path, file://path, or s3:// URL through the
- * shared S3 client, which also maps s3:// to folders on a file:// endpoint)
- * and read the footer; cb(ud, r) runs once either way, maybe before this
- * returns. r is NULL when the open failed: see handle_failed. */
+/* Open the source (lode_source_open_url: a local path, file://path, or s3://
+ * URL, whose last bytes come with the open) and read the footer; cb(ud, r)
+ * runs once either way, maybe before this returns. r is NULL when the open
+ * failed: see handle_failed. */
 static void handle_start(pq_handle *h, lode_pqr_cb cb, void *ud)
 {
     h->on_open = cb;
     h->open_ud = ud;
-    if (strncmp(h->url, "s3://", 5) == 0) {
-        lode_s3_error e;
-        memset(&e, 0, sizeof e);
-        lode_s3 *c = lode_s3_default(&e);
-        /* one GET opens it and brings the footer */
-        if (c && lode_source_open_s3_tail(c, h->url, LODE_PQ_SPECULATIVE_DEFAULT, on_s3_source, h, &e) == 0) return;
-        handle_s3_failed(h, &e);
-        cb(ud, NULL);
-        return;
-    }
-    const char *file = strncmp(h->url, "file://", 7) == 0 ? h->url + 7 : h->url;
-    lode_source *src = NULL;
-    char err[512];
-    if (lode_source_open_file(file, &src, err, sizeof err) != 0) {
-        h->open_code = errno == ENOENT ? "not_found" : "io";
-        snprintf(h->open_err, sizeof h->open_err, "%s", err);
-        cb(ud, NULL);
-        return;
-    }
-    handle_attach(h, src);
+    lode_source_open_url(h->url, NULL, LODE_PQ_SPECULATIVE_DEFAULT, on_source, h);
 }
 
 /* ---- cat: the whole file to stdout -------------------------------------------------- */
