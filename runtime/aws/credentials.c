@@ -20,6 +20,7 @@
 
 #include "credentials_internal.h"
 #include "lode/core/task.h"
+#include "lode/http/http.h"
 
 /* ---- credentials and results ------------------------------------------------ */
 
@@ -29,7 +30,7 @@ lode_aws_creds *lode_aws_creds_ref(lode_aws_creds *c)
     return c;
 }
 
-static void wipe_free(char *s)
+void creds_wipe_free(char *s)
 {
     if (!s) return;
     memset(s, 0, strlen(s));
@@ -40,8 +41,8 @@ void lode_aws_creds_unref(lode_aws_creds *c)
 {
     if (!c || --c->refs > 0) return;
     free((char *)c->keys.access_key_id);
-    wipe_free((char *)c->keys.secret_access_key);
-    wipe_free((char *)c->keys.session_token);
+    creds_wipe_free((char *)c->keys.secret_access_key);
+    creds_wipe_free((char *)c->keys.session_token);
     free(c);
 }
 
@@ -591,4 +592,12 @@ const char *creds_json_str(const cJSON *doc, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+void creds_http_answer_of(lode_http *h, creds_http_answer *a)
+{
+    a->status = lode_http_status(h);
+    a->why = lode_http_error(h);
+    a->len = 0;
+    a->body = lode_http_body(h, &a->len);
 }

@@ -124,12 +124,12 @@ static void on_http_done(lode_http *h, void *ud)
         fetch_free(f);
         return;
     }
-    long status = lode_http_status(h);
-    const char *why = lode_http_error(h);
-    size_t len = 0;
-    const char *body = lode_http_body(h, &len);
+    creds_http_answer a;
+    creds_http_answer_of(h, &a);
+    const char *why = a.why;
+    long status = a.status;
     creds_result res;
-    cJSON *doc = !why && status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
+    cJSON *doc = !why && status == 200 ? cJSON_ParseWithLength(a.body, a.len) : NULL;
     if (why) snprintf(f->last, sizeof f->last, "%s", why);
     else if (status != 200) snprintf(f->last, sizeof f->last, "HTTP %ld", status);
     else if (!cJSON_IsObject(doc)) snprintf(f->last, sizeof f->last, "the answer is not a JSON object");
