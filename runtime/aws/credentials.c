@@ -594,10 +594,16 @@ const char *creds_json_str(const cJSON *doc, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-void creds_http_answer_of(lode_http *h, creds_http_answer *a)
+int creds_http_take(lode_http *h, int cancelled, int json, creds_http_answer *a)
 {
+    if (cancelled) {
+        lode_http_free(h);
+        return 1;
+    }
     a->status = lode_http_status(h);
     a->why = lode_http_error(h);
     a->len = 0;
     a->body = lode_http_body(h, &a->len);
+    a->json = json && !a->why && a->status == 200 ? cJSON_ParseWithLength(a->body, a->len) : NULL;
+    return 0;
 }

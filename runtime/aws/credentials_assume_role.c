@@ -72,13 +72,11 @@ static void on_http_done(lode_http *h, void *ud)
 {
     role_fetch *f = ud;
     f->h = NULL;
-    if (f->cancelled) {
-        lode_http_free(h);
+    creds_http_answer a;
+    if (creds_http_take(h, f->cancelled, 0, &a)) {
         fetch_free(f);
         return;
     }
-    creds_http_answer a;
-    creds_http_answer_of(h, &a);
     creds_result res;
     char what[1200];
     snprintf(what, sizeof what, "STS AssumeRole %s (profile '%s')", f->role_arn, f->profile);

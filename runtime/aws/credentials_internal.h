@@ -122,16 +122,22 @@ char *creds_xml_text(const char *body, size_t len, const char *tag);
 creds_source *creds_source_sso(void);
 
 /* A credential endpoint's HTTP answer as the four HTTP providers read it:
- * why (transport error, or NULL), status, body. Points into h: use before
+ * why (transport error, or NULL), status, body, and the body parsed when
+ * asked for JSON and the status is 200 (NULL otherwise; the caller
+ * cJSON_Delete()s it). Strings point into h: use them before
  * lode_http_free(h). */
 struct lode_http;
+struct cJSON;
 typedef struct {
     const char *why;
     long status;
     const char *body;
     size_t len;
+    struct cJSON *json;
 } creds_http_answer;
-void creds_http_answer_of(struct lode_http *h, creds_http_answer *a);
+/* A provider's request ended. When it was cancelled meanwhile, free h and
+ * return 1 (the caller frees its fetch and returns); else fill a, return 0. */
+int creds_http_take(struct lode_http *h, int cancelled, int json, creds_http_answer *a);
 
 /* STS's answer to AssumeRole or AssumeRoleWithWebIdentity into res: FOUND
  * with its <Credentials> under `provider`, or FAIL naming `what` ("STS

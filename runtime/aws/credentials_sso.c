@@ -46,17 +46,15 @@ static void on_http_done(lode_http *h, void *ud)
 {
     sso_fetch *f = ud;
     f->h = NULL;
-    if (!f->done) {                /* cancelled */
-        lode_http_free(h);
+    creds_http_answer a;
+    if (creds_http_take(h, !f->done, 1, &a)) {     /* cancelled */
         fetch_free(f);
         return;
     }
-    creds_http_answer a;
-    creds_http_answer_of(h, &a);
     const char *why = a.why;
     long status = a.status;
     creds_result res;
-    cJSON *doc = !why && status == 200 ? cJSON_ParseWithLength(a.body, a.len) : NULL;
+    cJSON *doc = a.json;
     const cJSON *rc = cJSON_GetObjectItemCaseSensitive(doc, "roleCredentials");
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(rc, "expiration");
     const char *akid = creds_json_str(rc, "accessKeyId"), *secret = creds_json_str(rc, "secretAccessKey");

@@ -78,13 +78,11 @@ static void on_http_done(lode_http *h, void *ud)
 {
     wi_fetch *f = ud;
     f->h = NULL;
-    if (!f->done) {                /* cancelled */
-        lode_http_free(h);
+    creds_http_answer a;
+    if (creds_http_take(h, !f->done, 0, &a)) {     /* cancelled */
         fetch_free(f);
         return;
     }
-    creds_http_answer a;
-    creds_http_answer_of(h, &a);
     creds_result res;
     char what[600];
     snprintf(what, sizeof what, "STS AssumeRoleWithWebIdentity for %s", f->role_arn);
