@@ -21,6 +21,7 @@
 #include "credentials_internal.h"
 #include "lode/core/task.h"
 #include "lode/http/http.h"
+#include "lode/aws/config.h"
 
 /* ---- credentials and results ------------------------------------------------ */
 
@@ -350,8 +351,7 @@ static lode_aws_creds_provider *provider_new(const lode_aws_chain_opts *o, lode_
     p->winner = -1;
     /* botocore's "profile" setting: AWS_DEFAULT_PROFILE, then AWS_PROFILE; a
      * named profile (even "default", even "") must exist */
-    const char *prof = o && o->profile ? o->profile : getenv("AWS_DEFAULT_PROFILE");
-    if (!prof) prof = getenv("AWS_PROFILE");
+    const char *prof = o && o->profile ? o->profile : lode_aws_env_profile();
     p->named = prof != NULL;
     p->profile = strdup(prof ? prof : "default");
     p->opts.profile = o && o->profile ? p->profile : NULL;
