@@ -7,7 +7,7 @@
  *   local w = conn:copy_in("COPY t FROM STDIN")            -- w:write(s), w:finish() -> rows
  *   local rd = conn:copy_out("COPY t TO STDOUT")           -- rd:read() -> chunk or nil
  *
- * Thin: argument checks, one call into runtime/pg/ (lode/pg/call.h for
+ * Thin: argument checks, one call into the pg runtime (lode/pg/call.h for
  * connections and statements, lode/pg/pg.h for COPY), yield, push results.
  * Userdata hold only pointers (luv style); C state whose request is still
  * running when the userdata dies is finished by the connection and freed in
