@@ -14,7 +14,7 @@
 
 #include "lode.h"
 #include "lode/parquet/parquet.h"
-#include "lode/s3/s3.h"
+#include "lode/s3/open.h"
 #include "lode/core/source.h"
 
 
@@ -363,14 +363,14 @@ static void on_footer(lode_pq_footer_read *r, lode_pq_meta *m, const char *err)
     lode_op_done(&mo->op);
 }
 
-/* The S3 object is open, its last `speculative` bytes already in the source
- * (one GET): read the footer from them, or record why not. */
-static void on_s3_open(void *ud, lode_source *src, const lode_s3_error *e)
+/* The file or S3 object is open (on S3 its last `speculative` bytes came
+ * with the open, in one GET): read the footer, or record why not. */
+static void on_open(void *ud, lode_source *src, const lode_source_open_error *e)
 {
     meta_op *mo = ud;
     if (!src) {
-        mo->err = strdup(e->message[0] ? e->message : e->code);
-        mo->err_code = strcmp(e->code, "NoSuchKey") == 0 ? "not_found" : "io";
+        mo->err = strdup(e->message);
+        mo->err_code = e->code;
         mo->retryable = e->retryable;
         mo->status = e->status;
         if (!mo->err) mo->err = strdup("out of memory");
@@ -395,37 +395,10 @@ static int start_read(lua_State *L, int schema_only)
     }
     lua_settop(L, 1);
     lode_check_task(L, "parquet.metadata");
-    if (strncmp(path, "s3://", 5) == 0) {
-        lode_s3_error e;
-        lode_s3 *c = lode_s3_default(&e);
-        if (!c) {
-            lode_s3_push_error(L, "parquet.metadata", &e);
-            return lua_error(L);
-        }
-        meta_op *mo = (meta_op *)lode_op_new(L, sizeof *mo, "parquet.metadata", meta_push, NULL, meta_release);
-        mo->schema_only = schema_only;
-        mo->speculative = (size_t)spec;
-        if (lode_source_open_s3_tail(c, path, mo->speculative, on_s3_open, mo, &e) != 0) {
-            mo->err = strdup(e.message[0] ? e.message : e.code);
-            mo->err_code = "io";
-            mo->status = e.status;
-            if (!mo->err) mo->err = strdup("out of memory");
-            lode_op_done(&mo->op);
-        }
-        return lode_op_yield(L, &mo->op);
-    }
-    char err[512];
-    lode_source *src = NULL;
-    const char *file = strncmp(path, "file://", 7) == 0 ? path + 7 : path;
-    if (lode_source_open_file(file, &src, err, sizeof err) < 0) {
-        lode_push_error(L, "parquet.metadata", "io", err, 0);
-        set_str(L, "file", path);
-        return lua_error(L);
-    }
     meta_op *mo = (meta_op *)lode_op_new(L, sizeof *mo, "parquet.metadata", meta_push, NULL, meta_release);
-    mo->src = src;
     mo->schema_only = schema_only;
-    lode_pq_footer_read_start(&mo->rd, src, (size_t)spec, on_footer, mo);
+    mo->speculative = (size_t)spec;
+    lode_source_open_url(path, NULL, mo->speculative, on_open, mo);
     return lode_op_yield(L, &mo->op);
 }
 

@@ -10,21 +10,18 @@
  * Owns: one reader userdata per open file (a local path, file:// path or s3:// URL) (the lode_pqr and its
  * lode_source, freed by close/__gc); a cat op owns its reader and output
  * buffer until it completes. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <lauxlib.h>
 
 #include "lode.h"
 #include "lode/parquet/parquet.h"
 #include "lode/parquet/read.h"
-#include "lode/s3/s3.h"
+#include "lode/s3/open.h"
 #include "lode/core/source.h"
 
 #define READER_MT "lode.parquetrows.reader"
-#define OUT_CHUNK (1u << 20)
 
 typedef struct pq_handle {
     lode_source *src;         /* NULL until the open completes */
@@ -34,7 +31,7 @@ typedef struct pq_handle {
     size_t n_names;
     char *url;                /* what the caller asked to open */
     char open_err[1200];      /* why the source could not be opened ("" = fine) */
-    const char *open_code;    /* "not_found", "io" */
+    const char *open_code;    /* "not_found", "ObjectChanged", "io" (lode/s3/open.h) */
     int open_retryable;
     lode_pqr_cb on_open;      /* run once the footer is read or the open failed */
     void *open_ud;
@@ -170,58 +167,28 @@ static void handle_attach(pq_handle *h, lode_source *src)
     lode_pqr_open(h->r, h->on_open, h->open_ud);
 }
 
-static void handle_s3_failed(pq_handle *h, const lode_s3_error *e)
-{
-    int missing = e->status == 404 || !strcmp(e->code, "NoSuchKey") || !strcmp(e->code, "NoSuchBucket");
-    h->open_code = missing ? "not_found" : "io";
-    h->open_retryable = e->retryable;
-    const char *what = !strcmp(e->code, "NoSuchBucket") ? "no such bucket"
-                     : missing ? "no such key" : e->message[0] ? e->message : e->code;
-    if (e->status)
-        snprintf(h->open_err, sizeof h->open_err, "%s: %s (%s, HTTP %ld)", h->url, what, e->code, e->status);
-    else
-        snprintf(h->open_err, sizeof h->open_err, "%s: %s (%s)", h->url, what, e->code);
-}
-
-static void on_s3_source(void *ud, lode_source *src, const lode_s3_error *e)
+static void on_source(void *ud, lode_source *src, const lode_source_open_error *e)
 {
     pq_handle *h = ud;
     if (!src) {
-        handle_s3_failed(h, e);
+        h->open_code = e->code;
+        h->open_retryable = e->retryable;
+        snprintf(h->open_err, sizeof h->open_err, "%s", e->message);
         h->on_open(h->open_ud, NULL);
         return;
     }
     handle_attach(h, src);
 }
 
-/* Open the source (a local path, file://path, or s3:// URL through the
- * shared S3 client, which also maps s3:// to folders on a file:// endpoint)
- * and read the footer; cb(ud, r) runs once either way, maybe before this
- * returns. r is NULL when the open failed: see handle_failed. */
+/* Open the source (lode_source_open_url: a local path, file://path, or s3://
+ * URL, whose last bytes come with the open) and read the footer; cb(ud, r)
+ * runs once either way, maybe before this returns. r is NULL when the open
+ * failed: see handle_failed. */
 static void handle_start(pq_handle *h, lode_pqr_cb cb, void *ud)
 {
     h->on_open = cb;
     h->open_ud = ud;
-    if (strncmp(h->url, "s3://", 5) == 0) {
-        lode_s3_error e;
-        memset(&e, 0, sizeof e);
-        lode_s3 *c = lode_s3_default(&e);
-        /* one GET opens it and brings the footer */
-        if (c && lode_source_open_s3_tail(c, h->url, LODE_PQ_SPECULATIVE_DEFAULT, on_s3_source, h, &e) == 0) return;
-        handle_s3_failed(h, &e);
-        cb(ud, NULL);
-        return;
-    }
-    const char *file = strncmp(h->url, "file://", 7) == 0 ? h->url + 7 : h->url;
-    lode_source *src = NULL;
-    char err[512];
-    if (lode_source_open_file(file, &src, err, sizeof err) != 0) {
-        h->open_code = errno == ENOENT ? "not_found" : "io";
-        snprintf(h->open_err, sizeof h->open_err, "%s", err);
-        cb(ud, NULL);
-        return;
-    }
-    handle_attach(h, src);
+    lode_source_open_url(h->url, NULL, LODE_PQ_SPECULATIVE_DEFAULT, on_source, h);
 }
 
 /* ---- cat: the whole file to stdout -------------------------------------------------- */
@@ -229,32 +196,17 @@ static void handle_start(pq_handle *h, lode_pqr_cb cb, void *ud)
 typedef struct {
     lode_op op;
     pq_handle *h;
-    lode_pqr_buf out;
-    int64_t rows;
+    lode_pqr_dump dump;      /* the read loop (parquet/dump.c) */
     char err[1200];
     int failed;
 } cat_op;
 
-static int write_all(int fd, const uint8_t *p, size_t n, char *err, size_t errlen)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EPIPE) return 1;   /* the reader went away (| head): stop quietly */
-            snprintf(err, errlen, "writing to stdout: %s", strerror(errno));
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static void cat_step(void *ud, lode_pqr *r);
-
 static void cat_finish(cat_op *c)
 {
+    if (c->dump.failed && !c->failed) {
+        c->failed = 1;
+        snprintf(c->err, sizeof c->err, "%s", c->dump.err);
+    }
     if (handle_failed(c->h) && !c->failed) {
         c->failed = 1;
         snprintf(c->err, sizeof c->err, "%s", handle_error(c->h));
@@ -262,40 +214,21 @@ static void cat_finish(cat_op *c)
     lode_op_done(&c->op);
 }
 
-/* Called when the footer or a row group has loaded. */
-static void cat_step(void *ud, lode_pqr *r)
+static void cat_dumped(lode_pqr_dump *d, void *ud)
+{
+    (void)d;
+    cat_finish(ud);
+}
+
+/* The footer is in (or the open failed): write every row to stdout. */
+static void cat_opened(void *ud, lode_pqr *r)
 {
     cat_op *c = ud;
-    for (;;) {
-        if (handle_failed(c->h) || c->op.task == NULL) {
-            cat_finish(c);
-            return;
-        }
-        if (lode_pqr_num_row_groups(r) == 0 && c->out.len == 0) {
-            /* a file without row groups still gets its header line */
-            lode_pqr_render(r, &c->out, OUT_CHUNK);
-        }
-        int more;
-        do {
-            more = lode_pqr_render(r, &c->out, OUT_CHUNK);
-            int wr = c->out.len ? write_all(1, c->out.data, c->out.len, c->err, sizeof c->err) : 0;
-            if (wr != 0) {
-                c->failed = wr < 0;
-                cat_finish(c);
-                return;
-            }
-            c->out.len = 0;
-        } while (more > 0);
-        if (more < 0) {
-            cat_finish(c);
-            return;
-        }
-        int rc = lode_pqr_next_row_group(r, cat_step, c);
-        if (rc == 0) return;             /* cat_step runs again when loaded */
-        if (rc == 1) c->rows = lode_pqr_num_rows(r);
+    if (handle_failed(c->h) || c->dump.cancelled) {
         cat_finish(c);
         return;
     }
+    lode_pqr_dump_start(&c->dump, r, 1, cat_dumped, c);
 }
 
 static int cat_push(lua_State *L, lode_op *op)
@@ -307,7 +240,7 @@ static int cat_push(lua_State *L, lode_op *op)
         lua_setfield(L, -2, "file");
         return -1;
     }
-    lua_pushinteger(L, (lua_Integer)c->rows);
+    lua_pushinteger(L, (lua_Integer)c->dump.rows);
     return 1;
 }
 
@@ -315,13 +248,14 @@ static void cat_release(lode_op *op)
 {
     cat_op *c = (cat_op *)op;
     handle_free(c->h);
-    lode_pqr_buf_free(&c->out);
+    lode_pqr_dump_free(&c->dump);
     free(c);
 }
 
 static void cat_cancel(lode_op *op)
 {
-    (void)op;   /* reads in flight complete; cat_step sees task == NULL and finishes */
+    /* reads in flight complete; the next step sees it and finishes */
+    ((cat_op *)op)->dump.cancelled = 1;
 }
 
 static int l_cat(lua_State *L)
@@ -330,7 +264,7 @@ static int l_cat(lua_State *L)
     pq_handle *h = handle_new(L, 2, LODE_PQR_TEXT);
     cat_op *c = (cat_op *)lode_op_new(L, sizeof *c, "parquet.cat", cat_push, cat_cancel, cat_release);
     c->h = h;
-    handle_start(h, cat_step, c);
+    handle_start(h, cat_opened, c);
     return lode_op_yield(L, &c->op);
 }
 

@@ -7,7 +7,8 @@
  *   local w = conn:copy_in("COPY t FROM STDIN")            -- w:write(s), w:finish() -> rows
  *   local rd = conn:copy_out("COPY t TO STDOUT")           -- rd:read() -> chunk or nil
  *
- * Thin: argument checks, one call into runtime/pg_*.c, yield, push results.
+ * Thin: argument checks, one call into the pg runtime (lode/pg/call.h for
+ * connections and statements, lode/pg/pg.h for COPY), yield, push results.
  * Userdata hold only pointers (luv style); C state whose request is still
  * running when the userdata dies is finished by the connection and freed in
  * the request's on_done. Results convert to natural Lua types: integers,
@@ -21,7 +22,7 @@
 
 #include "lode.h"
 #include "lode/pg/pg.h"
-#include "../runtime/pg/conn.h"
+#include "lode/pg/call.h"
 
 #define CURSOR_MT "lode.pg.cursor"
 #define CURSOR_HIGH_WATER 256      /* buffered rows before reading pauses */
@@ -69,7 +70,7 @@ static void push_result_error(lua_State *L, const char *op, const PGresult *res)
 {
     lode_pg_outcome o;
     char msg[2048];
-    pg_outcome_from(&o, res, NULL, msg, sizeof msg);
+    lode_pg_result_outcome(&o, res, msg, sizeof msg);
     lode_push_error(L, op, o.sqlstate ? o.sqlstate : "error", o.message, o.retryable);
     static const struct { int field; const char *name; } extra[] = {
         {PG_DIAG_SQLSTATE, "sqlstate"}, {PG_DIAG_MESSAGE_DETAIL, "detail"},
@@ -319,7 +320,7 @@ static int collect_params(lua_State *L, int idx, const char ***values, int **len
 lode_pg_conn *lode_pg_check_conn(lua_State *L, int idx)
 {
     conn_ud *u = luaL_checkudata(L, idx, LODE_PG_CONN_MT);
-    if (!u->c || u->c->finished) luaL_argerror(L, idx, "the connection is closed");
+    if (!u->c || lode_pg_conn_closed(u->c)) luaL_argerror(L, idx, "the connection is closed");
     return u->c;
 }
 
@@ -360,8 +361,8 @@ static void connect_timed_out(uv_timer_t *t)
     k->timed_out = 1;
     connect_stop_timer(k);
     if (k->c) {
-        pg_conn_forget_connect(k->c);
-        pg_conn_close(k->c);
+        lode_pg_connect_forget(k->c);
+        lode_pg_conn_close(k->c);
         k->c = NULL;
     }
     if (!k->op.done) lode_op_done(&k->op);
@@ -372,8 +373,8 @@ static void connect_cancel(lode_op *op)
     connect_op *k = (connect_op *)op;
     connect_stop_timer(k);
     if (k->c) {
-        pg_conn_forget_connect(k->c);
-        pg_conn_close(k->c);
+        lode_pg_connect_forget(k->c);
+        lode_pg_conn_close(k->c);
         k->c = NULL;
     }
     if (!op->done) lode_op_done(op);
@@ -399,14 +400,15 @@ static int connect_push(lua_State *L, lode_op *op)
         lode_push_error(L, "pg.connect", "out_of_memory", "out of memory", 0);
         return -1;
     }
-    if (c->state != PGC_READY) {
-        lode_push_error(L, "pg.connect", "connect", c->error ? c->error : "could not connect", 1);
-        pg_conn_close(c);
+    const char *err = lode_pg_connect_error(c);
+    if (err) {
+        lode_push_error(L, "pg.connect", "connect", err, 1);
+        lode_pg_conn_close(c);
         return -1;
     }
     conn_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
     u->c = c;
-    c->held = 1;     /* freed by conn_close, even after the runtime closed it */
+    lode_pg_conn_hold(c);     /* freed by conn_close, even after the runtime closed it */
     luaL_setmetatable(L, LODE_PG_CONN_MT);
     return 1;
 }
@@ -427,7 +429,7 @@ static int l_connect(lua_State *L)
         k->timer->data = k;
         uv_timer_start(k->timer, connect_timed_out, (uint64_t)timeout, 0);
     }
-    k->c = pg_conn_start(conninfo, connect_cb, k);
+    k->c = lode_pg_connect(conninfo, connect_cb, k);
     if (!k->c) {
         connect_stop_timer(k);
         k->op.done = 1;
@@ -439,7 +441,7 @@ static int conn_close(lua_State *L)
 {
     conn_ud *u = check_conn_ud(L, 1);
     if (u->c) {
-        pg_conn_release(u->c);
+        lode_pg_conn_release(u->c);
         u->c = NULL;
     }
     return 0;
@@ -449,13 +451,7 @@ static int conn_close(lua_State *L)
 static int conn_status(lua_State *L)
 {
     conn_ud *u = check_conn_ud(L, 1);
-    const char *s = "closed";
-    if (u->c && !u->c->finished) {
-        if (u->c->state == PGC_READY) s = (u->c->cur || u->c->q_head) ? "busy" : "ready";
-        else if (u->c->state == PGC_BROKEN) s = "broken";
-        else if (u->c->state == PGC_CONNECTING) s = "connecting";
-    }
-    lua_pushstring(L, s);
+    lua_pushstring(L, u->c ? lode_pg_conn_status(u->c) : "closed");
     return 1;
 }
 
@@ -464,26 +460,29 @@ static int conn_tx_status(lua_State *L)
 {
     lode_pg_conn *c = lode_pg_check_conn(L, 1);
     static const char *const names[] = {"idle", "active", "intrans", "inerror", "unknown"};
-    PGTransactionStatusType t = c->pg ? PQtransactionStatus(c->pg) : PQTRANS_UNKNOWN;
+    lode_pg_conn_info info;
+    lode_pg_conn_get_info(c, &info);
+    PGTransactionStatusType t = info.transaction;
     lua_pushstring(L, names[t <= PQTRANS_UNKNOWN ? t : PQTRANS_UNKNOWN]);
     return 1;
 }
 
 static int conn_info(lua_State *L)
 {
-    lode_pg_conn *c = lode_pg_check_conn(L, 1);
+    lode_pg_conn_info info;
+    lode_pg_conn_get_info(lode_pg_check_conn(L, 1), &info);
     lua_createtable(L, 0, 6);
-    lua_pushinteger(L, c->pg ? PQbackendPID(c->pg) : 0);
+    lua_pushinteger(L, info.backend_pid);
     lua_setfield(L, -2, "backend_pid");
-    lua_pushinteger(L, c->pg ? PQserverVersion(c->pg) : 0);
+    lua_pushinteger(L, info.server_version);
     lua_setfield(L, -2, "server_version");
-    lua_pushstring(L, c->pg ? PQdb(c->pg) : "");
+    lua_pushstring(L, info.database);
     lua_setfield(L, -2, "database");
-    lua_pushstring(L, c->pg ? PQuser(c->pg) : "");
+    lua_pushstring(L, info.user);
     lua_setfield(L, -2, "user");
-    lua_pushstring(L, c->pg ? PQhost(c->pg) : "");
+    lua_pushstring(L, info.host);
     lua_setfield(L, -2, "host");
-    lua_pushinteger(L, (lua_Integer)c->id);
+    lua_pushinteger(L, (lua_Integer)info.id);
     lua_setfield(L, -2, "id");
     return 1;
 }
@@ -492,7 +491,11 @@ static int conn_tostring(lua_State *L)
 {
     conn_ud *u = check_conn_ud(L, 1);
     if (!u->c) lua_pushliteral(L, "lode.pg.conn (closed)");
-    else lua_pushfstring(L, "lode.pg.conn #%d", (int)u->c->id);
+    else {
+        lode_pg_conn_info info;
+        lode_pg_conn_get_info(u->c, &info);
+        lua_pushfstring(L, "lode.pg.conn #%d", (int)info.id);
+    }
     return 1;
 }
 
@@ -500,15 +503,16 @@ static int conn_tostring(lua_State *L)
 
 typedef struct {
     lode_op op;
-    pg_req *req;
+    lode_pg_call *req;
     PGresult *last, *err;
     char *conn_err;
     int want_result;       /* query: result table; exec-like callers use the same */
 } query_op;
 
-static void q_on_result(pg_req *r, PGresult *res)
+static void q_on_result(lode_pg_call *r, PGresult *res, void *ud)
 {
-    query_op *q = r->owner;
+    (void)r;
+    query_op *q = ud;
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR) {
         if (!q->err) {
@@ -522,24 +526,22 @@ static void q_on_result(pg_req *r, PGresult *res)
     q->last = res;
 }
 
-static void q_on_done(pg_req *r, const char *conn_error)
+static void q_on_done(lode_pg_call *r, const char *conn_error, void *ud)
 {
-    query_op *q = r->owner;
-    if (!q) return;
+    (void)r;
+    query_op *q = ud;
     q->req = NULL;
     if (conn_error) q->conn_err = strdup(conn_error);
     lode_op_done(&q->op);
 }
 
-static const pg_req_ops query_ops = {
-    .on_result = q_on_result, .on_copy_ready = NULL, .on_copy_data = NULL, .on_done = q_on_done,
-};
+static const lode_pg_call_callbacks query_cbs = {q_on_result, q_on_done};
 
 static void q_cancel(lode_op *op)
 {
     query_op *q = (query_op *)op;
     if (q->req) {
-        pg_req_abandon(q->req);   /* the server query is cancelled; results drained */
+        lode_pg_call_abandon(q->req);   /* the server query is cancelled; results drained */
         q->req = NULL;
     }
     lode_op_done(op);
@@ -579,24 +581,13 @@ static int conn_query(lua_State *L)
     int *lengths;
     int n = collect_params(L, 3, &values, &lengths);
     query_op *q = (query_op *)lode_op_new(L, sizeof *q, "pg.query", q_push, q_cancel, q_release);
-    q->req = pg_req_new(&query_ops, q, sql, n, values, lengths);
+    q->req = lode_pg_call_start(c, sql, n, values, lengths, 0, &query_cbs, q);
     if (!q->req) {
         q_release(&q->op);
         return luaL_error(L, "pg.query: out of memory");
     }
-    pg_conn_submit(c, q->req);
     return lode_op_yield(L, &q->op);
 }
-
-static void forget_on_done(pg_req *r, const char *conn_error)
-{
-    (void)r;
-    (void)conn_error;
-}
-
-static const pg_req_ops forget_ops = {
-    .on_result = NULL, .on_copy_ready = NULL, .on_copy_data = NULL, .on_done = forget_on_done,
-};
 
 /* conn:queue(sql): run sql after what is queued, without waiting and ignoring
  * the outcome (used to roll back a connection whose task went away). */
@@ -604,16 +595,15 @@ static int conn_queue(lua_State *L)
 {
     lode_pg_conn *c = lode_pg_check_conn(L, 1);
     const char *sql = luaL_checkstring(L, 2);
-    pg_req *r = pg_req_new(&forget_ops, NULL, sql, 0, NULL, NULL);
-    if (!r) return luaL_error(L, "pg.queue: out of memory");
-    pg_conn_submit(c, r);
+    if (!lode_pg_call_start(c, sql, 0, NULL, NULL, 0, NULL, NULL))
+        return luaL_error(L, "pg.queue: out of memory");
     return 0;
 }
 
 /* ---- row cursors (single-row mode) ------------------------------------------------------- */
 
 typedef struct {
-    pg_req *req;
+    lode_pg_call *req;
     PGresult **rows;       /* ring of single-row results */
     int head, count, cap;
     PGresult *err;
@@ -636,9 +626,9 @@ static void cursor_free(cursor *k)
     free(k);
 }
 
-static void cur_on_result(pg_req *r, PGresult *res)
+static void cur_on_result(lode_pg_call *r, PGresult *res, void *ud)
 {
-    cursor *k = r->owner;
+    cursor *k = ud;
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_SINGLE_TUPLE) {
         if (k->count == k->cap) {
@@ -656,7 +646,7 @@ static void cur_on_result(pg_req *r, PGresult *res)
         }
         k->rows[(k->head + k->count) % k->cap] = res;
         k->count++;
-        if (k->count >= CURSOR_HIGH_WATER) r->paused = 1;
+        if (k->count >= CURSOR_HIGH_WATER) lode_pg_call_pause(r);
         wake(&k->waiting);
         return;
     }
@@ -667,10 +657,10 @@ static void cur_on_result(pg_req *r, PGresult *res)
     PQclear(res);
 }
 
-static void cur_on_done(pg_req *r, const char *conn_error)
+static void cur_on_done(lode_pg_call *r, const char *conn_error, void *ud)
 {
-    cursor *k = r->owner;
-    if (!k) return;
+    (void)r;
+    cursor *k = ud;
     k->req = NULL;
     k->done = 1;
     if (conn_error) k->conn_err = strdup(conn_error);
@@ -678,9 +668,7 @@ static void cur_on_done(pg_req *r, const char *conn_error)
     if (!k->alive) cursor_free(k);
 }
 
-static const pg_req_ops cursor_ops = {
-    .on_result = cur_on_result, .on_copy_ready = NULL, .on_copy_data = NULL, .on_done = cur_on_done,
-};
+static const lode_pg_call_callbacks cursor_cbs = {cur_on_result, cur_on_done};
 
 static int cursor_push_next(lua_State *L, cursor *k)
 {
@@ -692,7 +680,8 @@ static int cursor_push_next(lua_State *L, cursor *k)
         push_row(L, res, 0, lua_gettop(L));
         lua_remove(L, -2);
         PQclear(res);
-        if (k->req && k->req->paused && k->count < CURSOR_HIGH_WATER / 2) pg_req_resume(k->req);
+        if (k->req && lode_pg_call_paused(k->req) && k->count < CURSOR_HIGH_WATER / 2)
+            lode_pg_call_resume(k->req);
         return 1;
     }
     if (k->err) {
@@ -734,7 +723,7 @@ static int cursor_close(lua_State *L)
     u->cur = NULL;
     k->alive = 0;
     if (k->req) {
-        pg_req_abandon(k->req);    /* cancels the rest on the server */
+        lode_pg_call_abandon(k->req);    /* cancels the rest on the server */
         k->req = NULL;
     }
     cursor_free(k);
@@ -754,19 +743,14 @@ static int conn_rows(lua_State *L)
     cursor *k = calloc(1, sizeof *k);
     if (!k) return luaL_error(L, "pg.rows: out of memory");
     k->alive = 1;
-    k->req = pg_req_new(&cursor_ops, k, sql, n, values, lengths);
-    if (!k->req) {
-        free(k);
-        return luaL_error(L, "pg.rows: out of memory");
-    }
-    k->req->single_row = 1;
     lua_pushcfunction(L, cursor_next);
     cursor_ud *u = lua_newuserdatauv(L, sizeof *u, 1);
     u->cur = k;
     luaL_setmetatable(L, CURSOR_MT);
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);     /* keeps the connection alive */
-    pg_conn_submit(c, k->req);
+    k->req = lode_pg_call_start(c, sql, n, values, lengths, LODE_PG_SINGLE_ROW, &cursor_cbs, k);
+    if (!k->req) return luaL_error(L, "pg.rows: out of memory");   /* __gc frees k */
     lua_pushnil(L);
     lua_pushvalue(L, -2);
     return 4;

@@ -22,11 +22,13 @@
 #include "lode/aws/client.h"
 /* http: curl multi on the loop */
 #include "lode/http/http.h"
-/* s3: client and the S3 byte source */
+/* s3: client, the S3 byte source, opening a path or URL */
 #include "lode/s3/s3.h"
 #include "lode/s3/transfer.h"
-/* pg: non-blocking libpq, COPY streaming */
+#include "lode/s3/open.h"
+/* pg: non-blocking libpq, statements as calls, COPY streaming */
 #include "lode/pg/pg.h"
+#include "lode/pg/call.h"
 /* parquet: Thrift, footer model, page codecs, row reader */
 #include "lode/parquet/thrift.h"
 #include "lode/parquet/parquet.h"

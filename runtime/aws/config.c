@@ -82,10 +82,18 @@ static char *home_path(const char *env, const char *rel)
     return out;
 }
 
+const char *lode_aws_env_profile(void)
+{
+    const char *p = getenv("AWS_DEFAULT_PROFILE");
+    return p ? p : getenv("AWS_PROFILE");
+}
+
 int lode_aws_config_load(lode_aws_config *c, const char *profile, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
-    c->profile = profile && *profile ? strdup(profile) : env_dup("AWS_PROFILE");
+    const char *env_profile = lode_aws_env_profile();
+    c->profile = profile && *profile ? strdup(profile)
+               : env_profile && *env_profile ? strdup(env_profile) : NULL;
     if (!c->profile) c->profile = strdup("default");
     if (!c->profile) goto oom;
 

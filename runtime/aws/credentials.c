@@ -20,6 +20,8 @@
 
 #include "credentials_internal.h"
 #include "lode/core/task.h"
+#include "lode/http/http.h"
+#include "lode/aws/config.h"
 
 /* ---- credentials and results ------------------------------------------------ */
 
@@ -29,7 +31,7 @@ lode_aws_creds *lode_aws_creds_ref(lode_aws_creds *c)
     return c;
 }
 
-static void wipe_free(char *s)
+void creds_wipe_free(char *s)
 {
     if (!s) return;
     memset(s, 0, strlen(s));
@@ -40,8 +42,8 @@ void lode_aws_creds_unref(lode_aws_creds *c)
 {
     if (!c || --c->refs > 0) return;
     free((char *)c->keys.access_key_id);
-    wipe_free((char *)c->keys.secret_access_key);
-    wipe_free((char *)c->keys.session_token);
+    creds_wipe_free((char *)c->keys.secret_access_key);
+    creds_wipe_free((char *)c->keys.session_token);
     free(c);
 }
 
@@ -349,8 +351,7 @@ static lode_aws_creds_provider *provider_new(const lode_aws_chain_opts *o, lode_
     p->winner = -1;
     /* botocore's "profile" setting: AWS_DEFAULT_PROFILE, then AWS_PROFILE; a
      * named profile (even "default", even "") must exist */
-    const char *prof = o && o->profile ? o->profile : getenv("AWS_DEFAULT_PROFILE");
-    if (!prof) prof = getenv("AWS_PROFILE");
+    const char *prof = o && o->profile ? o->profile : lode_aws_env_profile();
     p->named = prof != NULL;
     p->profile = strdup(prof ? prof : "default");
     p->opts.profile = o && o->profile ? p->profile : NULL;
@@ -591,4 +592,18 @@ const char *creds_json_str(const cJSON *doc, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int creds_http_take(lode_http *h, int cancelled, int json, creds_http_answer *a)
+{
+    if (cancelled) {
+        lode_http_free(h);
+        return 1;
+    }
+    a->status = lode_http_status(h);
+    a->why = lode_http_error(h);
+    a->len = 0;
+    a->body = lode_http_body(h, &a->len);
+    a->json = json && !a->why && a->status == 200 ? cJSON_ParseWithLength(a->body, a->len) : NULL;
+    return 0;
 }

@@ -72,40 +72,15 @@ static void on_http_done(lode_http *h, void *ud)
 {
     role_fetch *f = ud;
     f->h = NULL;
-    if (f->cancelled) {
-        lode_http_free(h);
+    creds_http_answer a;
+    if (creds_http_take(h, f->cancelled, 0, &a)) {
         fetch_free(f);
         return;
     }
-    long status = lode_http_status(h);
-    const char *why = lode_http_error(h);
-    size_t len = 0;
-    const char *body = lode_http_body(h, &len);
     creds_result res;
-    if (why) {
-        creds_fail(&res, "CredentialRetrievalError", 1, "STS AssumeRole %s at %s: %s", f->role_arn, f->url, why);
-    } else if (status != 200) {
-        char *code = creds_xml_text(body, len, "Code"), *msg = creds_xml_text(body, len, "Message");
-        creds_fail(&res, "CredentialRetrievalError", status >= 500 || status == 429,
-                   "STS AssumeRole %s (profile '%s'): HTTP %ld %s: %.300s", f->role_arn, f->profile, status,
-                   code ? code : "", msg ? msg : "");
-        free(code);
-        free(msg);
-    } else {
-        char *akid = creds_xml_text(body, len, "AccessKeyId"), *secret = creds_xml_text(body, len, "SecretAccessKey");
-        char *token = creds_xml_text(body, len, "SessionToken"), *exp = creds_xml_text(body, len, "Expiration");
-        int64_t expiration = exp ? creds_parse_time(exp) : -1;
-        if (!akid || !secret || !token || expiration < 0)
-            creds_fail(&res, "CredentialRetrievalError", 0, "STS AssumeRole %s: the answer lacks credentials",
-                       f->role_arn);
-        else creds_found(&res, f->rs->base.name, akid, secret, token, expiration);
-        free(akid);
-        if (secret) memset(secret, 0, strlen(secret));
-        free(secret);
-        if (token) memset(token, 0, strlen(token));
-        free(token);
-        free(exp);
-    }
+    char what[1200];
+    snprintf(what, sizeof what, "STS AssumeRole %s (profile '%s')", f->role_arn, f->profile);
+    creds_sts_answer(&res, &a, f->rs->base.name, what, f->url);
     lode_http_free(h);
     finish(f, &res);
 }

@@ -119,17 +119,15 @@ static void on_http_done(lode_http *h, void *ud)
 {
     ecs_fetch *f = ud;
     f->h = NULL;
-    if (!f->done) {                /* cancelled */
-        lode_http_free(h);
+    creds_http_answer a;
+    if (creds_http_take(h, !f->done, 1, &a)) {     /* cancelled */
         fetch_free(f);
         return;
     }
-    long status = lode_http_status(h);
-    const char *why = lode_http_error(h);
-    size_t len = 0;
-    const char *body = lode_http_body(h, &len);
+    const char *why = a.why;
+    long status = a.status;
     creds_result res;
-    cJSON *doc = !why && status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
+    cJSON *doc = a.json;
     if (why) snprintf(f->last, sizeof f->last, "%s", why);
     else if (status != 200) snprintf(f->last, sizeof f->last, "HTTP %ld", status);
     else if (!cJSON_IsObject(doc)) snprintf(f->last, sizeof f->last, "the answer is not a JSON object");

@@ -93,6 +93,8 @@ void creds_profiles_free(creds_profiles *p);
 /* ---- helpers ---- */
 /* ISO 8601 "2026-01-02T03:04:05Z" (fraction and offsets allowed) to Unix seconds; -1 if invalid. */
 int64_t creds_parse_time(const char *s);
+/* Zero a secret string, then free it (NULL is fine). */
+void creds_wipe_free(char *s);
 /* Current Unix time in milliseconds (the cache's clock). */
 int64_t creds_now_ms(void);
 
@@ -118,6 +120,32 @@ lode_aws_creds_provider *creds_sub_provider_new(const char *profile, int kind, c
 char *creds_sts_endpoint(const creds_section *prof);
 char *creds_xml_text(const char *body, size_t len, const char *tag);
 creds_source *creds_source_sso(void);
+
+/* A credential endpoint's HTTP answer as the four HTTP providers read it:
+ * why (transport error, or NULL), status, body, and the body parsed when
+ * asked for JSON and the status is 200 (NULL otherwise; the caller
+ * cJSON_Delete()s it). Strings point into h: use them before
+ * lode_http_free(h). */
+struct lode_http;
+struct cJSON;
+typedef struct {
+    const char *why;
+    long status;
+    const char *body;
+    size_t len;
+    struct cJSON *json;
+} creds_http_answer;
+/* A provider's request ended. When it was cancelled meanwhile, free h and
+ * return 1 (the caller frees its fetch and returns); else fill a, return 0. */
+int creds_http_take(struct lode_http *h, int cancelled, int json, creds_http_answer *a);
+
+/* STS's answer to AssumeRole or AssumeRoleWithWebIdentity into res: FOUND
+ * with its <Credentials> under `provider`, or FAIL naming `what` ("STS
+ * AssumeRole <arn> (profile 'p')") and url: a transport error (retryable),
+ * an HTTP error with STS's Code and Message (retryable on 5xx and 429), or
+ * an answer without credentials. Secrets read are wiped before freeing. */
+void creds_sts_answer(creds_result *res, const creds_http_answer *a, const char *provider,
+                      const char *what, const char *url);
 
 /* The string member `key` of a JSON object (credential answers), or NULL. */
 struct cJSON;

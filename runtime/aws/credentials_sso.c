@@ -35,16 +35,9 @@ typedef struct {
     const char *provider;
 } sso_fetch;
 
-static void wipe_free(char *s)
-{
-    if (!s) return;
-    memset(s, 0, strlen(s));
-    free(s);
-}
-
 static void fetch_free(sso_fetch *f)
 {
-    wipe_free(f->auth);
+    creds_wipe_free(f->auth);
     free(f->url);
     free(f);
 }
@@ -53,17 +46,15 @@ static void on_http_done(lode_http *h, void *ud)
 {
     sso_fetch *f = ud;
     f->h = NULL;
-    if (!f->done) {                /* cancelled */
-        lode_http_free(h);
+    creds_http_answer a;
+    if (creds_http_take(h, !f->done, 1, &a)) {     /* cancelled */
         fetch_free(f);
         return;
     }
-    long status = lode_http_status(h);
-    const char *why = lode_http_error(h);
-    size_t len = 0;
-    const char *body = lode_http_body(h, &len);
+    const char *why = a.why;
+    long status = a.status;
     creds_result res;
-    cJSON *doc = !why && status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
+    cJSON *doc = a.json;
     const cJSON *rc = cJSON_GetObjectItemCaseSensitive(doc, "roleCredentials");
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(rc, "expiration");
     const char *akid = creds_json_str(rc, "accessKeyId"), *secret = creds_json_str(rc, "secretAccessKey");
@@ -121,7 +112,7 @@ static char *read_token(const char *path, const char *login, int check_expiry, c
     memset(chunk, 0, sizeof chunk);
     (void)cap;
     cJSON *doc = text ? cJSON_ParseWithLength(text, len) : NULL;
-    if (text) wipe_free(text);
+    if (text) creds_wipe_free(text);
     const char *tok = creds_json_str(doc, "accessToken"), *exp = creds_json_str(doc, "expiresAt");
     char *out = NULL;
     int64_t expires = exp ? creds_parse_time(exp) : -1;
@@ -245,7 +236,7 @@ fail:
     if (f) fetch_free(f);
     f = NULL;
 out:
-    wipe_free(token);
+    creds_wipe_free(token);
     free(path);
     creds_profiles_free(&pr);
     return f;

@@ -78,45 +78,15 @@ static void on_http_done(lode_http *h, void *ud)
 {
     wi_fetch *f = ud;
     f->h = NULL;
-    if (!f->done) {                /* cancelled */
-        lode_http_free(h);
+    creds_http_answer a;
+    if (creds_http_take(h, !f->done, 0, &a)) {     /* cancelled */
         fetch_free(f);
         return;
     }
-    long status = lode_http_status(h);
-    const char *why = lode_http_error(h);
-    size_t len = 0;
-    const char *body = lode_http_body(h, &len);
     creds_result res;
-    if (why) {
-        creds_fail(&res, "CredentialRetrievalError", 1, "STS AssumeRoleWithWebIdentity for %s at %s: %s", f->role_arn,
-                   f->url, why);
-    } else if (status != 200) {
-        char *code = creds_xml_text(body, len, "Code"), *msg = creds_xml_text(body, len, "Message");
-        creds_fail(&res, "CredentialRetrievalError", status >= 500 || status == 429,
-                   "STS AssumeRoleWithWebIdentity for %s: HTTP %ld %s: %.300s", f->role_arn, status,
-                   code ? code : "", msg ? msg : "");
-        free(code);
-        free(msg);
-    } else {
-        char *akid = creds_xml_text(body, len, "AccessKeyId"), *secret = creds_xml_text(body, len, "SecretAccessKey");
-        char *token = creds_xml_text(body, len, "SessionToken"), *exp = creds_xml_text(body, len, "Expiration");
-        int64_t expiration = exp ? creds_parse_time(exp) : -1;
-        if (!akid || !secret || !token || expiration < 0)
-            creds_fail(&res, "CredentialRetrievalError", 0,
-                       "STS AssumeRoleWithWebIdentity for %s: the answer lacks credentials", f->role_arn);
-        else creds_found(&res, f->provider, akid, secret, token, expiration);
-        free(akid);
-        if (secret) {
-            memset(secret, 0, strlen(secret));
-            free(secret);
-        }
-        if (token) {
-            memset(token, 0, strlen(token));
-            free(token);
-        }
-        free(exp);
-    }
+    char what[600];
+    snprintf(what, sizeof what, "STS AssumeRoleWithWebIdentity for %s", f->role_arn);
+    creds_sts_answer(&res, &a, f->provider, what, f->url);
     lode_http_free(h);
     f->done(f->ud, &res);
     lode_aws_creds_unref(res.creds);
@@ -254,4 +224,33 @@ creds_source *creds_source_web_identity(void)
     s->cancel = wi_cancel;
     s->free = source_free;
     return s;
+}
+
+void creds_sts_answer(creds_result *res, const creds_http_answer *a, const char *provider,
+                      const char *what, const char *url)
+{
+    if (a->why) {
+        creds_fail(res, "CredentialRetrievalError", 1, "%s at %s: %s", what, url, a->why);
+        return;
+    }
+    if (a->status != 200) {
+        char *code = creds_xml_text(a->body, a->len, "Code"), *msg = creds_xml_text(a->body, a->len, "Message");
+        creds_fail(res, "CredentialRetrievalError", a->status >= 500 || a->status == 429,
+                   "%s: HTTP %ld %s: %.300s", what, a->status, code ? code : "", msg ? msg : "");
+        free(code);
+        free(msg);
+        return;
+    }
+    char *akid = creds_xml_text(a->body, a->len, "AccessKeyId");
+    char *secret = creds_xml_text(a->body, a->len, "SecretAccessKey");
+    char *token = creds_xml_text(a->body, a->len, "SessionToken");
+    char *exp = creds_xml_text(a->body, a->len, "Expiration");
+    int64_t expiration = exp ? creds_parse_time(exp) : -1;
+    if (!akid || !secret || !token || expiration < 0)
+        creds_fail(res, "CredentialRetrievalError", 0, "%s: the answer lacks credentials", what);
+    else creds_found(res, provider, akid, secret, token, expiration);
+    free(akid);
+    creds_wipe_free(secret);
+    creds_wipe_free(token);
+    free(exp);
 }

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "aws_internal.h"
+#include "lode/aws/config.h"
 
 /* From botocore's service models (metadata: serviceId, signingName,
  * endpointPrefix, protocol, apiVersion, targetPrefix, jsonVersion). */
@@ -210,7 +211,9 @@ int aws_settings_resolve(const lode_aws_service *svc, const lode_aws_client_opts
     memset(out, 0, sizeof *out);
     char *conf = config_path();
     char section[300];
-    out->profile = o->profile && *o->profile ? strdup(o->profile) : env_dup("AWS_PROFILE");
+    const char *env_profile = lode_aws_env_profile();
+    out->profile = o->profile && *o->profile ? strdup(o->profile)
+                 : env_profile && *env_profile ? strdup(env_profile) : NULL;
     if (!out->profile) out->profile = strdup("default");
     if (!out->profile) goto oom;
     if (strcmp(out->profile, "default") == 0) snprintf(section, sizeof section, "default");

@@ -33,7 +33,7 @@
 #include "lode/parquet/parquet.h"
 #include "lode/parquet/read.h"
 #include "lode/pg/pg.h"
-#include "lode/s3/s3.h"
+#include "lode/s3/open.h"
 #include "lode/core/source.h"
 
 #define RENDER_CHUNK (256u * 1024u)
@@ -888,17 +888,14 @@ static void attach_reader(pq_slot *s, lode_source *src)
     lode_pqr_open(s->r, on_footer, s);
 }
 
-static void on_s3_open(void *ud, lode_source *src, const lode_s3_error *e)
+static void on_open(void *ud, lode_source *src, const lode_source_open_error *e)
 {
     pq_slot *s = ud;
     lode_pqcopy *p = s->p;
     if (!src) {
         s->busy = 0;
-        int missing = e->status == 404 || !strcmp(e->code, "NoSuchKey");
         p->retryable = e->retryable;
-        fail(p, strcmp(e->code, "ObjectChanged") == 0 ? "ObjectChanged" : "s3", e->key[0] ? e->key : p->files[s->file], "%s: %s (%s%s%ld)", p->files[s->file],
-             missing ? "no such key" : e->message[0] ? e->message : e->code, e->code,
-             e->status ? ", HTTP " : "", e->status);
+        fail(p, e->code, p->files[s->file], "%s", e->message);
         pump(p);
         return;
     }
@@ -918,27 +915,8 @@ static void slot_open(lode_pqcopy *p, size_t file)
     s->file = file;
     s->state = S_OPENING;
     s->busy = 1;
-    const char *url = p->files[file];
-    if (strncmp(url, "s3://", 5) == 0) {
-        lode_s3_error e;
-        memset(&e, 0, sizeof e);
-        lode_s3 *c = lode_s3_default(&e);
-        /* one GET opens it and brings the footer */
-        if (c && lode_source_open_s3_version(c, url, p->etags[file], LODE_PQ_SPECULATIVE_DEFAULT, on_s3_open, s,
-                                             &e) == 0)
-            return;
-        on_s3_open(s, NULL, &e);
-        return;
-    }
-    const char *path = strncmp(url, "file://", 7) == 0 ? url + 7 : url;
-    lode_source *src = NULL;
-    char err[600];
-    if (lode_source_open_file(path, &src, err, sizeof err) != 0) {
-        s->busy = 0;
-        fail(p, "bad_input", url, "%s", err);
-        return;
-    }
-    attach_reader(s, src);
+    /* the version listed; on S3 one GET opens it and brings the footer */
+    lode_source_open_url(p->files[file], p->etags[file], LODE_PQ_SPECULATIVE_DEFAULT, on_open, s);
 }
 
 /* ---- compressed objects: inflate into a temporary file ------------------------------------ */

@@ -187,11 +187,11 @@ static void connect_step(lode_pg_conn *c)
 static void shutdown_all(void *ud)
 {
     (void)ud;
-    while (G.live) pg_conn_close(G.live);
+    while (G.live) lode_pg_conn_close(G.live);
     G.hooked = 0;
 }
 
-lode_pg_conn *pg_conn_start(const char *conninfo,
+lode_pg_conn *lode_pg_connect(const char *conninfo,
                             void (*on_connect)(lode_pg_conn *c, void *ud), void *ud)
 {
     lode_pg_conn *c = calloc(1, sizeof *c);
@@ -225,7 +225,7 @@ lode_pg_conn *pg_conn_start(const char *conninfo,
     return c;
 }
 
-void pg_conn_forget_connect(lode_pg_conn *c)
+void lode_pg_connect_forget(lode_pg_conn *c)
 {
     c->on_connect = NULL;
 }
@@ -740,7 +740,7 @@ static void conn_destroy(lode_pg_conn *c)
     free(c);
 }
 
-void pg_conn_close(lode_pg_conn *c)
+void lode_pg_conn_close(lode_pg_conn *c)
 {
     if (c->in_pump) {
         c->closing = 1;
@@ -749,7 +749,7 @@ void pg_conn_close(lode_pg_conn *c)
     conn_destroy(c);
 }
 
-void pg_conn_release(lode_pg_conn *c)
+void lode_pg_conn_release(lode_pg_conn *c)
 {
     c->held = 0;
     if (c->in_pump) {
@@ -762,6 +762,45 @@ void pg_conn_release(lode_pg_conn *c)
 int lode_pg_conn_usable(const lode_pg_conn *c)
 {
     return c && c->state == PGC_READY && !c->closing && !c->finished;
+}
+
+void lode_pg_conn_hold(lode_pg_conn *c)
+{
+    c->held = 1;
+}
+
+int lode_pg_conn_closed(const lode_pg_conn *c)
+{
+    return c->finished;
+}
+
+const char *lode_pg_connect_error(const lode_pg_conn *c)
+{
+    if (c->state == PGC_READY && !c->finished) return NULL;
+    return c->error && *c->error ? c->error : "could not connect";
+}
+
+const char *lode_pg_conn_status(const lode_pg_conn *c)
+{
+    if (c->finished) return "closed";
+    switch (c->state) {
+    case PGC_READY: return c->cur || c->q_head ? "busy" : "ready";
+    case PGC_BROKEN: return "broken";
+    case PGC_CONNECTING: return "connecting";
+    default: return "closed";
+    }
+}
+
+void lode_pg_conn_get_info(const lode_pg_conn *c, lode_pg_conn_info *info)
+{
+    const PGconn *pg = c->pg;
+    info->backend_pid = pg ? PQbackendPID(pg) : 0;
+    info->server_version = pg ? PQserverVersion(pg) : 0;
+    info->database = pg ? PQdb(pg) : "";
+    info->user = pg ? PQuser(pg) : "";
+    info->host = pg ? PQhost(pg) : "";
+    info->id = c->id;
+    info->transaction = pg ? PQtransactionStatus(pg) : PQTRANS_UNKNOWN;
 }
 
 /* ---- outcomes ------------------------------------------------------------------------- */

@@ -14,8 +14,10 @@
 #include <uv.h>
 
 #include "lode/pg/pg.h"
+#include "lode/pg/call.h"
 
-typedef struct pg_req pg_req;
+/* A request is the runtime side of a public lode_pg_call. */
+typedef struct lode_pg_call pg_req;
 typedef struct pg_cancel_job pg_cancel_job;
 
 typedef enum {
@@ -48,7 +50,7 @@ typedef struct {
     void (*on_done)(pg_req *r, const char *conn_error);
 } pg_req_ops;
 
-struct pg_req {
+struct lode_pg_call {
     pg_req *next;
     lode_pg_conn *conn;
     const pg_req_ops *ops;
@@ -66,6 +68,7 @@ struct pg_req {
     int end_pending;         /* CopyDone/CopyFail waits for room */
     char *end_failure;
     char *task;              /* name of the task that made it, for its notices' log lines */
+    lode_pg_call_callbacks cb;   /* lode_pg_call_start's callbacks (call.c's ops) */
 };
 
 struct lode_pg_conn {
@@ -88,19 +91,6 @@ struct lode_pg_conn {
     int finished;            /* closed: no libpq, no handles */
     int held;                /* a Lua userdata points here: it frees the struct */
 };
-
-/* Start connecting; on_connect(c, ud) is called once (c->state says how it
- * went; c->error explains a failure). Returns NULL only when out of memory. */
-lode_pg_conn *pg_conn_start(const char *conninfo,
-                            void (*on_connect)(lode_pg_conn *c, void *ud), void *ud);
-/* Stop waiting for a connection attempt (its callback will not be called). */
-void pg_conn_forget_connect(lode_pg_conn *c);
-/* Close: running and queued requests end with "connection closed"; the
- * struct is freed too unless it is held (then pg_conn_release frees it).
- * The runtime's shutdown closes every connection still open. */
-void pg_conn_close(lode_pg_conn *c);
-/* Drop the holder's claim (set c->held = 1 when wrapping c) and free. */
-void pg_conn_release(lode_pg_conn *c);
 
 /* A request with copied SQL and parameters; NULL when out of memory. */
 pg_req *pg_req_new(const pg_req_ops *ops, void *owner, const char *sql, int nparams,

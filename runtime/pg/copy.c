@@ -137,6 +137,39 @@ int lode_copy_text_field(lode_copy_buf *b, const char *p, size_t n, int last)
     return lode_copy_buf_append(b, last ? "\n" : "\t", 1);
 }
 
+/* ---- what COPY IN and COPY OUT share ------------------------------------------------ */
+
+/* The outcome of a COPY request: the server's error, else the connection's
+ * failure, else the server's verdict (ok when no result came). */
+static void copy_outcome(lode_pg_outcome *o, const PGresult *ok_res, const PGresult *err_res,
+                         const char *conn_error, char *msg, size_t msglen)
+{
+    if (err_res) {
+        pg_outcome_from(o, err_res, NULL, msg, msglen);
+    } else if (conn_error) {
+        memset(o, 0, sizeof *o);
+        snprintf(msg, msglen, "%s", conn_error);
+        o->message = msg;
+        o->retryable = 1;
+    } else {
+        pg_outcome_from(o, ok_res, NULL, msg, msglen);
+        if (!ok_res) o->ok = 1;
+    }
+}
+
+/* A zeroed COPY object of `size` bytes for a statement on c; NULL with *err
+ * when c cannot take one or memory is short. */
+static void *copy_alloc(lode_pg_conn *c, size_t size, const char **err)
+{
+    if (!lode_pg_conn_usable(c)) {
+        *err = c && c->error ? c->error : "the connection is not usable";
+        return NULL;
+    }
+    void *x = calloc(1, size);
+    if (!x) *err = "out of memory";
+    return x;
+}
+
 /* ---- COPY FROM STDIN -------------------------------------------------------------- */
 
 struct lode_copy_in {
@@ -227,17 +260,9 @@ static void ci_on_done(pg_req *r, const char *conn_error)
         snprintf(msg, sizeof msg, "COPY aborted: %s",
                  ci->abort_reason ? ci->abort_reason : "aborted by lode");
         o.message = msg;
-    } else if (ci->err_res) {
-        pg_outcome_from(&o, ci->err_res, NULL, msg, sizeof msg);
-    } else if (conn_error) {
-        memset(&o, 0, sizeof o);
-        snprintf(msg, sizeof msg, "%s", conn_error);
-        o.message = msg;
-        o.retryable = 1;
     } else {
-        pg_outcome_from(&o, ci->ok_res, NULL, msg, sizeof msg);
-        if (!ci->ok_res) o.ok = 1;
-        if (!ci->started && !ci->ok_res) {
+        copy_outcome(&o, ci->ok_res, ci->err_res, conn_error, msg, sizeof msg);
+        if (!ci->err_res && !conn_error && !ci->started && !ci->ok_res) {
             o.ok = 0;
             o.message = "the statement did not start a COPY FROM STDIN";
         }
@@ -261,15 +286,8 @@ lode_copy_in *lode_copy_in_start(lode_pg_conn *c, const char *sql, lode_copy_for
                                  const lode_copy_in_callbacks *cb, void *ud,
                                  const char **err)
 {
-    if (!lode_pg_conn_usable(c)) {
-        *err = c && c->error ? c->error : "the connection is not usable";
-        return NULL;
-    }
-    lode_copy_in *ci = calloc(1, sizeof *ci);
-    if (!ci) {
-        *err = "out of memory";
-        return NULL;
-    }
+    lode_copy_in *ci = copy_alloc(c, sizeof *ci, err);
+    if (!ci) return NULL;
     ci->cb = *cb;
     ci->ud = ud;
     ci->fmt = fmt;
@@ -401,16 +419,8 @@ static void co_on_done(pg_req *r, const char *conn_error)
     if (co->cancelled) {
         memset(&o, 0, sizeof o);
         o.message = "cancelled";
-    } else if (co->err_res) {
-        pg_outcome_from(&o, co->err_res, NULL, msg, sizeof msg);
-    } else if (conn_error) {
-        memset(&o, 0, sizeof o);
-        snprintf(msg, sizeof msg, "%s", conn_error);
-        o.message = msg;
-        o.retryable = 1;
     } else {
-        pg_outcome_from(&o, co->ok_res, NULL, msg, sizeof msg);
-        if (!co->ok_res) o.ok = 1;
+        copy_outcome(&o, co->ok_res, co->err_res, conn_error, msg, sizeof msg);
     }
     if (co->cb.on_finish) co->cb.on_finish(co, &o, co->ud);
     PQclear(co->ok_res);
@@ -429,15 +439,8 @@ lode_copy_out *lode_copy_out_start(lode_pg_conn *c, const char *sql,
                                    const lode_copy_out_callbacks *cb, void *ud,
                                    const char **err)
 {
-    if (!lode_pg_conn_usable(c)) {
-        *err = c && c->error ? c->error : "the connection is not usable";
-        return NULL;
-    }
-    lode_copy_out *co = calloc(1, sizeof *co);
-    if (!co) {
-        *err = "out of memory";
-        return NULL;
-    }
+    lode_copy_out *co = copy_alloc(c, sizeof *co, err);
+    if (!co) return NULL;
     co->cb = *cb;
     co->ud = ud;
     co->req = pg_req_new(&copy_out_ops, co, sql, 0, NULL, NULL);

@@ -128,11 +128,11 @@ static void on_connect(lode_pg_conn *c, void *ud)
 static void test_stream(const char *url)
 {
     int connected = 0;
-    lode_pg_conn *c = pg_conn_start(url, on_connect, &connected);
+    lode_pg_conn *c = lode_pg_connect(url, on_connect, &connected);
     while (!connected) uv_run(lode_loop(), UV_RUN_DEFAULT);
     if (!ok(lode_pg_conn_usable(c), "connected")) {
         tap_diag("%s", c->error ? c->error : "?");
-        pg_conn_close(c);
+        lode_pg_conn_close(c);
         return;
     }
     ok(run_sql(c, "drop table if exists c_copy; create unlogged table c_copy (id int8, s text)"), "table created");
@@ -172,7 +172,7 @@ static void test_stream(const char *url)
     lode_copy_buf_free(&m.row);
     lode_copy_buf_free(&bad.row);
     lode_copy_buf_free(&ab.row);
-    pg_conn_close(c);
+    lode_pg_conn_close(c);
 }
 
 int main(void)

@@ -17,8 +17,15 @@ typedef struct {
     lode_s3_addressing addressing;
 } lode_aws_config;
 
+/* The profile to use when the caller names none, as botocore's session
+ * setting `profile`: AWS_DEFAULT_PROFILE, then AWS_PROFILE; NULL when neither
+ * is set. Every AWS caller (S3, lode.aws clients, the credential chain)
+ * goes through this, so they agree on the profile. */
+const char *lode_aws_env_profile(void);
+
 /* Resolve like the aws CLI: env, then the profile in the credentials and
- * config files. profile NULL: AWS_PROFILE or "default". 0, or -1 with err. */
+ * config files. profile NULL: lode_aws_env_profile() or "default". 0, or -1
+ * with err. */
 int lode_aws_config_load(lode_aws_config *c, const char *profile, char *err, size_t errlen);
 void lode_aws_config_free(lode_aws_config *c);
 

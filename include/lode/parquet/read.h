@@ -119,4 +119,30 @@ int lode_pqr_next_row(lode_pqr *r, lode_pqr_row *row);
 
 void lode_pqr_buf_free(lode_pqr_buf *b);
 
+/* ---- the whole file to a file descriptor (`lode parquet cat`) -------------- */
+
+/* Render every row of an opened reader to fd, row group by row group, in
+ * the reader's format, OUT_CHUNK-sized writes (memory: one row group and
+ * one chunk). Zero-initialise it in the caller's struct; `cancelled` may be
+ * set at any time (the next step finishes). done(d, ud) runs once: then
+ * lode_pqr_failed(r) says the file was bad, d->failed that writing failed
+ * (d->err why), else d->rows rows were written; a reader of fd that went
+ * away (EPIPE) ends it quietly. */
+typedef struct lode_pqr_dump {
+    lode_pqr *r;
+    int fd;
+    lode_pqr_buf out;
+    int64_t rows;
+    int cancelled;
+    int failed;
+    char err[256];
+    void (*done)(struct lode_pqr_dump *d, void *ud);
+    void *ud;
+} lode_pqr_dump;
+
+void lode_pqr_dump_start(lode_pqr_dump *d, lode_pqr *r, int fd,
+                         void (*done)(lode_pqr_dump *d, void *ud), void *ud);
+/* Frees the output buffer (after done). */
+void lode_pqr_dump_free(lode_pqr_dump *d);
+
 #endif

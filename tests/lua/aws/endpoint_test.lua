@@ -96,6 +96,10 @@ local cases = {
       AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = "true" } },
   { "AWS_PROFILE selects the profile's region", { "glue", "athena" },
     { AWS_CONFIG_FILE = config("[default]\nregion = us-west-2\n[profile p2]\nregion = ap-south-1\n"), AWS_PROFILE = "p2" } },
+  { "AWS_DEFAULT_PROFILE before AWS_PROFILE (botocore's profile setting)", { "glue", "athena", "sts" },
+    { AWS_CONFIG_FILE = config("[default]\nregion = us-west-2\n[profile p2]\nregion = ap-south-1\n"
+                               .. "[profile p3]\nregion = eu-north-1\n"),
+      AWS_DEFAULT_PROFILE = "p3", AWS_PROFILE = "p2" } },
   { "no region: regional services refuse, IAM does not", { "glue", "sts", "iam" }, {} },
 }
 

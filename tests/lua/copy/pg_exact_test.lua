@@ -234,7 +234,7 @@ t.test("a short 206 body is retried, never loaded: past the retries the load fai
   t.eq(#ledger("exact_big"), 0)
   r = child(port, PQ)
   t.eq(r.status, 0, r.stderr)
-  t.match(r.stdout, "^error s3 true\n")
+  t.match(r.stdout, "^error io true\n")
   t.match(r.stdout, "short")
   t.eq(contents("exact_pq"), { 0, "0" })
   t.eq(#ledger("exact_pq"), 0)

@@ -133,6 +133,25 @@ t.test("missing keys and non-Parquet objects fail with structured errors", funct
   t.contains(tostring(err), "no PAR1 magic")
 end)
 
+-- One open for every Parquet reader (lode_source_open_url): a missing local
+-- file and a missing key fail the footer reader and the row reader with the
+-- same code, and the message names the path or URL given.
+t.test("parquet.metadata and parquet.rows fail alike on a missing file or key", function()
+  local missing = { t.tmpdir() .. "/absent.parquet", "file://" .. t.tmpdir() .. "/absent2.parquet",
+                    B .. "absent.parquet" }
+  for _, url in ipairs(missing) do
+    local ok, meta_err = pcall(parquet.metadata, url)
+    t.ok(not ok, url)
+    local ok2, rows_err = pcall(function() for _ in parquet.rows(url) do end end)
+    t.ok(not ok2, url)
+    t.eq(meta_err.code, "not_found", url .. " (metadata)")
+    t.eq(rows_err.code, "not_found", url .. " (rows)")
+    local name = url:gsub("^file://", "")
+    t.contains(meta_err.message, name)
+    t.contains(rows_err.message, name)
+  end
+end)
+
 t.test("1,000 footers under a prefix: concurrent, one request each", { timeout = 110000 }, function()
   local body = read_file(fixture())
   local n = 1000
