@@ -104,8 +104,7 @@ local function targets()
   local out = {}
   local names = {}
   for _, e in ipairs(fs.scandir(examples) or {}) do
-    -- aws_api.lua calls STS and Glue, which need moto (aws_api_test.lua), and
-    -- lode.aws does not honour lode plan yet: its CreateDatabase is sent
+    -- aws_api.lua calls STS and Glue, which need moto: aws_api_test.lua plans it
     if e.name:match("%.lua$") and not e.name:match("_test%.lua$") and e.name ~= "aws_api.lua" then
       names[#names + 1] = e.name
     end
