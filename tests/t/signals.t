@@ -98,6 +98,7 @@ term_and_wait $pid
 release_lock
 check "merge: a statement of the merge was waiting when SIGTERM came" "[ $blocked -eq 0 ]"
 check "merge: exit 143 within 10 s ($secs s)" "[ $rc -eq 143 ] && python3 -c 'import sys; sys.exit(0 if $secs < 10 else 1)'"
+check "merge: the summary is printed, the task cancelled" "grep -q 'CANCELLED by SIGTERM' $dir/run.log && grep -Eq '^upsert +cancelled' $dir/run.log"
 check "merge: lode.runs says cancelled by SIGTERM" "[ \"\$(run_status sig_merge_$sfx)\" = 'cancelled|cancelled by SIGTERM' ]"
 check "merge: the target is unchanged" "[ \"\$(q \"SELECT count(*), count(*) FILTER (WHERE name = 'old') FROM sig_merge_$sfx\")\" = '100|100' ]"
 $L run "$dir/merge.lua" >"$dir/run.log" 2>&1; rc=$?
