@@ -99,6 +99,17 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/lode/lua
 	install -m 755 $(BUILD)/lode $(DESTDIR)$(PREFIX)/bin/lode
 	cp -R stdlib/. $(DESTDIR)$(PREFIX)/share/lode/lua/
+	@# the dev stack's local S3 (`lode dev up --s3 s3rver`): its wrapper, and
+	@# s3rver's node packages when `make deps` installed them (else lode dev
+	@# installs them with npm on first use)
+	install -d $(DESTDIR)$(PREFIX)/share/lode/dev
+	install -m 644 tests/tools/s3rver.js $(DESTDIR)$(PREFIX)/share/lode/dev/s3rver.js
+	if [ -d tests/node_modules/s3rver ]; then \
+	  mkdir -p $(DESTDIR)$(PREFIX)/share/lode/dev/node_modules && \
+	  for m in tests/node_modules/* tests/node_modules/.bin; do \
+	    case "$$m" in */@duckdb) ;; *) cp -R "$$m" $(DESTDIR)$(PREFIX)/share/lode/dev/node_modules/ ;; esac; \
+	  done; \
+	fi
 
 clean:
 	rm -rf build build-sanitize

@@ -71,6 +71,7 @@ static struct {
     uint64_t next_id;
     long live;
     lode_task *live_head;
+    int cleanups;               /* lode_cleanup_hold()s not yet released */
     int initialized;
 } S;
 
@@ -1022,11 +1023,43 @@ static void close_walk(uv_handle_t *h, void *arg)
     if (!uv_is_closing(h)) uv_close(h, NULL);
 }
 
+void lode_cleanup_hold(void) { S.cleanups++; }
+
+void lode_cleanup_release(void)
+{
+    assert(S.cleanups > 0);
+    S.cleanups--;
+}
+
+static void cleanup_timer_fired(uv_timer_t *t) { *(int *)t->data = 1; }
+
+/* Run the loop until every clean-up request in flight has ended, or for at
+ * most LODE_CLEANUP_WAIT_MS: the shutdown hooks cancel whatever is left, and
+ * a multipart upload whose abort is cancelled stays open (and billed) on S3. */
+static void wait_for_cleanups(void)
+{
+    static uv_timer_t timer;           /* static: closed on a later loop turn */
+    int expired = 0;
+    if (S.cleanups == 0) return;
+    uv_timer_init(&S.loop, &timer);
+    timer.data = &expired;
+    uv_timer_start(&timer, cleanup_timer_fired, LODE_CLEANUP_WAIT_MS, 0);
+    while (S.cleanups > 0 && !expired) uv_run(&S.loop, UV_RUN_ONCE);
+    if (S.cleanups > 0)
+        lode_logf(LODE_LOG_WARN, "%d clean-up request(s) still in flight after %d ms: cancelled at exit",
+                  S.cleanups, LODE_CLEANUP_WAIT_MS);
+    uv_timer_stop(&timer);
+    timer.data = NULL;
+    uv_close((uv_handle_t *)&timer, NULL);
+}
+
 void lode_runtime_shutdown(lua_State *L)
 {
-    /* The run is over: cancel what is still running, then let every binding
+    /* The run is over: cancel what is still running, let the clean-up that
+     * cancelling started (multipart aborts) land, then let every binding
      * close its handles, and give libuv the turns it needs to call back. */
     while (S.live_head) task_cancel(S.live_head);
+    wait_for_cleanups();
     while (hooks) {
         shutdown_hook *h = hooks;
         hooks = h->next;

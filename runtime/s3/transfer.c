@@ -248,6 +248,7 @@ struct up_op {
     s3_req *ctl;
     char *complete_xml;
     int failed, cancelled, finished;
+    int abort_held;             /* lode_cleanup_hold() while the abort is in flight */
     lode_s3_error err;
     char etag[80];
 };
@@ -357,7 +358,13 @@ static void up_abort(up_op *u)
     }
     u->phase = UP_ABORT;
     lode_kv q[] = {{"uploadId", u->upload_id}};
-    if (up_ctl_start(u, "DELETE", q, 1, NULL, 0, NULL, 0) != 0) u->phase = UP_DONE;
+    if (up_ctl_start(u, "DELETE", q, 1, NULL, 0, NULL, 0) != 0) {
+        u->phase = UP_DONE;
+        return;
+    }
+    /* a cancelled run exits right after this: the abort must still land */
+    u->abort_held = 1;
+    lode_cleanup_hold();
 }
 
 static void up_part_done(s3_req *req, void *ud)
@@ -473,6 +480,10 @@ static void up_ctl_done(s3_req *req, void *ud)
     case UP_ABORT:
         if (e) lode_logf(LODE_LOG_WARN, "s3: could not abort multipart upload of s3://%s/%s: %s", u->bucket, u->key, e->message);
         u->phase = UP_DONE;
+        if (u->abort_held) {
+            u->abort_held = 0;
+            lode_cleanup_release();
+        }
         break;
     }
     s3_req_free(req);
@@ -493,6 +504,7 @@ static void up_cancel(lode_s3_call *call)
 static void up_release(lode_s3_call *call)
 {
     up_op *u = (up_op *)call;
+    if (u->abort_held) lode_cleanup_release();
     if (u->fd >= 0) close(u->fd);
     for (int i = 0; u->etags && i < u->nparts; i++) free(u->etags[i]);
     free(u->etags);

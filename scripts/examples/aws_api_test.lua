@@ -24,6 +24,33 @@ print(json.dumps({"name": db["Name"], "description": db["Description"]}))
   t.eq(oracle, { name = "lake", description = "created by lode's aws_api example" })
 end)
 
+-- `lode plan` changes nothing in AWS: a database the plan would create is
+-- not created (botocore lists the catalog before and after each plan).
+t.test("lode plan aws_api.lua: exit 0, and Glue is unchanged (a new database and the existing one)", { timeout = 300000 }, function()
+  m = m or M.start_with_auth()
+  local proc = require "lode.proc"
+  local function catalog()
+    return M.botocore(m, [==[
+print(json.dumps(sorted(d["Name"] for d in client("glue").get_databases()["DatabaseList"])))
+]==])
+  end
+  local function plan(database)
+    local before = catalog()
+    local r = proc.run({ os.getenv("LODE_BIN") or require("lode.core").exepath() or "lode", "plan",
+      M.root .. "/scripts/examples/aws_api.lua", "--param", "database=" .. database }, { timeout = 120000, env = {
+      AWS_ENDPOINT_URL = m.endpoint, AWS_ENDPOINT_URL_S3 = false, AWS_ACCESS_KEY_ID = m.key,
+      AWS_SECRET_ACCESS_KEY = m.secret, AWS_SESSION_TOKEN = false, AWS_REGION = "us-east-1", AWS_PROFILE = false,
+      AWS_DEFAULT_PROFILE = false, AWS_CONFIG_FILE = m.dir .. "/stack/aws-config",
+      AWS_SHARED_CREDENTIALS_FILE = m.dir .. "/stack/aws-credentials" } })
+    t.eq(r.status, 0, r.stderr)
+    t.contains(r.stderr, "CreateDatabase")
+    t.eq(catalog(), before, "lode plan created nothing in Glue")
+    return before
+  end
+  t.ok(not require("lode.json").encode(plan("planned_only")):find("planned_only", 1, true))
+  plan("lake")
+end)
+
 t.test("moto stops", function()
   if m then
     local pid = M.stop(m)

@@ -143,16 +143,61 @@ local function start_pg(dir, env, order, opts)
   set("LODE_DEV_PG_BIN", bin)
 end
 
+-- The s3rver version the dev stack runs (tests/package.json pins the same).
+M.S3RVER_VERSION = "3.7.1"
+
+-- <prefix>/share/lode of an installed lode (its Lua library is share/lode/lua)
+local function share_dir()
+  local lib = LODE_STDLIB and LODE_STDLIB:gsub("/+$", "")
+  return lib and lib:match("^(.*)/lua$")
+end
+
+-- Install s3rver with npm under dir (an installed lode's per-user cache),
+-- once; a clear error when npm is missing or the install fails.
+local function npm_install_s3rver(dir)
+  if proc.run({ "sh", "-c", "command -v npm" }).status ~= 0 then
+    fail(("s3rver (the local S3 of `lode dev up --s3 s3rver`) is not installed, and npm is not on PATH to "
+      .. "install it: install Node.js and npm, then run `lode dev up` again (it runs npm install s3rver@%s "
+      .. "into %s), or set LODE_S3RVER to an s3rver's bin/s3rver.js"):format(M.S3RVER_VERSION, dir), "no_npm")
+  end
+  fs.mkdir(dir, true)
+  core.log("info", ("lode dev: installing s3rver@%s with npm into %s (once)"):format(M.S3RVER_VERSION, dir))
+  local r = proc.run({ "npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", dir,
+    "s3rver@" .. M.S3RVER_VERSION }, { timeout = 600000 })
+  if r.status ~= 0 then
+    fail(("npm install s3rver@%s into %s failed (exit %d): %s"):format(M.S3RVER_VERSION, dir, r.status,
+      (r.stderr .. r.stdout):sub(1, 1500)), "no_s3rver")
+  end
+end
+
+-- s3rver's argv prefix: LODE_S3RVER; the source tree's (tests/node_modules,
+-- from `make deps`, through tests/tools/s3rver.js); an installed lode's
+-- (share/lode/dev: the same wrapper, with the node packages `make install`
+-- copied, or else installed with npm on first use into the user's cache).
 local function find_s3rver()
   local env = os.getenv("LODE_S3RVER")
   if env and fs.stat(env) then
-    return env
+    return { env }
   end
   local root = os.getenv("LODE_ROOT") or (LODE_STDLIB and LODE_STDLIB:gsub("/stdlib$", ""))
   -- tests/tools/s3rver.js is s3rver answering suffix ranges (bytes=-N) as S3 does
   if root and fs.stat(root .. "/tests/node_modules/s3rver/bin/s3rver.js") then
     local wrapped = root .. "/tests/tools/s3rver.js"
-    return fs.stat(wrapped) and wrapped or (root .. "/tests/node_modules/s3rver/bin/s3rver.js")
+    return { fs.stat(wrapped) and wrapped or (root .. "/tests/node_modules/s3rver/bin/s3rver.js") }
+  end
+  local share = share_dir()
+  local wrapper = share and share .. "/dev/s3rver.js"
+  if wrapper and fs.stat(wrapper) then
+    local base = share .. "/dev/node_modules/s3rver"
+    if not fs.stat(base .. "/bin/s3rver.js") then
+      local cache = (os.getenv("XDG_CACHE_HOME") or ((os.getenv("HOME") or "/tmp") .. "/.cache"))
+        .. "/lode/s3rver-" .. M.S3RVER_VERSION
+      base = cache .. "/node_modules/s3rver"
+      if not fs.stat(base .. "/bin/s3rver.js") then
+        npm_install_s3rver(cache)
+      end
+    end
+    return { "env", "LODE_S3RVER_BASE=" .. base, "node", wrapper }
   end
   fail("s3rver not found: run `make deps` (it installs it under tests/node_modules) or set LODE_S3RVER", "no_s3rver")
 end
@@ -227,9 +272,16 @@ local function start_s3(dir, env, order, opts)
     set(s3_endpoint, "file://" .. s3dir)
   else
     local port = proc.free_port()
+    local argv = find_s3rver()
+    if argv[1] ~= "env" then
+      table.insert(argv, 1, "node")
+    end
     -- --openssl-legacy-provider: s3rver makes ListObjectsV2 continuation tokens with DES (OpenSSL 3 legacy)
-    local pid = proc.daemon({ "node", "--openssl-legacy-provider", find_s3rver(), "-d", s3dir, "-a", "127.0.0.1", "-p", tostring(port), "--silent" },
-      { log = dir .. "/s3rver.log" })
+    table.insert(argv, #argv, "--openssl-legacy-provider")
+    for _, a in ipairs({ "-d", s3dir, "-a", "127.0.0.1", "-p", tostring(port), "--silent" }) do
+      argv[#argv + 1] = a
+    end
+    local pid = proc.daemon(argv, { log = dir .. "/s3rver.log" })
     local pf = assert(io.open(dir .. "/s3rver.pid", "w"))
     pf:write(pid, "\n")
     pf:close()

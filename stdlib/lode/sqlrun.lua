@@ -322,6 +322,20 @@ local function abort_transaction(s, st)
   end
 end
 
+-- Under `lode plan` a statement the emulation refuses does not stop the
+-- plan: it is printed with a note naming the feature and its line, and the
+-- plan goes on (a run fails there). What it would create is recorded, so
+-- the statements after it are planned as if it had run.
+local function plan_refused(st, err, file)
+  local what = tostring(err.message or err):gsub("^[^\n]-:%d+: ", ""):gsub("%s*\n%s*", " ")
+  local line = err.line or st.line
+  local plan_print = require("lode.warehouse")._plan_print
+  plan_print(st.sql)
+  io.stdout:write(("-- lode: would fail: %s (line %d)\n"):format(sql.redact(what), line))
+  core.log("warn", ("lode plan: %s:%d would fail: %s"):format(file or "sql", line, sql.redact(what)))
+  return { rowcount = 0, columns = {}, command = "PLAN", planned = true, refused = true }
+end
+
 local function run_statements(s, stmts, dialect, opts)
   local file = opts.file
   local results = {}
@@ -333,6 +347,9 @@ local function run_statements(s, stmts, dialect, opts)
       r = at(st, file, s.query_raw, s, st.sql)
     else
       local ok, err = pcall(run_postgres, s, st, opts)
+      if not ok and core.dry_run() and type(err) == "table" and err.code == "unsupported" then
+        ok, err = true, plan_refused(st, err, file)
+      end
       if not ok then
         abort_transaction(s, st)
         error(err, 0)

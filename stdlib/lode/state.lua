@@ -120,6 +120,28 @@ function M.unlock(c, pipeline)
   c:query(("SELECT pg_advisory_unlock($1::int, %s)"):format(LOCK_KEY), { M.LOCK_NAMESPACE, pipeline, n = 2 })
 end
 
+--- state.mark_abandoned(conn, pipeline, run_id) -> n: with the pipeline's
+--- lock held, mark its runs still recorded as `running` as `abandoned`. A
+--- live run holds that lock for as long as its process lives (the server
+--- releases a session lock when the session ends, SIGKILL included), so a
+--- `running` row seen under the lock belongs to a run whose process is gone,
+--- never to a concurrent one. Not on Redshift, which has no advisory locks.
+function M.mark_abandoned(c, pipeline, run_id)
+  local r = c:query([[UPDATE lode.runs SET status = 'abandoned',
+      error = 'abandoned: its lode process ended without recording an outcome (killed?); found by run ' || $2
+    WHERE pipeline = $1 AND task = '' AND status = 'running' AND run_id <> $2
+    RETURNING run_id]], { pipeline, run_id, n = 2 })
+  if #r > 0 then
+    local ids = {}
+    for i, row in ipairs(r) do
+      ids[i] = row.run_id
+    end
+    core.log("warn", ("pipeline '%s': %d earlier run(s) recorded as running had ended without an outcome "
+      .. "(their process is gone): marked abandoned in lode.runs: %s"):format(pipeline, #r, table.concat(ids, ", ")))
+  end
+  return #r
+end
+
 --- state.begin(wh, pipeline, run_id, {wait=}) -> run: takes the pipeline's
 --- lock, creates the schema if needed and records the run as running.
 function M.begin(wh, pipeline, run_id, opts)
@@ -145,6 +167,9 @@ function M.begin(wh, pipeline, run_id, opts)
       run.locked = true
     end
     ensure_schema(c, run.dialect)
+    if run.locked then
+      M.mark_abandoned(c, pipeline, run_id)
+    end
     c:query([[INSERT INTO lode.runs (run_id, pipeline, task, status, started_at)
       VALUES ($1, $2, '', 'running', now())]], { run_id, pipeline, n = 2 })
   end)

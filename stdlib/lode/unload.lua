@@ -463,7 +463,9 @@ function M.run(s, st)
   local prefix = ("s3://%s/%s"):format(bucket, key)
   local copy_sql = ("COPY (%s) TO STDOUT"):format(query)
   if core.dry_run() then
-    require("lode.warehouse")._plan_print(("%s -- then written as UNLOAD files under %s"):format(copy_sql, prefix))
+    -- the note after the statement's ";": a comment before it would hide the ";"
+    require("lode.warehouse")._plan_print(copy_sql)
+    io.stdout:write(("-- (then written as UNLOAD files under %s)\n"):format(prefix))
     return { rowcount = 0, files = {} }
   end
   local s3 = require "lode.s3"

@@ -656,8 +656,10 @@ local function plan_print(q, params)
     plan_task = task
     out[1] = ("-- task %s: statements shown, not run (lode plan)\n"):format(task)
   end
-  out[#out + 1] = sql.redact(q):gsub("%s+$", "")
-  out[#out + 1] = ";\n"
+  local text = sql.redact(q):gsub("%s+$", "")
+  out[#out + 1] = text
+  -- a line comment at the end would swallow the ";"
+  out[#out + 1] = text:match("[^\n]*$"):find("--", 1, true) and "\n;\n" or ";\n"
   if params and params.n and params.n > 0 then
     local shown = {}
     for i = 1, params.n do

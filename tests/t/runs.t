@@ -67,6 +67,42 @@ LUA
   check "lode runs show lists the run's loaded files" "grep -q 's3://$bucket/in/ids.csv' $out"
   q "DELETE FROM lode.load_history WHERE table_name = '$p'" >/dev/null
 fi
+# A run killed without a chance to record its end (SIGKILL) stays `running`
+# until the next run of the pipeline holds its lock: then its session, and so
+# its process, is gone, and that run marks it `abandoned`. A live run holds
+# the lock, so a concurrent run never marks it.
+cat > "$dir/slow.lua" <<LUA
+local lode = require "lode"
+local wh = lode.warehouse()
+local hold = lode.param("hold", "no") == "yes"
+return lode.pipeline "${p}_slow" {
+  lode.task "work" { function()
+    if hold then wh:exec("SELECT pg_sleep(120) /* ${p}_held */") end
+  end },
+}
+LUA
+$L run "$dir/slow.lua" --param hold=yes --run-id "r3-$p" >"$dir/r3.log" 2>&1 &
+r3=$!
+# observed, not slept: the run is recorded and its statement is on the server
+for _ in $(seq 1 400); do
+  [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%${p}_held */' AND pid <> pg_backend_pid()")" = 1 ] && break
+  sleep 0.05
+done
+check "a live run is recorded as running" "[ \"\$(q \"SELECT status FROM lode.runs WHERE run_id = 'r3-$p' AND task = ''\")\" = running ]"
+$L run "$dir/slow.lua" --run-id "r4-$p" >"$out" 2>&1; rc=$?
+check "a concurrent run of the pipeline is refused (exit 3) and does not mark the live one" \
+  "[ $rc -eq 3 ] && [ \"\$(q \"SELECT status FROM lode.runs WHERE run_id = 'r3-$p' AND task = ''\")\" = running ]"
+kill -KILL $r3; wait $r3 2>/dev/null
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%${p}_held */' AND pid <> pg_backend_pid()" >/dev/null
+check "a run killed by SIGKILL is left running in lode.runs" "[ \"\$(q \"SELECT status FROM lode.runs WHERE run_id = 'r3-$p' AND task = ''\")\" = running ]"
+# --wait: the lock is free once the server has ended the killed run's session
+$L run "$dir/slow.lua" --wait --run-id "r5-$p" >"$out" 2>&1; rc=$?
+check "the next run succeeds and marks the killed run abandoned" \
+  "[ $rc -eq 0 ] && [ \"\$(q \"SELECT string_agg(run_id || '=' || status, ',' ORDER BY run_id) FROM lode.runs WHERE pipeline = '${p}_slow' AND task = ''\")\" = 'r3-$p=abandoned,r5-$p=ok' ] && grep -q 'marked abandoned' $out"
+check "the abandoned run's error says why and which run found it" \
+  "q \"SELECT error FROM lode.runs WHERE run_id = 'r3-$p' AND task = ''\" | grep -q 'ended without recording an outcome.*r5-$p'"
+$L run "$dir/slow.lua" --run-id "r6-$p" >"$out" 2>&1; rc=$?
+check "a later run marks nothing more" "[ $rc -eq 0 ] && ! grep -q 'abandoned' $out && [ \"\$(q \"SELECT count(*) FILTER (WHERE status = 'abandoned') FROM lode.runs WHERE pipeline = '${p}_slow'\")\" = 1 ]"
 q "DROP TABLE IF EXISTS $p" >/dev/null
 echo "1..$n"
 [ $fails -eq 0 ]

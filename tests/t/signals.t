@@ -15,7 +15,7 @@ fi
 n=0; fails=0
 dir=$(mktemp -d /tmp/lode-signals.XXXXXX)
 locker=
-cleanup() { [ -n "$locker" ] && kill "$locker" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$dir"; }
+cleanup() { [ -n "$locker" ] && kill "$locker" 2>/dev/null; [ -n "${moto_stack:-}" ] && $L dev down --dir "$moto_stack" >/dev/null 2>&1; [ -n "${KEEP:-}" ] || rm -rf "$dir"; }
 trap cleanup EXIT
 check() { n=$((n+1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fails=$((fails+1)); echo "# $(tail -c 700 "$dir/run.log" | tr '\n' '|')"; [ -n "${KEEP:-}" ] && cp "$dir/run.log" "/tmp/signals-fail-$n.log"; fi; }
 export PGOPTIONS="-c client_min_messages=warning"
@@ -98,35 +98,76 @@ term_and_wait $pid
 release_lock
 check "merge: a statement of the merge was waiting when SIGTERM came" "[ $blocked -eq 0 ]"
 check "merge: exit 143 within 10 s ($secs s)" "[ $rc -eq 143 ] && python3 -c 'import sys; sys.exit(0 if $secs < 10 else 1)'"
+check "merge: the summary is printed, the task cancelled" "grep -q 'CANCELLED by SIGTERM' $dir/run.log && grep -Eq '^upsert +cancelled' $dir/run.log"
 check "merge: lode.runs says cancelled by SIGTERM" "[ \"\$(run_status sig_merge_$sfx)\" = 'cancelled|cancelled by SIGTERM' ]"
 check "merge: the target is unchanged" "[ \"\$(q \"SELECT count(*), count(*) FILTER (WHERE name = 'old') FROM sig_merge_$sfx\")\" = '100|100' ]"
 $L run "$dir/merge.lua" >"$dir/run.log" 2>&1; rc=$?
 check "merge: the re-run gives the exact upsert" "[ $rc -eq 0 ] && [ \"\$(q \"SELECT count(*), count(*) FILTER (WHERE name = 'new'), min(id), max(id) FROM sig_merge_$sfx\")\" = '150|101|1|150' ]"
 
 # --- 3. a multipart upload ----------------------------------------------------
+# Against moto's S3 (s3rver implements neither ListMultipartUploads nor
+# AbortMultipartUpload), so "no upload left open" is proven by listing, with
+# lode's s3.list_uploads and with botocore's list_multipart_uploads (the
+# oracle). While part 2 is held both listings must show the upload: the
+# listings can see an open upload, and the one they see is lode's.
+moto_stack=$dir/moto
+if ! moto_env=$($L dev up --dir "$moto_stack" --no-pg --s3 none --aws moto 2>"$dir/moto.log"); then
+  echo "# moto did not start: $(tr '\n' '|' <"$dir/moto.log")"
+  check "upload: moto (the S3 peer that lists multipart uploads) starts" false
+else
+moto=$(echo "$moto_env" | sed -n "s/^export AWS_ENDPOINT_URL='\(.*\)'$/\1/p")
+# every S3 call of this section goes to moto (directly or through the proxy)
+on_moto() { env -u AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL="$1" "${@:2}"; }
+on_moto "$moto" aws s3 mb "s3://$bucket" >/dev/null
+# open uploads under up/: "botocore" or "lode" lists them, one "key upload_id" a line
+list_uploads() {
+  if [ "$1" = botocore ]; then
+    python3 -c '
+import sys, botocore.session
+c = botocore.session.get_session().create_client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")
+r = c.list_multipart_uploads(Bucket=sys.argv[2], Prefix="up/")
+for u in r.get("Uploads", []): print(u["Key"], u["UploadId"])' "$moto" "$bucket"
+  else
+    on_moto "$moto" $L run "$dir/list_uploads.lua"
+  fi
+}
+cat > "$dir/list_uploads.lua" <<LUA
+for _, u in ipairs(require("lode.s3").list_uploads("s3://$bucket/up/")) do print(u.key, u.upload_id) end
+LUA
 head -c $((12 * 1024 * 1024)) /dev/urandom > "$dir/big.bin"
-upstream=${LODE_TEST_S3_ENDPOINT##*:}
-proxy_port=$(python3 tests/lua/s3/fault_proxy.py "$upstream" hold -1 "$dir/proxy.log" 60 "partNumber=2")
+# the abort is slow (1 s): lode must wait for it before it exits, or the
+# proxy drops it and the upload stays open
+proxy_port=$(FAULT_PROXY_DELAY="DELETE :1" python3 tests/lua/s3/fault_proxy.py "${moto##*:}" hold -1 "$dir/proxy.log" 60 "partNumber=2")
 cat > "$dir/upload.lua" <<LUA
 local lode, s3 = require "lode", require "lode.s3"
+local wh = lode.warehouse()   -- recorded in lode.runs
 return lode.pipeline "sig_upload_$sfx" {
   lode.task "upload" { function()
     s3.upload("$dir/big.bin", "s3://$bucket/up/big.bin", { part_size = 5 * 1024 * 1024, concurrency = 1 })
   end },
 }
 LUA
-AWS_ENDPOINT_URL="http://127.0.0.1:${proxy_port//[^0-9]/}" $L run "$dir/upload.lua" >"$dir/run.log" 2>&1 &
+env -u AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL="http://127.0.0.1:${proxy_port//[^0-9]/}" $L run "$dir/upload.lua" >"$dir/run.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 400); do grep -q 'partNumber=2' "$dir/proxy.log" 2>/dev/null && break; sleep 0.05; done
 check "upload: part 2 is in flight (held by the proxy)" "grep -q 'partNumber=2' $dir/proxy.log"
+held=$(grep -o 'partNumber=2&uploadId=[^ ]*' "$dir/proxy.log" | head -1 | cut -d= -f3)
+check "upload: while part 2 is held, botocore lists the run's upload as open" "[ -n '$held' ] && [ \"\$(list_uploads botocore)\" = 'up/big.bin $held' ]"
+check "upload: while part 2 is held, s3.list_uploads lists it too" "[ -n '$held' ] && [ \"\$(list_uploads lode)\" = \"\$(printf 'up/big.bin\t%s' '$held')\" ]"
 term_and_wait $pid
 check "upload: exit 143 within 10 s ($secs s)" "[ $rc -eq 143 ] && python3 -c 'import sys; sys.exit(0 if $secs < 10 else 1)'"
-# s3rver implements neither ListMultipartUploads nor AbortMultipartUpload (405):
-# the proxy's log is the record that lode sent the abort for this upload.
-# TODO(moto as the S3 peer): list the open uploads and require none.
-check "upload: lode aborted the multipart upload (DELETE ?uploadId= of the held upload)" \
-  "id=\$(grep -o 'partNumber=2&uploadId=[^ ]*' $dir/proxy.log | head -1 | cut -d= -f3); [ -n \"\$id\" ] && grep -Eq \"^DELETE [^ ]*uploadId=\$id -> (204|405)\" $dir/proxy.log"
-check "upload: no object was written" "! aws s3 ls s3://$bucket/up/big.bin >/dev/null"
+check "upload: the summary is printed, the task cancelled" "grep -q 'CANCELLED by SIGTERM' $dir/run.log && grep -Eq '^upload +cancelled' $dir/run.log"
+check "upload: lode.runs says cancelled by SIGTERM" "[ \"\$(run_status sig_upload_$sfx)\" = 'cancelled|cancelled by SIGTERM' ]"
+check "upload: lode aborted the held upload and saw it done (DELETE ?uploadId= answered 204)" "grep -Eq \"^DELETE [^ ]*uploadId=$held -> 204\" $dir/proxy.log && ! grep -q 'could not abort' $dir/run.log"
+check "upload: botocore lists no open multipart upload" "[ -z \"\$(list_uploads botocore)\" ]"
+check "upload: s3.list_uploads lists none either" "out=\$(list_uploads lode) && [ -z \"\$out\" ]"
+check "upload: no object was written" "! on_moto $moto aws s3 ls s3://$bucket/up/big.bin >/dev/null"
+kill "$(cat "$dir/proxy.log.pid" 2>/dev/null)" 2>/dev/null
+on_moto "$moto" $L run "$dir/upload.lua" >"$dir/run.log" 2>&1; rc=$?
+on_moto "$moto" aws s3 cp --quiet "s3://$bucket/up/big.bin" "$dir/big.back"
+check "upload: the re-run uploads the exact bytes" "[ $rc -eq 0 ] && cmp -s $dir/big.bin $dir/big.back && [ -z \"\$(list_uploads botocore)\" ]"
+$L dev down --dir "$moto_stack" >/dev/null 2>&1
+fi
 
 # --- 4. however busy: a task that never yields ---------------------------------
 # The loop cannot run while Lua spins, so a second signal and the grace period

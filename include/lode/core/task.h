@@ -82,6 +82,14 @@ uint64_t lode_now_ms(void);
  * their libuv handles and connections here. */
 void lode_on_shutdown(void (*fn)(void *), void *ud);
 
+/* A clean-up request in flight that must land even when the run is ending
+ * (a multipart upload's abort): at exit the runtime keeps the loop running
+ * until every hold is released, for at most LODE_CLEANUP_WAIT_MS, before the
+ * shutdown hooks cancel what is left. Each hold is released exactly once. */
+#define LODE_CLEANUP_WAIT_MS 5000
+void lode_cleanup_hold(void);
+void lode_cleanup_release(void);
+
 /* Runtime lifetime, used by main and by the unit tests. */
 int lode_runtime_init(lua_State *L);
 /* Run `fn` (on top of L's stack, with nargs arguments below it... see main.c)

@@ -18,7 +18,7 @@ M.spec = {
     .. "Use it as:  eval \"$(lode dev up)\"; lode test; lode dev down",
   options = {
     { "--dir", arg = "DIR", help = "folder for the cluster, the S3 data and the state (default .lode/dev)" },
-    { "--s3", arg = "KIND", choices = { "file", "s3rver", "none" }, help = "local S3: file (default), s3rver, or none" },
+    { "--s3", arg = "KIND", choices = { "file", "s3rver", "none" }, help = "local S3: file (default), s3rver (installed with npm on first use if missing), or none" },
     { "--aws", arg = "KIND", choices = { "moto", "none" },
       help = "local AWS APIs: moto (AWS_ENDPOINT_URL; S3 too unless --s3 is given), or none (default)" },
     { "--no-pg", help = "do not start PostgreSQL" },

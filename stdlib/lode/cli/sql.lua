@@ -18,7 +18,8 @@ local function emulated_list()
     out[#out + 1] = ("  %-58s %s"):format(e[1], e[2])
   end
   out[#out + 1] = ""
-  out[#out + 1] = "Not emulated: these fail at their statement, naming its line and the feature:"
+  out[#out + 1] = "Not emulated: these fail at their statement, naming its line and the feature "
+    .. "(lode plan prints them with a note, -- lode: would fail: …, and goes on):"
   for _, e in ipairs(sqlrun.REFUSED or {}) do
     out[#out + 1] = ("  %-58s %s"):format(e[1], e[2])
   end

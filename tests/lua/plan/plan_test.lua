@@ -104,8 +104,7 @@ local function targets()
   local out = {}
   local names = {}
   for _, e in ipairs(fs.scandir(examples) or {}) do
-    -- aws_api.lua calls STS and Glue, which need moto (aws_api_test.lua), and
-    -- lode.aws does not honour lode plan yet: its CreateDatabase is sent
+    -- aws_api.lua calls STS and Glue, which need moto: aws_api_test.lua plans it
     if e.name:match("%.lua$") and not e.name:match("_test%.lua$") and e.name ~= "aws_api.lua" then
       names[#names + 1] = e.name
     end
@@ -151,7 +150,7 @@ end
 
 -- Catalog (schemas, relations and their columns, extensions, servers,
 -- outside temp schemas), every ordinary table's rows, and the S3 listing.
-local function snapshot(wh)
+local function snapshot(wh, buckets)
   local snap = {}
   snap.catalog = wh:query([[SELECT md5(coalesce(string_agg(x, E'\n' ORDER BY x), '')) AS h FROM (
     SELECT n.nspname || '.' || c.relname || ':' || c.relkind::text || ':' || coalesce((SELECT string_agg(a.attname || ' '
@@ -175,7 +174,7 @@ local function snapshot(wh)
     snap.rows[r.t] = snap.rows[r.t].n .. " " .. snap.rows[r.t].h
   end
   snap.s3 = {}
-  for _, b in ipairs({ LAKE, CORPUS }) do
+  for _, b in ipairs(buckets or { LAKE, CORPUS }) do
     for _, o in ipairs((s3.list("s3://" .. b .. "/", { recursive = true }))) do
       snap.s3[#snap.s3 + 1] = ("%s/%s %s %s"):format(b, o.key, tostring(o.etag), tostring(o.size))
     end
@@ -234,8 +233,8 @@ local function logged_statements(text)
     if stmt then
       cur = { stmt }
       out[#out + 1] = cur
-    elseif line:match("^%d%d%d%d%-%d%d%-%d%d ") or line:match("^%s*$") then
-      cur = nil
+    elseif line:match("^%d%d%d%d%-%d%d%-%d%d ") then
+      cur = nil   -- another log entry (a statement's blank lines are part of it)
     elseif cur then
       cur[#cur + 1] = line
     end
@@ -300,6 +299,125 @@ t.test("lode plan after a real run of each: exit 0, nothing changed", { timeout 
       -- the ledger is read: every file is loaded already
       t.ok(not r.stdout:find("-- lode plan: COPY", 1, true), "a plan after the run loads no file again")
     end
+  end
+end)
+
+-- The conformance corpus (tests/conformance/<source>/<case>.sql): every case
+-- planned in a database of its own, on an empty database and after its real
+-- run (`lode sql`, as tests/lua/sql/conformance_test.lua runs it), with the
+-- data gen.py writes in this test's own bucket. Every statement the plan
+-- prints up to a refusal is one the run sends (PostgreSQL's log is the
+-- oracle); a refused statement is printed with a note naming its feature and
+-- line, the plan goes on and exits 0, and the run still fails there.
+local CONF = "planconformance"
+local conformance = root .. "/tests/conformance"
+
+local function conformance_cases()
+  local out = {}
+  for _, d in ipairs(fs.scandir(conformance) or {}) do
+    if d.type == "directory" or d.type == "dir" then
+      for _, e in ipairs(fs.scandir(conformance .. "/" .. d.name) or {}) do
+        if e.name:match("%.sql$") then
+          out[#out + 1] = d.name .. "/" .. e.name
+        end
+      end
+    end
+  end
+  table.sort(out)
+  return out
+end
+
+local conf_admin
+local function conformance_setup()
+  if conf_admin then
+    return conf_admin
+  end
+  setup()
+  local dir = stack.dir .. "/conformance"
+  local r = proc.run({ "python3", conformance .. "/gen.py", dir }, { timeout = 120000 })
+  t.eq(r.status, 0, r.stderr)
+  -- the data names its bucket too (manifests): this test's
+  r = proc.run({ "sh", "-c", 'grep -rlF "s3://lode-conformance/" "$1" | while read -r f; do '
+    .. 'sed -i "s|s3://lode-conformance/|s3://$2/|g" "$f"; done', "sh", dir .. "/data", CONF })
+  t.eq(r.status, 0, r.stderr)
+  proc.run({ "aws", "s3", "rb", "--force", "s3://" .. CONF })
+  r = proc.run({ "aws", "s3", "mb", "s3://" .. CONF })
+  t.eq(r.status, 0, r.stderr)
+  r = proc.run({ "aws", "s3", "cp", "--quiet", "--recursive", dir .. "/data", "s3://" .. CONF .. "/" }, { timeout = 120000 })
+  t.eq(r.status, 0, r.stderr)
+  conf_admin = lode.warehouse({ url = t.env("LODE_TEST_PG_URL", "tests/run.sh starts PostgreSQL"), pool = 1 })
+  return conf_admin
+end
+
+-- The statements of a plan's output up to its first refusal (the run stops
+-- there), leaving out the refused statement itself.
+local function planned_until_refusal(out)
+  local at = out:find("-- lode: would fail: ", 1, true)
+  if at then
+    -- the refused statement is the last one printed before the note
+    out = out:sub(1, at - 1):gsub("[^;]*;\n$", "")
+  end
+  return plan_statements(out)
+end
+
+t.test("lode plan on every conformance case, empty and after its run: exit 0, the run's statements, nothing changed",
+  { timeout = 1200000 }, function()
+  local admin = conformance_setup()
+  local logfile = t.env("LODE_TEST_PGDATA", "tests/run.sh starts PostgreSQL") .. "/../pg.log"
+  local base = t.env("LODE_TEST_PG_URL", "tests/run.sh starts PostgreSQL")
+  local cases = conformance_cases()
+  t.ok(#cases >= 20, #cases .. " conformance cases")
+  for i, case in ipairs(cases) do
+    local text = read(conformance .. "/" .. case)
+    local db = ("planconf_%d_%d"):format(i, math.random(1, 1e6))
+    -- three-part names name the case's own database, and its data this test's bucket
+    local own = text:match("\n%-%- database: ([%w_]+)")
+    text = text:gsub("s3://lode%-conformance/", "s3://" .. CONF .. "/")
+    if own then
+      text = text:gsub('"' .. own .. '"%.', '"' .. db .. '".')
+    end
+    local path = stack.dir .. "/" .. case:gsub("/", "__")
+    write(path, text)
+    admin:exec("CREATE DATABASE " .. db)
+    admin:exec("ALTER DATABASE " .. db .. " SET log_statement = 'all'")
+    local url = base:gsub("/[^/?]*(%??[^/]*)$", "/" .. db .. "%1")
+    local wh = lode.warehouse({ url = url, pool = 1 })
+    local function lode_on_db(command)
+      return proc.run({ bin, "--log-level", "warn", command, path }, { env = { LODE_WAREHOUSE = url }, timeout = 180000 })
+    end
+    local function plan(when)
+      local before = snapshot(wh, { CONF })
+      local r = lode_on_db("plan")
+      t.eq(r.status, 0, ("%s (%s): %s"):format(case, when, r.stderr))
+      t.eq(snapshot(wh, { CONF }), before, ("lode plan %s (%s) changed nothing"):format(case, when))
+      return r
+    end
+    local r = plan("empty database")
+    local line, feature = text:match("\n%-%- refuse: (%d+) ([^\n]+)")
+    if line then
+      t.match(r.stdout, "\n%-%- lode: would fail: [^\n]*" .. feature:gsub("%p", "%%%0") .. "[^\n]*%(line " .. line .. "%)\n",
+        case .. ": the plan notes the refusal: " .. r.stdout)
+    end
+    local planned = planned_until_refusal(r.stdout)
+    t.ok(#planned > 0, case .. ": the plan prints statements")
+    local from = #read(logfile)
+    local run = lode_on_db("sql")
+    if line then
+      t.ne(run.status, 0, case .. ": the run still fails at the refused statement")
+    else
+      t.eq(run.status, 0, case .. ": the run: " .. run.stderr)
+    end
+    local _, seen = logged_statements(read(logfile):sub(from + 1))
+    local missing = {}
+    for _, st in ipairs(planned) do
+      if not seen[st] and first_word(st) ~= "select" then
+        missing[#missing + 1] = st
+      end
+    end
+    t.eq(missing, {}, case .. ": every statement the plan printed (up to a refusal) was sent by the run")
+    plan("after its run")
+    wh:close()
+    admin:exec("DROP DATABASE " .. db .. " WITH (FORCE)")
   end
 end)
 

@@ -27,9 +27,13 @@ Only requests whose "METHOD TARGET" contains MATCH (default: any) are faulted, a
 those only every EVERY-th (default 1), so faults can land in the middle of a
 long transfer rather than on its first requests.
 Each request is logged as "METHOD TARGET -> STATUS|fault" to LOG.
+With FAULT_PROXY_DELAY=TEXT:SECONDS in the environment, requests whose
+"METHOD TARGET" contains TEXT wait SECONDS before they are forwarded, and are
+dropped (logged "-> dropped", never forwarded) when the client has closed the
+connection meanwhile: a slow request that a client giving up never delivers.
 Exits after LIFETIME seconds (default 120).
 """
-import os, socket, socketserver, struct, sys, threading, time
+import os, select, socket, socketserver, struct, sys, threading, time
 
 UP = int(sys.argv[1]); MODE = sys.argv[2]; COUNT = int(sys.argv[3]); LOG = sys.argv[4]
 LIFETIME = float(sys.argv[5]) if len(sys.argv) > 5 else 120.0
@@ -37,6 +41,7 @@ MATCH = sys.argv[6] if len(sys.argv) > 6 else ""
 EVERY = int(sys.argv[7]) if len(sys.argv) > 7 else 1
 ARG = sys.argv[8] if len(sys.argv) > 8 else ""
 SWAP = MODE in ("swap", "swap_blind")
+DELAY_TEXT, _, DELAY_SECS = os.environ.get("FAULT_PROXY_DELAY", "").rpartition(":")
 lock = threading.Lock()
 faults = [0]
 seen = [0]
@@ -94,6 +99,16 @@ def join_response(lines, body):
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+def client_gone(sock):
+    # readable with nothing to read: the client closed (a waiting client sends nothing)
+    if not select.select([sock], [], [], 0)[0]:
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
 def reset(sock):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
@@ -137,6 +152,11 @@ class Handler(socketserver.BaseRequestHandler):
                 hdrs = [l for l in hdrs if not l.lower().startswith("range:")]
             if fault and SWAP:
                 lines[0] = lines[0].replace(MATCH, ARG, 1)
+            if DELAY_TEXT and DELAY_TEXT in method + " " + target:
+                time.sleep(float(DELAY_SECS))
+                if client_gone(c):
+                    log("%s %s -> dropped" % (method, target))
+                    return
             u = socket.create_connection(("127.0.0.1", UP))
             u.sendall(("\r\n".join([lines[0]] + hdrs + ["Connection: close", "", ""])).encode("latin-1") + body)
             resp = b""
