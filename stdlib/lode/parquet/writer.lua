@@ -204,7 +204,11 @@ local function open_file(self, columns)
     self.cols[i] = { name = c.name, type = c.type, pq = t }
     self.cols_out[i] = { name = c.name, type = c.type }
   end
-  local ok, w = pcall(require("lode.parquetwrite").open, self.stream and false or self.path, pq,
+  local out = self.path
+  if self.stream then
+    out = false -- in memory, drained into the parts
+  end
+  local ok, w = pcall(require("lode.parquetwrite").open, out, pq,
     { row_group_size = self.row_group_bytes, compression = self.compression })
   if not ok then
     fail("io", tostring(w), { file = self.target })
@@ -385,7 +389,7 @@ function Writer:close()
     local result = { rows = self.rows }
     if self.stream then
       ship_parts(self, true)
-      result.bytes, result.etag = self.bytes, self.stream.etag
+      result.bytes, result.etag, result.parts = self.bytes, self.stream.etag, math.max(#self.stream.etags, 1)
     else
       result.bytes = require("lode.fs").stat(self.path).size
       if self.dir then
