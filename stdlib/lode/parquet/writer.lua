@@ -216,13 +216,19 @@ local function open_file(self, columns)
   self.pq = w
 end
 
--- Streaming to S3: send the output in parts of part_size while it is
--- written (every part but the last must be >= 5 MiB); the rest waits.
+-- The size of the next part: part_size, doubled every 2,500 parts so that
+-- S3's 10,000 parts hold 300 times part_size (2.3 TiB with 8 MiB parts).
+local function next_part_size(st)
+  return st.part_size << (#st.etags // 2500)
+end
+
+-- Streaming to S3: send the output in parts while it is written (every
+-- part but the last must be >= 5 MiB); the rest waits.
 local function ship_parts(self, final)
   local s3 = require "lode.s3"
   local st = self.stream
-  while self.pq:pending() >= st.part_size or (final and self.pq:pending() > 0) do
-    local data = self.pq:take(final and nil or st.part_size)
+  while self.pq:pending() >= next_part_size(st) or (final and self.pq:pending() > 0) do
+    local data = self.pq:take(final and nil or next_part_size(st))
     self.bytes = self.bytes + #data
     if core.dry_run() then
       -- `lode plan`: nothing is sent (s3.put logs what would be)
@@ -270,7 +276,7 @@ local function put_row(self, row)
     self.pq:flush()
     self.group = 0
   end
-  if self.stream and self.pq:pending() >= self.stream.part_size then
+  if self.stream and self.pq:pending() >= next_part_size(self.stream) then
     ship_parts(self, false)
   end
 end
