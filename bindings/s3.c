@@ -513,7 +513,8 @@ static int l_upload_part(lua_State *L)
     return s3_op_yield(L, s, lode_s3_upload_part(c, bucket, key, id, (int)number, data, n, s3_op_done, s));
 }
 
-/* s3.complete_upload(url, upload_id, {etag1, etag2, ...}) -> {etag=}   (CompleteMultipartUpload) */
+/* s3.complete_upload(url, upload_id, {etag1, etag2, ...}, [size]) -> {etag=}   (CompleteMultipartUpload;
+ * size, the object's bytes, gives the server time to assemble it) */
 static int l_complete_upload(lua_State *L)
 {
     const char *bucket, *key;
@@ -521,6 +522,7 @@ static int l_complete_upload(lua_State *L)
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_Integer n = luaL_len(L, 3);
     luaL_argcheck(L, n >= 1 && n <= 10000, 3, "1 to 10000 part ETags");
+    lua_Integer size = luaL_optinteger(L, 4, 0);
     const char **etags = lua_newuserdatauv(L, sizeof *etags * (size_t)n, 0);   /* freed by the GC */
     for (lua_Integer i = 0; i < n; i++) {
         lua_rawgeti(L, 3, i + 1);
@@ -530,7 +532,7 @@ static int l_complete_upload(lua_State *L)
     check_url(L, 1, &bucket, &key, 1);
     lode_s3 *c = client(L, "s3.complete_upload");
     s3_op *s = s3_op_new(L, K_PUT, "s3.complete_upload");
-    return s3_op_yield(L, s, lode_s3_complete_upload(c, bucket, key, id, etags, (int)n, s3_op_done, s));
+    return s3_op_yield(L, s, lode_s3_complete_upload(c, bucket, key, id, etags, (int)n, (int64_t)size, s3_op_done, s));
 }
 
 /* s3.download(url, path, {part_size=, concurrency=}) */

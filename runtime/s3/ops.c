@@ -670,7 +670,8 @@ lode_s3_call *lode_s3_upload_part(lode_s3 *c, const char *bucket, const char *ke
 }
 
 lode_s3_call *lode_s3_complete_upload(lode_s3 *c, const char *bucket, const char *key, const char *upload_id,
-                                      const char *const *etags, int nparts, lode_s3_call_cb cb, void *ud)
+                                      const char *const *etags, int nparts, int64_t size, lode_s3_call_cb cb,
+                                      void *ud)
 {
     simple_call *s = simple_new(c, K_COMPLETE_UPLOAD, bucket, key, cb, ud);
     if (!s) return NULL;
@@ -692,7 +693,8 @@ lode_s3_call *lode_s3_complete_upload(lode_s3 *c, const char *bucket, const char
     lode_kv q[] = {{"uploadId", upload_id}};
     lode_kv h[] = {{"content-type", "application/xml"}};
     s3_req_opts o = {.method = "POST", .bucket = bucket, .key = key, .query = q, .nquery = 1, .headers = h,
-                     .nheaders = 1, .body = s->body, .body_len = (int64_t)len};
+                     .nheaders = 1, .body = s->body, .body_len = (int64_t)len,
+                     .server_work_bytes = size > 0 ? (uint64_t)size : 0};
     return simple_start(s, &o);
 }
 

@@ -245,7 +245,7 @@ local function ship_parts(self, final)
   if final and core.dry_run() then
     s3.put(self.target, "") -- logs "plan: s3.put … (skipped in a dry run)"
   elseif final and st.upload_id then
-    st.etag = s3.complete_upload(self.target, st.upload_id, st.etags).etag
+    st.etag = s3.complete_upload(self.target, st.upload_id, st.etags, self.bytes).etag
     st.upload_id = nil -- complete: nothing left to abort
   end
 end
