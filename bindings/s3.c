@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <lauxlib.h>
+#include <uv.h>
 
 #include "lode.h"
 #include "lode/s3/transfer.h"
@@ -87,7 +88,7 @@ static void push_etag(lua_State *L, const char *etag)
 /* ---- one op for every call: start it in the runtime, yield, push its result ---- */
 
 enum { K_LIST, K_HEAD, K_GET, K_PUT, K_DELETE, K_DELETE_BATCH, K_COPY, K_LIST_UPLOADS, K_ABORT, K_CREATE_BUCKET,
-       K_HEAD_BUCKET, K_DOWNLOAD, K_UPLOAD, K_PRESIGN };
+       K_HEAD_BUCKET, K_DOWNLOAD, K_UPLOAD, K_PRESIGN, K_CREATE_UPLOAD, K_UPLOAD_PART };
 
 typedef struct {
     lode_op op;
@@ -95,7 +96,11 @@ typedef struct {
     const char *opname;
     lode_s3_call *call;          /* NULL: skipped in a dry run, or out of memory (oom) */
     int oom;
+    lode_s3 *c;                  /* upload_part: the upload aborted when the part is cancelled */
+    char *abort_url[3];          /* bucket, key, upload id (malloc'd), or NULLs */
 } s3_op;
+
+static void abort_detached(lode_s3 *c, const char *bucket, const char *key, const char *id);
 
 static void s3_op_done(lode_s3_call *call, void *ud)
 {
@@ -107,11 +112,16 @@ static void s3_op_cancel(lode_op *op)
 {
     s3_op *s = (s3_op *)op;
     if (s->call) lode_s3_call_cancel(s->call);
+    /* a task cancelled (SIGTERM, a timeout) while it sends a part of a
+     * streamed upload leaves no upload behind */
+    if (s->abort_url[2]) abort_detached(s->c, s->abort_url[0], s->abort_url[1], s->abort_url[2]);
 }
 
 static void s3_op_release(lode_op *op)
 {
-    lode_s3_call_free(((s3_op *)op)->call);
+    s3_op *s = (s3_op *)op;
+    lode_s3_call_free(s->call);
+    for (int i = 0; i < 3; i++) free(s->abort_url[i]);
     free(op);
 }
 
@@ -172,6 +182,12 @@ static int s3_op_push(lua_State *L, lode_op *op)
     case K_PUT:
     case K_COPY:
         push_etag(L, r->object.etag);
+        return 1;
+    case K_CREATE_UPLOAD:
+        lua_pushstring(L, r->object.upload_id ? r->object.upload_id : "");
+        return 1;
+    case K_UPLOAD_PART:
+        lua_pushstring(L, r->object.etag);
         return 1;
     case K_DOWNLOAD:
     case K_UPLOAD:
@@ -408,15 +424,115 @@ static int l_list_uploads(lua_State *L)
     return s3_op_yield(L, s, lode_s3_list_uploads(c, bucket, prefix, s3_op_done, s));
 }
 
-/* s3.abort_upload(url, upload_id) */
+/* Aborts sent from __close / __gc handlers, still running: the runtime's
+ * shutdown waits for them (before the HTTP layer is torn down), so a
+ * cancelled run leaves no multipart upload behind. */
+static int detached_aborts;
+
+static void wait_detached_aborts(void *ud)
+{
+    (void)ud;
+    while (detached_aborts > 0 && uv_run(lode_loop(), UV_RUN_ONCE)) {
+    }
+}
+
+static void detached_abort_done(lode_s3_call *call, void *ud)
+{
+    (void)ud;
+    const lode_s3_error *e = lode_s3_call_error(call);
+    if (e && strcmp(e->code, "NoSuchUpload") != 0)   /* NoSuchUpload: aborted already */
+        lode_logf(LODE_LOG_WARN, "s3: could not abort a multipart upload of %s: %s", e->key, e->message);
+    lode_s3_call_free(call);
+    detached_aborts--;
+}
+
+/* Send an AbortMultipartUpload and go on (its end is only logged). */
+static void abort_detached(lode_s3 *c, const char *bucket, const char *key, const char *id)
+{
+    static int hooked;
+    if (!hooked) {
+        lode_on_shutdown(wait_detached_aborts, NULL);   /* runs before the HTTP layer's, registered earlier */
+        hooked = 1;
+    }
+    lode_s3_call *call = lode_s3_abort_upload(c, bucket, key, id, detached_abort_done, NULL);
+    if (!call) return;
+    detached_aborts++;
+    if (lode_s3_call_finished(call)) detached_abort_done(call, NULL);
+}
+
+/* s3.abort_upload(url, upload_id): waits for the answer; where the caller
+ * cannot wait (a __close or __gc handler of a task being cancelled) the
+ * abort is sent and left to finish on the loop, a failure logged. */
 static int l_abort_upload(lua_State *L)
 {
     const char *bucket, *key;
     check_url(L, 1, &bucket, &key, 1);
     const char *id = luaL_checkstring(L, 2);
     lode_s3 *c = client(L, "s3.abort_upload");
+    if (!lua_isyieldable(L)) {
+        abort_detached(c, bucket, key, id);
+        lua_pushboolean(L, 1);
+        return 1;
+    }
     s3_op *s = s3_op_new(L, K_ABORT, "s3.abort_upload");
     return s3_op_yield(L, s, lode_s3_abort_upload(c, bucket, key, id, s3_op_done, s));
+}
+
+/* s3.create_upload(url, {content_type=}) -> upload_id   (CreateMultipartUpload) */
+static int l_create_upload(lua_State *L)
+{
+    const char *bucket, *key;
+    check_url(L, 1, &bucket, &key, 1);
+    const char *ctype = opt_field_str(L, 2, "content_type");
+    lode_s3 *c = client(L, "s3.create_upload");
+    s3_op *s = s3_op_new(L, K_CREATE_UPLOAD, "s3.create_upload");
+    return s3_op_yield(L, s, lode_s3_create_upload(c, bucket, key, ctype, s3_op_done, s));
+}
+
+/* s3.upload_part(url, upload_id, number, data) -> etag   (UploadPart; data
+ * stays on this function's stack, so anchored, until the part is sent) */
+static int l_upload_part(lua_State *L)
+{
+    const char *bucket, *key;
+    const char *id = luaL_checkstring(L, 2);
+    lua_Integer number = luaL_checkinteger(L, 3);
+    luaL_argcheck(L, number >= 1 && number <= 10000, 3, "part numbers are 1 to 10000");
+    size_t n;
+    const char *data = luaL_checklstring(L, 4, &n);
+    check_url(L, 1, &bucket, &key, 1);
+    lode_s3 *c = client(L, "s3.upload_part");
+    s3_op *s = s3_op_new(L, K_UPLOAD_PART, "s3.upload_part");
+    s->c = c;
+    s->abort_url[0] = strdup(bucket);
+    s->abort_url[1] = strdup(key);
+    s->abort_url[2] = strdup(id);
+    if (!s->abort_url[0] || !s->abort_url[1]) {
+        free(s->abort_url[2]);
+        s->abort_url[2] = NULL;
+    }
+    return s3_op_yield(L, s, lode_s3_upload_part(c, bucket, key, id, (int)number, data, n, s3_op_done, s));
+}
+
+/* s3.complete_upload(url, upload_id, {etag1, etag2, ...}, [size]) -> {etag=}   (CompleteMultipartUpload;
+ * size, the object's bytes, gives the server time to assemble it) */
+static int l_complete_upload(lua_State *L)
+{
+    const char *bucket, *key;
+    const char *id = luaL_checkstring(L, 2);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, 3);
+    luaL_argcheck(L, n >= 1 && n <= 10000, 3, "1 to 10000 part ETags");
+    lua_Integer size = luaL_optinteger(L, 4, 0);
+    const char **etags = lua_newuserdatauv(L, sizeof *etags * (size_t)n, 0);   /* freed by the GC */
+    for (lua_Integer i = 0; i < n; i++) {
+        lua_rawgeti(L, 3, i + 1);
+        etags[i] = luaL_checkstring(L, -1);   /* anchored by the table */
+        lua_pop(L, 1);
+    }
+    check_url(L, 1, &bucket, &key, 1);
+    lode_s3 *c = client(L, "s3.complete_upload");
+    s3_op *s = s3_op_new(L, K_PUT, "s3.complete_upload");
+    return s3_op_yield(L, s, lode_s3_complete_upload(c, bucket, key, id, etags, (int)n, (int64_t)size, s3_op_done, s));
 }
 
 /* s3.download(url, path, {part_size=, concurrency=}) */
@@ -561,6 +677,9 @@ int luaopen_lode_s3core(lua_State *L)
         {"configure", l_configure},
         {"list_uploads", l_list_uploads},
         {"abort_upload", l_abort_upload},
+        {"create_upload", l_create_upload},
+        {"upload_part", l_upload_part},
+        {"complete_upload", l_complete_upload},
         {"_delete_one", l_delete_one},
         {"_delete_batch", l_delete_batch},
         {"_create_bucket", l_create_bucket},

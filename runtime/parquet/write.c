@@ -1,5 +1,5 @@
 /* write.c — the Parquet writer behind lode/parquet/write.h.
- * Owns: the FILE, per-column buffers for one row group (values, definition
+ * Owns: the FILE (or the in-memory output), per-column buffers for one row group (values, definition
  * levels), one page buffer, and the footer's record of the row groups
  * written; all freed by lode_pqw_free. Thrift compact encoding of the page
  * headers and the footer is done here (the reader's thrift.c only decodes). */
@@ -10,7 +10,10 @@
 #include <string.h>
 
 #include <snappy-c.h>
+#include <zlib.h>
+#include <zstd.h>
 
+#include "lode/parquet/codec.h"
 #include "lode/parquet/write.h"
 
 typedef struct {
@@ -42,7 +45,7 @@ static int buf_byte(buf *b, uint8_t c) { return buf_put(b, &c, 1); }
 
 /* ---- Thrift compact protocol, the writing half --------------------------- */
 
-enum { T_STOP = 0, T_I32 = 5, T_I64 = 6, T_BINARY = 8, T_LIST = 9, T_STRUCT = 12 };
+enum { T_STOP = 0, T_TRUE = 1, T_FALSE = 2, T_I32 = 5, T_I64 = 6, T_BINARY = 8, T_LIST = 9, T_STRUCT = 12 };
 
 typedef struct {
     buf *b;
@@ -75,6 +78,7 @@ static void t_field(tenc *t, int16_t id, int type)
 }
 
 static void t_i32(tenc *t, int16_t id, int32_t v) { t_field(t, id, T_I32); t_varint(t, zigzag(v)); }
+static void t_bool(tenc *t, int16_t id, int v) { t_field(t, id, v ? T_TRUE : T_FALSE); }
 static void t_i64(tenc *t, int16_t id, int64_t v) { t_field(t, id, T_I64); t_varint(t, zigzag(v)); }
 
 static void t_binary(tenc *t, int16_t id, const char *s, size_t n)
@@ -111,12 +115,13 @@ static void t_end(tenc *t)
 
 /* ---- the writer --------------------------------------------------------- */
 
-enum { PQ_BOOLEAN = 0, PQ_INT32 = 1, PQ_INT64 = 2, PQ_FLOAT = 4, PQ_DOUBLE = 5, PQ_BYTE_ARRAY = 6 };
-enum { CT_UTF8 = 0, CT_DECIMAL = 5, CT_DATE = 6, CT_TIMESTAMP_MICROS = 10 };
+enum { PQ_BOOLEAN = 0, PQ_INT32 = 1, PQ_INT64 = 2, PQ_FLOAT = 4, PQ_DOUBLE = 5, PQ_BYTE_ARRAY = 6, PQ_FLBA = 7 };
+enum { CT_UTF8 = 0, CT_DECIMAL = 5, CT_DATE = 6, CT_TIME_MICROS = 8, CT_TIMESTAMP_MICROS = 10 };
 
 typedef struct {
     char *name;
     int type, precision, scale;
+    int width;           /* DECIMAL over 18 digits: bytes of its FIXED_LEN_BYTE_ARRAY */
     buf values;          /* PLAIN-encoded non-NULL values (booleans: one byte each, packed at flush) */
     buf defs;            /* one byte per row: 1 = value, 0 = NULL */
     int64_t nonnull;
@@ -127,8 +132,10 @@ typedef struct {
 } chunk_meta;
 
 struct lode_pqw {
-    FILE *f;
+    FILE *f;             /* NULL: in memory, into out */
+    buf out;
     char *path;
+    int codec;
     int ncols;
     column *cols;
     size_t row_group_bytes;
@@ -151,12 +158,13 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-static int physical(int type)
+static int physical(const column *c)
 {
-    switch (type) {
+    switch (c->type) {
     case LODE_PQW_BOOLEAN: return PQ_BOOLEAN;
     case LODE_PQW_INT32: case LODE_PQW_DATE: return PQ_INT32;
-    case LODE_PQW_INT64: case LODE_PQW_TIMESTAMP: case LODE_PQW_DECIMAL: return PQ_INT64;
+    case LODE_PQW_DECIMAL: return c->width ? PQ_FLBA : PQ_INT64;
+    case LODE_PQW_INT64: case LODE_PQW_TIMESTAMP: case LODE_PQW_TIMESTAMPTZ: case LODE_PQW_TIME: return PQ_INT64;
     case LODE_PQW_FLOAT: return PQ_FLOAT;
     case LODE_PQW_DOUBLE: return PQ_DOUBLE;
     default: return PQ_BYTE_ARRAY;
@@ -165,10 +173,27 @@ static int physical(int type)
 
 static int write_all(lode_pqw *w, const void *p, size_t n, char *err, size_t errlen)
 {
-    if (n && fwrite(p, 1, n, w->f) != n)
+    if (!w->f) {
+        if (buf_put(&w->out, p, n) < 0) return fail(err, errlen, "parquet: out of memory");
+    } else if (n && fwrite(p, 1, n, w->f) != n) {
         return fail(err, errlen, "parquet: cannot write %s: %s", w->path, strerror(errno));
+    }
     w->offset += (int64_t)n;
     return 0;
+}
+
+typedef unsigned __int128 u128;
+
+/* The fewest bytes whose two's complement holds every p-digit number: the
+ * smallest n with 10^p - 1 < 2^(8n - 1) (the Parquet spec's DECIMAL rule). */
+static int decimal_width(int precision)
+{
+    u128 max = 1;
+    for (int i = 0; i < precision; i++) max *= 10;
+    max -= 1;
+    int n = 1;
+    while (n < 16 && max >= ((u128)1 << (8 * n - 1))) n++;
+    return n;
 }
 
 lode_pqw *lode_pqw_open(const char *path, const lode_pqw_column *cols, int ncols, size_t row_group_bytes,
@@ -183,12 +208,13 @@ lode_pqw *lode_pqw_open(const char *path, const lode_pqw_column *cols, int ncols
     w->ncols = ncols;
     w->row_group_bytes = row_group_bytes ? row_group_bytes : (size_t)32 << 20;
     w->cols = calloc((size_t)ncols, sizeof *w->cols);
-    w->path = strdup(path);
+    w->codec = LODE_CODEC_SNAPPY;
+    w->path = strdup(path ? path : "(memory)");
     if (!w->cols || !w->path) goto oom;
     for (int i = 0; i < ncols; i++) {
-        if (cols[i].type == LODE_PQW_DECIMAL && (cols[i].precision < 1 || cols[i].precision > 18 ||
+        if (cols[i].type == LODE_PQW_DECIMAL && (cols[i].precision < 1 || cols[i].precision > 38 ||
                                                 cols[i].scale < 0 || cols[i].scale > cols[i].precision)) {
-            fail(err, errlen, "parquet: column %s: DECIMAL(%d,%d) is not written (precision 1-18)", cols[i].name,
+            fail(err, errlen, "parquet: column %s: DECIMAL(%d,%d) is not written (precision 1-38)", cols[i].name,
                  cols[i].precision, cols[i].scale);
             lode_pqw_free(w);
             return NULL;
@@ -198,9 +224,10 @@ lode_pqw *lode_pqw_open(const char *path, const lode_pqw_column *cols, int ncols
         w->cols[i].type = cols[i].type;
         w->cols[i].precision = cols[i].precision;
         w->cols[i].scale = cols[i].scale;
+        if (cols[i].type == LODE_PQW_DECIMAL && cols[i].precision > 18) w->cols[i].width = decimal_width(cols[i].precision);
     }
-    w->f = fopen(path, "wb");
-    if (!w->f) {
+    if (path) w->f = fopen(path, "wb");
+    if (path && !w->f) {
         fail(err, errlen, "parquet: cannot create %s: %s", path, strerror(errno));
         lode_pqw_free(w);
         return NULL;
@@ -214,6 +241,32 @@ oom:
     fail(err, errlen, "parquet: out of memory");
     lode_pqw_free(w);
     return NULL;
+}
+
+int lode_pqw_set_codec(lode_pqw *w, int codec, char *err, size_t errlen)
+{
+    if (codec != LODE_CODEC_SNAPPY && codec != LODE_CODEC_ZSTD && codec != LODE_CODEC_GZIP &&
+        codec != LODE_CODEC_UNCOMPRESSED)
+        return fail(err, errlen, "parquet: codec %s is not written (snappy, zstd, gzip, none are)", lode_codec_name(codec));
+    if (w->rows || w->cur) return fail(err, errlen, "parquet: the codec is set before the first row");
+    w->codec = codec;
+    return 0;
+}
+
+const void *lode_pqw_output(const lode_pqw *w, size_t *n)
+{
+    *n = w->out.n;
+    return w->out.p;
+}
+
+void lode_pqw_consume(lode_pqw *w, size_t n)
+{
+    if (n >= w->out.n) {
+        w->out.n = 0;
+        return;
+    }
+    memmove(w->out.p, w->out.p + n, w->out.n - n);
+    w->out.n -= n;
 }
 
 /* ---- text -> values ---------------------------------------------------------- */
@@ -251,14 +304,14 @@ static int parse_date(const char *s, size_t n, int64_t *days)
     return 10;
 }
 
-static int parse_timestamp(const char *s, size_t n, int64_t *micros)
+/* 'HH:MM:SS[.ffffff]' at s[at..] -> microseconds of the day; the bytes used, or -1 */
+static int parse_clock(const char *s, size_t n, size_t at, int64_t *micros)
 {
-    int64_t days, hh, mi, ss, frac = 0;
-    int used = parse_date(s, n, &days);
-    if (used < 0 || n < 19 || s[10] != ' ' || digits(s, n, 11, 2, &hh) < 0 || s[13] != ':' ||
-        digits(s, n, 14, 2, &mi) < 0 || s[16] != ':' || digits(s, n, 17, 2, &ss) < 0)
+    int64_t hh, mi, ss, frac = 0;
+    if (digits(s, n, at, 2, &hh) < 0 || at + 2 >= n || s[at + 2] != ':' || digits(s, n, at + 3, 2, &mi) < 0 ||
+        at + 5 >= n || s[at + 5] != ':' || digits(s, n, at + 6, 2, &ss) < 0 || hh > 24 || mi > 59 || ss > 60)
         return -1;
-    size_t i = 19;
+    size_t i = at + 8;
     if (i < n && s[i] == '.') {
         int64_t scale = 100000;
         for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
@@ -267,8 +320,86 @@ static int parse_timestamp(const char *s, size_t n, int64_t *micros)
             scale /= 10;
         }
     }
-    if (i != n) return -1;   /* BC, a time zone, infinity: not a plain timestamp */
-    *micros = ((days * 86400 + hh * 3600 + mi * 60 + ss) * 1000000) + frac;
+    *micros = (hh * 3600 + mi * 60 + ss) * 1000000 + frac;
+    return (int)(i - at);
+}
+
+/* 'YYYY-MM-DD HH:MM:SS[.ffffff]' -> microseconds since 1970; the bytes used, or -1 */
+static int parse_timestamp_prefix(const char *s, size_t n, int64_t *micros)
+{
+    int64_t days, clock;
+    if (parse_date(s, n, &days) < 0 || n < 19 || s[10] != ' ') return -1;
+    int used = parse_clock(s, n, 11, &clock);
+    if (used < 0) return -1;
+    *micros = days * 86400 * 1000000 + clock;
+    return 11 + used;
+}
+
+static int parse_timestamp(const char *s, size_t n, int64_t *micros)
+{
+    /* BC, a time zone, infinity: not a plain timestamp */
+    return parse_timestamp_prefix(s, n, micros) == (int)n ? 0 : -1;
+}
+
+/* a timestamp with its UTC offset as PostgreSQL prints timestamptz ('+05:30',
+ * '-08', '+00:00:00', 'Z') -> microseconds since 1970 UTC */
+static int parse_timestamptz(const char *s, size_t n, int64_t *micros)
+{
+    int64_t local, oh = 0, om = 0, os = 0;
+    int used = parse_timestamp_prefix(s, n, &local);
+    if (used < 0) return -1;
+    size_t i = (size_t)used;
+    if (i + 1 == n && s[i] == 'Z') {
+        *micros = local;
+        return 0;
+    }
+    if (i >= n || (s[i] != '+' && s[i] != '-')) return -1;
+    int neg = s[i] == '-';
+    if (digits(s, n, i + 1, 2, &oh) < 0) return -1;
+    i += 3;
+    if (i < n && s[i] == ':') {
+        if (digits(s, n, i + 1, 2, &om) < 0) return -1;
+        i += 3;
+        if (i < n && s[i] == ':') {
+            if (digits(s, n, i + 1, 2, &os) < 0) return -1;
+            i += 3;
+        }
+    }
+    if (i != n || oh > 15 || om > 59 || os > 59) return -1;
+    int64_t off = (oh * 3600 + om * 60 + os) * 1000000;
+    *micros = neg ? local + off : local - off;
+    return 0;
+}
+
+/* numeric text with at most `scale` fraction digits and `precision` digits in
+ * all -> the unscaled value (up to 38 digits: fits a signed 128-bit integer) */
+static int parse_decimal128(const char *s, size_t n, int precision, int scale, u128 *mag, int *negative)
+{
+    size_t i = 0;
+    int neg = 0, ndig = 0, fdig = -1;
+    u128 v = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+    if (i == n) return -1;
+    for (; i < n; i++) {
+        if (s[i] == '.' && fdig < 0) {
+            fdig = 0;
+            continue;
+        }
+        if (s[i] < '0' || s[i] > '9') return -1;
+        if (fdig >= 0) fdig++;
+        if (v || s[i] != '0') ndig++;
+        if (ndig > 38) return -1;
+        v = v * 10 + (u128)(s[i] - '0');
+    }
+    if (fdig < 0) fdig = 0;
+    if (fdig > scale) return -1;
+    for (; fdig < scale; fdig++) {
+        if (v && ++ndig > 38) return -1;
+        v *= 10;
+    }
+    if (ndig > precision) return -1;
+    *mag = v;
+    *negative = neg && v != 0;
     return 0;
 }
 
@@ -303,7 +434,7 @@ static int parse_decimal(const char *s, size_t n, int precision, int scale, int6
 }
 
 static const char *const TYPE_NAMES[] = { "BOOLEAN", "INT32", "INT64", "FLOAT", "DOUBLE", "STRING", "DATE",
-                                          "TIMESTAMP", "DECIMAL" };
+                                          "TIMESTAMP", "DECIMAL", "TIMESTAMPTZ", "TIME" };
 
 int lode_pqw_value(lode_pqw *w, int col, const char *text, size_t len, char *err, size_t errlen)
 {
@@ -361,8 +492,30 @@ int lode_pqw_value(lode_pqw *w, int col, const char *text, size_t len, char *err
         break;
     }
     case LODE_PQW_DECIMAL: {
+        if (c->width) {
+            u128 mag;
+            int neg;
+            if (parse_decimal128(text, len, c->precision, c->scale, &mag, &neg) < 0) { bad = 1; break; }
+            u128 v = neg ? ~mag + 1 : mag;        /* two's complement */
+            uint8_t be[16];
+            for (int k = 0; k < c->width; k++) be[c->width - 1 - k] = (uint8_t)(v >> (8 * k));
+            rc = buf_put(&c->values, be, (size_t)c->width);
+            break;
+        }
         int64_t x;
         if (parse_decimal(text, len, c->precision, c->scale, &x) < 0) { bad = 1; break; }
+        rc = buf_put(&c->values, &x, 8);
+        break;
+    }
+    case LODE_PQW_TIMESTAMPTZ: {
+        int64_t x;
+        if (parse_timestamptz(text, len, &x) < 0) { bad = 1; break; }
+        rc = buf_put(&c->values, &x, 8);
+        break;
+    }
+    case LODE_PQW_TIME: {
+        int64_t x;
+        if (parse_clock(text, len, 0, &x) != (int)len || x > 86400LL * 1000000) { bad = 1; break; }
         rc = buf_put(&c->values, &x, 8);
         break;
     }
@@ -411,6 +564,51 @@ static int encode_defs(buf *out, const column *c)
     return 0;
 }
 
+/* page->p[0..n) compressed into w->packed with the writer's codec */
+static int compress_page(lode_pqw *w, const buf *page, size_t *clen, char *err, size_t errlen)
+{
+    size_t cap;
+    switch (w->codec) {
+    case LODE_CODEC_ZSTD: cap = ZSTD_compressBound(page->n); break;
+    case LODE_CODEC_GZIP: cap = (size_t)compressBound((uLong)page->n) + 32; break;   /* + the gzip header and trailer */
+    case LODE_CODEC_UNCOMPRESSED: cap = page->n; break;
+    default: cap = snappy_max_compressed_length(page->n); break;
+    }
+    w->packed.n = 0;
+    if (buf_reserve(&w->packed, cap ? cap : 1) < 0) return fail(err, errlen, "parquet: out of memory");
+    *clen = cap;
+    switch (w->codec) {
+    case LODE_CODEC_ZSTD: {
+        size_t z = ZSTD_compress(w->packed.p, cap, page->p, page->n, 3);
+        if (ZSTD_isError(z)) return fail(err, errlen, "parquet: zstd failed: %s", ZSTD_getErrorName(z));
+        *clen = z;
+        return 0;
+    }
+    case LODE_CODEC_GZIP: {
+        z_stream zs;
+        memset(&zs, 0, sizeof zs);
+        if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            return fail(err, errlen, "parquet: gzip failed to start");
+        zs.next_in = page->p;
+        zs.avail_in = (uInt)page->n;
+        zs.next_out = w->packed.p;
+        zs.avail_out = (uInt)cap;
+        int z = deflate(&zs, Z_FINISH);
+        *clen = zs.total_out;
+        deflateEnd(&zs);
+        return z == Z_STREAM_END ? 0 : fail(err, errlen, "parquet: gzip failed (%d)", z);
+    }
+    case LODE_CODEC_UNCOMPRESSED:
+        if (page->n) memcpy(w->packed.p, page->p, page->n);
+        *clen = page->n;
+        return 0;
+    default:
+        if (snappy_compress((const char *)page->p, page->n, (char *)w->packed.p, clen) != SNAPPY_OK)
+            return fail(err, errlen, "parquet: snappy failed");
+        return 0;
+    }
+}
+
 static int flush_group(lode_pqw *w, char *err, size_t errlen)
 {
     if (w->group_rows == 0) return 0;
@@ -444,11 +642,8 @@ static int flush_group(lode_pqw *w, char *err, size_t errlen)
             return fail(err, errlen, "parquet: out of memory");
         }
         if (page->n > INT32_MAX) return fail(err, errlen, "parquet: column %s: a page over 2 GiB", c->name);
-        size_t clen = snappy_max_compressed_length(page->n);
-        w->packed.n = 0;
-        if (buf_reserve(&w->packed, clen) < 0) return fail(err, errlen, "parquet: out of memory");
-        if (snappy_compress((const char *)page->p, page->n, (char *)w->packed.p, &clen) != SNAPPY_OK)
-            return fail(err, errlen, "parquet: snappy failed");
+        size_t clen;
+        if (compress_page(w, page, &clen, err, errlen) < 0) return -1;
         buf hdr = { 0 };
         tenc t = { .b = &hdr };
         t_begin(&t, 0);
@@ -504,7 +699,8 @@ int64_t lode_pqw_rows(const lode_pqw *w) { return w->rows; }
 static void schema_element(tenc *t, const column *c)
 {
     t_begin(t, 0);
-    t_i32(t, 1, physical(c->type));
+    t_i32(t, 1, physical(c));
+    if (c->width) t_i32(t, 2, c->width);          /* type_length of the FIXED_LEN_BYTE_ARRAY */
     t_i32(t, 3, 1);                               /* OPTIONAL */
     t_binary(t, 4, c->name, strlen(c->name));
     switch (c->type) {
@@ -515,6 +711,21 @@ static void schema_element(tenc *t, const column *c)
         t_i32(t, 6, CT_DECIMAL);
         t_i32(t, 7, c->scale);
         t_i32(t, 8, c->precision);
+        break;
+    case LODE_PQW_TIMESTAMPTZ:
+    case LODE_PQW_TIME:
+        /* the legacy annotation too, as the spec asks of writers, and the
+         * logical type that says whether the value is adjusted to UTC */
+        t_i32(t, 6, c->type == LODE_PQW_TIME ? CT_TIME_MICROS : CT_TIMESTAMP_MICROS);
+        t_begin(t, 10);                           /* LogicalType */
+        t_begin(t, c->type == LODE_PQW_TIME ? 7 : 8);
+        t_bool(t, 1, c->type == LODE_PQW_TIMESTAMPTZ);
+        t_begin(t, 2);                            /* TimeUnit */
+        t_begin(t, 2);                            /* MICROS */
+        t_end(t);
+        t_end(t);
+        t_end(t);
+        t_end(t);
         break;
     default: break;
     }
@@ -547,14 +758,14 @@ int lode_pqw_close(lode_pqw *w, char *err, size_t errlen)
             t_begin(&t, 0);
             t_i64(&t, 2, m->file_offset);
             t_begin(&t, 3);                       /* ColumnMetaData */
-            t_i32(&t, 1, physical(c->type));
+            t_i32(&t, 1, physical(c));
             t_list(&t, 2, T_I32, 2);
             t_varint(&t, zigzag(0));              /* PLAIN */
             t_varint(&t, zigzag(3));              /* RLE */
             t_list(&t, 3, T_BINARY, 1);
             t_varint(&t, strlen(c->name));
             if (buf_put(&foot, c->name, strlen(c->name)) < 0) t.failed = 1;
-            t_i32(&t, 4, 1);                      /* SNAPPY */
+            t_i32(&t, 4, w->codec);
             t_i64(&t, 5, m->num_values);
             t_i64(&t, 6, m->uncompressed);
             t_i64(&t, 7, m->compressed);
@@ -575,7 +786,8 @@ int lode_pqw_close(lode_pqw *w, char *err, size_t errlen)
     if (rc == 0) rc = write_all(w, &flen, 4, err, errlen);
     if (rc == 0) rc = write_all(w, "PAR1", 4, err, errlen);
     free(foot.p);
-    if (fclose(w->f) != 0 && rc == 0) rc = fail(err, errlen, "parquet: cannot write %s: %s", w->path, strerror(errno));
+    if (w->f && fclose(w->f) != 0 && rc == 0)
+        rc = fail(err, errlen, "parquet: cannot write %s: %s", w->path, strerror(errno));
     w->f = NULL;
     w->closed = 1;
     return rc;
@@ -597,5 +809,6 @@ void lode_pqw_free(lode_pqw *w)
     free(w->group_bytes_list);
     free(w->page.p);
     free(w->packed.p);
+    free(w->out.p);
     free(w);
 }

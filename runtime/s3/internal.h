@@ -66,6 +66,10 @@ typedef struct {
     int ranged;
     uint64_t range_first, range_last;
     uint64_t object_size;          /* the size listed or opened (0: unknown): another total is ObjectChanged */
+    /* Bytes the server works through before it answers, besides the body
+     * (CompleteMultipartUpload assembles the object): they lengthen the
+     * deadline as body bytes do, and the silence allowed (1 s per 16 MiB). */
+    uint64_t server_work_bytes;
     void (*on_done)(s3_req *r, void *ud);
     void *ud;
 } s3_req_opts;

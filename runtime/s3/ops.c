@@ -1,6 +1,6 @@
 /* s3/ops.c — the one-request S3 calls of lode/s3/transfer.h (list a page,
- * head, get, put, copy, delete, batch delete, buckets, multipart listing
- * and abort): the request built, the answer parsed into a lode_s3_result;
+ * head, get, put, copy, delete, batch delete, buckets, the steps of a
+ * multipart upload, its listing and abort): the request built, the answer parsed into a lode_s3_result;
  * on a file:// endpoint, done while starting. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 #include "call.h"
 
 enum { K_LIST, K_HEAD, K_GET, K_PUT, K_DELETE, K_DELETE_BATCH, K_COPY, K_LIST_UPLOADS, K_ABORT, K_CREATE_BUCKET,
-       K_HEAD_BUCKET };
+       K_HEAD_BUCKET, K_CREATE_UPLOAD, K_UPLOAD_PART, K_COMPLETE_UPLOAD };
 
 typedef struct {
     lode_s3_call base;
@@ -235,8 +235,35 @@ static void simple_done(s3_req *req, void *ud)
         }
         break;
     case K_PUT:
+    case K_UPLOAD_PART:
         copy_etag(r->object.etag, lode_http_header(h, "etag"));
         break;
+    case K_CREATE_UPLOAD:
+        r->object.upload_id = s3_xml_get(b, end, "UploadId");
+        if (!r->object.upload_id) {
+            lode_s3_error err;
+            s3_error_set(&err, 200, "InternalError", "CreateMultipartUpload returned no UploadId", call->bucket,
+                         call->key, 0);
+            s3_call_fail(call, &err);
+        }
+        break;
+    case K_COMPLETE_UPLOAD: {
+        /* S3 may answer 200 and put the error in the body */
+        char *etag = s3_xml_get(b, end, "ETag");
+        if (!etag) {
+            char *code = s3_xml_get(b, end, "Code"), *msg = s3_xml_get(b, end, "Message");
+            lode_s3_error err;
+            s3_error_set(&err, 200, code ? code : "InternalError",
+                         msg ? msg : "CompleteMultipartUpload returned no ETag", call->bucket, call->key,
+                         s3_code_retryable(0, code));
+            s3_call_fail(call, &err);
+            free(code);
+            free(msg);
+        }
+        copy_etag(r->object.etag, etag);
+        free(etag);
+        break;
+    }
     case K_HEAD_BUCKET:
         r->exists = 1;
         break;
@@ -586,6 +613,88 @@ lode_s3_call *lode_s3_abort_upload(lode_s3 *c, const char *bucket, const char *k
     if (!s) return NULL;
     lode_kv q[] = {{"uploadId", upload_id}};
     s3_req_opts o = {.method = "DELETE", .bucket = bucket, .key = key, .query = q, .nquery = 1, .body_len = -1};
+    return simple_start(s, &o);
+}
+
+/* append s unescaped to the growing buffer (-1: out of memory) */
+static int raw_append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : 1024;
+        while (c < *len + n + 1) c *= 2;
+        char *b = realloc(*buf, c);
+        if (!b) return -1;
+        *buf = b;
+        *cap = c;
+    }
+    memcpy(*buf + *len, s, n + 1);
+    *len += n;
+    return 0;
+}
+
+lode_s3_call *lode_s3_create_upload(lode_s3 *c, const char *bucket, const char *key, const char *content_type,
+                                    lode_s3_call_cb cb, void *ud)
+{
+    simple_call *s = simple_new(c, K_CREATE_UPLOAD, bucket, key, cb, ud);
+    if (!s) return NULL;
+    if (c->file_root) {
+        s3_error_set(&s->base.err, 0, "unsupported", "a file:// endpoint has no multipart uploads", bucket, key, 0);
+        s->base.failed = 1;
+        return simple_finished(s);
+    }
+    lode_kv q[] = {{"uploads", NULL}};
+    lode_kv h[] = {{"content-type", content_type ? content_type : "binary/octet-stream"}};
+    s3_req_opts o = {.method = "POST", .bucket = bucket, .key = key, .query = q, .nquery = 1, .headers = h,
+                     .nheaders = 1, .body_len = -1};
+    return simple_start(s, &o);
+}
+
+lode_s3_call *lode_s3_upload_part(lode_s3 *c, const char *bucket, const char *key, const char *upload_id,
+                                  int number, const void *data, size_t n, lode_s3_call_cb cb, void *ud)
+{
+    simple_call *s = simple_new(c, K_UPLOAD_PART, bucket, key, cb, ud);
+    if (!s) return NULL;
+    if (c->file_root) {
+        s3_error_set(&s->base.err, 0, "unsupported", "a file:// endpoint has no multipart uploads", bucket, key, 0);
+        s->base.failed = 1;
+        return simple_finished(s);
+    }
+    char num[16];
+    snprintf(num, sizeof num, "%d", number);
+    lode_kv q[] = {{"partNumber", num}, {"uploadId", upload_id}};
+    /* the body is the caller's, not copied: a part is megabytes */
+    s3_req_opts o = {.method = "PUT", .bucket = bucket, .key = key, .query = q, .nquery = 2, .body = data,
+                     .body_len = (int64_t)n};
+    return simple_start(s, &o);
+}
+
+lode_s3_call *lode_s3_complete_upload(lode_s3 *c, const char *bucket, const char *key, const char *upload_id,
+                                      const char *const *etags, int nparts, int64_t size, lode_s3_call_cb cb,
+                                      void *ud)
+{
+    simple_call *s = simple_new(c, K_COMPLETE_UPLOAD, bucket, key, cb, ud);
+    if (!s) return NULL;
+    size_t len = 0, cap = 0;
+    int bad = raw_append(&s->body, &len, &cap, "<CompleteMultipartUpload>");
+    for (int i = 0; i < nparts && !bad; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "<Part><PartNumber>%d</PartNumber><ETag>", i + 1);
+        /* tags as they are; the ETags escaped (they hold quotes) */
+        bad = raw_append(&s->body, &len, &cap, line) ||
+              s3_xml_escape_append(&s->body, &len, &cap, etags[i] ? etags[i] : "") ||
+              raw_append(&s->body, &len, &cap, "</ETag></Part>");
+    }
+    if (!bad) bad = raw_append(&s->body, &len, &cap, "</CompleteMultipartUpload>");
+    if (bad) {
+        oom(&s->base);
+        return simple_finished(s);
+    }
+    lode_kv q[] = {{"uploadId", upload_id}};
+    lode_kv h[] = {{"content-type", "application/xml"}};
+    s3_req_opts o = {.method = "POST", .bucket = bucket, .key = key, .query = q, .nquery = 1, .headers = h,
+                     .nheaders = 1, .body = s->body, .body_len = (int64_t)len,
+                     .server_work_bytes = size > 0 ? (uint64_t)size : 0};
     return simple_start(s, &o);
 }
 

@@ -529,7 +529,7 @@ static int64_t expected_bytes(const s3_req *r)
 {
     if (r->o.ranged && r->o.range_last != UINT64_MAX) return (int64_t)(r->o.range_last - r->o.range_first + 1);
     if (r->o.ranged && r->o.object_size > r->o.range_first) return (int64_t)(r->o.object_size - r->o.range_first);
-    return r->o.body_len > 0 ? r->o.body_len : 0;
+    return (r->o.body_len > 0 ? r->o.body_len : 0) + (int64_t)r->o.server_work_bytes;
 }
 
 static int attempt_send(s3_req *r);
@@ -586,7 +586,7 @@ static int attempt_send(s3_req *r)
         .body = r->o.body, .body_len = r->o.body_len,
         .read_body = r->o.read_body ? req_read : NULL,
         .on_data = req_on_data, .max_body = 0,
-        .connect_timeout_ms = c->connect_timeout_ms, .low_speed_time_s = c->low_speed_time_s,
+        .connect_timeout_ms = c->connect_timeout_ms, .low_speed_time_s = c->low_speed_time_s + (long)(r->o.server_work_bytes >> 24),
         .deadline_ms = c->deadline_ms, .min_rate = c->min_rate, .expect_bytes = expected_bytes(r),
         .deadline_from_ms = r->first_start_ms,
         .on_done = req_on_done, .ud = r,

@@ -1,39 +1,26 @@
--- Pull a paginated JSON API into S3, then load it: the pattern for SaaS
--- sources. `extract` follows the API's cursor page by page (sources/orders_api.lua,
--- a reusable module beside this script) and writes each page to S3 as
--- newline-delimited JSON; `load` COPYs the day's objects with JSON 'auto'.
--- Re-running loads nothing twice: the ledger remembers every object.
+-- Pull a paginated JSON API into the warehouse incrementally: the pattern
+-- for SaaS sources. The source module sources/orders_api.lua (beside this
+-- script) names the resource, its columns, key and cursor; lode.source
+-- fetches only the orders updated since the last committed run, stages them
+-- as Parquet in S3 and upserts them with merge.upsert, advancing the cursor
+-- in the same transaction as the rows — a crash never skips nor duplicates.
 --
---   lode run scripts/examples/orders_api.lua --param api=http://127.0.0.1:8080 --param day=2024-02-01
+--   lode run scripts/examples/orders_api.lua --param api=http://127.0.0.1:8080
 local lode = require "lode"
-local s3 = require "lode.s3"
-local copy = require "lode.copy"
+local source = require "lode.source"
 local orders = require "sources.orders_api"
 
 local wh = lode.warehouse()
-local api = lode.param("api")
 local lake = "s3://" .. lode.param("lake", "lake")
-local day = lode.param("day", "2024-02-01")
-local prefix = ("%s/raw/api_orders/day=%s/"):format(lake, day)
 
 return lode.pipeline "orders_api" {
-  lode.task "extract" {
+  lode.task "load" {
     retries = 3, backoff = 500,
     retry_on = function(err) return lode.is_error(err) and err.retryable end,
     function()
-      local pages, rows = 0, 0
-      for page, items in orders.pages(api) do
-        s3.put(("%spage-%04d.json"):format(prefix, page), orders.ndjson(items), { content_type = "application/x-ndjson" })
-        pages, rows = pages + 1, rows + #items
-      end
-      lode.log.info("extracted", { pages = pages, rows = rows, prefix = prefix })
+      local r = source.load(wh, orders, { stage = lake .. "/staging/", pipeline = "orders_api" })
+      local o = r.api_orders
+      lode.log.info("loaded", { rows = o.rows, cursor = o.cursor, merged = o.merged })
     end,
   },
-  lode.task "load" { after = { "extract" }, function()
-    wh:exec([[CREATE TABLE IF NOT EXISTS api_orders (
-      id BIGINT PRIMARY KEY, customer TEXT, amount NUMERIC(10,2), ordered_at TIMESTAMP)]])
-    local r = copy.into(wh, { table = "api_orders", from = prefix, format = "json", json = "auto",
-                              timeformat = "auto" })
-    lode.log.info("loaded", { files = r.files, rows = r.rows, skipped_files = r.skipped_files })
-  end },
 }

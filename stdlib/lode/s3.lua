@@ -14,6 +14,8 @@
 --  s3.download(url, path) -> {size=, etag=}          (parallel ranged GETs, streamed to disk)
 --  s3.put(url, data, {content_type=}) -> {etag=}
 --  s3.upload(path, url, {part_size=, concurrency=}) -> {etag=, parts=}   (multipart above the threshold)
+--  s3.create_upload(url) -> id; s3.upload_part(url, id, n, data) -> etag; s3.complete_upload(url, id, etags)
+--  s3.abort_upload(url, id)                          (a multipart upload driven part by part)
 --  s3.delete(url) / s3.delete({url, ...})            (DeleteObjects, 1,000 per request)
 --  s3.copy(src_url, dst_url) -> {etag=}
 --  s3.presign(url, {expires=, method=}) -> string

@@ -105,9 +105,8 @@ function M.load(wh, mod, opts)
       out[r.name] = { rows = 0, cursor = since, merged = false }
     else
       local res = w:close()
-      if not core.dry_run() then
-        wh:exec(create_sql(target, w:columns(), r.primary_key))
-      end
+      -- under `lode plan` the statement is shown and the plan knows the table
+      wh:exec(create_sql(target, w:columns(), r.primary_key))
       merge.upsert(wh, { target = target, from = prefix, format = "parquet", key = r.primary_key,
                          cursor = c and max ~= nil and { c, max } or nil })
       out[r.name] = { rows = res.rows, cursor = max or since, merged = true }

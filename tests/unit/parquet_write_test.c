@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lode/parquet/codec.h"
 #include "lode/parquet/parquet.h"
 #include "lode/parquet/write.h"
 #include "tap.h"
@@ -123,5 +124,59 @@ int main(void)
     }
     free(bytes);
     unlink(path);
+
+    /* wide decimals, timestamptz, time, in memory with ZSTD: the footer's
+     * types, and the fewest bytes per precision (10^p - 1 < 2^(8n - 1)) */
+    static const int widths[][2] = { { 19, 9 }, { 21, 9 }, { 22, 10 }, { 28, 12 }, { 38, 16 } };
+    lode_pqw_column wide[] = {
+        { "d19", LODE_PQW_DECIMAL, 19, 0 }, { "d21", LODE_PQW_DECIMAL, 21, 2 }, { "d22", LODE_PQW_DECIMAL, 22, 0 },
+        { "d28", LODE_PQW_DECIMAL, 28, 28 }, { "d38", LODE_PQW_DECIMAL, 38, 10 },
+        { "tz", LODE_PQW_TIMESTAMPTZ, 0, 0 }, { "tm", LODE_PQW_TIME, 0, 0 },
+    };
+    w = lode_pqw_open(NULL, wide, 7, 0, err, sizeof err);
+    ok(w && lode_pqw_set_codec(w, LODE_CODEC_ZSTD, err, sizeof err) == 0, "an in-memory ZSTD writer: %s", err);
+    ok(lode_pqw_set_codec(w, 99, err, sizeof err) < 0 && strstr(err, "not written"), "an unknown codec refused");
+    good = put(w, 0, "-9999999999999999999") == 0 && put(w, 1, "9999999999999999999.99") == 0 &&
+           put(w, 2, "-1") == 0 && put(w, 3, "-0.0000000000000000000000000001") == 0 &&
+           put(w, 4, "-9999999999999999999999999999.9999999999") == 0 &&
+           put(w, 5, "2024-06-30 23:59:59.999999-12:30") == 0 && put(w, 6, "24:00:00") == 0 &&
+           lode_pqw_end_row(w, err, sizeof err) == 0;
+    ok(good, "extreme values taken: %s", err);
+    ok(put(w, 0, "10000000000000000000") < 0 && strstr(err, "column d19"), "20 digits refused by numeric(19)");
+    lode_pqw_free(w);
+    w = lode_pqw_open(NULL, wide, 7, 0, err, sizeof err);
+    lode_pqw_set_codec(w, LODE_CODEC_ZSTD, err, sizeof err);
+    for (int c = 0; c < 7; c++) put(w, c, NULL);
+    lode_pqw_end_row(w, err, sizeof err);
+    size_t before;
+    lode_pqw_output(w, &before);
+    ok(before == 4, "in memory: only the magic before the first row group (%zu bytes)", before);
+    ok(lode_pqw_close(w, err, sizeof err) == 0, "closed in memory: %s", err);
+    size_t n;
+    const uint8_t *mem = lode_pqw_output(w, &n);
+    ok(n > 12 && memcmp(mem, "PAR1", 4) == 0 && memcmp(mem + n - 4, "PAR1", 4) == 0, "the whole file in memory");
+    memcpy(&flen, mem + n - 8, 4);
+    m = NULL;
+    ok(lode_pq_meta_parse(mem + n - 8 - flen, flen, &m, err, sizeof err) == 0, "its footer parses: %s", err);
+    if (m) {
+        int wok = 1;
+        for (int k = 0; k < 5; k++) {
+            const lode_pq_schema_element *e = &m->schema[m->leaves[k]];
+            wok &= e->type == LODE_PQ_FIXED_LEN_BYTE_ARRAY && e->type_length == widths[k][1] &&
+                   e->precision == widths[k][0] && e->converted_type == LODE_PQ_CT_DECIMAL;
+        }
+        ok(wok, "numeric(19/21/22/28/38) as FIXED_LEN_BYTE_ARRAY of 9/9/10/12/16 bytes");
+        const lode_pq_schema_element *tz = &m->schema[m->leaves[5]], *tm = &m->schema[m->leaves[6]];
+        ok(tz->type == LODE_PQ_INT64 && tz->logical.type == LODE_PQ_LT_TIMESTAMP && tz->logical.is_adjusted_to_utc == 1 &&
+           tz->logical.unit == LODE_PQ_MICROS, "timestamptz: INT64 TIMESTAMP(UTC, MICROS)");
+        ok(tm->type == LODE_PQ_INT64 && tm->logical.type == LODE_PQ_LT_TIME && tm->logical.is_adjusted_to_utc == 0 &&
+           tm->logical.unit == LODE_PQ_MICROS, "time: INT64 TIME(local, MICROS)");
+        ok(m->row_groups[0].columns[0].meta->codec == LODE_PQ_ZSTD, "ZSTD pages");
+        lode_pq_meta_free(m);
+    }
+    lode_pqw_consume(w, n);
+    lode_pqw_output(w, &n);
+    ok(n == 0, "consumed");
+    lode_pqw_free(w);
     return done_testing();
 }

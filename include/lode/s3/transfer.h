@@ -98,6 +98,22 @@ lode_s3_call *lode_s3_head_bucket(lode_s3 *c, const char *bucket, lode_s3_call_c
 /* ListMultipartUploads under prefix (one page). */
 lode_s3_call *lode_s3_list_uploads(lode_s3 *c, const char *bucket, const char *prefix, lode_s3_call_cb cb,
                                    void *ud);
+/* The steps of a multipart upload the caller drives (a stream of parts of
+ * unknown total size): CreateMultipartUpload -> result object.upload_id;
+ * UploadPart number 1..10000 of data[0..n), which is not copied and must
+ * stay unchanged until the call ends (every part but the last >= 5 MiB)
+ * -> object.etag; CompleteMultipartUpload of parts 1..nparts with their
+ * ETags -> object.etag (a 200 whose body is an error fails; size, the
+ * object's bytes or 0, gives the server time to assemble it). On any
+ * failure the caller aborts the upload (lode_s3_abort_upload). A file://
+ * endpoint refuses them ("unsupported"). */
+lode_s3_call *lode_s3_create_upload(lode_s3 *c, const char *bucket, const char *key, const char *content_type,
+                                    lode_s3_call_cb cb, void *ud);
+lode_s3_call *lode_s3_upload_part(lode_s3 *c, const char *bucket, const char *key, const char *upload_id,
+                                  int number, const void *data, size_t n, lode_s3_call_cb cb, void *ud);
+lode_s3_call *lode_s3_complete_upload(lode_s3 *c, const char *bucket, const char *key, const char *upload_id,
+                                      const char *const *etags, int nparts, int64_t size, lode_s3_call_cb cb,
+                                      void *ud);
 lode_s3_call *lode_s3_abort_upload(lode_s3 *c, const char *bucket, const char *key, const char *upload_id,
                                    lode_s3_call_cb cb, void *ud);
 /* The object to path (created or truncated) by parallel ranged GETs of the

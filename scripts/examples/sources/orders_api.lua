@@ -1,43 +1,44 @@
--- A reusable source module: the orders of a paginated JSON API.
+-- A source module (the convention of lode.source, see the README): the
+-- orders of a paginated JSON API, loaded incrementally by `updated_at`.
 --
 --   local orders = require "sources.orders_api"
---   for page, items in orders.pages("http://api.example.com") do ... end
+--   require("lode.source").load(wh, orders, { stage = "s3://lake/staging/" })
 --
--- Pages are fetched one after another following the API's `next` cursor;
--- failed requests are retried by the pipeline task that calls this.
-local http = require "lode.http"
-local json = require "lode.json"
+-- Each run asks the API only for the orders updated after the committed
+-- cursor (`?since=`), follows its `next` cursor page by page (lode.rest:
+-- 429 and 5xx retried), stages them as Parquet in S3 and merges them by id;
+-- the cursor advances in the merge's transaction. The API's base URL is the
+-- `api` parameter (lode run … --param api=http://…).
 local lode = require "lode"
+local rest = require "lode.rest"
 
-local M = {}
-
---- pages(base_url) -> iterator of (page_number, orders)
-function M.pages(base_url)
-  local cursor, n = "0", 0
-  return function()
-    if not cursor then
-      return nil
-    end
-    local r = http.get(("%s/orders?cursor=%s"):format(base_url, cursor))
-    if r.status ~= 200 then
-      lode.error { op = "orders_api", code = "http_" .. r.status,
-                   message = ("GET /orders?cursor=%s returned %d"):format(cursor, r.status),
-                   retryable = r.status >= 500 or r.status == 429 }
-    end
-    local body = r.json
-    cursor = body.next ~= lode.null and body.next or nil
-    n = n + 1
-    return n, body.orders
-  end
+-- amount arrives as a JSON number with two decimals: written as exact text
+local function cents(v)
+  return v ~= nil and v ~= lode.null and ("%.2f"):format(v) or lode.null
 end
 
---- ndjson(orders) -> one JSON object per line (what COPY … FORMAT JSON 'auto' reads)
-function M.ndjson(orders)
-  local lines = {}
-  for i, o in ipairs(orders) do
-    lines[i] = json.encode(o)
-  end
-  return table.concat(lines, "\n") .. "\n"
-end
-
-return M
+return {
+  name = "orders_api",
+  resources = {
+    { name = "api_orders",
+      columns = {
+        { name = "id", type = "bigint" }, { name = "customer", type = "varchar(64)" },
+        { name = "amount", type = "numeric(10,2)" }, { name = "ordered_at", type = "timestamp" },
+        { name = "updated_at", type = "timestamp" },
+      },
+      primary_key = { "id" },
+      cursor = { column = "updated_at", initial = "1970-01-01 00:00:00" },
+      rows = function(since)
+        local items = rest.items(lode.param("api") .. "/orders", {
+          paginator = "cursor", cursor_param = "cursor", cursor_path = "next", items = "orders",
+          since = since, since_param = "since" })
+        return function()
+          local o = items()
+          if o then
+            o.amount = cents(o.amount)
+          end
+          return o
+        end
+      end },
+  },
+}

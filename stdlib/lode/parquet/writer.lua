@@ -4,18 +4,21 @@
 --   local w = lode.parquet.writer("s3://bucket/orders/part-0.parquet", {
 --     columns = { {name = "id", type = "bigint"}, {name = "amount", type = "numeric(12,2)"},
 --                 {name = "updated_at", type = "timestamp"} },
---     row_group_rows = 100000, compression = "snappy" })
+--     row_group_rows = 100000, compression = "zstd" })      -- snappy (default), zstd, gzip, none
 --   w:write({ id = 1, amount = "12.50", updated_at = "2024-01-01 00:00:00" })   -- lode.null for NULL
 --   local r = w:close()   -- { rows =, bytes =, etag = }   (etag for s3:// only)
 --
--- Built on lode.parquetwrite (C): memory is one row group. An s3:// target
--- is written to a private temporary file and uploaded by s3.upload
--- (multipart above its threshold) at close; the temporary file is removed
--- whatever happens. Without `columns`, the first `infer_rows` rows (100)
--- are held and the types inferred from their Lua values.
---
--- Not written yet (refused with code "unsupported"): numeric precision over
--- 18, timestamptz, time, compression other than snappy.
+-- Built on lode.parquetwrite (C). An s3:// target is streamed: the C writer
+-- keeps the file in memory, and every `part_size` bytes (the S3 client's,
+-- at least 5 MiB) go out as the next part of a multipart upload while rows
+-- are still written; the footer goes into the last part. Nothing touches
+-- the disk, and memory is one row group plus one part. A file smaller than
+-- one part is one PUT at close. Any failure, w:abort(), a task cancelled
+-- (SIGTERM) or a writer dropped unclosed aborts the upload: no object and
+-- no upload are left. A file:// S3 endpoint (local disk already) is
+-- written to a temporary file and copied in at close. Without `columns`,
+-- the first `infer_rows` rows (100) are held and the types inferred from
+-- their Lua values.
 
 local core = require "lode.core"
 
@@ -41,11 +44,13 @@ local SIMPLE = {
   boolean = "boolean", bool = "boolean",
   date = "date",
   timestamp = "timestamp", ["timestamp without time zone"] = "timestamp",
+  timestamptz = "timestamptz", ["timestamp with time zone"] = "timestamptz",
+  time = "time", ["time without time zone"] = "time",
   text = "string", varchar = "string", ["character varying"] = "string", char = "string",
   character = "string", bpchar = "string", nchar = "string", nvarchar = "string",
 }
-local NOT_YET = { timestamptz = true, ["timestamp with time zone"] = true, time = true,
-                  ["time without time zone"] = true, timetz = true, ["time with time zone"] = true }
+local NOT_YET = { timetz = true, ["time with time zone"] = true }
+local CODECS = { snappy = true, zstd = true, gzip = true, none = true }
 
 --- writer.column_type(type) -> {type=, precision=, scale=} of lode.parquetwrite
 function M.column_type(name, ty)
@@ -70,9 +75,6 @@ function M.column_type(name, ty)
     if not p or p < 1 or p > 38 or s > p then
       fail("usage", ("column %s: %s is not a numeric Redshift takes (precision 1-38, scale <= precision)")
         :format(name, ty))
-    end
-    if p > 18 then
-      fail("unsupported", ("column %s: numeric precision %d is not written yet (up to 18)"):format(name, p))
     end
     return { type = "decimal", precision = p, scale = s }
   end
@@ -115,7 +117,7 @@ local function text_of(col, v)
     elseif tv == "string" then
       return v -- checked by the C writer against precision and scale
     end
-  elseif pt == "timestamp" then
+  elseif pt == "timestamp" or pt == "timestamptz" then
     if tv == "string" then
       -- ISO 8601 'T' separator as PostgreSQL prints it, with a space
       if v:match("^%d%d%d%d%-%d%d%-%d%d$") then
@@ -202,12 +204,61 @@ local function open_file(self, columns)
     self.cols[i] = { name = c.name, type = c.type, pq = t }
     self.cols_out[i] = { name = c.name, type = c.type }
   end
-  local ok, w = pcall(require("lode.parquetwrite").open, self.path, pq,
-    { row_group_size = self.row_group_bytes })
+  local out = self.path
+  if self.stream then
+    out = false -- in memory, drained into the parts
+  end
+  local ok, w = pcall(require("lode.parquetwrite").open, out, pq,
+    { row_group_size = self.row_group_bytes, compression = self.compression })
   if not ok then
     fail("io", tostring(w), { file = self.target })
   end
   self.pq = w
+end
+
+-- The size of the next part: part_size, doubled every 2,500 parts so that
+-- S3's 10,000 parts hold 300 times part_size (2.3 TiB with 8 MiB parts).
+local function next_part_size(st)
+  return st.part_size << (#st.etags // 2500)
+end
+
+-- Streaming to S3: send the output in parts while it is written (every
+-- part but the last must be >= 5 MiB); the rest waits.
+local function ship_parts(self, final)
+  local s3 = require "lode.s3"
+  local st = self.stream
+  while self.pq:pending() >= next_part_size(st) or (final and self.pq:pending() > 0) do
+    local data = self.pq:take(final and nil or next_part_size(st))
+    self.bytes = self.bytes + #data
+    if core.dry_run() then
+      -- `lode plan`: nothing is sent (s3.put logs what would be)
+    elseif final and not st.upload_id then
+      st.etag = s3.put(self.target, data, { content_type = "application/vnd.apache.parquet" }).etag
+    else
+      if not st.upload_id then
+        st.upload_id = s3.create_upload(self.target, { content_type = "application/vnd.apache.parquet" })
+      end
+      st.etags[#st.etags + 1] = s3.upload_part(self.target, st.upload_id, #st.etags + 1, data)
+    end
+    data = nil -- luacheck: ignore (the part is garbage as soon as it is sent)
+  end
+  if final and core.dry_run() then
+    s3.put(self.target, "") -- logs "plan: s3.put … (skipped in a dry run)"
+  elseif final and st.upload_id then
+    st.etag = s3.complete_upload(self.target, st.upload_id, st.etags, self.bytes).etag
+    st.upload_id = nil -- complete: nothing left to abort
+  end
+end
+
+-- Abort the multipart upload begun, if any: waits for S3 where it can, and
+-- from a __close / __gc handler of a cancelled task sends it and goes on.
+local function abort_stream(self)
+  local st = self.stream
+  if st and st.upload_id then
+    local id = st.upload_id
+    st.upload_id = nil
+    pcall(require("lode.s3").abort_upload, self.target, id)
+  end
 end
 
 local function put_row(self, row)
@@ -225,6 +276,9 @@ local function put_row(self, row)
     self.pq:flush()
     self.group = 0
   end
+  if self.stream and self.pq:pending() >= next_part_size(self.stream) then
+    ship_parts(self, false)
+  end
 end
 
 --- parquet.writer(target, opts) -> a writer (see the top of this file)
@@ -234,19 +288,28 @@ function M.new(target, opts)
     fail("usage", "parquet.writer(target, opts): target must be a path or an s3:// URL")
   end
   local compression = opts.compression or "snappy"
-  if compression ~= "snappy" then
-    fail("unsupported", ("compression '%s' is not written yet (snappy is)"):format(tostring(compression)))
+  if not CODECS[compression] then
+    fail("usage", ("compression '%s' is not one of snappy, zstd, gzip, none"):format(tostring(compression)))
   end
-  local self = setmetatable({ target = target, rows = 0, group = 0, pending = nil,
-    row_group_rows = opts.row_group_rows, row_group_bytes = opts.row_group_bytes,
+  local self = setmetatable({ target = target, rows = 0, group = 0, pending = nil, bytes = 0,
+    compression = compression, row_group_rows = opts.row_group_rows, row_group_bytes = opts.row_group_bytes,
     infer_rows = opts.infer_rows or 100 }, Writer)
   if self.row_group_rows ~= nil and (math.type(self.row_group_rows) ~= "integer" or self.row_group_rows < 1) then
     fail("usage", "row_group_rows must be a positive integer")
   end
+  if opts.part_size ~= nil and (math.type(opts.part_size) ~= "integer" or opts.part_size < 5 * 1024 * 1024) then
+    fail("usage", "part_size must be an integer of at least 5 MiB (S3's smallest part)")
+  end
   if target:match("^s3://") then
-    local fs = require "lode.fs"
-    self.dir = fs.mkdtemp("lode-parquet")
-    self.path = self.dir .. "/part.parquet"
+    local s3 = require "lode.s3"
+    local settings = s3.configure({})
+    if settings.addressing == "file" then
+      local fs = require "lode.fs"
+      self.dir = fs.mkdtemp("lode-parquet")
+      self.path = self.dir .. "/part.parquet"
+    else
+      self.stream = { part_size = math.max(opts.part_size or settings.part_size, 5 * 1024 * 1024), etags = {} }
+    end
   else
     self.path = target:gsub("^file://", "")
   end
@@ -261,6 +324,28 @@ function M.new(target, opts)
   return self
 end
 
+local function cleanup(self)
+  if self.pq then
+    pcall(self.pq.close, self.pq)
+    self.pq = nil
+  end
+  if self.dir then
+    require("lode.fs").rmtree(self.dir)
+    self.dir = nil
+  end
+end
+
+-- Run fn(self); on a failure abort the upload, drop the file, and raise.
+local function guarded(self, fn, ...)
+  local ok, err = pcall(fn, self, ...)
+  if not ok then
+    self.closed = true
+    abort_stream(self)
+    cleanup(self)
+    error(err, 0)
+  end
+end
+
 --- w:write(row): one row, a table keyed by column name (lode.null or nil for NULL)
 function Writer:write(row)
   if self.closed then
@@ -272,11 +357,11 @@ function Writer:write(row)
   if self.pending then
     self.pending[#self.pending + 1] = row
     if #self.pending >= self.infer_rows then
-      self:_start()
+      guarded(self, self._start)
     end
     return
   end
-  put_row(self, row)
+  guarded(self, put_row, row)
 end
 
 function Writer:_start()
@@ -297,45 +382,38 @@ function Writer:columns()
   return self.cols_out
 end
 
-local function cleanup(self)
-  if self.pq then
-    pcall(self.pq.close, self.pq)
-  end
-  if self.dir then
-    require("lode.fs").rmtree(self.dir)
-    self.dir = nil
-  end
-end
-
 --- w:close() -> { rows =, bytes =, etag = } (the footer written, an s3:// target uploaded)
 function Writer:close()
   if self.closed then
     return self.result
   end
-  local ok, err = pcall(function()
+  guarded(self, function()
     if self.pending then
       self:_start()
     end
     self.pq:close()
-    local bytes = require("lode.fs").stat(self.path).size
-    local result = { rows = self.rows, bytes = bytes }
-    if self.dir then
-      result.etag = require("lode.s3").upload(self.path, self.target).etag
+    local result = { rows = self.rows }
+    if self.stream then
+      ship_parts(self, true)
+      result.bytes, result.etag, result.parts = self.bytes, self.stream.etag, math.max(#self.stream.etags, 1)
+    else
+      result.bytes = require("lode.fs").stat(self.path).size
+      if self.dir then
+        result.etag = require("lode.s3").upload(self.path, self.target).etag
+      end
     end
     self.result = result
   end)
   self.closed = true
   cleanup(self)
-  if not ok then
-    error(err, 0)
-  end
   return self.result
 end
 
---- w:abort(): drop the file (nothing is uploaded)
+--- w:abort(): drop the file (nothing is uploaded; a multipart upload begun is aborted)
 function Writer:abort()
   if not self.closed then
     self.closed = true
+    abort_stream(self)
     cleanup(self)
     if not self.dir and self.path then
       os.remove(self.path)
@@ -345,8 +423,11 @@ end
 
 Writer.__close = Writer.abort
 Writer.__gc = function(self)
-  if not self.closed and self.dir then
-    pcall(require("lode.fs").rmtree, self.dir)
+  if not self.closed then
+    abort_stream(self)
+    if self.dir then
+      pcall(require("lode.fs").rmtree, self.dir)
+    end
   end
 end
 
