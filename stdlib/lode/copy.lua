@@ -971,8 +971,8 @@ end
 --   the load's own transaction (connection 1): advisory lock on the table's
 --     ledger key, read the ledger, COPY its share straight into the target;
 --   connections 2..N, at the same time, each in autocommit: CREATE UNLOGGED
---     TABLE lode.copy_stage_<key>_<load>_<i> (LIKE target), COPY its share
---     into it;
+--     TABLE lode.copy_stage_<key>_<load>_<i> AS SELECT <the loaded columns>
+--     FROM target WITH NO DATA, COPY its share into it;
 --   then, back in the load's transaction: INSERT INTO target SELECT FROM
 --     each stage, DROP the stages, the ledger rows, COMMIT.
 --
@@ -1082,7 +1082,9 @@ local function load_parallel(db, tx, o, todo, cols, result, acc, show, t0, progs
     stages[#stages + 1] = stage
     tasks[i + 1] = function()
       local s = db:session_on(c)
-      s:exec(("CREATE UNLOGGED TABLE %s (LIKE %s)"):format(stage, target))
+      -- the loaded columns with their types, no constraints: NOT NULL, identity and defaults
+      -- of the columns not loaded apply at the INSERT into the target
+      s:exec(("CREATE UNLOGGED TABLE %s AS SELECT %s FROM %s WITH NO DATA"):format(stage, sql.idents(names), target))
       load_files(s, o, groups[i + 1], cols, result, stage, acc, i + 1, show, t0, progs[i + 1])
     end
   end

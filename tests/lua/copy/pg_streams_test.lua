@@ -247,6 +247,24 @@ t.test("one stream where streams cannot help: a caller's transaction, a pool of 
   t.eq(stages(), 0, "the stale stage was dropped")
 end)
 
+t.test("streams with an identity column, a NOT NULL default and a column list: as streams = 1", function()
+  local want
+  for _, n in ipairs({ 1, 2 }) do
+    local name = "copy_streams_ident" .. n
+    fresh(name, "sid bigint GENERATED ALWAYS AS IDENTITY, id bigint NOT NULL, name text, amount numeric(12,2), "
+      .. "day date, ok boolean, note text NOT NULL DEFAULT 'none'")
+    local r = copy.into(wh, { table = name, from = B .. "csv/", format = "csv", streams = n,
+                              columns = { "id", "name", "amount", "day", "ok" } })
+    t.eq({ r.rows, r.streams }, { CSV_N, n })
+    local got = one(("SELECT count(DISTINCT sid)::text || '/' || sum(id)::text || '/' || "
+      .. "count(*) FILTER (WHERE note = 'none')::text AS s FROM %s"):format(name))
+    t.eq(got, ("%d/%d/%d"):format(CSV_N, CSV_SUM, CSV_N), "identity and default filled, streams = " .. n)
+    want = want or name
+  end
+  t.eq(one("SELECT count(*) AS n FROM (SELECT id, name, amount, day, ok, note FROM copy_streams_ident1 EXCEPT ALL "
+    .. "SELECT id, name, amount, day, ok, note FROM copy_streams_ident2) x"), 0)
+end)
+
 t.test("streams must be between 1 and 64", function()
   t.raises(function() copy.into(wh, { table = "x", from = B .. "csv/", streams = 0 }) end, "streams")
   t.raises(function() copy.into(wh, { table = "x", from = B .. "csv/", streams = 65 }) end, "streams")
