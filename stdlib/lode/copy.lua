@@ -41,7 +41,7 @@ local OPTIONS = {
   roundec = "flag", trimblanks = "flag", acceptanydate = "flag", ignoreallerrors = "flag", explicit_ids = "flag",
   noload = "flag", comprows = "integer", encoding = "string", fixedwidth = "string",
   -- lode's own (never part of the statement)
-  reload = "flag", concurrency = "integer", run = "string", show_progress = "flag",
+  reload = "flag", concurrency = "integer", streams = "integer", run = "string", show_progress = "flag",
   ledger_table = "tablename", ledger = "flag", manifest_dir = "string",
   cursor = "cursor", -- { c, value }: lode.cursor c advanced to value in the load's transaction
 }
@@ -131,6 +131,7 @@ local function check_kind(name, kind, v)
 end
 
 local VALIDATED = setmetatable({}, { __mode = "k" })
+local MAX_STREAMS = 64
 
 local function is_s3_url(s)
   return type(s) == "string" and s:match("^s3://[^/]+") ~= nil
@@ -264,6 +265,9 @@ function M.options(opts)
   end
   if o.concurrency and o.concurrency < 1 then
     usage("option 'concurrency' must be at least 1", 3)
+  end
+  if o.streams and (o.streams < 1 or o.streams > MAX_STREAMS) then
+    usage(("option 'streams' must be between 1 and %d"):format(MAX_STREAMS), 3)
   end
   if o.manifest_dir and not is_s3_url(o.manifest_dir) then
     usage(("option 'manifest_dir' must be an s3:// URL, got '%s'"):format(o.manifest_dir), 3)
@@ -893,9 +897,9 @@ end
 
 local PROGRESS_MS = 500
 
--- Parquet: every file into one binary COPY through the C reader (lode.load);
--- with show, a task redraws the progress line from the load's counters.
-local function load_parquet(tx, o, todo, cols, result, show, t0)
+-- Parquet: files into one binary COPY into `target` (the table, or a stream's
+-- stage) through the C reader (lode.load); `progress` (or nil) counts it.
+local function load_parquet(s, o, todo, cols, result, target, progress)
   local names, tcols, urls, etags = {}, {}, {}, {}
   for i, c in ipairs(cols) do
     names[i] = c.name
@@ -905,38 +909,233 @@ local function load_parquet(tx, o, todo, cols, result, show, t0)
     urls[i] = f.url
     etags[i] = f.etag
   end
-  local text = ("COPY %s (%s) FROM STDIN (FORMAT binary)"):format(sql.qname(o.table), sql.idents(names))
-  local conn = tx.conn
+  local text = ("COPY %s (%s) FROM STDIN (FORMAT binary)"):format(target, sql.idents(names))
+  local conn = s.conn
   if not conn then
     error(core.error({ op = "copy", code = "unsupported", message =
       "copy: Parquet loads need a warehouse connection (wh, a transaction or a session)" }), 0)
   end
-  local progress = show and load.progress() or nil
-  local ticker
-  if progress then
-    ticker = lode.spawn(function()
-      while true do
-        lode.sleep(PROGRESS_MS)
-        local g = progress:get()
-        progress_line({ files = g.files, total_files = result.total_files, bytes = g.bytes, rows = g.rows }, t0)
-      end
-    end)
-  end
-  local ok, r = pcall(load.parquet_copy, conn, text, urls, tcols, { prefetch = o.concurrency, progress = progress,
-                                                                 etags = etags })
-  if ticker then
-    ticker:cancel()
-  end
-  if not ok then
-    error(r, 0)
-  end
+  local r = load.parquet_copy(conn, text, urls, tcols, { prefetch = o.concurrency, progress = progress,
+                                                         etags = etags })
   for i, f in ipairs(todo) do
     f.rows = r.file_rows[i] or 0
     result.bytes = result.bytes + f.size
     log.debug("copy: file loaded", { key = f.url, rows = f.rows, bytes = f.size })
   end
-  result.files = #todo
-  result.rows = r.rows
+  result.files = result.files + #todo
+  result.rows = result.rows + r.rows
+end
+
+-- A task redrawing the progress line from the Parquet loads' counters (one per stream).
+local function progress_ticker(result, t0, progs)
+  return lode.spawn(function()
+    while true do
+      lode.sleep(PROGRESS_MS)
+      local sum = { files = 0, bytes = 0, rows = 0, total_files = result.total_files }
+      for _, p in ipairs(progs) do
+        local g = p:get()
+        sum.files, sum.bytes, sum.rows = sum.files + g.files, sum.bytes + g.bytes, sum.rows + g.rows
+      end
+      progress_line(sum, t0)
+    end
+  end)
+end
+
+-- CSV, JSON, text: files fetched in order, decoded in C, into one text COPY
+-- into `target`. acc is shared by a load's streams: the bad rows of all of
+-- them count against MAXERROR (acc.counts[sid] is this stream's decoder
+-- total) and are kept in acc.errors for lode.load_errors.
+local function load_text(s, o, todo, cols, result, target, acc, sid, show, t0)
+  local dec = decoder_for(o, cols)
+  local names = {}
+  for i, c in ipairs(cols) do
+    names[i] = c.name
+  end
+  local w = s:copy_in(("COPY %s (%s) FROM STDIN"):format(target, sql.idents(names)), "text")
+  local errors = acc.errors
+  local file_t0 = core.now()
+  local ok, err = pcall(fetch_in_order, todo, o.concurrency or 4, function(fi, _, bytes, last)
+    local f = todo[fi]
+    if not f.begun then
+      f.begun = true
+      file_t0 = core.now()
+      dec:begin_file(f.url)
+    end
+    result.bytes = result.bytes + #bytes
+    local out = dec:feed(bytes)
+    if #out > 0 then
+      w:write(out)
+    end
+    if last then
+      out = dec:end_file()
+      if #out > 0 then
+        w:write(out)
+      end
+      local st = dec:stats()
+      f.rows = st.file_rows
+      for _, e in ipairs(dec:take_errors()) do
+        errors[#errors + 1] = e
+      end
+      acc.counts[sid] = st.errors
+      local bad = 0
+      for _, n in pairs(acc.counts) do
+        bad = bad + n
+      end
+      if bad > acc.maxerror then
+        error(core.error({ op = "copy", code = "load_failed", key = f.url, load_errors = errors, message =
+          ("copy: %d bad rows exceed MAXERROR %d; nothing loaded. First: %s line %d, column %s: %s"):format(
+            bad, acc.maxerror, errors[1].file, errors[1].line, errors[1].colname or "?", errors[1].reason) }), 0)
+      end
+      result.files = result.files + 1
+      log.debug("copy: file loaded", { key = f.url, rows = f.rows, bytes = f.size,
+                                       ms = core.now() - file_t0, bad_rows = st.file_errors })
+      if show then
+        progress_line(result, t0)
+      end
+    end
+  end)
+  if not ok then
+    pcall(w.abort, w, "lode copy failed")
+    error(err, 0)
+  end
+  w:finish()
+  local st = dec:stats()
+  result.rows = result.rows + st.rows
+  result.errors = result.errors + st.errors
+end
+
+-- Parallel streams (copy.into's `streams`) --------------------------------------------
+--
+-- One load's files are split over N connections that stream at once, and
+-- the load stays all-or-nothing with one commit point:
+--
+--   the load's own transaction (connection 1): advisory lock on the table's
+--     ledger key, read the ledger, COPY its share straight into the target;
+--   connections 2..N, at the same time, each in autocommit: CREATE UNLOGGED
+--     TABLE lode.copy_stage_<key>_<load>_<i> AS SELECT <the loaded columns>
+--     FROM target WITH NO DATA, COPY its share into it;
+--   then, back in the load's transaction: INSERT INTO target SELECT FROM
+--     each stage, DROP the stages, the ledger rows, COMMIT.
+--
+-- Until that COMMIT nothing is in the target or the ledger; a failure rolls
+-- the transaction back and drops the stages; a SIGKILL leaves only stages,
+-- which no reader sees and which the next load of the table (holding its
+-- lock, so no live load owns them) drops before it starts. Stages are
+-- UNLOGGED: their rows are written once without WAL, and the target's share
+-- of them a second time (by the INSERT), which is the price of atomicity
+-- without PREPARE TRANSACTION (off by default: max_prepared_transactions = 0,
+-- and transactions a SIGKILL left prepared would hold locks until resolved).
+-- The advisory lock serialises loads into one table, not a load's own streams.
+--
+-- Streams take only connections free at the time (wh:try_acquire): a load
+-- holding one connection never waits for a second, so loads sharing a full
+-- pool cannot deadlock; with none free it runs as one stream.
+
+local DEFAULT_STREAMS = 2            -- a small server's cores (PostgreSQL does not tell its core count)
+local DEFAULT_STREAM_BYTES = 64 << 20 -- below that the stages' set-up costs more than a second stream wins
+
+local function stream_count(db, o, todo)
+  if not db.try_acquire or core.dry_run() or #todo < 2 then
+    return 1 -- inside a caller's transaction or session, one stream (its uncommitted tables are invisible to others)
+  end
+  local n = o.streams
+  if n == nil then
+    local bytes = 0
+    for _, f in ipairs(todo) do
+      bytes = bytes + f.size
+    end
+    n = bytes >= DEFAULT_STREAM_BYTES and DEFAULT_STREAMS or 1
+  end
+  return math.min(n, #todo, db.size)
+end
+
+-- Split files into n groups of about equal bytes (largest first onto the
+-- lightest group); each group keeps the files' listing order.
+local function split_files(files, n)
+  local order = {}
+  for i = 1, #files do
+    order[i] = i
+  end
+  table.sort(order, function(a, b)
+    if files[a].size ~= files[b].size then
+      return files[a].size > files[b].size
+    end
+    return a < b
+  end)
+  local bytes, count, pick = {}, {}, {}
+  for g = 1, n do
+    bytes[g], count[g] = 0, 0
+  end
+  for _, i in ipairs(order) do
+    local best = 1
+    for g = 2, n do
+      if bytes[g] < bytes[best] or (bytes[g] == bytes[best] and count[g] < count[best]) then
+        best = g
+      end
+    end
+    pick[i], bytes[best], count[best] = best, bytes[best] + files[i].size, count[best] + 1
+  end
+  local groups = {}
+  for g = 1, n do
+    groups[g] = {}
+  end
+  for i, f in ipairs(files) do
+    local g = groups[pick[i]]
+    g[#g + 1] = f
+  end
+  return groups
+end
+
+local function load_files(s, o, files, cols, result, target, acc, sid, show, t0, progress)
+  if o.format == "parquet" then
+    load_parquet(s, o, files, cols, result, target, progress)
+  else
+    load_text(s, o, files, cols, result, target, acc, sid, show, t0)
+  end
+end
+
+-- Streams 2..N into stages (on the pinned connections `extra`), stream 1
+-- into the target in tx, then the stages moved into the target in tx.
+-- `stages` collects the stage names (the caller drops them on failure).
+local function load_parallel(db, tx, o, todo, cols, result, acc, show, t0, progs, lock_key, extra, stages)
+  local target = sql.qname(o.table)
+  local first = db:session_on(extra[1])
+  local h = first:query("SELECT left(md5($1), 16) AS h", lock_key)[1].h
+  local prefix = ("copy_stage_%s_"):format(h)
+  -- stages of a killed load of this table (we hold its lock: no live load owns them)
+  local stale = first:query("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    .. "WHERE n.nspname = 'lode' AND left(c.relname, $2) = $1", prefix, #prefix)
+  for _, r in ipairs(stale) do
+    log.info("copy: dropping the stage of an interrupted load", { table = o.table, stage = r.relname })
+    first:exec("DROP TABLE IF EXISTS " .. sql.qname({ "lode", r.relname }))
+  end
+  local load_id = ("%08x"):format(math.random(0, 0x7fffffff))
+  local groups = split_files(todo, #extra + 1)
+  local names = {}
+  for i, c in ipairs(cols) do
+    names[i] = c.name
+  end
+  local tasks = { function()
+    load_files(tx, o, groups[1], cols, result, target, acc, 1, show, t0, progs[1])
+  end }
+  for i, c in ipairs(extra) do
+    local stage = sql.qname({ "lode", ("%s%s_%d"):format(prefix, load_id, i) })
+    stages[#stages + 1] = stage
+    tasks[i + 1] = function()
+      local s = db:session_on(c)
+      -- the loaded columns with their types, no constraints: NOT NULL, identity and defaults
+      -- of the columns not loaded apply at the INSERT into the target
+      s:exec(("CREATE UNLOGGED TABLE %s AS SELECT %s FROM %s WITH NO DATA"):format(stage, sql.idents(names), target))
+      load_files(s, o, groups[i + 1], cols, result, stage, acc, i + 1, show, t0, progs[i + 1])
+    end
+  end
+  log.debug("copy: parallel streams", { table = o.table, streams = #tasks, files = #todo })
+  lode.all(tasks)
+  local list = sql.idents(names)
+  for _, stage in ipairs(stages) do
+    tx:exec(("INSERT INTO %s (%s) SELECT %s FROM %s"):format(target, list, list, stage))
+    tx:exec("DROP TABLE " .. stage)
+  end
 end
 
 local function into_postgres(db, o, t0)
@@ -953,23 +1152,35 @@ local function into_postgres(db, o, t0)
   -- IGNOREALLERRORS: every bad row is skipped (and recorded), as an unbounded MAXERROR
   local maxerror = o.ignoreallerrors and math.maxinteger or o.maxerror or 0
   -- lode.load_errors (Redshift's STL_LOAD_ERRORS) lives with the ledger
-  -- (under `lode plan` its statements are printed, and the plan knows the tables)
-  if use_ledger or maxerror > 0 then
+  -- (under `lode plan` its statements are printed, and the plan knows the tables);
+  -- parallel streams stage in schema lode
+  if use_ledger or maxerror > 0 or stream_count(db, o, files) > 1 then
     ledger.ensure(db)
   end
   if o.cursor and not core.dry_run() then
     require("lode.cursor").ensure(db)
   end
   local result = { files = 0, rows = 0, bytes = 0, skipped_files = missing, errors = 0, seconds = 0,
-                   total_files = #files }
+                   total_files = #files, streams = 1 }
   local show = o.show_progress
   if show == nil then
     show = os.getenv("TERM") ~= nil and os.getenv("TERM") ~= "dumb" and core.isatty and core.isatty(2)
   end
+  local acc = { errors = {}, counts = {}, maxerror = maxerror }
+  local stages = {}
+  local extra = {} -- connections pinned for streams 2..N
+  local function release_extra()
+    for i = #extra, 1, -1 do
+      db:release(table.remove(extra, i))
+    end
+  end
+  local guard <close> = setmetatable({}, { __close = release_extra }) -- also when this task is cancelled
 
-  in_tx(db, function(tx)
+  local ok, err = pcall(in_tx, db, function(tx)
     -- one loader per table at a time: the ledger check and the rows agree
-    tx:query("SELECT pg_advisory_xact_lock(hashtext($1))", "lode.copy:" .. ledger.table_key(lt))
+    -- (a load's own streams run on other connections inside it)
+    local lock_key = "lode.copy:" .. ledger.table_key(lt)
+    tx:query("SELECT pg_advisory_xact_lock(hashtext($1))", lock_key)
     if o.cursor then
       o.cursor[1]:set(o.cursor[2], tx) -- commits with the rows (or with the files loaded before)
     end
@@ -977,76 +1188,59 @@ local function into_postgres(db, o, t0)
     if #todo == 0 then
       return
     end
-    if o.format == "parquet" then
-      if core.dry_run() then
-        io.stdout:write(("-- lode plan: COPY %d Parquet file(s), %d bytes, into %s\n"):format(#todo,
-          (function() local n = 0 for _, f in ipairs(todo) do n = n + f.size end return n end)(), sql.qname(o.table)))
-        return
-      end
-      load_parquet(tx, o, todo, cols, result, show, t0)
-      if use_ledger then
-        ledger.record(tx, lt, todo, run)
-      end
+    if o.format == "parquet" and core.dry_run() then
+      io.stdout:write(("-- lode plan: COPY %d Parquet file(s), %d bytes, into %s\n"):format(#todo,
+        (function() local n = 0 for _, f in ipairs(todo) do n = n + f.size end return n end)(), sql.qname(o.table)))
       return
     end
-    local dec = decoder_for(o, cols)
-    local names = {}
-    for i, c in ipairs(cols) do
-      names[i] = c.name
+    for _ = 2, stream_count(db, o, todo) do
+      local c = db:try_acquire()
+      if not c then
+        break
+      end
+      extra[#extra + 1] = c
     end
-    local w = tx:copy_in(("COPY %s (%s) FROM STDIN"):format(sql.qname(o.table), sql.idents(names)), "text")
-    local errors = {}
-    local file_t0 = core.now()
-    local ok, err = pcall(fetch_in_order, todo, o.concurrency or 4, function(fi, _, bytes, last)
-      local f = todo[fi]
-      if not f.begun then
-        f.begun = true
-        file_t0 = core.now()
-        dec:begin_file(f.url)
+    result.streams = #extra + 1
+    local progs = {}
+    local ticker
+    if show and o.format == "parquet" then
+      for i = 1, #extra + 1 do
+        progs[i] = load.progress()
       end
-      result.bytes = result.bytes + #bytes
-      local out = dec:feed(bytes)
-      if #out > 0 then
-        w:write(out)
-      end
-      if last then
-        out = dec:end_file()
-        if #out > 0 then
-          w:write(out)
-        end
-        local st = dec:stats()
-        f.rows = st.file_rows
-        for _, e in ipairs(dec:take_errors()) do
-          errors[#errors + 1] = e
-        end
-        if st.errors > maxerror then
-          error(core.error({ op = "copy", code = "load_failed", key = f.url, load_errors = errors, message =
-            ("copy: %d bad rows exceed MAXERROR %d; nothing loaded. First: %s line %d, column %s: %s"):format(
-              st.errors, maxerror, errors[1].file, errors[1].line, errors[1].colname or "?", errors[1].reason) }), 0)
-        end
-        result.files = result.files + 1
-        log.debug("copy: file loaded", { key = f.url, rows = f.rows, bytes = f.size,
-                                         ms = core.now() - file_t0, bad_rows = st.file_errors })
-        if show then
-          progress_line(result, t0)
-        end
+      ticker = progress_ticker(result, t0, progs)
+    end
+    local tok, terr = pcall(function()
+      if #extra == 0 then
+        load_files(tx, o, todo, cols, result, sql.qname(o.table), acc, 1, show, t0, progs[1])
+      else
+        load_parallel(db, tx, o, todo, cols, result, acc, show, t0, progs, lock_key, extra, stages)
       end
     end)
-    if not ok then
-      pcall(w.abort, w, "lode copy failed")
-      error(err, 0)
+    if ticker then
+      ticker:cancel()
     end
-    w:finish()
-    local st = dec:stats()
-    result.rows = st.rows
-    result.errors = st.errors
+    if not tok then
+      error(terr, 0)
+    end
     if use_ledger then
       ledger.record(tx, lt, todo, run)
     end
-    if #errors > 0 then
-      ledger.record_errors(tx, lt, errors, run)
+    if #acc.errors > 0 then
+      ledger.record_errors(tx, lt, acc.errors, run)
     end
   end)
+  release_extra()
+  if not ok then
+    -- the transaction rolled back; the stages were committed by their streams
+    for _, stage in ipairs(stages) do
+      local dok, derr = pcall(db.exec, db, "DROP TABLE IF EXISTS " .. stage)
+      if not dok then
+        log.warn("copy: could not drop a stage (the next load of the table will)", { stage = stage,
+          error = tostring(derr) })
+      end
+    end
+    error(err, 0)
+  end
   if show and result.files > 0 then
     progress_line(result, t0, true)
   end

@@ -221,6 +221,35 @@ function Warehouse:acquire()
   end
 end
 
+--- wh:try_acquire() -> conn or nil: a connection only when one is free right
+--- now (idle, or a slot to open one) and no task is waiting; never waits, so a
+--- task that already holds a connection can ask for more without deadlocking
+--- a full pool. Give it back with wh:release(conn).
+function Warehouse:try_acquire()
+  while not self._closed and self._wait_head > self._wait_tail do
+    local c = table.remove(self._idle)
+    if c then
+      if usable(c) then
+        return c
+      end
+      c:close()
+      self._open = self._open - 1
+    elseif self._open < self.size then
+      self._open = self._open + 1
+      local ok, conn = pcall(self._new_conn, self)
+      if not ok then
+        self._open = self._open - 1
+        self:_wake(nil)
+        error(conn, 0)
+      end
+      return conn
+    else
+      return nil
+    end
+  end
+  return nil
+end
+
 -- Hand `c` (or a free slot, when c is nil) to the first task still waiting.
 function Warehouse:_wake(c)
   while self._wait_head <= self._wait_tail do
@@ -947,6 +976,12 @@ function Warehouse:session(fn)
     local guard <close> = setmetatable({}, { __close = function() s.ended = true end })
     return fn(s)
   end)
+end
+
+--- wh:session_on(conn) -> s: a session (as in wh:session) on a connection
+--- pinned with wh:acquire or wh:try_acquire; the caller still releases conn.
+function Warehouse:session_on(c)
+  return setmetatable({ wh = self, conn = c, depth = 0, dialect = self.dialect, session = true }, Tx)
 end
 
 function Tx:rows(q, ...)

@@ -7,6 +7,9 @@ local copy = require "lode.copy"
 local wh = lode.warehouse()
 wh:with_conn(function() end) -- connect first, then time the load itself
 local opts = { table = lode.param("table"), from = lode.param("from"), format = lode.param("format"), reload = true }
+if lode.param("streams", "") ~= "" then
+  opts.streams = math.tointeger(tonumber(lode.param("streams")))
+end
 if opts.format == "csv" then
   opts.concurrency = 4
 end

@@ -4,6 +4,7 @@
 #   lode  copy.into(format = "parquet") from s3rver (Parquet files written by DuckDB)
 #   psql  \copy FROM a local CSV file, and \copy FROM a local binary COPY file
 #   lode  copy.into(format = "csv") from s3rver, vs aws s3 cp … - | psql \copy FROM STDIN CSV
+#   lode  copy.into(format = "parquet", streams = 2) vs streams = 1
 # Goals: Parquet ≥ 1.5× psql's CSV rate and ≥ 0.9× psql's binary rate (the
 # server's ingest limit); CSV from S3 ≥ 1.0× the aws | psql pipe.
 set -euo pipefail
@@ -57,12 +58,15 @@ check_rows() {
   [ "$n" = "$N" ] || { echo "copy bench: $1 loaded $n rows, expected $N" >&2; exit 1; }
 }
 best() { if [ -z "$1" ] || awk -v a="$2" -v b="$1" 'BEGIN { exit !(a < b) }'; then echo "$2"; else echo "$1"; fi; }
-lode_load() {   # format from
-  "$L" run tests/bench/copy.lua --param table=bench_sales --param "format=$1" --param "from=$2" >"$dir/out"
+lode_load() {   # format from [streams]
+  "$L" run tests/bench/copy.lua --param table=bench_sales --param "format=$1" --param "from=$2" \
+    ${3:+--param "streams=$3"} >"$dir/out"
   local rows rss
   read -r ms rows rss cpu <"$dir/out"
   [ "$rows" = "$N" ] || { echo "copy bench: lode reported $rows rows" >&2; exit 1; }
-  if [ "$1" = parquet ]; then
+  if [ -n "${3:-}" ]; then
+    pq2_cpu=$(best "$pq2_cpu" "$cpu")
+  elif [ "$1" = parquet ]; then
     [ "$rss" -gt "$pq_rss" ] && pq_rss=$rss
     pq_cpu=$(best "$pq_cpu" "$cpu")
     if [ -z "$pq_worst" ] || awk -v a="$ms" -v b="$pq_worst" 'BEGIN { exit !(a > b) }'; then pq_worst=$ms; fi
@@ -79,7 +83,7 @@ psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_sales from '$dir/
 psql_csv=$(( $(now_ms) - t0 ))
 check_rows "psql csv"
 psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_sales to '$dir/sales.bin' (format binary)" >/dev/null
-psql_bin="" lode_pq="" lode_csv="" pipe="" pq_rss=0 csv_rss=0 pq_cpu="" pq_worst=""
+psql_bin="" lode_pq="" lode_pq2="" pq2_cpu="" lode_csv="" pipe="" pq_rss=0 csv_rss=0 pq_cpu="" pq_worst=""
 for round in $(seq 1 "$REPEAT"); do
   if [ "$round" -gt 1 ]; then
     truncate_table; t0=$(now_ms)
@@ -90,6 +94,7 @@ for round in $(seq 1 "$REPEAT"); do
   psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_sales from '$dir/sales.bin' (format binary)" >/dev/null
   psql_bin=$(best "$psql_bin" $(( $(now_ms) - t0 ))); check_rows "psql binary"
   truncate_table; lode_load parquet "s3://$bucket/pq/"; lode_pq=$(best "$lode_pq" "$ms"); check_rows "lode parquet"
+  truncate_table; lode_load parquet "s3://$bucket/pq/" 2; lode_pq2=$(best "$lode_pq2" "$ms"); check_rows "lode parquet, 2 streams"
   truncate_table; lode_load csv "s3://$bucket/csv/"; lode_csv=$(best "$lode_csv" "$ms"); check_rows "lode csv"
   truncate_table; t0=$(now_ms)
   aws s3 cp --quiet "s3://$bucket/csv/sales.csv" - | psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_sales from stdin csv" >/dev/null
@@ -100,12 +105,13 @@ csv_bytes=$(stat -c %s "$dir/sales.csv")
 
 awk -v n="$N" -v files="$FILES" -v pc="$psql_csv" -v pb="$psql_bin" -v lp="$lode_pq" -v lc="$lode_csv" \
     -v pp="$pipe" -v rss="$pq_rss" -v crss="$csv_rss" -v qb="$pq_bytes" -v cb="$csv_bytes" -v rep="$REPEAT" \
-    -v pcpu="$pq_cpu" -v pw="$pq_worst" 'BEGIN {
+    -v pcpu="$pq_cpu" -v pw="$pq_worst" -v lp2="$lode_pq2" -v p2cpu="$pq2_cpu" 'BEGIN {
   printf "copy.rows: %d (12 columns; %d Parquet files, %d bytes; CSV %d bytes; best of %d)\n", n, files, qb, cb, rep
   printf "copy.psql_csv_local_ms: %d (%.0f rows/s)\n", pc, n / (pc / 1000)
   printf "copy.psql_binary_local_ms: %d (%.0f rows/s)\n", pb, n / (pb / 1000)
   printf "copy.lode_parquet_s3_ms: %.0f (%.0f rows/s; spread best..worst %.0f..%.0f ms)\n", lp, n / (lp / 1000), lp, pw
   printf "copy.lode_parquet_cpu_s: %.2f (best of %d; the lode process, all threads)\n", pcpu / 1000, rep
+  printf "copy.lode_parquet_s3_2streams_ms: %.0f (%.0f rows/s; lode CPU %.2f s)\n", lp2, n / (lp2 / 1000), p2cpu / 1000
   printf "copy.lode_csv_s3_ms: %.0f (%.0f rows/s)\n", lc, n / (lc / 1000)
   printf "copy.aws_pipe_psql_csv_ms: %d (%.0f rows/s)\n", pp, n / (pp / 1000)
   printf "copy.lode_parquet_peak_rss_kib: %d\n", rss
@@ -113,5 +119,6 @@ awk -v n="$N" -v files="$FILES" -v pc="$psql_csv" -v pb="$psql_bin" -v lp="$lode
   printf "ratio: parquet-from-S3 vs psql CSV local %.2f (goal >= 1.5)\n", pc / lp
   printf "ratio: parquet-from-S3 vs psql binary local %.2f (goal >= 0.9)\n", pb / lp
   printf "ratio: lode CSV-from-S3 vs aws s3 cp | psql %.2f (goal >= 1.0)\n", pp / lc
+  printf "ratio: parquet-from-S3 2 streams vs 1 stream %.2f\n", lp / lp2
   printf "copy.lode_parquet_cpu_us_per_row: %.3f (goal <= 0.40)\n", pcpu * 1000 / n
 }'

@@ -277,3 +277,49 @@ print(k:status())
   t.contains(r.stderr, "a <close> handler failed while the task ended by error (the task keeps its own error): handler failed after an error")
   t.contains(r.stderr, "a <close> handler failed while the task was cancelled: handler failed during a cancel")
 end)
+
+t.test("sleeps share one timer: they wake in deadline order, FIFO among equal ones, a cancelled one never", function()
+  -- durations in a shuffled order, several per deadline; the wake order must sort them
+  local order, hs = {}, {}
+  local durations = { 30, 10, 20, 10, 0, 30, 20, 0, 10, 40, 40, 5 }
+  for i, ms in ipairs(durations) do
+    hs[i] = lode.spawn(function()
+      lode.sleep(ms)
+      order[#order + 1] = i
+    end)
+  end
+  local cancelled = lode.spawn(function() lode.sleep(20); order[#order + 1] = "cancelled" end)
+  local alone = lode.spawn(function() lode.sleep(25); order[#order + 1] = "alone-cancelled" end)
+  lode.sleep(0)
+  cancelled:cancel()
+  alone:cancel()   -- the only sleep with its deadline: its bucket goes away
+  for i = 1, #durations do hs[i]:await() end
+  local want = {}
+  for i = 1, #durations do want[i] = i end
+  table.sort(want, function(a, b)
+    if durations[a] ~= durations[b] then return durations[a] < durations[b] end
+    return a < b
+  end)
+  t.eq(order, want)
+end)
+
+t.test("a cancelled long sleep leaves no timer behind: a stuck run is reported as a deadlock at once", function()
+  local proc = require "lode.proc"
+  local dir = t.tmpdir()
+  local path = dir .. "/stuck.lua"
+  local f = assert(io.open(path, "w"))
+  f:write([[
+local lode = require "lode"
+local core = require "lode.core"
+local h = lode.spawn(function() lode.sleep(3600000) end)
+lode.sleep(0)
+h:cancel()
+core.future():await()
+]])
+  f:close()
+  local bin = os.getenv("LODE_BIN") or ((os.getenv("LODE_ROOT") or ".") .. "/build/lode")
+  local r = proc.run({ bin, "run", path }, { timeout = 50000 })
+  t.ok(not r.timed_out, "the run ended instead of waiting for the cancelled hour-long sleep")
+  t.ne(r.status, 0)
+  t.contains(r.stderr, "deadlock")
+end)
