@@ -498,10 +498,12 @@ end
 --
 -- A schema created FROM DATA CATALOG on PostgreSQL (with the Glue catalog)
 -- mirrors its Glue database: every Glue table an emulated external table,
--- every Glue partition a file_fdw leaf reading its S3 location live. A
--- table lode cannot scan (text, CSV, JSON, ORC, Avro; array/map/struct
--- columns) is mirrored as a foreign table whose scan fails naming the table
--- and its format, so the rest of the database stays queryable.
+-- every Glue partition a file_fdw leaf reading its S3 location live. Text
+-- tables (LazySimpleSerDe, OpenCSVSerde, the JsonSerDes) become the table
+-- CREATE EXTERNAL TABLE would make (glue.text_def). A table lode cannot scan
+-- (ORC, Avro; array/map/struct columns) is mirrored as a foreign table whose
+-- scan fails naming the table and its format, so the rest of the database
+-- stays queryable.
 
 local function same_columns(a, b)
   if #a ~= #b then
@@ -513,6 +515,24 @@ local function same_columns(a, b)
     end
   end
   return true
+end
+
+-- The text format options of a definition as one comparable string.
+local function options_key(def)
+  local parts = {}
+  local function add(prefix, t)
+    for k, v in pairs(t or {}) do
+      if type(v) == "table" then
+        add(prefix .. k .. ".", v)
+      else
+        parts[#parts + 1] = prefix .. k .. "=" .. tostring(v)
+      end
+    end
+  end
+  add("rf.", def.row_format)
+  add("p.", def.properties)
+  table.sort(parts)
+  return table.concat(parts, "\0")
 end
 
 local function create_unscannable(wh, def, database)
@@ -541,7 +561,8 @@ local function mirror_table(wh, database, def, opts)
   local ok, cur = pcall(catalog._read_table, wh, "postgres", { def.schema, def.table })
   ok = ok and relation_exists(wh, def.qname)
   local fresh = not (ok and cur.location == def.location and cur.format == def.format
-    and same_columns(cur.columns, def.columns) and same_columns(cur.partitions, def.partitions))
+    and same_columns(cur.columns, def.columns) and same_columns(cur.partitions, def.partitions)
+    and (def.unscannable or not textfmt.TEXT[def.format] or options_key(cur) == options_key(def)))
   if fresh then
     local_drop(wh, def.schema, def.table)
     if def.unscannable then
