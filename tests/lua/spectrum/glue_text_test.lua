@@ -173,6 +173,78 @@ print(json.dumps({"ok": True}))
   t.contains(r.stdout, "200/gamma/1")
 end)
 
+local function explain_scans(q)
+  local plan = {}
+  for _, row in ipairs(wh():query("EXPLAIN " .. q)) do
+    plan[#plan + 1] = row["QUERY PLAN"]
+  end
+  plan = table.concat(plan, "\n")
+  local n = 0
+  for _ in plan:gmatch("Foreign Scan") do n = n + 1 end
+  return n, plan
+end
+
+-- string partition keys, as a crawler registers them, over '|' text files
+local KEYS = { { "2023", "12" }, { "2024", "01" }, { "2024", "02" } }
+local function keyed_files()
+  local files = {}
+  for i, k in ipairs(KEYS) do
+    local rows = {}
+    for j = 1, 3 + i do
+      rows[#rows + 1] = ("%d|%d\n"):format(i * 100 + j, j * i)
+    end
+    files[i] = put(("keyed/year=%s/month=%s/part-0"):format(k[1], k[2]), table.concat(rows))
+  end
+  return files
+end
+
+t.test("string partition keys: year = 2024 casts as Redshift does and prunes, year = '2024' compares strings",
+    { timeout = 240000 }, function()
+  local files = keyed_files()
+  botocore(([==[
+database("text_db")
+parts = json.loads(%q)
+sd = {"Columns": [{"Name": "id", "Type": "int"}, {"Name": "n", "Type": "int"}], "Location": "s3://glue-text/keyed/",
+      "InputFormat": %q, "OutputFormat": %q,
+      "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+                    "Parameters": {"field.delim": "|"}}}
+glue.create_table(DatabaseName="text_db", TableInput={"Name": "keyed", "TableType": "EXTERNAL_TABLE",
+    "StorageDescriptor": sd, "PartitionKeys": [{"Name": "year", "Type": "string"}, {"Name": "month", "Type": "string"}]})
+glue.batch_create_partition(DatabaseName="text_db", TableName="keyed", PartitionInputList=[
+    {"Values": [y, m], "StorageDescriptor": dict(sd, Location="s3://glue-text/keyed/year=%%s/month=%%s/" %% (y, m))}
+    for y, m in parts])
+print(json.dumps({"ok": True}))
+]==]):format(json.encode(KEYS), TEXT_IN, TEXT_OUT))
+  local r = run_lode({ "spectrum", "refresh", "glue_text", "--warehouse", pg_url })
+  t.eq(r.status, 0, r.stderr)
+  local function duck_sum(idx)
+    local list = {}
+    for _, i in ipairs(idx) do list[#list + 1] = "'" .. files[i] .. "'" end
+    return duck_rows(("SELECT coalesce(sum(id), 0)::VARCHAR AS r FROM read_csv([%s], delim = '|', header = false, "
+      .. "columns = {'id': 'INTEGER', 'n': 'INTEGER'})"):format(table.concat(list, ", ")))[1]
+  end
+  local function pg_sum(where)
+    return pg_rows("SELECT coalesce(sum(id), 0)::text AS r FROM glue_text.keyed WHERE " .. where)[1]
+  end
+  -- the number: '2024' = 2024, '01' = 1 (Redshift casts the string to the number's type)
+  t.eq(pg_sum("year = 2024"), duck_sum({ 2, 3 }))
+  t.eq(pg_sum("year = 2024 AND month = 1"), duck_sum({ 2 }))
+  t.eq(pg_sum("month >= 2"), duck_sum({ 1, 3 }))
+  t.eq(pg_sum("year = 2024.0"), duck_sum({ 2, 3 }))
+  -- the string: '01' <> '1'
+  t.eq(pg_sum("year = '2024' AND month = '01'"), duck_sum({ 2 }))
+  t.eq(pg_sum("month = '1'"), "0")
+  -- both prune: only the matching partitions are scanned
+  local n, plan = explain_scans("SELECT sum(id) FROM glue_text.keyed WHERE year = 2024 AND month = 1")
+  t.eq(n, 1, plan)
+  t.contains(plan, "year=2024/month=01/")
+  n, plan = explain_scans("SELECT sum(id) FROM glue_text.keyed WHERE year = '2024'")
+  t.eq(n, 2, plan)
+  n, plan = explain_scans("SELECT sum(id) FROM glue_text.keyed WHERE year = 2023")
+  t.eq(n, 1, plan)
+  t.contains(plan, "year=2023/month=12/")
+end)
+
 -- tests run in the order registered: this one last
 t.test("moto stops with lode dev down", function()
   dev.down({ dir = stack })
