@@ -34,6 +34,7 @@ local glue = require "lode.spectrum.glue"
 local textfmt = require "lode.spectrum.textfmt"
 
 local fail, usage = common.fail, common.usage
+local watermark, after_since -- partition sync from a watermark, defined with sync_glue
 
 local M = {}
 
@@ -447,10 +448,11 @@ function M.drop_table(wh, name, opts)
 end
 
 
---- sync_partitions(wh, table, {prune = false, pattern = nil}) -> {added=,
---- dropped=, skipped=, found=}: lists the table's location level by level
---- and registers the partitions that are new (batches of ≤ 100 on
---- Redshift); with prune, drops those whose folders are gone.
+--- sync_partitions(wh, table, {prune = false, pattern = nil, since = nil}) ->
+--- {added=, dropped=, skipped=, found=}: lists the table's location level by
+--- level and registers the partitions that are new (batches of ≤ 100 on
+--- Redshift); with prune, drops those whose folders are gone. since (see
+--- sync_glue) lists only the folders at or after the watermark.
 function M.sync_partitions(wh, name, opts)
   opts = opts or {}
   if opts.catalog == "glue" then
@@ -458,7 +460,7 @@ function M.sync_partitions(wh, name, opts)
     local database, tbl = glue.split_name(name)
     local mirrored = wh and glue_database(wh, database)
     local r = M.sync_glue(mirrored or database, tbl, { location = opts.location, prune = opts.prune ~= false,
-      pattern = opts.pattern, segments = opts.segments })
+      pattern = opts.pattern, segments = opts.segments, since = opts.since })
     if mirrored then
       M.refresh(wh, database, { tables = { tbl } })
     end
@@ -469,9 +471,11 @@ function M.sync_partitions(wh, name, opts)
   if #def.partitions == 0 then
     return { added = {}, dropped = {}, skipped = {}, found = 0 }
   end
-  local found, skipped = discover.discover(def.location, def.partitions, discover.list_folders, opts)
   local registered = catalog._registered(wh, dialect, def)
-  local added, dropped = discover.diff(found, registered)
+  local since = watermark(def, registered, opts.since)
+  local found, skipped = discover.discover(def.location, def.partitions, discover.list_folders,
+    { pattern = opts.pattern, concurrency = opts.concurrency, since = since })
+  local added, dropped = discover.diff(found, since and after_since(registered, since) or registered)
   if not opts.prune then
     dropped = {}
   end
@@ -679,12 +683,41 @@ function M.refresh_referenced(wh, text)
   end
 end
 
---- spectrum.sync_glue(database, table, {location=, prune = true, pattern=}) ->
+-- The since watermark as values (discover.since_values); "latest" is the
+-- newest partition registered (nil when there is none: everything is listed).
+function watermark(def, registered, since)
+  if since == "latest" then
+    local best
+    for _, p in ipairs(registered) do
+      if not best or discover.before_since(best, p.values) then
+        best = p.values
+      end
+    end
+    return best
+  end
+  return discover.since_values(def.partitions, since)
+end
+
+-- The registered partitions at or after the watermark (the only ones a
+-- listing from it can find, so the only ones it may prune).
+function after_since(registered, since)
+  local out = {}
+  for _, p in ipairs(registered) do
+    if not discover.before_since(p.values, since) then
+      out[#out + 1] = p
+    end
+  end
+  return out
+end
+
+--- spectrum.sync_glue(database, table, {location=, prune = true, pattern=, since=}) ->
 --- {added=, dropped=, found=, create_calls=, delete_calls=}: list the S3
 --- folders under the Glue table's location (or `location`) and add the
 --- partitions Glue lacks (BatchCreatePartition, ≤ 100 per call), removing
 --- those whose folders are gone (BatchDeletePartition, ≤ 25 per call) — no
---- crawler, no warehouse.
+--- crawler, no warehouse. With since ("2024/06", {year = 2024, month = 6} or
+--- "latest", the newest partition Glue holds) only the folders at or after
+--- that watermark are listed, and only partitions there are removed.
 function M.sync_glue(database, name, opts)
   opts = opts or {}
   local t = glue.get_table(database, name)
@@ -696,9 +729,11 @@ function M.sync_glue(database, name, opts)
     usage(("Glue table %s.%s has no partition keys"):format(database, name))
   end
   local location = common.dir_url(opts.location or def.location)
-  local found, skipped = discover.discover(location, def.partitions, discover.list_folders, opts)
   local registered = glue.partitions(database, t.Name, { segments = opts.segments })
-  local added, dropped = discover.diff(found, registered)
+  local since = watermark(def, registered, opts.since)
+  local found, skipped = discover.discover(location, def.partitions, discover.list_folders,
+    { pattern = opts.pattern, concurrency = opts.concurrency, since = since })
+  local added, dropped = discover.diff(found, since and after_since(registered, since) or registered)
   if opts.prune == false then
     dropped = {}
   end

@@ -245,6 +245,119 @@ print(json.dumps({"ok": True}))
   t.contains(plan, "year=2023/month=12/")
 end)
 
+-- `lode spectrum sync --glue` with --log-level debug: the folders listed and
+-- the partitions per BatchCreatePartition / BatchDeletePartition call
+local function sync(...)
+  local r = run_lode({ "--log-level", "debug", "--log-format", "json", "spectrum", "sync", "--glue", "text_db.dated", ... })
+  t.eq(r.status, 0, r.stderr)
+  local got = { listed = {}, create = {}, delete = {} }
+  for line in r.stderr:gmatch("[^\n]+") do
+    local ok, e = pcall(json.decode, line)
+    if ok and type(e) == "table" then
+      if e.msg == "spectrum: list folders" then
+        got.listed[#got.listed + 1] = e.fields.url:gsub("^s3://glue%-text/dated/", "")
+      elseif e.msg == "glue: BatchCreatePartition" then
+        got.create[#got.create + 1] = e.fields.partitions
+      elseif e.msg == "glue: BatchDeletePartition" then
+        got.delete[#got.delete + 1] = e.fields.partitions
+      end
+    end
+  end
+  table.sort(got.listed)
+  return got, r
+end
+
+local function glue_partitions()
+  return botocore([==[
+out, token = [], None
+while True:
+    kw = {"DatabaseName": "text_db", "TableName": "dated"}
+    if token: kw["NextToken"] = token
+    page = glue.get_partitions(**kw)
+    out += ["/".join(p["Values"]) for p in page["Partitions"]]
+    token = page.get("NextToken")
+    if not token: break
+print(json.dumps(sorted(out)))
+]==])
+end
+
+t.test("sync --glue --since: only the folders at or after the watermark are listed, and only those pruned",
+    { timeout = 240000 }, function()
+  local s3 = require "lode.s3"
+  local jobs, want = {}, {}
+  for y = 2019, 2024 do
+    for m = 1, 12 do
+      jobs[#jobs + 1] = function()
+        s3.put(("s3://%s/dated/year=%d/month=%02d/part-0"):format(BUCKET, y, m), "1\n")
+      end
+      want[#want + 1] = ("%d/%02d"):format(y, m)
+    end
+  end
+  lode.all(jobs)
+  botocore(([==[
+database("text_db")
+glue.create_table(DatabaseName="text_db", TableInput={"Name": "dated", "TableType": "EXTERNAL_TABLE",
+    "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "int"}], "Location": "s3://glue-text/dated/",
+        "InputFormat": %q, "OutputFormat": %q,
+        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"}},
+    "PartitionKeys": [{"Name": "year", "Type": "int"}, {"Name": "month", "Type": "string"}]})
+print(json.dumps({"ok": True}))
+]==]):format(TEXT_IN, TEXT_OUT))
+  -- the first sync lists the root and every year
+  local got, r = sync()
+  local years = { "" }
+  for y = 2019, 2024 do years[#years + 1] = ("year=%d/"):format(y) end
+  t.eq(got.listed, years, r.stderr)
+  t.eq(got.create, { 72 })
+  -- new months in 2025; 2019 deleted: --since 2025 lists the root and year=2025 only, and prunes nothing older
+  for _, m in ipairs({ "01", "02" }) do
+    s3.put(("s3://%s/dated/year=2025/month=%s/part-0"):format(BUCKET, m), "1\n")
+    want[#want + 1] = "2025/" .. m
+  end
+  for m = 1, 12 do
+    s3.delete(("s3://%s/dated/year=2019/month=%02d/part-0"):format(BUCKET, m))
+  end
+  got, r = sync("--since", "2025")
+  t.eq(got.listed, { "", "year=2025/" }, r.stderr)
+  t.eq(got.create, { 2 })
+  t.eq(got.delete, {})
+  -- --since latest: the newest partition in Glue (2025/02); month 10 sorts after 02 as a number and as text
+  for _, m in ipairs({ "03", "10" }) do
+    s3.put(("s3://%s/dated/year=2025/month=%s/part-0"):format(BUCKET, m), "1\n")
+    want[#want + 1] = "2025/" .. m
+  end
+  got, r = sync("--since", "latest")
+  t.eq(got.listed, { "", "year=2025/" }, r.stderr)
+  t.eq(got.create, { 2 })
+  t.eq(got.delete, {})
+  table.sort(want)
+  t.eq(glue_partitions(), want)
+  -- a full sync then removes 2019
+  got = sync()
+  t.eq(got.delete, { 12 })
+  local after = {}
+  for _, v in ipairs(want) do
+    if not v:match("^2019/") then after[#after + 1] = v end
+  end
+  t.eq(glue_partitions(), after)
+end)
+
+t.test("since watermarks: values by level, numbers compared as numbers", function()
+  local discover = require "lode.spectrum.discover"
+  local parts = { { name = "year", type = "int" }, { name = "month", type = "string" } }
+  t.eq(discover.since_values(parts, "2024/06"), { "2024", "06" })
+  t.eq(discover.since_values(parts, { year = 2024 }), { "2024" })
+  t.eq(discover.since_values(parts, { 2024, 6 }), { "2024", "6" })
+  t.ok(discover.before_since({ "2024", "05" }, { "2024", "06" }))
+  t.ok(not discover.before_since({ "2024", "10" }, { "2024", "6" }))
+  t.ok(discover.before_since({ "999" }, { "2024" }))
+  t.ok(discover.before_since({ "2024-05-31" }, { "2024-06-01" }))
+  t.ok(not discover.before_since({ "2024", "01" }, { "2024" }))
+  local ok, e = pcall(discover.since_values, parts, { day = 1 })
+  t.ok(not ok)
+  t.contains(tostring(e.message or e), "day")
+end)
+
 -- tests run in the order registered: this one last
 t.test("moto stops with lode dev down", function()
   dev.down({ dir = stack })
