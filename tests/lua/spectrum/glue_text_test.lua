@@ -358,6 +358,44 @@ t.test("since watermarks: values by level, numbers compared as numbers", functio
   t.contains(tostring(e.message or e), "day")
 end)
 
+t.test("lode run refreshes the Glue mirror of the schemas its pipeline's sources name before the tasks run",
+    { timeout = 240000 }, function()
+  local csv = put("later/part-0.csv", "1,a\n2,b\n40,c\n")
+  -- a Glue table that appears after the schema was mirrored
+  botocore(([==[
+database("text_db")
+glue.create_table(DatabaseName="text_db", TableInput={"Name": "later", "TableType": "EXTERNAL_TABLE",
+    "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "int"}, {"Name": "tag", "Type": "string"}],
+        "Location": "s3://glue-text/later/", "InputFormat": %q, "OutputFormat": %q,
+        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde"}}})
+print(json.dumps({"ok": True}))
+]==]):format(TEXT_IN, TEXT_OUT))
+  t.eq(wh():query("SELECT to_regclass('glue_text.later') IS NULL AS r")[1].r, true)
+  local pdir = dir .. "/pipe"
+  fs.mkdir(pdir .. "/sql", true)
+  local f = assert(io.open(pdir .. "/sql/total.sql", "w"))
+  f:write("SELECT sum(id)::text AS r FROM glue_text.later\n")
+  f:close()
+  f = assert(io.open(pdir .. "/pipeline.lua", "w"))
+  f:write(([==[
+local lode = require "lode"
+local wh = lode.warehouse({ url = %q, dialect = "postgres" })
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")
+return lode.pipeline "glue_refresh" {
+  lode.task "total" { function()
+    local q = assert(io.open(here .. "/sql/total.sql")):read("a")
+    io.stdout:write("TOTAL ", wh:query(q)[1].r, "\n")
+  end },
+}
+]==]):format(pg_url))
+  f:close()
+  local r = run_lode({ "run", pdir .. "/pipeline.lua" })
+  t.eq(r.status, 0, r.stderr)
+  local want = duck_rows(("SELECT sum(id)::VARCHAR AS r FROM read_csv('%s', header = false, "
+    .. "columns = {'id': 'INTEGER', 'tag': 'VARCHAR'})"):format(csv))[1]
+  t.contains(r.stdout, "TOTAL " .. want)
+end)
+
 -- tests run in the order registered: this one last
 t.test("moto stops with lode dev down", function()
   dev.down({ dir = stack })
