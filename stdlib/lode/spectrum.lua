@@ -85,6 +85,27 @@ local function glue_database(wh, schema)
 end
 M._glue_database = glue_database
 
+-- Record an external schema in the emulation's registry (SVV_EXTERNAL_SCHEMAS).
+local function register_schema(wh, opts)
+  if core.dry_run() then
+    return
+  end
+  for _, s in ipairs(catalog.pg_catalog) do
+    wh:exec(s)
+  end
+  catalog.pg_views(wh)
+  local options = {}
+  if opts.iam_role then
+    options.IAM_ROLE = opts.iam_role
+  end
+  if opts.region then
+    options.REGION = opts.region
+  end
+  wh:exec("INSERT INTO lode.spectrum_external_schemas VALUES ($1, $2, $3) ON CONFLICT (schema_name) DO UPDATE "
+    .. "SET database = EXCLUDED.database, options = EXCLUDED.options", opts.name, opts.database or opts.name,
+    require("lode.json").encode(options))
+end
+
 --- schema(wh, {name, database, iam_role, region, create_database, catalog}) -> statements run.
 --- On PostgreSQL with the Glue catalog (see lode.spectrum.glue.enabled), the
 --- schema mirrors the Glue database `database` (created first with
@@ -103,12 +124,16 @@ function M.schema(wh, opts)
     end
     run_all(wh, stmts)
     emulate._pg_setup(wh)
+    register_schema(wh, opts)
     wh:exec("INSERT INTO lode.spectrum_schemas VALUES ($1, $2) ON CONFLICT (schema_name) DO UPDATE "
       .. "SET database = EXCLUDED.database", opts.name, db)
     M.refresh(wh, opts.name)
     return stmts
   end
   run_all(wh, stmts)
+  if dialect == "postgres" then
+    register_schema(wh, opts)
+  end
   return stmts
 end
 

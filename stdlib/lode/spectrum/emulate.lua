@@ -303,6 +303,7 @@ function M._pg_setup(wh)
     wh:exec(s)
   end
   string_key_operators(wh)
+  catalog.pg_views(wh)
   local env_file
   local ok, e = pcall(function()
     local dir = wh:query("SELECT current_setting('data_directory') AS d")[1].d
