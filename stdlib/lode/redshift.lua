@@ -5,7 +5,8 @@
 --   local rs = require "lode.redshift"
 --   for _, st in ipairs(rs.statements(text)) do
 --     -- st.kind: "copy" | "create_external_schema" | "create_external_table" |
---     --   "add_partitions" | "drop_partitions" | "drop_table" | "create_table" |
+--     --   "add_partitions" | "drop_partitions" | "set_location" | "set_table_properties" |
+--     --   "drop_table" | "create_table" |
 --     --   "unload" | "begin" | "commit" | "rollback" | "truncate" | "sql" (anything else)
 --     -- st.sql: the statement text; st.line: its first line; plus the parsed fields
 --   end
@@ -348,6 +349,17 @@ local function parse_properties(c)
   until not c:accept_op(",")
   c:expect_op(")")
   return props, order
+end
+
+-- Whether an ALTER TABLE's words include SET TABLE PROPERTIES.
+local function set_table_properties_at(toks)
+  for k = 3, #toks - 2 do
+    if toks[k].type == "word" and toks[k].value == "set" and toks[k + 1].value == "table"
+        and toks[k + 2].value == "properties" then
+      return true
+    end
+  end
+  return false
 end
 
 local function parse_create_external_table(c, st)
@@ -831,6 +843,13 @@ function M.parse(stmt)
     end
     if has_partition then
       parse_alter_partitions(c, st)
+    elseif set_table_properties_at(toks) then
+      -- ALTER TABLE t SET TABLE PROPERTIES ('k'='v', …) (an external table's)
+      c:expect("alter", "table")
+      st.kind = "set_table_properties"
+      st.table = c:qualified_name("the table")
+      c:expect("set", "table", "properties")
+      st.properties = parse_properties(c)
     elseif toks[#toks - 2] and toks[#toks - 2].value == "set" and toks[#toks - 1].value == "location" then
       -- ALTER TABLE t SET LOCATION 's3://…' (an external table's)
       c:expect("alter", "table")

@@ -433,6 +433,56 @@ function M.set_location(wh, name, location, partition)
   end
 end
 
+--- spectrum.set_table_properties(wh, name, {key = value}): ALTER TABLE … SET
+--- TABLE PROPERTIES — merged into the table's properties (Glue's Parameters
+--- too on a DATA CATALOG schema); on PostgreSQL a text table's partitions read
+--- with them from the next query on. What the emulation cannot read exactly
+--- is refused before anything changes.
+function M.set_table_properties(wh, name, props)
+  if type(props) ~= "table" or next(props) == nil then
+    usage("set_table_properties needs { key = value, ... }")
+  end
+  local dialect = wh:get_dialect()
+  local def = catalog._read_table(wh, dialect, name)
+  if dialect == "redshift" then
+    local list = {}
+    for k, v in pairs(props) do
+      list[#list + 1] = sql.literal(k, "redshift") .. "=" .. sql.literal(tostring(v), "redshift")
+    end
+    table.sort(list)
+    wh:exec("ALTER TABLE " .. def.qname .. " SET TABLE PROPERTIES (" .. table.concat(list, ", ") .. ")")
+    return
+  end
+  local merged = {}
+  for k, v in pairs(def.properties or {}) do
+    merged[k] = v
+  end
+  for k, v in pairs(props) do
+    merged[k] = tostring(v)
+  end
+  def.properties = merged
+  if textfmt.TEXT[def.format] then
+    textfmt.scan_options(def) -- refused now, before anything changes
+  end
+  def.env_file = emulate._pg_setup(wh)
+  local db = glue_database(wh, def.schema)
+  if db and not core.dry_run() then
+    glue.update_parameters(db, def.table, props)
+  end
+  emulate.register_table(wh, def)
+  if #def.partitions == 0 then
+    wh:exec("ALTER FOREIGN TABLE " .. def.qname .. " OPTIONS (SET program "
+      .. sql.literal(emulate._program(def, def.location, {})) .. ")")
+    return
+  end
+  for _, p in ipairs(catalog._registered(wh, dialect, def)) do
+    if p.relname then
+      wh:exec("ALTER FOREIGN TABLE " .. sql.qualified(def.schema, p.relname) .. " OPTIONS (SET program "
+        .. sql.literal(emulate._program(def, p.location, p.values)) .. ")")
+    end
+  end
+end
+
 -- The emulated table, its partitions and registry rows (PostgreSQL).
 local function local_drop(wh, schema, tbl)
   local qname = sql.qualified(schema, tbl)

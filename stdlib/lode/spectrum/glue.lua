@@ -454,6 +454,23 @@ function M.update_location(database, name, location)
   M.client():call("UpdateTable", { DatabaseName = database, TableInput = input })
 end
 
+--- update_parameters(database, name, {key = value}): UpdateTable with the
+--- properties merged into the table's Parameters (SET TABLE PROPERTIES)
+function M.update_parameters(database, name, props)
+  local t = M.get_table(database, name) or fail("not_found", ("no Glue table %s.%s"):format(database, name))
+  local params = {}
+  for k, v in pairs(t.Parameters or {}) do
+    params[k] = v
+  end
+  for k, v in pairs(props) do
+    params[k] = tostring(v)
+  end
+  local input = { Name = t.Name, TableType = t.TableType, Parameters = params, PartitionKeys = t.PartitionKeys,
+    StorageDescriptor = t.StorageDescriptor }
+  core.log("debug", "glue: UpdateTable", { database = database, table = name })
+  M.client():call("UpdateTable", { DatabaseName = database, TableInput = input })
+end
+
 --- delete_table(database, name, {if_exists=}) -> whether it was deleted
 function M.delete_table(database, name, opts)
   core.log("debug", "glue: DeleteTable", { database = database, table = name })
