@@ -326,12 +326,17 @@ local function parse_type(c)
   return (table.concat(parts, " "):gsub(" %( ", "("):gsub(" %)", ")"):gsub(" , ", ","):gsub("%( ", "("):lower())
 end
 
-local function parse_column_defs(c)
+local function parse_column_defs(c, untyped_ok)
   local cols = {}
   c:expect_op("(")
   repeat
     local name = c:name("a column")
-    cols[#cols + 1] = { name = name, type = parse_type(c) }
+    local nt = c:peek()
+    if untyped_ok and nt and nt.type == "op" and (nt.text == "," or nt.text == ")") then
+      cols[#cols + 1] = { name = name } -- CREATE EXTERNAL TABLE … AS: PARTITIONED BY (names)
+    else
+      cols[#cols + 1] = { name = name, type = parse_type(c) }
+    end
   until not c:accept_op(",")
   c:expect_op(")")
   return cols
@@ -366,10 +371,13 @@ local function parse_create_external_table(c, st)
   c:expect("create", "external", "table")
   st.if_not_exists = c:accept("if", "not", "exists")
   st.name = c:qualified_name("the external table")
-  st.columns = parse_column_defs(c)
+  local nt = c:peek()
+  if nt and nt.type == "op" and nt.text == "(" then
+    st.columns = parse_column_defs(c)
+  end
   while not c:eof() do
     if c:accept("partitioned", "by") then
-      st.partitions = parse_column_defs(c)
+      st.partitions = parse_column_defs(c, not st.columns)
     elseif c:accept("row", "format", "delimited") then
       st.row_format = { delimited = true }
       while true do
@@ -399,12 +407,20 @@ local function parse_create_external_table(c, st)
       st.location = c:string("LOCATION")
     elseif c:accept("table", "properties") then
       st.properties, st.property_order = parse_properties(c)
+    elseif not st.columns and c:accept("as") then
+      -- CREATE EXTERNAL TABLE … AS SELECT …: the rest of the statement
+      local t = c:peek() or parse_error(c, "CREATE EXTERNAL TABLE … AS needs a query")
+      st.query = st.sql:sub(t.pos - c.toks[1].pos + 1):gsub("[%s;]+$", "")
+      c.i = #c.toks + 1
     else
       parse_error(c, "unexpected word in CREATE EXTERNAL TABLE")
     end
   end
   if not st.location then
     parse_error(c, "CREATE EXTERNAL TABLE needs LOCATION 's3://…'")
+  end
+  if not st.columns and not st.query then
+    parse_error(c, "CREATE EXTERNAL TABLE needs a column list, or AS and a query")
   end
 end
 

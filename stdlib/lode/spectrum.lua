@@ -262,6 +262,115 @@ function M.table(wh, opts)
            schemas = report and report.schemas }
 end
 
+-- PostgreSQL's type of a query column as the Redshift type of an external
+-- table column, or nil.
+local function ctas_type(t)
+  local simple = { integer = "int", bigint = "bigint", smallint = "smallint", real = "real",
+    ["double precision"] = "double precision", boolean = "boolean", date = "date", text = "varchar(max)",
+    ["timestamp without time zone"] = "timestamp", ["character varying"] = "varchar(max)" }
+  if simple[t] then
+    return simple[t]
+  end
+  local p, sc = t:match("^numeric%((%d+),(%d+)%)$")
+  if p and tonumber(p) <= 38 then
+    return ("decimal(%s,%s)"):format(p, sc)
+  end
+  local n = t:match("^character varying%((%d+)%)$")
+  if n then
+    return ("varchar(%s)"):format(n)
+  end
+  n = t:match("^character%((%d+)%)$")
+  if n then
+    return ("char(%s)"):format(n)
+  end
+  return nil
+end
+
+--- spectrum.create_table_as(wh, {name, location, format = "parquet"|"textfile",
+--- row_format, partitions = {names}, properties, query}) -> {rowcount=,
+--- files=, partitions=}: CREATE EXTERNAL TABLE … AS SELECT on PostgreSQL —
+--- the query's rows written under location by UNLOAD's writers (Parquet, or
+--- text with the table's delimiter, '\' escapes and \N for NULL; k=v
+--- folders for the partition columns), then the table created (in Glue too
+--- on a DATA CATALOG schema) and its partitions registered. As on Redshift
+--- the location must hold no objects, and it never runs in a transaction.
+function M.create_table_as(wh, opts)
+  if wh:get_dialect() ~= "postgres" then
+    usage("create_table_as emulates CREATE EXTERNAL TABLE … AS on PostgreSQL; on Redshift the statement runs as written")
+  end
+  local format = (opts.format or "parquet"):lower()
+  if format ~= "parquet" and format ~= "textfile" then
+    fail("unsupported", ("CREATE EXTERNAL TABLE %s … AS: STORED AS PARQUET or TEXTFILE (ROW FORMAT DELIMITED) "
+      .. "only, as on Redshift, not %s"):format(sql.qname(opts.name), format:upper()))
+  end
+  local schema, tbl = catalog.name_parts(opts.name)
+  local qname = sql.qualified(schema, tbl)
+  local location = common.dir_url(opts.location or usage("create_table_as needs location"))
+  local temp = ("lode_ctas_%08x"):format(math.random(0, 0x7fffffff))
+  local rf
+  if format == "textfile" then
+    local given = opts.row_format or {}
+    if given.serde then
+      fail("unsupported", ("CREATE EXTERNAL TABLE %s … AS: ROW FORMAT SERDE is not written by lode (ROW FORMAT "
+        .. "DELIMITED is)"):format(qname))
+    end
+    rf = { delimited = true, fields = given.fields or "\1", escaped = "\\" }
+  end
+  local ok, r = pcall(function()
+    wh:exec("CREATE TEMP TABLE " .. sql.ident(temp) .. " AS " .. opts.query)
+    local cols = wh:query("SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a "
+      .. "WHERE a.attrelid = ('pg_temp.' || quote_ident($1))::regclass AND a.attnum > 0 AND NOT a.attisdropped "
+      .. "ORDER BY a.attnum", temp)
+    local pnames, is_part = {}, {}
+    for i, p in ipairs(opts.partitions or {}) do
+      pnames[i] = (type(p) == "table" and p.name or p):lower()
+      is_part[pnames[i]] = true
+    end
+    local columns, by_name = {}, {}
+    for _, c in ipairs(cols) do
+      local ty = ctas_type(c.type)
+      if not ty then
+        fail("unsupported", ("CREATE EXTERNAL TABLE %s … AS: column %s is %s, which lode does not write to an "
+          .. "external table; cast it (to varchar, decimal(p,s), timestamp …)"):format(qname, sql.ident(c.name), c.type))
+      end
+      by_name[c.name:lower()] = { name = c.name, type = ty }
+      if not is_part[c.name:lower()] then
+        columns[#columns + 1] = { name = c.name, type = ty }
+      end
+    end
+    local partitions = {}
+    for i, n in ipairs(pnames) do
+      partitions[i] = by_name[n] or fail("invalid", ("CREATE EXTERNAL TABLE %s … AS: partition column %s is not a "
+        .. "column of the query"):format(qname, n))
+    end
+    local out = require("lode.unload").run(wh, {
+      kind = "unload", query = "SELECT * FROM pg_temp." .. sql.ident(temp), to = location,
+      format = format == "parquet" and "parquet" or nil, partition_by = #pnames > 0 and pnames or nil,
+      delimiter = rf and rf.fields or nil, escape = rf and true or nil, null_as = rf and "\\N" or nil })
+    M.table(wh, { name = { schema, tbl }, location = location, format = format, row_format = rf, columns = columns,
+      partitions = partitions, properties = opts.properties })
+    local parts = {}
+    if #partitions > 0 then
+      for i, p in ipairs(discover.discover(location, partitions, discover.list_folders)) do
+        local values = {}
+        for k, c in ipairs(partitions) do
+          values[c.name] = p.values[k]
+        end
+        parts[i] = { values = values, location = p.location }
+      end
+      if #parts > 0 then
+        M.add_partitions(wh, { schema, tbl }, parts, { if_not_exists = true })
+      end
+    end
+    return { rowcount = out.rowcount, files = out.files, partitions = #parts }
+  end)
+  pcall(wh.exec, wh, "DROP TABLE IF EXISTS pg_temp." .. sql.ident(temp))
+  if not ok then
+    error(r, 0)
+  end
+  return r
+end
+
 -- Partitions given by a caller ({values = {k = v}, location = url}) in the
 -- internal form (values listed in partition-column order): every partition
 -- column needs a value, kept as the string it is written as.

@@ -25,6 +25,7 @@ M.EMULATED = {
   { "COPY t [(cols)] FROM 's3://…' … [MANIFEST]", "lode.copy: reads S3, decodes CSV/JSON/Parquet; appends, as Redshift (no ledger unless --ledger)" },
   { "CREATE EXTERNAL SCHEMA", "lode.spectrum.schema: a PostgreSQL schema" },
   { "CREATE EXTERNAL TABLE … STORED AS PARQUET", "lode.spectrum.table: a partitioned table reading S3 live through file_fdw (other formats are refused at CREATE)" },
+  { "CREATE EXTERNAL TABLE … [PARTITIONED BY (cols)] STORED AS PARQUET | TEXTFILE LOCATION … AS SELECT …", "lode.spectrum.create_table_as: the rows written by UNLOAD's writers (k=v folders), then the table and its partitions registered" },
   { "ALTER TABLE … ADD [IF NOT EXISTS] PARTITION … LOCATION …", "lode.spectrum.add_partitions (≤ 100 per statement)" },
   { "ALTER TABLE … DROP PARTITION …", "lode.spectrum.drop_partitions" },
   { "DROP [EXTERNAL] TABLE (external)", "lode.spectrum.drop_table" },
@@ -219,6 +220,11 @@ local function run_postgres(s, st, run_opts)
       -- CSV, JSON, ORC or Avro is not emulated yet)
       fail(st, file, "unsupported", ("CREATE EXTERNAL TABLE %s: %s is not emulated locally by lode "
         .. "(its Spectrum emulation scans Parquet, text, CSV and JSON)"):format(table.concat(st.name, "."), clause))
+    end
+    if st.query then
+      return at(st, file, engine("spectrum").create_table_as, s, {
+        name = external_name(st.name), location = st.location, format = format, row_format = st.row_format,
+        partitions = st.partitions, properties = st.properties, query = st.query })
     end
     return at(st, file, engine("spectrum").table, s, {
       name = external_name(st.name), location = st.location, format = format, row_format = st.row_format,
