@@ -87,9 +87,6 @@ M._glue_database = glue_database
 
 -- Record an external schema in the emulation's registry (SVV_EXTERNAL_SCHEMAS).
 local function register_schema(wh, opts)
-  if core.dry_run() then
-    return
-  end
   for _, s in ipairs(catalog.pg_catalog) do
     wh:exec(s)
   end

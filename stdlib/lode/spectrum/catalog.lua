@@ -157,8 +157,9 @@ JOIN lode.spectrum_tables t ON t.schema_name = p.schema_name AND t.table_name = 
 --- when missing (never replaced while other sessions may read them).
 function M.pg_views(wh)
   local have = wh:query("SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    .. "WHERE n.nspname = 'public' AND c.relname = 'svv_external_partitions'")
-  if tonumber(have[1].n) > 0 then
+    .. "WHERE n.nspname = 'public' AND c.relname IN ('svv_external_schemas', 'svv_external_tables', "
+    .. "'svv_external_columns', 'svv_external_partitions')")
+  if tonumber(have[1].n) == #VIEWS then
     return
   end
   local ok, e = pcall(wh.transaction, wh, function(tx)
