@@ -303,6 +303,15 @@ function M.create_table_as(wh, opts)
   local schema, tbl = catalog.name_parts(opts.name)
   local qname = sql.qualified(schema, tbl)
   local location = common.dir_url(opts.location or usage("create_table_as needs location"))
+  if type(wh.session) == "function" then
+    -- one connection throughout: the query's rows wait in a temp table
+    return wh:session(function(s) return M.create_table_as(s, opts) end)
+  end
+  if core.dry_run() then
+    require("lode.warehouse")._plan_print(("-- lode plan: CREATE EXTERNAL TABLE %s … AS: the query's rows written "
+      .. "under %s, then the table and its partitions registered\n%s"):format(qname, location, opts.query))
+    return { rowcount = 0, files = {}, partitions = 0 }
+  end
   local temp = ("lode_ctas_%08x"):format(math.random(0, 0x7fffffff))
   local rf
   if format == "textfile" then

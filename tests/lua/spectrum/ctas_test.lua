@@ -94,6 +94,14 @@ AS SELECT id, name, amount, saledate FROM ctas_src WHERE id > 1;
   t.ok(not ok, "a non-empty location is refused")
   t.contains(tostring(err.message or err), "again.sql:1")
   t.eq(w:query("SELECT to_regclass('ctas_s.again') IS NULL AS r")[1].r, true)
+  -- from Lua, on a pooled warehouse (one connection is held for the temp table)
+  local spectrum = require "lode.spectrum"
+  local res = spectrum.create_table_as(w, { name = "ctas_s.by_lua", location = "s3://spectrum-ctas/lua/",
+    format = "textfile", row_format = { delimited = true, fields = "," },
+    query = "SELECT id, name FROM ctas_src WHERE name IS NOT NULL" })
+  t.eq(res.rowcount, 5)
+  t.eq(rows("SELECT id || '/' || name AS r FROM ctas_s.by_lua ORDER BY id"),
+    rows("SELECT id || '/' || name AS r FROM ctas_src WHERE name IS NOT NULL ORDER BY id"))
   w:exec("DROP SCHEMA IF EXISTS ctas_s CASCADE")
   w:exec("DROP TABLE IF EXISTS ctas_src")
   for _, tbl in ipairs({ "spectrum_external_schemas", "spectrum_tables", "spectrum_partitions" }) do
