@@ -106,3 +106,35 @@ ALTER TABLE alter_s.parted ADD PARTITION (k='x') LOCATION 's3://spectrum-alter/a
     w:exec("DELETE FROM lode." .. tbl .. " WHERE schema_name = 'alter_s'")
   end
 end)
+
+t.test("sync_partitions{since=}: a warehouse table's sync lists and registers only from the watermark", { timeout = 120000 },
+    function()
+  for k = 1, 12 do
+    put(("since/k=%d/part-0"):format(k), ("%d|n%d\n"):format(k, k))
+  end
+  local w = wh()
+  w:exec("DROP SCHEMA IF EXISTS since_s CASCADE")
+  run([==[
+CREATE EXTERNAL SCHEMA since_s FROM DATA CATALOG DATABASE 'sincedb' IAM_ROLE 'arn:aws:iam::1:role/R';
+CREATE EXTERNAL TABLE since_s.t (id int, name varchar(10)) PARTITIONED BY (k int)
+ROW FORMAT DELIMITED FIELDS TERMINATED BY '|' STORED AS TEXTFILE LOCATION 's3://spectrum-alter/since/';
+]==])
+  local spectrum = require "lode.spectrum"
+  -- 9 sorts before 10 as a number: the watermark 9 keeps 9, 10, 11, 12
+  local r = spectrum.sync_partitions(w, "since_s.t", { since = { k = 9 }, prune = true })
+  t.eq(#r.added, 4)
+  t.eq(rows("SELECT string_agg(k::text, ',' ORDER BY k) AS r FROM since_s.t"), { "9,10,11,12" })
+  -- a full sync adds the rest; a later one from the watermark prunes nothing before it
+  spectrum.sync_partitions(w, "since_s.t")
+  t.eq(rows("SELECT count(*)::text AS r FROM since_s.t"), { "12" })
+  require("lode.s3").delete("s3://spectrum-alter/since/k=2/part-0")
+  r = spectrum.sync_partitions(w, "since_s.t", { since = "latest", prune = true })
+  t.eq(#r.added, 0)
+  t.eq(#r.dropped, 0)
+  r = spectrum.sync_partitions(w, "since_s.t", { prune = true })
+  t.eq(#r.dropped, 1)
+  w:exec("DROP SCHEMA IF EXISTS since_s CASCADE")
+  for _, tbl in ipairs({ "spectrum_external_schemas", "spectrum_tables", "spectrum_partitions" }) do
+    w:exec("DELETE FROM lode." .. tbl .. " WHERE schema_name = 'since_s'")
+  end
+end)
