@@ -5,7 +5,8 @@
  *
  *   local load = require "lode.load"
  *   local dec = load.decoder{ format = "csv", columns = {{name=, type=, length=, precision=, scale=}, ...},
- *                             delimiter=, quote=, ignoreheader=, null_as=, compression = "gzip"|"auto"|..., ... }
+ *                             delimiter=, quote=, ignoreheader=, null_as=, compression = "gzip"|"auto"|...,
+ *                             encoding = "UTF8"|"UTF16"|..., widths = {3, 25, ...} (FIXEDWIDTH), ... }
  *   dec:begin_file("s3://b/k.csv")
  *   w:write(dec:feed(chunk))          -- rows completed by this chunk
  *   w:write(dec:end_file())           -- the last row; then dec:file_rows()
@@ -232,6 +233,28 @@ static int l_decoder(lua_State *L)
     o.csv.ignoreblanklines = opt_bool(L, 1, "ignoreblanklines");
     lua_getfield(L, 1, "ignoreheader");
     o.csv.ignoreheader = luaL_optinteger(L, -1, 0);
+    lua_pop(L, 1);
+    if (lua_getfield(L, 1, "widths") == LUA_TTABLE) {
+        if (o.format != LODE_DEC_TEXT) return luaL_error(L, "load.decoder: widths (FIXEDWIDTH) need format 'text'");
+        size_t nw = (size_t)luaL_len(L, -1);
+        if (nw == 0) return luaL_error(L, "load.decoder: widths must not be empty");
+        uint32_t *w = lua_newuserdatauv(L, nw * sizeof *w, 0);
+        anchor(L, keep);
+        for (size_t i = 0; i < nw; i++) {
+            lua_rawgeti(L, -1, (lua_Integer)i + 1);
+            lua_Integer v = lua_tointeger(L, -1);
+            if (!lua_isinteger(L, -1) || v < 1 || v > 0xFFFFFF)
+                return luaL_error(L, "load.decoder: widths[%d] must be a positive integer", (int)i + 1);
+            w[i] = (uint32_t)v;
+            lua_pop(L, 1);
+        }
+        o.csv.widths = w;
+        o.csv.nwidths = nw;
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "encoding");
+    const char *enc = luaL_optstring(L, -1, "UTF8");
+    if (lode_encoding_of(enc, &o.encoding) != 0) return luaL_error(L, "load.decoder: unknown encoding '%s'", enc);
     lua_pop(L, 1);
     o.fillrecord = opt_bool(L, 1, "fillrecord");
 

@@ -6,6 +6,7 @@
  * Text: fields separated by `delimiter`; with ESCAPE a backslash makes the
  * next byte (also a newline or the delimiter) literal; with REMOVEQUOTES
  * surrounding double quotes are dropped (and delimiters inside them kept).
+ * FIXEDWIDTH: each line is cut into fields of the given widths in characters.
  * A CR before a record's LF is dropped. */
 #include "lode/load/load.h"
 
@@ -118,6 +119,41 @@ static void reset_record(lode_csv *p)
     p->in_record = 0;
 }
 
+/* The bytes of a UTF-8 sequence that starts with b (1 for a stray byte:
+ * the conversion reports invalid UTF-8 later). */
+static size_t utf8_seq_len(unsigned char b)
+{
+    return b < 0xC0 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : b < 0xF8 ? 4 : 1;
+}
+
+/* FIXEDWIDTH: cut the line (the record's one span) into fields of widths[i]
+ * characters — characters, not bytes, as Redshift counts them. A short line
+ * ends with a shorter field and has fewer fields; text after the last width
+ * is one more field (the decoder reports both, as for delimited rows). */
+static int split_fixed(lode_csv *p)
+{
+    size_t need = p->o.nwidths + 1;
+    if (need > p->capspans) {
+        field_span *s = realloc(p->spans, need * sizeof *s);
+        if (!s) return fail(p, "out of memory");
+        p->spans = s;
+        p->capspans = need;
+    }
+    const unsigned char *s = (const unsigned char *)(p->buf.data ? p->buf.data : "");
+    size_t i = p->spans[0].off, end = i + p->spans[0].len, k = 0;
+    for (size_t w = 0; w < p->o.nwidths && (i < end || k == 0); w++) {
+        size_t start = i;
+        for (uint32_t c = 0; c < p->o.widths[w] && i < end; c++) {
+            i += utf8_seq_len(s[i]);
+            if (i > end) i = end;
+        }
+        p->spans[k++] = (field_span){ start, i - start, 0 };
+    }
+    if (i < end) p->spans[k++] = (field_span){ i, end - i, 0 };
+    p->nspans = k;
+    return 0;
+}
+
 static int end_record(lode_csv *p)
 {
     if (end_field(p) != 0) return -1;
@@ -127,6 +163,7 @@ static int end_record(lode_csv *p)
         last->len--;
     if (p->raw_len > 0 && p->raw[p->raw_len - 1] == '\r') p->raw_len--;
     int blank = p->nspans == 1 && last->len == 0 && !last->quoted;
+    if (p->o.nwidths && !blank && split_fixed(p)) return -1;
     int rc = 0;
     if (!(blank && p->o.ignoreblanklines)) {
         if (p->nspans > p->capfields) {
@@ -179,6 +216,17 @@ int lode_csv_feed(lode_csv *p, const void *data, size_t len)
             char m[120];
             snprintf(m, sizeof m, "record longer than %zu bytes (an unterminated quote?)", p->o.max_record);
             return fail(p, m);
+        }
+        if (p->o.nwidths) {
+            /* FIXEDWIDTH: a line is a record, cut by width in end_record */
+            if (c == '\n') {
+                int rc = end_record(p);
+                p->line++;
+                if (rc) return rc;
+            } else if (put(p, c)) {
+                return -1;
+            }
+            continue;
         }
         switch (p->st) {
         case ST_FIELD_START:

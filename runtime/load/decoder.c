@@ -1,7 +1,9 @@
-/* decoder.c — the COPY decoder for CSV, text and JSON: unzip → parser →
- * per-column conversion into PostgreSQL text COPY rows, bad rows kept aside.
+/* decoder.c — the COPY decoder for CSV, text, fixed-width and JSON: unzip →
+ * transcode to UTF-8 (ENCODING) → parser → per-column conversion into
+ * PostgreSQL text COPY rows, bad rows kept aside.
  * Owns: copies of the option strings, the per-file parser and unzip state
- * (released by end_file, begin_file or free), the output buffer, the kept
+ * (released by end_file, begin_file or free), the output and transcoding
+ * buffers, the FIXEDWIDTH widths, the kept
  * bad rows (released by clear_bad or free). No I/O, no Lua. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,8 @@ struct lode_decoder {
     lode_csv_opts copts;
     lode_conv_opts conv;
     lode_zkind zkind;
+    lode_encoding enc;
+    uint32_t *widths;         /* FIXEDWIDTH (copts.widths points here) */
     int fillrecord;
     size_t ncols;
     lode_load_column *cols;
@@ -28,6 +32,14 @@ struct lode_decoder {
     lode_unzip *unzip;
     char *file;
     int64_t file_rows, file_errors;
+    /* per file: transcoding to UTF-8 */
+    unsigned char enc_unit[2];  /* a UTF-16 code unit's first byte, waiting for its second */
+    int enc_have;               /* bytes in enc_unit */
+    int enc_started;            /* the byte order mark was looked for */
+    int enc_be;                 /* big-endian UTF-16 */
+    uint32_t enc_high;          /* a high surrogate waiting for its low half, or 0 */
+    int64_t enc_offset;         /* bytes of the file transcoded */
+    lode_buf enc_out;
     /* totals */
     int64_t rows, errors, bytes_in;
     lode_buf out;             /* rows produced since the last reset */
@@ -68,6 +80,20 @@ lode_load_type lode_load_type_of(const char *name)
     for (size_t i = 0; i < sizeof TYPES / sizeof *TYPES; i++)
         if (strcmp(TYPES[i].name, name) == 0) return TYPES[i].type;
     return LODE_LT_OTHER;
+}
+
+int lode_encoding_of(const char *name, lode_encoding *out)
+{
+    static const struct { const char *name; lode_encoding enc; } E[] = {
+        { "UTF8", LODE_ENC_UTF8 }, { "UTF16", LODE_ENC_UTF16 }, { "UTF16LE", LODE_ENC_UTF16LE },
+        { "UTF16BE", LODE_ENC_UTF16BE }, { "ISO88591", LODE_ENC_ISO88591 },
+    };
+    for (size_t i = 0; i < sizeof E / sizeof *E; i++)
+        if (strcmp(E[i].name, name) == 0) {
+            *out = E[i].enc;
+            return 0;
+        }
+    return -1;
 }
 
 int lode_zkind_of(const char *name, lode_zkind *out)
@@ -122,7 +148,9 @@ void lode_decoder_free(lode_decoder *d)
     free(d->dateformat);
     free(d->timeformat);
     free(d->file);
+    free(d->widths);
     lode_buf_free(&d->out);
+    lode_buf_free(&d->enc_out);
     free(d);
 }
 
@@ -136,6 +164,12 @@ lode_decoder *lode_decoder_new(const lode_decoder_opts *o)
     d->copts.csv = o->format == LODE_DEC_CSV;
     d->conv = o->conv;
     d->zkind = o->compression;
+    d->enc = o->encoding;
+    if (o->csv.nwidths) {
+        if (!(d->widths = malloc(o->csv.nwidths * sizeof *d->widths))) goto nomem;
+        memcpy(d->widths, o->csv.widths, o->csv.nwidths * sizeof *d->widths);
+        d->copts.widths = d->widths;
+    }
     d->fillrecord = o->fillrecord;
     d->ignorecase = o->ignorecase;
     if (o->conv.null_as) {
@@ -220,7 +254,14 @@ static int on_record(void *ud, const lode_csv_record *r)
         int rc;
         if (i < r->nfields) {
             const lode_field *f = &r->fields[i];
-            rc = lode_conv_field(&d->cols[i], &d->conv, f->data, f->len, f->quoted, 0, &d->out, &e);
+            const char *p = f->data;
+            size_t n = f->len;
+            if (d->widths && d->cols[i].type != LODE_LT_TEXT) {
+                /* FIXEDWIDTH: a number or date is padded with blanks to its width */
+                while (n > 0 && p[0] == ' ') p++, n--;
+                while (n > 0 && p[n - 1] == ' ') n--;
+            }
+            rc = lode_conv_field(&d->cols[i], &d->conv, p, n, f->quoted, 0, &d->out, &e);
         } else {
             /* FILLRECORD: missing character columns are empty strings, others NULL */
             int text = d->cols[i].type == LODE_LT_TEXT;
@@ -268,9 +309,8 @@ static int on_json_record(void *ud, const lode_json_record *r)
     return 0;
 }
 
-static int to_parser(void *ud, const char *data, size_t len)
+static int parse_utf8(lode_decoder *d, const char *data, size_t len)
 {
-    lode_decoder *d = ud;
     if (d->jparser) {
         int rc = lode_jsonload_feed(d->jparser, data, len);
         if (rc == -1)
@@ -283,6 +323,98 @@ static int to_parser(void *ud, const char *data, size_t len)
         snprintf(d->fatal, sizeof d->fatal, "%s, line %lld: %s", d->file ? d->file : "input",
                  (long long)lode_csv_error_line(d->parser), lode_csv_error(d->parser));
     return rc;
+}
+
+static int put_utf8(lode_buf *b, uint32_t cp)
+{
+    char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (char)cp, n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | cp >> 12), u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
+    } else {
+        u[0] = (char)(0xF0 | cp >> 18), u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
+    }
+    return lode_buf_append(b, u, n);
+}
+
+static int enc_fail(lode_decoder *d, const char *why)
+{
+    snprintf(d->fatal, sizeof d->fatal, "%s, byte %lld: %s", d->file ? d->file : "input",
+             (long long)d->enc_offset, why);
+    return -1;
+}
+
+/* One UTF-16 code unit (the BOM handled by the caller) into enc_out. */
+static int utf16_unit(lode_decoder *d, uint32_t u)
+{
+    if (d->enc_high) {
+        if (u < 0xDC00 || u > 0xDFFF) return enc_fail(d, "a UTF-16 high surrogate without its low half");
+        uint32_t cp = 0x10000 + ((d->enc_high - 0xD800) << 10) + (u - 0xDC00);
+        d->enc_high = 0;
+        return put_utf8(&d->enc_out, cp) ? enc_fail(d, "out of memory") : 0;
+    }
+    if (u >= 0xD800 && u <= 0xDBFF) {
+        d->enc_high = u;
+        return 0;
+    }
+    if (u >= 0xDC00 && u <= 0xDFFF) return enc_fail(d, "a UTF-16 low surrogate without its high half");
+    return put_utf8(&d->enc_out, u) ? enc_fail(d, "out of memory") : 0;
+}
+
+/* ENCODING: transcode a chunk of the file to UTF-8 in enc_out. UTF16 reads
+ * its byte order from the BOM (and needs one); UTF16LE / UTF16BE drop a BOM
+ * of their order; ISO88591 maps each byte to its code point. */
+static int transcode(lode_decoder *d, const unsigned char *s, size_t n)
+{
+    d->enc_out.len = 0;
+    for (size_t i = 0; i < n; i++, d->enc_offset++) {
+        if (d->enc == LODE_ENC_ISO88591) {
+            if (put_utf8(&d->enc_out, s[i])) return enc_fail(d, "out of memory");
+            continue;
+        }
+        d->enc_unit[d->enc_have++] = s[i];
+        if (d->enc_have < 2) continue;
+        d->enc_have = 0;
+        unsigned char a = d->enc_unit[0], b = d->enc_unit[1];
+        if (!d->enc_started) {
+            d->enc_started = 1;
+            int bom_be = a == 0xFE && b == 0xFF, bom_le = a == 0xFF && b == 0xFE;
+            if (d->enc == LODE_ENC_UTF16) {
+                if (!bom_be && !bom_le)
+                    return enc_fail(d, "ENCODING UTF16 needs a byte order mark (FE FF or FF FE) at the start "
+                                       "of the file, as on Redshift; UTF16LE or UTF16BE read a file without one");
+                d->enc_be = bom_be;
+                continue;
+            }
+            d->enc_be = d->enc == LODE_ENC_UTF16BE;
+            if ((d->enc_be && bom_be) || (!d->enc_be && bom_le)) continue;
+        }
+        if (utf16_unit(d, d->enc_be ? (uint32_t)(a << 8 | b) : (uint32_t)(b << 8 | a))) return -1;
+    }
+    return 0;
+}
+
+static int to_parser(void *ud, const char *data, size_t len)
+{
+    lode_decoder *d = ud;
+    if (d->enc == LODE_ENC_UTF8) return parse_utf8(d, data, len);
+    if (transcode(d, (const unsigned char *)data, len)) return -1;
+    return d->enc_out.len ? parse_utf8(d, d->enc_out.data, d->enc_out.len) : 0;
+}
+
+/* The end of a transcoded file: nothing may be left half read. */
+static int transcode_finish(lode_decoder *d)
+{
+    if (d->enc == LODE_ENC_UTF8 || d->enc == LODE_ENC_ISO88591) return 0;
+    if (d->enc_have) return enc_fail(d, "the file ends in the middle of a UTF-16 code unit (an odd byte count)");
+    if (d->enc_high) return enc_fail(d, "the file ends after a UTF-16 high surrogate");
+    return 0;
 }
 
 /* A failed feed/end_file: make sure the message says why, drop partial output. */
@@ -304,6 +436,9 @@ int lode_decoder_begin_file(lode_decoder *d, const char *name, size_t name_len, 
     d->file = dup_n(name, name_len);
     d->file_rows = d->file_errors = 0;
     d->fatal[0] = 0;
+    d->enc_have = d->enc_started = d->enc_be = 0;
+    d->enc_high = 0;
+    d->enc_offset = 0;
     if (d->format == LODE_DEC_JSON) {
         lode_jsonload_opts jo = { .ncols = d->ncols, .names = (const char *const *)d->colnames,
                                   .ignorecase = d->ignorecase, .jsonpaths = (const char *const *)d->jsonpaths,
@@ -333,6 +468,7 @@ int lode_decoder_feed(lode_decoder *d, const void *p, size_t n)
 int lode_decoder_end_file(lode_decoder *d)
 {
     int rc = lode_unzip_finish(d->unzip, to_parser, d);
+    if (rc == 0) rc = transcode_finish(d);
     if (rc == 0 && d->jparser) {
         rc = lode_jsonload_finish(d->jparser);
         if (rc == -1)

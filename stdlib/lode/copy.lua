@@ -39,14 +39,14 @@ local OPTIONS = {
   removequotes = "flag", escape = "flag", ignoreblanklines = "flag",
   maxerror = "integer", compupdate = "onoff", statupdate = "onoff", serializetojson = "flag",
   roundec = "flag", trimblanks = "flag", acceptanydate = "flag", ignoreallerrors = "flag", explicit_ids = "flag",
-  noload = "flag", comprows = "integer", encoding = "string",
+  noload = "flag", comprows = "integer", encoding = "string", fixedwidth = "string",
   -- lode's own (never part of the statement)
   reload = "flag", concurrency = "integer", run = "string", show_progress = "flag",
   ledger_table = "tablename", ledger = "flag", manifest_dir = "string",
   cursor = "cursor", -- { c, value }: lode.cursor c advanced to value in the load's transaction
 }
 
-local FORMATS = { csv = true, json = true, parquet = true, text = true, orc = true }
+local FORMATS = { csv = true, json = true, parquet = true, text = true, orc = true, fixedwidth = true }
 local COLUMNAR = { parquet = true, orc = true }
 -- options that only make sense for delimited text (CSV and text)
 local DELIMITED_ONLY = { "delimiter", "ignoreheader", "fillrecord", "removequotes", "escape", "ignoreblanklines" }
@@ -57,7 +57,22 @@ local NOT_COLUMNAR = {
   "ignoreblanklines", "maxerror", "acceptinvchars", "roundec", "trimblanks", "acceptanydate", "ignoreallerrors",
 }
 -- ENCODING values Redshift takes (the data is converted to UTF-8)
-local ENCODINGS = { UTF8 = true, UTF16 = true, UTF16LE = true, UTF16BE = true }
+local ENCODINGS = { UTF8 = true, UTF16 = true, UTF16LE = true, UTF16BE = true, ISO88591 = true }
+
+-- FIXEDWIDTH 'label:width,…' -> { width, … } (labels are free text; the
+-- pairs follow the table's columns in order, as on Redshift)
+local function fixed_widths(spec)
+  local widths = {}
+  for pair in (spec .. ","):gmatch("([^,]*),") do
+    local label, w = pair:match("^%s*([^:]-)%s*:%s*(%d+)%s*$")
+    w = tonumber(w)
+    if not label or label == "" or not w or w < 1 or w > 0xFFFFFF then
+      usage(("option 'fixedwidth': '%s' is not label:width (a positive width) in '%s'"):format(pair, spec), 4)
+    end
+    widths[#widths + 1] = math.tointeger(w)
+  end
+  return widths
+end
 
 local function check_kind(name, kind, v)
   local t = type(v)
@@ -165,7 +180,7 @@ function M.options(opts)
   end
 
   -- format
-  o.format = (o.format or "text"):lower()
+  o.format = (o.format or (o.fixedwidth and "fixedwidth") or "text"):lower()
   if not FORMATS[o.format] then
     usage(("unknown format '%s' (csv, json, parquet, orc or text)"):format(o.format), 3)
   end
@@ -198,6 +213,18 @@ function M.options(opts)
       end
     end
   end
+  if o.format == "fixedwidth" or o.fixedwidth then
+    if o.format ~= "fixedwidth" or not o.fixedwidth then
+      usage("format 'fixedwidth' and option 'fixedwidth' (the 'label:width,…' spec) go together", 3)
+    end
+    -- Redshift: FIXEDWIDTH can't be used with CSV or DELIMITER, nor ESCAPE
+    for _, k in ipairs { "delimiter", "quote", "escape", "removequotes" } do
+      if o[k] ~= nil then
+        usage(("option '%s' cannot be used with FIXEDWIDTH"):format(k), 3)
+      end
+    end
+    o.widths = fixed_widths(o.fixedwidth)
+  end
   if o.serializetojson and not COLUMNAR[o.format] then
     usage("option 'serializetojson' needs format 'parquet' or 'orc'", 3)
   end
@@ -220,7 +247,13 @@ function M.options(opts)
   if o.encoding then
     o.encoding = o.encoding:upper():gsub("-", "")
     if not ENCODINGS[o.encoding] then
-      usage(("option 'encoding' must be UTF8, UTF16, UTF16LE or UTF16BE, got '%s'"):format(opts.encoding), 3)
+      usage(("option 'encoding' must be UTF8, UTF16, UTF16LE, UTF16BE or ISO88591, got '%s'"):format(opts.encoding), 3)
+    end
+    if o.encoding ~= "UTF8" and o.format == "fixedwidth" then
+      usage("fixed-width data files must use UTF-8 encoding (as on Redshift: widths count characters)", 3)
+    end
+    if o.encoding ~= "UTF8" and COLUMNAR[o.format] then
+      usage(("option 'encoding' is not supported with format '%s'"):format(o.format), 3)
     end
   end
   if o.maxerror and o.maxerror > 100000 then
@@ -306,6 +339,8 @@ function M.statement(opts, show)
     p[#p + 1] = "FORMAT AS JSON " .. lit(o.json)
   elseif f == "parquet" or f == "orc" then
     p[#p + 1] = "FORMAT AS " .. f:upper()
+  elseif f == "fixedwidth" then
+    p[#p + 1] = "FIXEDWIDTH " .. lit(o.fixedwidth)
   end
   if o.delimiter then
     p[#p + 1] = "DELIMITER AS " .. lit(o.delimiter)
@@ -839,8 +874,14 @@ local function decoder_for(o, cols)
   if o.format == "json" and o.json ~= "auto" and o.json ~= "auto ignorecase" then
     jsonpaths = read_jsonpaths(o, #cols)
   end
+  if o.widths and #o.widths ~= #cols then
+    error(core.error({ op = "copy", code = "bad_fixedwidth", message =
+      ("copy: FIXEDWIDTH '%s' has %d widths for %d columns of %s (they must match, as on Redshift)")
+        :format(o.fixedwidth, #o.widths, #cols, sql.qname(o.table)) }), 0)
+  end
   return load.decoder {
-    format = o.format == "text" and "text" or o.format, columns = cols,
+    format = (o.format == "text" or o.format == "fixedwidth") and "text" or o.format, columns = cols,
+    widths = o.widths, encoding = o.encoding,
     ignorecase = o.json == "auto ignorecase", jsonpaths = jsonpaths, delimiter = o.delimiter, quote = o.quote,
     escape = o.escape, removequotes = o.removequotes, ignoreblanklines = o.ignoreblanklines,
     ignoreheader = o.ignoreheader, fillrecord = o.fillrecord, null_as = o.null_as, emptyasnull = o.emptyasnull,
@@ -902,10 +943,6 @@ local function into_postgres(db, o, t0)
   if o.format == "orc" then
     error(core.error({ op = "copy", code = "unsupported", message =
       ("copy: format '%s' is not emulated on PostgreSQL yet"):format(o.format) }), 0)
-  end
-  if o.encoding and o.encoding ~= "UTF8" then
-    error(core.error({ op = "copy", code = "unsupported", message =
-      ("copy: ENCODING %s is not emulated on PostgreSQL (UTF8 is)"):format(o.encoding) }), 0)
   end
   local ledger = require "lode.ledger"
   local run = o.run or require("lode.state").current_run_id or os.getenv("LODE_RUN_ID")

@@ -233,6 +233,11 @@ local function parse_copy(c, st)
       st.statupdate = optional_on_off(c, "STATUPDATE")
     elseif c:accept("serializetojson") then
       st.serializetojson = true
+    elseif c:accept("ssh") then
+      -- COPY … SSH: the manifest names hosts whose command output is loaded
+      error(core.error({ op = "copy", code = "unsupported", line = st.line, feature = "COPY … SSH",
+        message = ("line %d: COPY … SSH is not emulated by lode on PostgreSQL: lode's COPY reads s3:// objects, "
+          .. "not the output of commands on remote hosts"):format(st.line) }), 0)
     elseif c:accept("encoding") then
       accept_as(c)
       local t = c:next()
@@ -980,11 +985,27 @@ function M.needs_emulation(text)
   return false
 end
 
---- statements(text) -> parsed statements of a script, in order
-function M.statements(text)
+--- statements(text [, opts]) -> parsed statements of a script, in order.
+--- A statement lode cannot parse raises, unless opts.per_statement: then it
+--- comes back as {kind = "sql", sql =, line =, unparsed = true, refused =
+--- the error}, so a script runs up to it (and on Redshift, where it is sent
+--- as written, past it). Text that cannot be split into statements (an
+--- unterminated quote) always raises.
+function M.statements(text, opts)
   local out = {}
   for _, s in ipairs(tok.split(text, true)) do
-    out[#out + 1] = M.parse(s)
+    if opts and opts.per_statement then
+      local ok, st = pcall(M.parse, s)
+      if not ok then
+        if type(st) ~= "table" then
+          error(st, 0)
+        end
+        st = { kind = "sql", sql = s.text, line = s.line, unparsed = true, refused = st }
+      end
+      out[#out + 1] = st
+    else
+      out[#out + 1] = M.parse(s)
+    end
   end
   return out
 end

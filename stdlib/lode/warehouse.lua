@@ -47,7 +47,9 @@ local function parse_url(url)
 end
 
 --- lode.warehouse.connect(url_or_opts) -> wh (connections open lazily).
---- opts: url, dialect ("postgres" | "redshift"), pool (max connections), name.
+--- opts: url, dialect ("postgres" | "redshift"), pool (max connections), name,
+--- emulate ("redshift": a PostgreSQL warehouse standing in for Redshift —
+--- every query's text is read as Redshift SQL, see wh:query).
 function M.connect(target)
   local opts
   if type(target) == "table" then
@@ -63,6 +65,9 @@ function M.connect(target)
   if dialect ~= nil and dialect ~= "postgres" and dialect ~= "redshift" then
     wh_error("usage", ("unknown dialect '%s' (postgres or redshift)"):format(tostring(dialect)), false)
   end
+  if opts.emulate ~= nil and opts.emulate ~= "redshift" then
+    wh_error("usage", ("emulate must be \"redshift\" (or nil), got %s"):format(tostring(opts.emulate)), false)
+  end
   local size = opts.pool or opts.max_connections or DEFAULT_POOL
   if math.type(size) ~= "integer" or size < 1 then
     wh_error("usage", "pool must be a positive integer", false)
@@ -72,6 +77,7 @@ function M.connect(target)
     iam = iam_url,                    -- IAM login: credentials fetched per connection
     url = sql.redact(url),            -- safe to print
     dialect = dialect,
+    emulate = opts.emulate,
     name = opts.name or "warehouse",
     connect_timeout = opts.connect_timeout,   -- ms; lode.pg's default is 30 s
     size = size,
@@ -713,10 +719,37 @@ end
 -- Redshift-only statements given to a postgres warehouse (COPY … FROM
 -- 's3://…', external DDL, #temp, DISTKEY, …) are carried out by lode.sqlrun,
 -- so code written for Redshift runs unchanged; the result is the last
--- statement's. Statements with parameters are always sent as they are.
+-- statement's. Such a text is Redshift SQL throughout: its string literals
+-- are read as Redshift reads them ('a\\b' is a\b). A text without them is
+-- PostgreSQL's, unless the warehouse was opened with emulate = "redshift":
+-- then every text is Redshift SQL, so a literal means the same bytes
+-- whatever else the text holds. Statements with parameters are sent as they
+-- are (with emulate = "redshift", their literals read as Redshift's).
+
+-- Whether q is read as Redshift SQL on this (PostgreSQL) warehouse.
+local function redshift_text(wh, q)
+  return wh.emulate == "redshift" or require("lode.redshift").needs_emulation(q)
+end
+
+-- emulate = "redshift" and parameters: the one statement, its '…' literals
+-- holding backslashes sent as the E'…' that means the same bytes.
+local function redshift_literals(wh, q, params)
+  if params.n == 0 or wh.emulate ~= "redshift" or not q:find("\\", 1, true) or core.dry_run() then
+    return q
+  end
+  local stmts = require("lode.redshift").statements(q)
+  if #stmts ~= 1 then
+    return q
+  end
+  if stmts[1].refused then
+    error(stmts[1].refused, 0)
+  end
+  return stmts[1].rewritten or q
+end
+
 local function emulated(wh, s, q, params, own_session)
   -- under `lode plan` the statement is printed as written, like any write
-  if params.n > 0 or core.dry_run() or wh.dialect == "redshift" or not require("lode.redshift").needs_emulation(q) then
+  if params.n > 0 or core.dry_run() or wh.dialect == "redshift" or not redshift_text(wh, q) then
     return nil
   end
   if wh:get_dialect() ~= "postgres" then
@@ -734,7 +767,7 @@ end
 function Warehouse:query(q, ...)
   check_sql(q, "wh:query")
   local params = table.pack(...)
-  if params.n == 0 and not core.dry_run() and require("lode.redshift").needs_emulation(q)
+  if params.n == 0 and not core.dry_run() and redshift_text(self, q)
       and self:get_dialect() == "postgres" then
     -- a session of its own: its #temp tables end with this call
     return self:session(function(s) return emulated(self, s, q, params, true) end)
@@ -743,7 +776,7 @@ function Warehouse:query(q, ...)
     plan_print(q, params)
     return empty_result()
   end
-  return self:with_conn(run_on, q, params)
+  return self:with_conn(run_on, redshift_literals(self, q, params), params)
 end
 
 --- wh:exec(sql, ...) -> rows affected
@@ -863,7 +896,7 @@ function Tx:query(q, ...)
   if r then
     return r
   end
-  return run_on(conn_of(self), q, params)
+  return run_on(conn_of(self), redshift_literals(self.wh, q, params), params)
 end
 
 --- tx:query_raw(sql, ...) -> sent to the server as written (no emulation)

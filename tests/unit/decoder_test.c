@@ -2,8 +2,9 @@
  * CSV rows into PostgreSQL text COPY, bad rows kept aside with line, column
  * and code, Redshift text's \N default, gzip input (compressed here with
  * zlib itself) giving the same rows whatever the chunk boundaries, JSON
- * 'auto', a fatal error naming file and line, and the kept-details cap with
- * an exact count. */
+ * 'auto', a fatal error naming file and line, the kept-details cap with
+ * an exact count, FIXEDWIDTH cut by characters, and ENCODING UTF16/LE/BE
+ * and ISO88591 transcoded to UTF-8 whatever the chunk boundaries. */
 #include <zlib.h>
 
 #include "tap.h"
@@ -141,6 +142,89 @@ int main(void)
     free(many);
     free(big);
     lode_decoder_free(d);
+
+    /* FIXEDWIDTH (AWS, "Loading fixed-width data"): widths count characters
+     * (COPY's ENCODING: "The field widths are based on the number of
+     * characters, not the number of bytes"); numbers are read without their
+     * padding blanks, character fields keep theirs. */
+    {
+        const lode_decoder_column fw[] = {
+            { "id", { LODE_LT_INT4, -1, 0, 0 } },
+            { "name", { LODE_LT_TEXT, -1, 0, 0 } },
+            { "st", { LODE_LT_TEXT, -1, 0, 0 } },
+        };
+        const uint32_t widths[] = { 3, 5, 2 };
+        lode_decoder_opts o;
+        memset(&o, 0, sizeof o);
+        o.format = LODE_DEC_TEXT;
+        o.csv.delimiter = '|';
+        o.csv.widths = widths;
+        o.csv.nwidths = 3;
+        o.columns = fw;
+        o.ncols = 3;
+        const char *in = "1  ab   NY\r\n 22\xc3\xa9t\xc3\xa9|zCA\n333x\n4  abcdeWAextra\n";
+        for (size_t chunk = 1; chunk <= 8; chunk++) {
+            lode_decoder *fd = lode_decoder_new(&o);
+            int rc = run(fd, "fw.txt", in, strlen(in), chunk, out, sizeof out);
+            char what[80];
+            snprintf(what, sizeof what, "FIXEDWIDTH in chunks of %zu", chunk);
+            ok(rc == 0 && strcmp(out, "1\tab   \tNY\n22\t\xc3\xa9t\xc3\xa9|z\tCA\n") == 0, "%s: rows cut by characters", what);
+            ok(lode_decoder_nbad(fd) == 2 && lode_decoder_bad_row(fd, 0)->line == 3
+               && lode_decoder_bad_row(fd, 1)->code == LODE_ERR_EXTRA_COLUMNS, "%s: short and long lines are bad rows", what);
+            lode_decoder_free(fd);
+        }
+    }
+
+    /* ENCODING: UTF16 needs a BOM; UTF16LE/BE skip one; surrogate pairs */
+    {
+        lode_encoding e;
+        ok(lode_encoding_of("UTF16LE", &e) == 0 && e == LODE_ENC_UTF16LE, "encoding name: UTF16LE");
+        ok(lode_encoding_of("LATIN1", &e) == -1, "encoding name: LATIN1 is unknown");
+        /* "7|é😀\n" in UTF-16 */
+        const unsigned char le_bom[] = { 0xFF, 0xFE, '7', 0, '|', 0, 0xE9, 0, 0x3D, 0xD8, 0x00, 0xDE, '\n', 0 };
+        const unsigned char be[] = { 0, '7', 0, '|', 0, 0xE9, 0xD8, 0x3D, 0xDE, 0x00, 0, '\n' };
+        const unsigned char be_bom[] = { 0xFE, 0xFF, 0, '7', 0, '|', 0, 0xE9, 0xD8, 0x3D, 0xDE, 0x00, 0, '\n' };
+        const char *want = "7\t\xc3\xa9\xf0\x9f\x98\x80\n";
+        const struct { lode_encoding enc; const unsigned char *in; size_t n; int rc; const char *what; } cases[] = {
+            { LODE_ENC_UTF16, le_bom, sizeof le_bom, 0, "UTF16 with a little-endian BOM" },
+            { LODE_ENC_UTF16, be_bom, sizeof be_bom, 0, "UTF16 with a big-endian BOM" },
+            { LODE_ENC_UTF16, be, sizeof be, -1, "UTF16 without a BOM fails" },
+            { LODE_ENC_UTF16LE, le_bom, sizeof le_bom, 0, "UTF16LE skips its BOM" },
+            { LODE_ENC_UTF16BE, be, sizeof be, 0, "UTF16BE without a BOM" },
+            { LODE_ENC_UTF16BE, be_bom, sizeof be_bom, 0, "UTF16BE skips its BOM" },
+            { LODE_ENC_UTF16BE, be, sizeof be - 1, -1, "UTF16BE with an odd byte count fails" },
+            { LODE_ENC_UTF16BE, be, 8, -1, "UTF16BE ending after a high surrogate fails" },
+        };
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+            for (size_t chunk = 1; chunk <= 5; chunk++) {
+                lode_decoder_opts o;
+                memset(&o, 0, sizeof o);
+                o.format = LODE_DEC_TEXT;
+                o.csv.delimiter = '|';
+                o.encoding = cases[c].enc;
+                o.columns = two;
+                o.ncols = 2;
+                lode_decoder *ed = lode_decoder_new(&o);
+                int rc = run(ed, "u.txt", cases[c].in, cases[c].n, chunk, out, sizeof out);
+                if (cases[c].rc == 0)
+                    ok(rc == 0 && strcmp(out, want) == 0, "%s (chunks of %zu)", cases[c].what, chunk);
+                else
+                    ok(rc == -1 && strstr(lode_decoder_error(ed), "u.txt, byte ") != NULL, "%s (chunks of %zu): %s",
+                       cases[c].what, chunk, lode_decoder_error(ed));
+                lode_decoder_free(ed);
+            }
+        lode_decoder_opts o;
+        memset(&o, 0, sizeof o);
+        o.format = LODE_DEC_TEXT;
+        o.csv.delimiter = '|';
+        o.encoding = LODE_ENC_ISO88591;
+        o.columns = two;
+        o.ncols = 2;
+        lode_decoder *ed = lode_decoder_new(&o);
+        ok(run(ed, "l.txt", "8|caf\xe9\n", 7, 3, out, sizeof out) == 0 && strcmp(out, "8\tcaf\xc3\xa9\n") == 0,
+           "ISO88591: each byte is its code point");
+        lode_decoder_free(ed);
+    }
 
     return done_testing();
 }

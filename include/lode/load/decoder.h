@@ -27,6 +27,10 @@
 
 typedef enum { LODE_DEC_CSV, LODE_DEC_TEXT, LODE_DEC_JSON } lode_decoder_format;
 
+/* COPY's ENCODING: the file's bytes are transcoded to UTF-8 before parsing.
+ * UTF16 needs a byte order mark; UTF16LE / UTF16BE skip one if present. */
+typedef enum { LODE_ENC_UTF8, LODE_ENC_UTF16, LODE_ENC_UTF16LE, LODE_ENC_UTF16BE, LODE_ENC_ISO88591 } lode_encoding;
+
 typedef struct {
     const char *name;          /* for bad rows' colname (copied) */
     lode_load_column col;
@@ -34,7 +38,9 @@ typedef struct {
 
 typedef struct {
     lode_decoder_format format;
-    lode_csv_opts csv;         /* csv/text parser options (csv.csv is set from format) */
+    lode_csv_opts csv;         /* csv/text parser options (csv.csv is set from format; widths copied:
+                                  FIXEDWIDTH, where non-character fields are read without their blanks) */
+    lode_encoding encoding;
     lode_conv_opts conv;       /* strings copied; null_as NULL on TEXT means Redshift's \N */
     int fillrecord;            /* missing trailing columns: "" for text types, else NULL */
     lode_zkind compression;
@@ -64,6 +70,9 @@ typedef struct lode_decoder lode_decoder;
 /* The column type for a PostgreSQL type name ("varchar", "int4", "timestamp
  * with time zone", ...); LODE_LT_OTHER when not one the decoder checks. */
 lode_load_type lode_load_type_of(const char *name);
+/* The encoding for a COPY ENCODING value ("UTF8", "UTF16", "UTF16LE",
+ * "UTF16BE", "ISO88591"): 0, or -1 when unknown. */
+int lode_encoding_of(const char *name, lode_encoding *out);
 /* The compression for a COPY option ("auto", "none", "gzip", "bzip2",
  * "zstd"): 0, or -1 when unknown. */
 int lode_zkind_of(const char *name, lode_zkind *out);

@@ -39,6 +39,9 @@ typedef struct {
     int ignoreblanklines;      /* empty lines are skipped */
     int64_t ignoreheader;      /* lines skipped at the start */
     size_t max_record;         /* bound on one record (0: 4 MiB, Redshift's row limit) */
+    const uint32_t *widths;    /* FIXEDWIDTH: nwidths field widths in characters (not copied); no
+                                  delimiter, quotes or escapes: each line is cut into those widths */
+    size_t nwidths;
 } lode_csv_opts;
 
 typedef struct {

@@ -160,3 +160,13 @@ t.test("every pair of CSV options round-trips through the Redshift parser", func
   end
   t.eq(n, #keys * (#keys - 1) // 2)
 end)
+
+t.test("FIXEDWIDTH and ENCODING in the statement, read back by lode.redshift (#15)", function()
+  local spec = "venueid:3,venuename:25"
+  local s = copy.statement(base { fixedwidth = spec, encoding = "UTF8" })
+  t.eq(s, BASE .. " FIXEDWIDTH '" .. spec .. "' ENCODING AS UTF8")
+  local st = rs.statements(copy.statement(base { fixedwidth = spec }, { credentials = true }))[1]
+  t.eq(st.format, "fixedwidth")
+  t.eq(st.fixedwidth, spec)
+  t.eq(copy.statement(base { encoding = "UTF16LE", delimiter = "|" }), BASE .. " DELIMITER AS '|' ENCODING AS UTF16LE")
+end)

@@ -61,3 +61,30 @@ t.test("wh:exec runs COPY from S3 and Redshift DDL on PostgreSQL", function()
   t.eq(wh:query("SELECT count(*) AS n FROM exec_emul")[1].n, 3)
   t.eq(wh:query("SELECT count(*) AS n FROM (SELECT row_number() OVER (PARTITION BY id) FROM exec_emul) x")[1].n, 3)
 end)
+
+-- AWS, "QUOTE_LITERAL function" (r_QUOTE_LITERAL.html): Redshift "doubles any embedded single
+-- quotation marks and backslashes" — a backslash in a Redshift literal escapes. A PostgreSQL
+-- warehouse opened with emulate = "redshift" reads every text that way; a plain one reads a
+-- text as Redshift SQL only when it holds Redshift-only statements (#15).
+t.test("string literals: Redshift's reading on an emulate = 'redshift' warehouse, whatever the text holds", function()
+  local url = t.env("LODE_TEST_PG_URL", "tests/run.sh starts PostgreSQL")
+  local plain = lode.warehouse({ url = url, pool = 1 })
+  local rs = lode.warehouse({ url = url, pool = 1, emulate = "redshift" })
+  plain:exec("drop table if exists lit_read")
+  plain:exec("create table lit_read (id int, s text)")
+  rs:exec([[insert into lit_read values (1, 'a\\b'), (2, 'it\'s'), (3, 'tab\there')]])
+  rs:exec([[insert into lit_read values ($1, 'x\\y')]], 4)
+  rs:exec([[insert into lit_read select 5, 'C:\\temp' where 'x\\y' like 'x\\\\y']])
+  plain:exec([[insert into lit_read values (6, 'a\\b')]])            -- PostgreSQL SQL: two backslashes
+  plain:exec([[create temp table #lit (x int); insert into lit_read values (7, 'a\\b')]])   -- Redshift SQL
+  local got = {}
+  for _, r in ipairs(plain:query("select id, s from lit_read order by id")) do
+    got[#got + 1] = r.id .. "=" .. r.s
+  end
+  t.eq(table.concat(got, "|"), "1=a\\b|2=it's|3=tab\there|4=x\\y|5=C:\\temp|6=a\\\\b|7=a\\b")
+  t.eq(rs:query([[select 'tab\tx' as v]])[1].v, "tab\tx")
+  t.raises(function() rs:exec([[insert into lit_read values (8, '\d+')]]) end, "backslash escape")
+  t.raises(function() lode.warehouse({ url = url, emulate = "postgres" }) end, "emulate must be")
+  plain:close()
+  rs:close()
+end)

@@ -232,11 +232,11 @@ t.test("an escape lode cannot decode exactly fails at the statement, naming line
   wh:exec("CREATE TABLE par_esc2 (id int)")
   local err = t.raises(function()
     sqlrun.run(wh, ("SELECT 1;\nCOPY par_esc2 FROM '%sesc/tab.txt' IAM_ROLE 'r'\n NULL AS '\\N';"):format(B), { file = "bad.sql" })
-  end, "bad.sql: line 3: NULL AS: the escape \\N")
+  end, "bad.sql:3: NULL AS: the escape \\N")   -- at its statement, once SELECT 1 ran
   t.eq(err.code, "unsupported")
   err = t.raises(function()
     sqlrun.run(wh, ("COPY par_esc2 FROM '%sx' CREDENTIALS 'aws_access_key_id=AK;aws_secret_access_key=hush\\yhush';")
       :format(B), { file = "cred.sql" })
-  end, "cred.sql: line 1: CREDENTIALS:")
+  end, "cred.sql:1: CREDENTIALS:")
   t.ok(not tostring(err):find("hush", 1, true), "no secret in the error")
 end)

@@ -78,6 +78,49 @@ t.test("a syntax error stops the script before anything runs", function()
   t.eq(wh:query("select to_regclass('never_made') as r")[1].r, lode.null)
 end)
 
+t.test("a statement lode cannot read fails at its line once the statements before it ran (#15)", function()
+  local wh = warehouse()
+  wh:exec("drop table if exists before_ssh")
+  local err = t.raises(function()
+    sqlrun.run(wh, "create table before_ssh (x int);\ninsert into before_ssh values (1);\n"
+      .. "copy before_ssh from 's3://b/ssh_manifest'\niam_role 'arn:aws:iam::0:role/r'\nssh;\n"
+      .. "insert into before_ssh values (2);", { file = "ssh.sql" })
+  end, "ssh.sql:3: COPY … SSH is not emulated")
+  t.eq(err.code, "unsupported")
+  t.eq(err.line, 3)
+  t.eq(wh:query("select string_agg(x::text, ',') as xs from before_ssh")[1].xs, "1")
+  -- an option lode's parser does not know: Redshift's syntax error, at its statement
+  wh:exec("drop table if exists before_bad")
+  err = t.raises(function()
+    sqlrun.run(wh, "create table before_bad (x int);\ncopy before_bad from 's3://b/k' iam_role 'r'\nfrobnicate;",
+      { file = "bad_option.sql" })
+  end, "bad_option.sql:3: unknown or misplaced COPY option near 'frobnicate'")
+  t.eq(err.code, "syntax_error")
+  t.eq(wh:query("select to_regclass('before_bad')::text as r")[1].r, "before_bad")
+end)
+
+t.test("on Redshift a statement lode cannot read is sent as written, with the rest (#15)", function()
+  local bin = os.getenv("LODE_BIN") or (root .. "/build/lode")
+  local dir = t.tmpdir()
+  local path = dir .. "/native.sql"
+  local stmts = {
+    "create table native (x int)",
+    "copy native from 's3://b/ssh_manifest' iam_role 'arn:aws:iam::0:role/r' ssh",
+    "copy native from 's3://b/p/' iam_role 'arn:aws:iam::0:role/r' format as parquet maxerror 10",
+    "copy native from 's3://b/k' iam_role 'arn:aws:iam::0:role/r' some_future_option 3",
+    "insert into native values (1)",
+  }
+  local f = assert(io.open(path, "w"))
+  f:write(table.concat(stmts, ";\n") .. ";\n")
+  f:close()
+  local r = proc.run({ bin, "sql", "--plan", "--dialect", "redshift", "--warehouse", "redshift://nobody@127.0.0.1:1/dev",
+    path })
+  t.eq(r.status, 0, r.stderr)
+  for _, stmt in ipairs(stmts) do
+    t.contains(r.stdout, stmt .. ";")
+  end
+end)
+
 t.test("lode plan on the Redshift dialect prints the statements unchanged", function()
   local bin = os.getenv("LODE_BIN") or (root .. "/build/lode")
   local r = proc.run({ bin, "sql", "--plan", "--dialect", "redshift", "--warehouse", "redshift://nobody@127.0.0.1:1/dev",
