@@ -156,13 +156,18 @@ JOIN lode.spectrum_tables t ON t.schema_name = p.schema_name AND t.table_name = 
 --- pg_views(wh): Redshift's SVV_EXTERNAL_* views over the registry, created
 --- when missing (never replaced while other sessions may read them).
 function M.pg_views(wh)
-  local have = wh:query("SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+  local have_sql = "SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     .. "WHERE n.nspname = 'public' AND c.relname IN ('svv_external_schemas', 'svv_external_tables', "
-    .. "'svv_external_columns', 'svv_external_partitions')")
-  if tonumber(have[1].n) == #VIEWS then
+    .. "'svv_external_columns', 'svv_external_partitions')"
+  if tonumber(wh:query(have_sql)[1].n) == #VIEWS then
     return
   end
   local ok, e = pcall(wh.transaction, wh, function(tx)
+    -- concurrent first setups (parallel scripts) take turns; the later ones find them made
+    tx:query("SELECT pg_advisory_xact_lock(hashtext('lode.spectrum.setup'))")
+    if tonumber(tx:query(have_sql)[1].n) == #VIEWS then
+      return
+    end
     tx:exec(HIVE_TYPE_SQL)
     tx:exec(FORMAT_SQL)
     for _, v in ipairs(VIEWS) do

@@ -105,12 +105,18 @@ function M._string_key_operators_sql()
 end
 
 local function string_key_operators(wh)
-  local have = wh:query("SELECT count(*) AS n FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace "
-    .. "WHERE n.nspname = 'public' AND o.oprname = '=' AND o.oprleft = 'text'::regtype AND o.oprright = 'int4'::regtype")
+  local have_sql = "SELECT count(*) AS n FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace "
+    .. "WHERE n.nspname = 'public' AND o.oprname = '=' AND o.oprleft = 'text'::regtype AND o.oprright = 'int4'::regtype"
+  local have = wh:query(have_sql)
   if tonumber(have[1].n) > 0 then
     return
   end
   local ok, e = pcall(wh.transaction, wh, function(tx)
+    -- concurrent first setups (parallel scripts) take turns; the later ones find them made
+    tx:query("SELECT pg_advisory_xact_lock(hashtext('lode.spectrum.setup'))")
+    if tonumber(tx:query(have_sql)[1].n) > 0 then
+      return
+    end
     for _, st in ipairs(M._string_key_operators_sql()) do
       tx:exec(st)
     end
