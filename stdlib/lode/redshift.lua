@@ -5,7 +5,8 @@
 --   local rs = require "lode.redshift"
 --   for _, st in ipairs(rs.statements(text)) do
 --     -- st.kind: "copy" | "create_external_schema" | "create_external_table" |
---     --   "add_partitions" | "drop_partitions" | "drop_table" | "create_table" |
+--     --   "add_partitions" | "drop_partitions" | "set_location" | "set_table_properties" |
+--     --   "drop_table" | "create_table" |
 --     --   "unload" | "begin" | "commit" | "rollback" | "truncate" | "sql" (anything else)
 --     -- st.sql: the statement text; st.line: its first line; plus the parsed fields
 --   end
@@ -331,12 +332,17 @@ local function parse_type(c)
   return (table.concat(parts, " "):gsub(" %( ", "("):gsub(" %)", ")"):gsub(" , ", ","):gsub("%( ", "("):lower())
 end
 
-local function parse_column_defs(c)
+local function parse_column_defs(c, untyped_ok)
   local cols = {}
   c:expect_op("(")
   repeat
     local name = c:name("a column")
-    cols[#cols + 1] = { name = name, type = parse_type(c) }
+    local nt = c:peek()
+    if untyped_ok and nt and nt.type == "op" and (nt.text == "," or nt.text == ")") then
+      cols[#cols + 1] = { name = name } -- CREATE EXTERNAL TABLE … AS: PARTITIONED BY (names)
+    else
+      cols[#cols + 1] = { name = name, type = parse_type(c) }
+    end
   until not c:accept_op(",")
   c:expect_op(")")
   return cols
@@ -356,14 +362,28 @@ local function parse_properties(c)
   return props, order
 end
 
+-- Whether an ALTER TABLE's words include SET TABLE PROPERTIES.
+local function set_table_properties_at(toks)
+  for k = 3, #toks - 2 do
+    if toks[k].type == "word" and toks[k].value == "set" and toks[k + 1].value == "table"
+        and toks[k + 2].value == "properties" then
+      return true
+    end
+  end
+  return false
+end
+
 local function parse_create_external_table(c, st)
   c:expect("create", "external", "table")
   st.if_not_exists = c:accept("if", "not", "exists")
   st.name = c:qualified_name("the external table")
-  st.columns = parse_column_defs(c)
+  local nt = c:peek()
+  if nt and nt.type == "op" and nt.text == "(" then
+    st.columns = parse_column_defs(c)
+  end
   while not c:eof() do
     if c:accept("partitioned", "by") then
-      st.partitions = parse_column_defs(c)
+      st.partitions = parse_column_defs(c, not st.columns)
     elseif c:accept("row", "format", "delimited") then
       st.row_format = { delimited = true }
       while true do
@@ -393,12 +413,20 @@ local function parse_create_external_table(c, st)
       st.location = c:string("LOCATION")
     elseif c:accept("table", "properties") then
       st.properties, st.property_order = parse_properties(c)
+    elseif not st.columns and c:accept("as") then
+      -- CREATE EXTERNAL TABLE … AS SELECT …: the rest of the statement
+      local t = c:peek() or parse_error(c, "CREATE EXTERNAL TABLE … AS needs a query")
+      st.query = st.sql:sub(t.pos - c.toks[1].pos + 1):gsub("[%s;]+$", "")
+      c.i = #c.toks + 1
     else
       parse_error(c, "unexpected word in CREATE EXTERNAL TABLE")
     end
   end
   if not st.location then
     parse_error(c, "CREATE EXTERNAL TABLE needs LOCATION 's3://…'")
+  end
+  if not st.columns and not st.query then
+    parse_error(c, "CREATE EXTERNAL TABLE needs a column list, or AS and a query")
   end
 end
 
@@ -910,6 +938,13 @@ function M.parse(stmt)
     end
     if has_partition then
       parse_alter_partitions(c, st)
+    elseif set_table_properties_at(toks) then
+      -- ALTER TABLE t SET TABLE PROPERTIES ('k'='v', …) (an external table's)
+      c:expect("alter", "table")
+      st.kind = "set_table_properties"
+      st.table = c:qualified_name("the table")
+      c:expect("set", "table", "properties")
+      st.properties = parse_properties(c)
     elseif toks[#toks - 2] and toks[#toks - 2].value == "set" and toks[#toks - 1].value == "location" then
       -- ALTER TABLE t SET LOCATION 's3://…' (an external table's)
       c:expect("alter", "table")

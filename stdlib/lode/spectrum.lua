@@ -34,6 +34,7 @@ local glue = require "lode.spectrum.glue"
 local textfmt = require "lode.spectrum.textfmt"
 
 local fail, usage = common.fail, common.usage
+local watermark, after_since -- partition sync from a watermark, defined with sync_glue
 
 local M = {}
 
@@ -45,7 +46,7 @@ end
 -- internal to the parts, not part of lode.spectrum's interface
 M.fail, M.usage, M.check_dialect, M.name_parts, M.pg_catalog = nil, nil, nil, nil, nil
 M.register_table, M.add_partition, M.drop_partition = nil, nil, nil
-M.plan_table, M.plan_partitions = nil, nil
+M.plan_table, M.plan_partitions, M.pg_views = nil, nil, nil
 
 -- Warehouse operations --------------------------------------------------------------------
 
@@ -84,6 +85,24 @@ local function glue_database(wh, schema)
 end
 M._glue_database = glue_database
 
+-- Record an external schema in the emulation's registry (SVV_EXTERNAL_SCHEMAS).
+local function register_schema(wh, opts)
+  for _, s in ipairs(catalog.pg_catalog) do
+    wh:exec(s)
+  end
+  catalog.pg_views(wh)
+  local options = {}
+  if opts.iam_role then
+    options.IAM_ROLE = opts.iam_role
+  end
+  if opts.region then
+    options.REGION = opts.region
+  end
+  wh:exec("INSERT INTO lode.spectrum_external_schemas VALUES ($1, $2, $3) ON CONFLICT (schema_name) DO UPDATE "
+    .. "SET database = EXCLUDED.database, options = EXCLUDED.options", opts.name, opts.database or opts.name,
+    require("lode.json").encode(options))
+end
+
 --- schema(wh, {name, database, iam_role, region, create_database, catalog}) -> statements run.
 --- On PostgreSQL with the Glue catalog (see lode.spectrum.glue.enabled), the
 --- schema mirrors the Glue database `database` (created first with
@@ -102,12 +121,16 @@ function M.schema(wh, opts)
     end
     run_all(wh, stmts)
     emulate._pg_setup(wh)
+    register_schema(wh, opts)
     wh:exec("INSERT INTO lode.spectrum_schemas VALUES ($1, $2) ON CONFLICT (schema_name) DO UPDATE "
       .. "SET database = EXCLUDED.database", opts.name, db)
     M.refresh(wh, opts.name)
     return stmts
   end
   run_all(wh, stmts)
+  if dialect == "postgres" then
+    register_schema(wh, opts)
+  end
   return stmts
 end
 
@@ -234,6 +257,124 @@ function M.table(wh, opts)
   end
   return { columns = def.columns, partitions = def.partitions, statements = stmts, files = files and #files or nil,
            schemas = report and report.schemas }
+end
+
+-- PostgreSQL's type of a query column as the Redshift type of an external
+-- table column, or nil.
+local function ctas_type(t)
+  local simple = { integer = "int", bigint = "bigint", smallint = "smallint", real = "real",
+    ["double precision"] = "double precision", boolean = "boolean", date = "date", text = "varchar(max)",
+    ["timestamp without time zone"] = "timestamp", ["character varying"] = "varchar(max)" }
+  if simple[t] then
+    return simple[t]
+  end
+  local p, sc = t:match("^numeric%((%d+),(%d+)%)$")
+  if p and tonumber(p) <= 38 then
+    return ("decimal(%s,%s)"):format(p, sc)
+  end
+  local n = t:match("^character varying%((%d+)%)$")
+  if n then
+    return ("varchar(%s)"):format(n)
+  end
+  n = t:match("^character%((%d+)%)$")
+  if n then
+    return ("char(%s)"):format(n)
+  end
+  return nil
+end
+
+--- spectrum.create_table_as(wh, {name, location, format = "parquet"|"textfile",
+--- row_format, partitions = {names}, properties, query}) -> {rowcount=,
+--- files=, partitions=}: CREATE EXTERNAL TABLE … AS SELECT on PostgreSQL —
+--- the query's rows written under location by UNLOAD's writers (Parquet, or
+--- text with the table's delimiter, '\' escapes and \N for NULL; k=v
+--- folders for the partition columns), then the table created (in Glue too
+--- on a DATA CATALOG schema) and its partitions registered. As on Redshift
+--- the location must hold no objects, and it never runs in a transaction.
+function M.create_table_as(wh, opts)
+  if wh:get_dialect() ~= "postgres" then
+    usage("create_table_as emulates CREATE EXTERNAL TABLE … AS on PostgreSQL; on Redshift the statement runs as written")
+  end
+  local format = (opts.format or "parquet"):lower()
+  if format ~= "parquet" and format ~= "textfile" then
+    fail("unsupported", ("CREATE EXTERNAL TABLE %s … AS: STORED AS PARQUET or TEXTFILE (ROW FORMAT DELIMITED) "
+      .. "only, as on Redshift, not %s"):format(sql.qname(opts.name), format:upper()))
+  end
+  local schema, tbl = catalog.name_parts(opts.name)
+  local qname = sql.qualified(schema, tbl)
+  local location = common.dir_url(opts.location or usage("create_table_as needs location"))
+  if type(wh.session) == "function" then
+    -- one connection throughout: the query's rows wait in a temp table
+    return wh:session(function(s) return M.create_table_as(s, opts) end)
+  end
+  if core.dry_run() then
+    require("lode.warehouse")._plan_print(("-- lode plan: CREATE EXTERNAL TABLE %s … AS: the query's rows written "
+      .. "under %s, then the table and its partitions registered\n%s"):format(qname, location, opts.query))
+    return { rowcount = 0, files = {}, partitions = 0 }
+  end
+  local temp = ("lode_ctas_%08x"):format(math.random(0, 0x7fffffff))
+  local rf
+  if format == "textfile" then
+    local given = opts.row_format or {}
+    if given.serde then
+      fail("unsupported", ("CREATE EXTERNAL TABLE %s … AS: ROW FORMAT SERDE is not written by lode (ROW FORMAT "
+        .. "DELIMITED is)"):format(qname))
+    end
+    rf = { delimited = true, fields = given.fields or "\1", escaped = "\\" }
+  end
+  local ok, r = pcall(function()
+    wh:exec("CREATE TEMP TABLE " .. sql.ident(temp) .. " AS " .. opts.query)
+    local cols = wh:query("SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a "
+      .. "WHERE a.attrelid = ('pg_temp.' || quote_ident($1))::regclass AND a.attnum > 0 AND NOT a.attisdropped "
+      .. "ORDER BY a.attnum", temp)
+    local pnames, is_part = {}, {}
+    for i, p in ipairs(opts.partitions or {}) do
+      pnames[i] = (type(p) == "table" and p.name or p):lower()
+      is_part[pnames[i]] = true
+    end
+    local columns, by_name = {}, {}
+    for _, c in ipairs(cols) do
+      local ty = ctas_type(c.type)
+      if not ty then
+        fail("unsupported", ("CREATE EXTERNAL TABLE %s … AS: column %s is %s, which lode does not write to an "
+          .. "external table; cast it (to varchar, decimal(p,s), timestamp …)"):format(qname, sql.ident(c.name), c.type))
+      end
+      by_name[c.name:lower()] = { name = c.name, type = ty }
+      if not is_part[c.name:lower()] then
+        columns[#columns + 1] = { name = c.name, type = ty }
+      end
+    end
+    local partitions = {}
+    for i, n in ipairs(pnames) do
+      partitions[i] = by_name[n] or fail("invalid", ("CREATE EXTERNAL TABLE %s … AS: partition column %s is not a "
+        .. "column of the query"):format(qname, n))
+    end
+    local out = require("lode.unload").run(wh, {
+      kind = "unload", query = "SELECT * FROM pg_temp." .. sql.ident(temp), to = location,
+      format = format == "parquet" and "parquet" or nil, partition_by = #pnames > 0 and pnames or nil,
+      delimiter = rf and rf.fields or nil, escape = rf and true or nil, null_as = rf and "\\N" or nil })
+    M.table(wh, { name = { schema, tbl }, location = location, format = format, row_format = rf, columns = columns,
+      partitions = partitions, properties = opts.properties })
+    local parts = {}
+    if #partitions > 0 then
+      for i, p in ipairs(discover.discover(location, partitions, discover.list_folders)) do
+        local values = {}
+        for k, c in ipairs(partitions) do
+          values[c.name] = p.values[k]
+        end
+        parts[i] = { values = values, location = p.location }
+      end
+      if #parts > 0 then
+        M.add_partitions(wh, { schema, tbl }, parts, { if_not_exists = true })
+      end
+    end
+    return { rowcount = out.rowcount, files = out.files, partitions = #parts }
+  end)
+  pcall(wh.exec, wh, "DROP TABLE IF EXISTS pg_temp." .. sql.ident(temp))
+  if not ok then
+    error(r, 0)
+  end
+  return r
 end
 
 -- Partitions given by a caller ({values = {k = v}, location = url}) in the
@@ -407,6 +548,56 @@ function M.set_location(wh, name, location, partition)
   end
 end
 
+--- spectrum.set_table_properties(wh, name, {key = value}): ALTER TABLE … SET
+--- TABLE PROPERTIES — merged into the table's properties (Glue's Parameters
+--- too on a DATA CATALOG schema); on PostgreSQL a text table's partitions read
+--- with them from the next query on. What the emulation cannot read exactly
+--- is refused before anything changes.
+function M.set_table_properties(wh, name, props)
+  if type(props) ~= "table" or next(props) == nil then
+    usage("set_table_properties needs { key = value, ... }")
+  end
+  local dialect = wh:get_dialect()
+  local def = catalog._read_table(wh, dialect, name)
+  if dialect == "redshift" then
+    local list = {}
+    for k, v in pairs(props) do
+      list[#list + 1] = sql.literal(k, "redshift") .. "=" .. sql.literal(tostring(v), "redshift")
+    end
+    table.sort(list)
+    wh:exec("ALTER TABLE " .. def.qname .. " SET TABLE PROPERTIES (" .. table.concat(list, ", ") .. ")")
+    return
+  end
+  local merged = {}
+  for k, v in pairs(def.properties or {}) do
+    merged[k] = v
+  end
+  for k, v in pairs(props) do
+    merged[k] = tostring(v)
+  end
+  def.properties = merged
+  if textfmt.TEXT[def.format] then
+    textfmt.scan_options(def) -- refused now, before anything changes
+  end
+  def.env_file = emulate._pg_setup(wh)
+  local db = glue_database(wh, def.schema)
+  if db and not core.dry_run() then
+    glue.update_parameters(db, def.table, props)
+  end
+  emulate.register_table(wh, def)
+  if #def.partitions == 0 then
+    wh:exec("ALTER FOREIGN TABLE " .. def.qname .. " OPTIONS (SET program "
+      .. sql.literal(emulate._program(def, def.location, {})) .. ")")
+    return
+  end
+  for _, p in ipairs(catalog._registered(wh, dialect, def)) do
+    if p.relname then
+      wh:exec("ALTER FOREIGN TABLE " .. sql.qualified(def.schema, p.relname) .. " OPTIONS (SET program "
+        .. sql.literal(emulate._program(def, p.location, p.values)) .. ")")
+    end
+  end
+end
+
 -- The emulated table, its partitions and registry rows (PostgreSQL).
 local function local_drop(wh, schema, tbl)
   local qname = sql.qualified(schema, tbl)
@@ -447,10 +638,11 @@ function M.drop_table(wh, name, opts)
 end
 
 
---- sync_partitions(wh, table, {prune = false, pattern = nil}) -> {added=,
---- dropped=, skipped=, found=}: lists the table's location level by level
---- and registers the partitions that are new (batches of ≤ 100 on
---- Redshift); with prune, drops those whose folders are gone.
+--- sync_partitions(wh, table, {prune = false, pattern = nil, since = nil}) ->
+--- {added=, dropped=, skipped=, found=}: lists the table's location level by
+--- level and registers the partitions that are new (batches of ≤ 100 on
+--- Redshift); with prune, drops those whose folders are gone. since (see
+--- sync_glue) lists only the folders at or after the watermark.
 function M.sync_partitions(wh, name, opts)
   opts = opts or {}
   if opts.catalog == "glue" then
@@ -458,7 +650,7 @@ function M.sync_partitions(wh, name, opts)
     local database, tbl = glue.split_name(name)
     local mirrored = wh and glue_database(wh, database)
     local r = M.sync_glue(mirrored or database, tbl, { location = opts.location, prune = opts.prune ~= false,
-      pattern = opts.pattern, segments = opts.segments })
+      pattern = opts.pattern, segments = opts.segments, since = opts.since })
     if mirrored then
       M.refresh(wh, database, { tables = { tbl } })
     end
@@ -469,9 +661,11 @@ function M.sync_partitions(wh, name, opts)
   if #def.partitions == 0 then
     return { added = {}, dropped = {}, skipped = {}, found = 0 }
   end
-  local found, skipped = discover.discover(def.location, def.partitions, discover.list_folders, opts)
   local registered = catalog._registered(wh, dialect, def)
-  local added, dropped = discover.diff(found, registered)
+  local since = watermark(def, registered, opts.since)
+  local found, skipped = discover.discover(def.location, def.partitions, discover.list_folders,
+    { pattern = opts.pattern, concurrency = opts.concurrency, since = since })
+  local added, dropped = discover.diff(found, since and after_since(registered, since) or registered)
   if not opts.prune then
     dropped = {}
   end
@@ -498,10 +692,12 @@ end
 --
 -- A schema created FROM DATA CATALOG on PostgreSQL (with the Glue catalog)
 -- mirrors its Glue database: every Glue table an emulated external table,
--- every Glue partition a file_fdw leaf reading its S3 location live. A
--- table lode cannot scan (text, CSV, JSON, ORC, Avro; array/map/struct
--- columns) is mirrored as a foreign table whose scan fails naming the table
--- and its format, so the rest of the database stays queryable.
+-- every Glue partition a file_fdw leaf reading its S3 location live. Text
+-- tables (LazySimpleSerDe, OpenCSVSerde, the JsonSerDes) become the table
+-- CREATE EXTERNAL TABLE would make (glue.text_def). A table lode cannot scan
+-- (ORC, Avro; array/map/struct columns) is mirrored as a foreign table whose
+-- scan fails naming the table and its format, so the rest of the database
+-- stays queryable.
 
 local function same_columns(a, b)
   if #a ~= #b then
@@ -513,6 +709,24 @@ local function same_columns(a, b)
     end
   end
   return true
+end
+
+-- The text format options of a definition as one comparable string.
+local function options_key(def)
+  local parts = {}
+  local function add(prefix, t)
+    for k, v in pairs(t or {}) do
+      if type(v) == "table" then
+        add(prefix .. k .. ".", v)
+      else
+        parts[#parts + 1] = prefix .. k .. "=" .. tostring(v)
+      end
+    end
+  end
+  add("rf.", def.row_format)
+  add("p.", def.properties)
+  table.sort(parts)
+  return table.concat(parts, "\0")
 end
 
 local function create_unscannable(wh, def, database)
@@ -541,7 +755,8 @@ local function mirror_table(wh, database, def, opts)
   local ok, cur = pcall(catalog._read_table, wh, "postgres", { def.schema, def.table })
   ok = ok and relation_exists(wh, def.qname)
   local fresh = not (ok and cur.location == def.location and cur.format == def.format
-    and same_columns(cur.columns, def.columns) and same_columns(cur.partitions, def.partitions))
+    and same_columns(cur.columns, def.columns) and same_columns(cur.partitions, def.partitions)
+    and (def.unscannable or not textfmt.TEXT[def.format] or options_key(cur) == options_key(def)))
   if fresh then
     local_drop(wh, def.schema, def.table)
     if def.unscannable then
@@ -658,12 +873,41 @@ function M.refresh_referenced(wh, text)
   end
 end
 
---- spectrum.sync_glue(database, table, {location=, prune = true, pattern=}) ->
+-- The since watermark as values (discover.since_values); "latest" is the
+-- newest partition registered (nil when there is none: everything is listed).
+function watermark(def, registered, since)
+  if since == "latest" then
+    local best
+    for _, p in ipairs(registered) do
+      if not best or discover.before_since(best, p.values) then
+        best = p.values
+      end
+    end
+    return best
+  end
+  return discover.since_values(def.partitions, since)
+end
+
+-- The registered partitions at or after the watermark (the only ones a
+-- listing from it can find, so the only ones it may prune).
+function after_since(registered, since)
+  local out = {}
+  for _, p in ipairs(registered) do
+    if not discover.before_since(p.values, since) then
+      out[#out + 1] = p
+    end
+  end
+  return out
+end
+
+--- spectrum.sync_glue(database, table, {location=, prune = true, pattern=, since=}) ->
 --- {added=, dropped=, found=, create_calls=, delete_calls=}: list the S3
 --- folders under the Glue table's location (or `location`) and add the
 --- partitions Glue lacks (BatchCreatePartition, ≤ 100 per call), removing
 --- those whose folders are gone (BatchDeletePartition, ≤ 25 per call) — no
---- crawler, no warehouse.
+--- crawler, no warehouse. With since ("2024/06", {year = 2024, month = 6} or
+--- "latest", the newest partition Glue holds) only the folders at or after
+--- that watermark are listed, and only partitions there are removed.
 function M.sync_glue(database, name, opts)
   opts = opts or {}
   local t = glue.get_table(database, name)
@@ -675,9 +919,11 @@ function M.sync_glue(database, name, opts)
     usage(("Glue table %s.%s has no partition keys"):format(database, name))
   end
   local location = common.dir_url(opts.location or def.location)
-  local found, skipped = discover.discover(location, def.partitions, discover.list_folders, opts)
   local registered = glue.partitions(database, t.Name, { segments = opts.segments })
-  local added, dropped = discover.diff(found, registered)
+  local since = watermark(def, registered, opts.since)
+  local found, skipped = discover.discover(location, def.partitions, discover.list_folders,
+    { pattern = opts.pattern, concurrency = opts.concurrency, since = since })
+  local added, dropped = discover.diff(found, since and after_since(registered, since) or registered)
   if opts.prune == false then
     dropped = {}
   end

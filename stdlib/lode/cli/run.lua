@@ -71,6 +71,49 @@ local function script_dir(path)
   return path:match("^(.*)/[^/]*$") or "."
 end
 
+-- The text of the pipeline's sources: its script, and the .lua and .sql
+-- files beside it and one folder down (sources/orders.lua, sql/*.sql).
+local function source_text(file)
+  local fs = require "lode.fs"
+  local texts = {}
+  local function add(path)
+    local st = fs.stat(path)
+    if st and st.type == "file" and st.size <= 4 * 1024 * 1024 then
+      local f = io.open(path, "r")
+      if f then
+        texts[#texts + 1] = f:read("a")
+        f:close()
+      end
+    end
+  end
+  add(file)
+  local function walk(dir, depth)
+    for _, e in ipairs(fs.scandir(dir) or {}) do
+      local path = dir .. "/" .. e.name
+      if e.type == "directory" and depth > 0 and not e.name:match("^%.") then
+        walk(path, depth - 1)
+      elseif e.type == "file" and (e.name:match("%.lua$") or e.name:match("%.sql$")) and path ~= file then
+        add(path)
+      end
+    end
+  end
+  walk(script_dir(file), 1)
+  return table.concat(texts, "\n")
+end
+
+-- Before the tasks run, the Glue databases mirrored by the external schemas
+-- the pipeline names are mirrored as they are now, as `lode sql` does for a
+-- script: one GetTables page and one GetPartitions page per partitioned table.
+local function refresh_catalog(file, wh)
+  if type(wh) ~= "table" or not wh.get_dialect or not require("lode.spectrum.glue").enabled() then
+    return
+  end
+  if wh:get_dialect() ~= "postgres" then
+    return
+  end
+  require("lode.spectrum").refresh_referenced(wh, source_text(file))
+end
+
 function M.execute(command, opts, positional)
   local file = positional[1]
   if not file then
@@ -140,6 +183,9 @@ function M.execute(command, opts, positional)
         core.log("warn", "this run is not recorded in lode.runs: " .. tostring(r))
       end
     end
+  end
+  if command == "run" then
+    refresh_catalog(file, record_in)
   end
   -- SIGINT/SIGTERM (schedulers stop jobs this way): start no more tasks,
   -- cancel the running ones, record the run as cancelled, print the summary,

@@ -11,7 +11,7 @@ local args = require "lode.args"
 local spec = {
   command = "spectrum",
   usage = "lode spectrum scan S3_FOLDER_URL [--column NAME]... [--value VALUE]...\n"
-    .. "       lode spectrum sync --glue DATABASE.TABLE [S3_PREFIX] [--keep-missing] [--pattern P]\n"
+    .. "       lode spectrum sync --glue DATABASE.TABLE [S3_PREFIX] [--keep-missing] [--pattern P] [--since V]\n"
     .. "       lode spectrum refresh SCHEMA [--warehouse URL]",
   summary = "scan: print the rows of the Parquet files under an S3 folder as PostgreSQL COPY text "
     .. "(the local Spectrum emulation's partitions run this).\n"
@@ -22,6 +22,8 @@ local spec = {
     { "--glue", help = "sync: the table is DATABASE.TABLE in the Glue Data Catalog" },
     { "--keep-missing", help = "sync: keep partitions whose folders are gone" },
     { "--pattern", arg = "P", help = "sync: folder layout, e.g. '{year}/{month}' (default k=v folders)" },
+    { "--since", arg = "V", help = "sync: list only the folders at or after these partition values, e.g. '2024/06', "
+      .. "or 'latest' (the newest partition in Glue)" },
     { "--warehouse", arg = "URL", help = "refresh: postgresql://… (default $LODE_WAREHOUSE)" },
     { "--column", arg = "NAME", multi = true, help = "a column to print, in table order (NULL when a file lacks it); repeatable" },
     { "--value", arg = "VALUE", multi = true, help = "a partition value appended to every row; repeatable" },
@@ -31,6 +33,7 @@ local spec = {
   examples = {
     "lode spectrum scan s3://lake/sales/year=2024/month=01/ --column customer_id --column amount --value 2024 --value 01",
     "lode spectrum sync --glue data_lake_db.sales s3://lake/sales/",
+    "lode spectrum sync --glue data_lake_db.sales --since latest",
     "lode spectrum refresh spectrum_schema",
   },
 }
@@ -50,7 +53,7 @@ return {
       local spectrum = require "lode.spectrum"
       local database, tbl = spectrum.glue.split_name(positional[2])
       local r = spectrum.sync_glue(database, tbl, { location = positional[3], prune = not opts.keep_missing,
-        pattern = opts.pattern })
+        pattern = opts.pattern, since = opts.since })
       io.stdout:write(("%d partitions found, %d added, %d removed\n"):format(r.found, #r.added, #r.dropped))
       return 0
     elseif positional[1] == "refresh" then

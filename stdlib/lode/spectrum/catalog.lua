@@ -42,7 +42,143 @@ local PG_CATALOG = {
 )]],
 }
 
+-- every external schema (CREATE EXTERNAL SCHEMA), Glue-backed or not, for SVV_EXTERNAL_SCHEMAS
+PG_CATALOG[#PG_CATALOG + 1] = [[CREATE TABLE IF NOT EXISTS lode.spectrum_external_schemas (
+  schema_name text PRIMARY KEY,
+  database text NOT NULL,
+  options text NOT NULL
+)]]
+
 M.pg_catalog = PG_CATALOG
+
+-- Redshift's catalog views over the registry --------------------------------------------
+--
+-- SVV_EXTERNAL_SCHEMAS, _TABLES, _COLUMNS and _PARTITIONS with the columns
+-- AWS's system-view pages list, as views in schema public (on the default
+-- search path, so scripts name them as on Redshift). Types are shown as Glue
+-- records them (Hive's names: int, string, decimal(8,2)); formats and SerDes
+-- as Redshift registers them for each format.
+
+local HIVE_TYPE_SQL = [[CREATE OR REPLACE FUNCTION lode.hive_type(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
+SELECT CASE
+  WHEN l IN ('int', 'integer', 'int4') THEN 'int'
+  WHEN l IN ('bigint', 'int8') THEN 'bigint'
+  WHEN l IN ('smallint', 'int2') THEN 'smallint'
+  WHEN l IN ('real', 'float4') THEN 'float'
+  WHEN l IN ('double precision', 'float8', 'float', 'double') THEN 'double'
+  WHEN l IN ('boolean', 'bool') THEN 'boolean'
+  WHEN l IN ('text', 'string', 'varchar(max)', 'character varying(max)') THEN 'string'
+  WHEN l = 'varbyte' THEN 'binary'
+  WHEN l IN ('numeric', 'decimal') THEN 'decimal(18,0)'
+  WHEN l ~ '^(numeric|decimal) ?\(' THEN regexp_replace(replace(l, ' ', ''), '^(numeric|decimal)', 'decimal')
+  WHEN l ~ '^(character varying|varchar|nvarchar) ?\(' THEN regexp_replace(replace(l, ' ', ''), '^(charactervarying|varchar|nvarchar)', 'varchar')
+  WHEN l ~ '^(character|char|nchar|bpchar) ?\(' THEN regexp_replace(replace(l, ' ', ''), '^(character|char|nchar|bpchar)', 'char')
+  ELSE replace(l, ' ', '') END
+FROM (SELECT lower(btrim(regexp_replace(t, '\s+', ' ', 'g'))) AS l) x
+$f$]]
+
+-- the input format, output format and SerDe of a registry row, and its SerDe parameters
+local FORMAT_SQL = [[CREATE OR REPLACE FUNCTION lode.spectrum_format(format text, options text, part text)
+RETURNS text LANGUAGE sql IMMUTABLE AS $f$
+SELECT CASE part
+  WHEN 'input' THEN CASE WHEN format = 'parquet' THEN 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat'
+    WHEN format IN ('textfile', 'csv', 'json') THEN 'org.apache.hadoop.mapred.TextInputFormat' ELSE '' END
+  WHEN 'output' THEN CASE WHEN format = 'parquet' THEN 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat'
+    WHEN format IN ('textfile', 'csv', 'json') THEN 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
+    ELSE '' END
+  WHEN 'serde' THEN coalesce(options::jsonb #>> '{row_format,serde}', CASE
+    WHEN format = 'parquet' THEN 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
+    WHEN format = 'textfile' THEN 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe'
+    WHEN format = 'csv' THEN 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
+    WHEN format = 'json' THEN 'org.openx.data.jsonserde.JsonSerDe' ELSE '' END)
+  WHEN 'serde_parameters' THEN CASE
+    WHEN options::jsonb #> '{row_format,properties}' IS NOT NULL
+      AND options::jsonb #> '{row_format,properties}' <> '[]'::jsonb
+      THEN (options::jsonb #> '{row_format,properties}')::text
+    WHEN options::jsonb #>> '{row_format,fields}' IS NOT NULL
+      THEN jsonb_build_object('field.delim', options::jsonb #>> '{row_format,fields}',
+        'serialization.format', options::jsonb #>> '{row_format,fields}')::text
+    WHEN format = 'parquet' THEN '{"serialization.format":"1"}'
+    ELSE '{}' END
+  WHEN 'parameters' THEN (jsonb_build_object('EXTERNAL', 'TRUE') || CASE
+    WHEN jsonb_typeof(options::jsonb -> 'properties') = 'object' THEN options::jsonb -> 'properties'
+    ELSE '{}'::jsonb END)::text
+  END
+$f$]]
+
+local VIEWS = {
+  [[CREATE OR REPLACE VIEW public.svv_external_schemas AS
+SELECT n.oid AS esoid, 1::smallint AS eskind, n.nspname AS schemaname, n.nspowner::integer AS esowner,
+  s.database AS databasename, s.options AS esoptions
+FROM (SELECT schema_name, database, options FROM lode.spectrum_external_schemas
+      UNION ALL
+      SELECT g.schema_name, g.database, '{}' FROM lode.spectrum_schemas g
+      WHERE NOT EXISTS (SELECT 1 FROM lode.spectrum_external_schemas e WHERE e.schema_name = g.schema_name)
+      UNION ALL
+      SELECT DISTINCT t.schema_name, t.schema_name, '{}' FROM lode.spectrum_tables t
+      WHERE NOT EXISTS (SELECT 1 FROM lode.spectrum_external_schemas e WHERE e.schema_name = t.schema_name)
+        AND NOT EXISTS (SELECT 1 FROM lode.spectrum_schemas g WHERE g.schema_name = t.schema_name)) s
+JOIN pg_namespace n ON n.nspname = s.schema_name]],
+  [[CREATE OR REPLACE VIEW public.svv_external_tables AS
+SELECT current_database()::text AS redshift_database_name, t.schema_name AS schemaname, t.table_name AS tablename,
+  ''::text AS tabletype, t.location,
+  lode.spectrum_format(t.format, coalesce(t.format_options, '{}'), 'input') AS input_format,
+  lode.spectrum_format(t.format, coalesce(t.format_options, '{}'), 'output') AS output_format,
+  lode.spectrum_format(t.format, coalesce(t.format_options, '{}'), 'serde') AS serialization_lib,
+  lode.spectrum_format(t.format, coalesce(t.format_options, '{}'), 'serde_parameters') AS serde_parameters,
+  0 AS compressed,
+  lode.spectrum_format(t.format, coalesce(t.format_options, '{}'), 'parameters') AS parameters
+FROM lode.spectrum_tables t]],
+  [[CREATE OR REPLACE VIEW public.svv_external_columns AS
+SELECT current_database()::text AS redshift_database_name, t.schema_name AS schemaname, t.table_name AS tablename,
+  c.name AS columnname, lode.hive_type(c.type) AS external_type, c.num::integer AS columnnum, c.part_key::integer,
+  ''::text AS is_nullable
+FROM lode.spectrum_tables t
+CROSS JOIN LATERAL (
+  SELECT n.name, ty.type, n.i AS num, 0 AS part_key
+  FROM jsonb_array_elements_text(t.column_names::jsonb) WITH ORDINALITY n(name, i)
+  JOIN jsonb_array_elements_text(t.column_types::jsonb) WITH ORDINALITY ty(type, i) ON ty.i = n.i
+  UNION ALL
+  SELECT n.name, ty.type, jsonb_array_length(t.column_names::jsonb) + n.i, n.i
+  FROM jsonb_array_elements_text(t.partition_names::jsonb) WITH ORDINALITY n(name, i)
+  JOIN jsonb_array_elements_text(t.partition_types::jsonb) WITH ORDINALITY ty(type, i) ON ty.i = n.i) c]],
+  [[CREATE OR REPLACE VIEW public.svv_external_partitions AS
+SELECT p.schema_name AS schemaname, p.table_name AS tablename, p."values", left(p.location, 128) AS location,
+  lode.spectrum_format(t.format, coalesce(t.format_options, '{}'), 'input') AS input_format,
+  lode.spectrum_format(t.format, coalesce(t.format_options, '{}'), 'output') AS output_format,
+  lode.spectrum_format(t.format, coalesce(t.format_options, '{}'), 'serde') AS serialization_lib,
+  lode.spectrum_format(t.format, coalesce(t.format_options, '{}'), 'serde_parameters') AS serde_parameters,
+  0 AS compressed, '{}'::text AS parameters
+FROM lode.spectrum_partitions p
+JOIN lode.spectrum_tables t ON t.schema_name = p.schema_name AND t.table_name = p.table_name]],
+}
+
+--- pg_views(wh): Redshift's SVV_EXTERNAL_* views over the registry, created
+--- when missing (never replaced while other sessions may read them).
+function M.pg_views(wh)
+  local have_sql = "SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    .. "WHERE n.nspname = 'public' AND c.relname IN ('svv_external_schemas', 'svv_external_tables', "
+    .. "'svv_external_columns', 'svv_external_partitions')"
+  if tonumber(wh:query(have_sql)[1].n) == #VIEWS then
+    return
+  end
+  local ok, e = pcall(wh.transaction, wh, function(tx)
+    -- concurrent first setups (parallel scripts) take turns; the later ones find them made
+    tx:query("SELECT pg_advisory_xact_lock(hashtext('lode.spectrum.setup'))")
+    if tonumber(tx:query(have_sql)[1].n) == #VIEWS then
+      return
+    end
+    tx:exec(HIVE_TYPE_SQL)
+    tx:exec(FORMAT_SQL)
+    for _, v in ipairs(VIEWS) do
+      tx:exec(v)
+    end
+  end)
+  if not ok then
+    require("lode.core").log("warn", "spectrum: the SVV_EXTERNAL_* views could not be created in schema public",
+      { error = type(e) == "table" and e.message or tostring(e) })
+  end
+end
 
 --- name_parts(name) -> schema, table of an external table name ("schema.table" or {schema, table})
 local function name_parts(name)

@@ -108,13 +108,78 @@ local function match_level(level, folder)
 end
 
 
+-- Partition values compare as Redshift compares the keys: numbers (both
+-- sides numeric) by value, anything else (dates like 2024-06-01) as strings.
+local function compare_value(a, b)
+  local na = a:match("^%s*[+-]?%d+%.?%d*%s*$") and tonumber(a)
+  local nb = b:match("^%s*[+-]?%d+%.?%d*%s*$") and tonumber(b)
+  if na and nb then
+    return na < nb and -1 or (na > nb and 1 or 0)
+  end
+  return a < b and -1 or (a > b and 1 or 0)
+end
+
+--- since_values(partitions, since) -> the watermark as a list of values in
+--- partition order: since is "2024/06" (values by level), {"2024", "06"} or
+--- {year = 2024, month = 6} (leading keys only).
+function M.since_values(partitions, since)
+  if since == nil then
+    return nil
+  end
+  local out = {}
+  if type(since) == "string" then
+    for v in since:gmatch("[^/]+") do
+      out[#out + 1] = v
+    end
+  elseif type(since) == "table" and #since > 0 then
+    for i, v in ipairs(since) do
+      out[i] = tostring(v)
+    end
+  elseif type(since) == "table" then
+    local lower = {}
+    for k, v in pairs(since) do
+      lower[tostring(k):lower()] = tostring(v)
+    end
+    for _, p in ipairs(partitions) do
+      local v = lower[p.name:lower()]
+      if v == nil then
+        break
+      end
+      out[#out + 1] = v
+      lower[p.name:lower()] = nil
+    end
+    if next(lower) then
+      usage(("since: %s is not a leading partition column"):format((next(lower))))
+    end
+  else
+    usage("since must be \"2024/06\", a list of values or {key = value}")
+  end
+  if #out == 0 or #out > #partitions then
+    usage(("since needs 1 to %d partition values"):format(#partitions))
+  end
+  return out
+end
+
+--- before_since(values, since) -> whether a partition lies before the watermark
+function M.before_since(values, since)
+  for i, w in ipairs(since) do
+    local c = compare_value(values[i], w)
+    if c ~= 0 then
+      return c < 0
+    end
+  end
+  return false
+end
+
 --- discover(location, partitions, list, opts) -> partitions found, sorted:
 --- {{values = {"2024", "01"}, location = "s3://…/year=2024/month=01/"}, ...}.
 --- list(url) returns the child folder URLs of a folder URL (S3 common
 --- prefixes with delimiter "/"); it is called level by level, concurrently
 --- (at most opts.concurrency, default 8). Values are kept exactly as written
 --- apart from %XX escapes, which are decoded; folders that do not fit the
---- layout are skipped and reported in the second result.
+--- layout are skipped and reported in the second result. With opts.since
+--- (values from since_values) only folders at or after the watermark are
+--- listed: a folder before it is neither listed nor returned.
 function M.discover(location, partitions, list, opts)
   opts = opts or {}
   partitions = common.columns(partitions, "partitions")
@@ -123,7 +188,8 @@ function M.discover(location, partitions, list, opts)
   end
   local levels = M.layout(partitions, opts)
   local root = common.dir_url(location)
-  local frontier = { { url = root, values = {} } }
+  local since = opts.since
+  local frontier = { { url = root, values = {}, bound = since ~= nil } }
   local skipped = {}
   local width = opts.concurrency or 8
   for depth, level in ipairs(levels) do
@@ -138,10 +204,27 @@ function M.discover(location, partitions, list, opts)
         local caps = match_level(level, name)
         if caps then
           local values = table.move(node.values, 1, #partitions, 1, {})
+          local bound, before = node.bound, false
+          for k, idx in ipairs(level.index) do
+            values[idx] = caps[k]
+            if bound and since[idx] then
+              local c = compare_value(caps[k], since[idx])
+              before = c < 0
+              bound = c == 0
+              if c ~= 0 then
+                bound = false
+                break
+              end
+            elseif bound then
+              bound = false
+            end
+          end
           for k, idx in ipairs(level.index) do
             values[idx] = caps[k]
           end
-          got[#got + 1] = { url = node.url .. name .. "/", values = values }
+          if not before then
+            got[#got + 1] = { url = node.url .. name .. "/", values = values, bound = bound }
+          end
         else
           skipped[#skipped + 1] = node.url .. name .. "/"
         end
@@ -238,6 +321,7 @@ end
 
 --- list_folders(url) -> the child folder URLs of an S3 folder (delimiter "/")
 function M.list_folders(url)
+  core.log("debug", "spectrum: list folders", { url = url })
   local bucket = common.split_url(url)
   local _, prefixes = s3mod().list(url, { delimiter = "/" })
   local out = {}

@@ -63,6 +63,95 @@ local function sub_name(def, level, values)
   return ("%s_p%s"):format(base, fnv1a(common.partition_key(key)):sub(1, 12))
 end
 
+-- String partition keys (`year string`, as crawlers make them) -------------------------
+--
+-- Redshift compares a character value with a number by casting it to the
+-- number's type (`year = 2024` is `year::integer = 2024`, and a value that is
+-- no number fails the query, "Invalid digit"); `year = '2024'` compares the
+-- strings. PostgreSQL has no text = integer operator, so the emulation adds
+-- Redshift's: inlinable SQL functions (lode.rs_cmp_*) behind the operators
+-- = <> < <= > >= between text and smallint, integer, bigint and numeric in
+-- schema public. String keys are text columns (text = '2024' stays
+-- PostgreSQL's own operator, so LIST partition pruning applies), and each
+-- partition of a numeric-looking value carries CHECK constraints of the
+-- casts' form, so constraint exclusion prunes `year = 2024` too.
+
+local function string_key(t)
+  local l = t:lower():gsub("%s+", " ")
+  return l == "string" or l == "text" or l:match("^varchar") ~= nil or l:match("^character varying") ~= nil
+    or l:match("^nvarchar") ~= nil
+end
+M._string_key = string_key
+
+local CMP_OPS = { eq = "=", ne = "<>", lt = "<", le = "<=", gt = ">", ge = ">=" }
+local CMP_TYPES = { int2 = "smallint", int4 = "integer", int8 = "bigint", numeric = "numeric" }
+
+-- Statements creating the text/number comparison operators (none when they exist).
+function M._string_key_operators_sql()
+  local out = {}
+  for tname, ty in pairs(CMP_TYPES) do
+    for oname, op in pairs(CMP_OPS) do
+      local f1 = ("lode.rs_cmp_text_%s_%s"):format(tname, oname)
+      local f2 = ("lode.rs_cmp_%s_text_%s"):format(tname, oname)
+      out[#out + 1] = ("CREATE OR REPLACE FUNCTION %s(text, %s) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE "
+        .. "AS 'SELECT $1::%s %s $2'"):format(f1, ty, ty, op)
+      out[#out + 1] = ("CREATE OR REPLACE FUNCTION %s(%s, text) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE "
+        .. "AS 'SELECT $1 %s $2::%s'"):format(f2, ty, op, ty)
+      out[#out + 1] = ("CREATE OPERATOR public.%s (LEFTARG = text, RIGHTARG = %s, FUNCTION = %s)"):format(op, ty, f1)
+      out[#out + 1] = ("CREATE OPERATOR public.%s (LEFTARG = %s, RIGHTARG = text, FUNCTION = %s)"):format(op, ty, f2)
+    end
+  end
+  return out
+end
+
+local function string_key_operators(wh)
+  local have_sql = "SELECT count(*) AS n FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace "
+    .. "WHERE n.nspname = 'public' AND o.oprname = '=' AND o.oprleft = 'text'::regtype AND o.oprright = 'int4'::regtype"
+  local have = wh:query(have_sql)
+  if tonumber(have[1].n) > 0 then
+    return
+  end
+  local ok, e = pcall(wh.transaction, wh, function(tx)
+    -- concurrent first setups (parallel scripts) take turns; the later ones find them made
+    tx:query("SELECT pg_advisory_xact_lock(hashtext('lode.spectrum.setup'))")
+    if tonumber(tx:query(have_sql)[1].n) > 0 then
+      return
+    end
+    for _, st in ipairs(M._string_key_operators_sql()) do
+      tx:exec(st)
+    end
+  end)
+  if not ok then
+    local st = type(e) == "table" and (e.sqlstate or e.code)
+    if st ~= "42723" and st ~= "42710" then -- created meanwhile by another run
+      core.log("warn", "spectrum: the text/number comparison operators for string partition keys could not be created; "
+        .. "compare string keys with strings ('2024')", { error = type(e) == "table" and e.message or tostring(e) })
+    end
+  end
+end
+
+-- CHECK constraints of a string key's numeric-looking value, in the form the
+-- inlined comparison functions take, for constraint exclusion.
+local INT_RANGE = { smallint = 32767, integer = 2147483647 }
+local function string_key_checks(col, v)
+  local out = {}
+  local id = sql.ident(col)
+  local digits = v:match("^[+-]?(%d+)$")
+  if digits then
+    local n = math.tointeger(tonumber(v))
+    for _, ty in ipairs({ "smallint", "integer", "bigint" }) do
+      local max = INT_RANGE[ty]
+      if n and #digits <= 18 and (not max or (n <= max and n >= -max - 1)) then
+        out[#out + 1] = ("CHECK ((%s)::%s = %d::%s)"):format(id, ty, n, ty)
+      end
+    end
+  end
+  if v:match("^[+-]?%d+%.?%d*$") or v:match("^[+-]?%.%d+$") then
+    out[#out + 1] = ("CHECK ((%s)::numeric = %s::numeric)"):format(id, sql.literal(v))
+  end
+  return out
+end
+
 function M._pg_table_sql(def)
   local out = {}
   if def.replace then
@@ -73,7 +162,7 @@ function M._pg_table_sql(def)
     cols[i] = "  " .. sql.ident(c.name) .. " " .. pg_type(c.type)
   end
   for _, p in ipairs(def.partitions) do
-    cols[#cols + 1] = "  " .. sql.ident(p.name) .. " " .. pg_type(p.type)
+    cols[#cols + 1] = "  " .. sql.ident(p.name) .. " " .. (string_key(p.type) and "text" or pg_type(p.type))
   end
   local head = "CREATE TABLE IF NOT EXISTS " .. def.qname .. " (\n" .. table.concat(cols, ",\n") .. "\n)"
   if #def.partitions > 0 then
@@ -148,7 +237,15 @@ function M.pg_partition_sql(def, part)
   local n = #def.partitions
   for level = 1, n do
     local name = sql.qualified(def.schema, sub_name(def, level, part.values))
-    local bound = " PARTITION OF " .. parent .. " FOR VALUES IN (" .. sql.literal(part.values[level]) .. ")"
+    local bound = " PARTITION OF " .. parent
+    local key = def.partitions[level]
+    if string_key(key.type) then
+      local checks = string_key_checks(key.name, part.values[level])
+      if #checks > 0 then
+        bound = bound .. " (" .. table.concat(checks, ", ") .. ")"
+      end
+    end
+    bound = bound .. " FOR VALUES IN (" .. sql.literal(part.values[level]) .. ")"
     if level < n then
       out[#out + 1] = "CREATE TABLE IF NOT EXISTS " .. name .. bound
         .. " PARTITION BY LIST (" .. sql.ident(def.partitions[level + 1].name) .. ")"
@@ -211,6 +308,8 @@ function M._pg_setup(wh)
   for _, s in ipairs(catalog.pg_catalog) do
     wh:exec(s)
   end
+  string_key_operators(wh)
+  catalog.pg_views(wh)
   local env_file
   local ok, e = pcall(function()
     local dir = wh:query("SELECT current_setting('data_directory') AS d")[1].d

@@ -238,13 +238,84 @@ local function format_name(sd, params)
     if l:find("avro") then return "avro", serde end
     if l:find("lazysimpleserde") then return "textfile", serde end
   end
+  local input = (sd.InputFormat or ""):lower()
+  if input:find("orc") then return "orc", serde end
+  if input:find("avro") then return "avro", serde end
   return "unknown", serde
 end
 
+-- The text SerDes Spectrum reads, by SerializationLibrary (lower case).
+local TEXT_SERDES = {
+  ["org.apache.hadoop.hive.serde2.lazy.lazysimpleserde"] = "textfile",
+  ["org.apache.hadoop.hive.serde2.opencsvserde"] = "csv",
+  ["org.openx.data.jsonserde.jsonserde"] = "json",
+  ["org.apache.hive.hcatalog.data.jsonserde"] = "json",
+}
+
+-- The table properties Spectrum reads from a Glue table's Parameters (a
+-- crawler's own bookkeeping, e.g. sizeKey or UPDATED_BY_CRAWLER, is not one).
+local TEXT_PROPERTIES = { "skip.header.line.count", "serialization.null.format", "compression_type", "numRows",
+  "data_cleansing_enabled", "invalid_char_handling", "replacement_char", "numeric_overflow_handling",
+  "surplus_char_handling", "surplus_bytes_handling", "column_count_mismatch_handling" }
+
+-- A LazySimpleSerDe separator as Hive reads it (LazyUtils.getByte): a number
+-- is the byte of that value ("1" is \001, Glue's serialization.format), any
+-- other text its first byte.
+local function hive_byte(v)
+  if v == nil or v == "" then
+    return nil
+  end
+  local n = tonumber(v:match("^%-?%d+$") or "")
+  if n then
+    return string.char(n % 256)
+  end
+  return v:sub(1, 1)
+end
+
+--- text_def(sd, params) -> format, row_format, properties: the text format of
+--- a Glue StorageDescriptor as CREATE EXTERNAL TABLE would define it locally
+--- (ROW FORMAT DELIMITED for LazySimpleSerDe, ROW FORMAT SERDE with its
+--- SERDEPROPERTIES for OpenCSVSerde and the JsonSerDes), or nil when it is
+--- not one of the text formats Spectrum reads.
+function M.text_def(sd, params)
+  local si = sd.SerdeInfo or {}
+  local lib = si.SerializationLibrary
+  local sp = si.Parameters or {}
+  local format = lib and TEXT_SERDES[lib:lower()]
+  if not format and not lib and (sd.InputFormat or ""):lower() == "org.apache.hadoop.mapred.textinputformat" then
+    format = "textfile" -- no SerDe: Hive's default, LazySimpleSerDe
+  end
+  if not format then
+    return nil
+  end
+  local rf
+  if format == "textfile" then
+    rf = { delimited = true, fields = hive_byte(sp["field.delim"] or sp["serialization.format"]) or "\1" }
+    rf.escaped = hive_byte(sp["escape.delim"])
+    rf.lines = hive_byte(sp["line.delim"])
+  else
+    local p = {}
+    for k, v in pairs(sp) do
+      if k ~= "serialization.format" and k ~= "serialization.null.format" then
+        p[k] = v
+      end
+    end
+    rf = { serde = lib, properties = p }
+  end
+  local props = {}
+  for _, k in ipairs(TEXT_PROPERTIES) do
+    props[k] = (params or {})[k]
+  end
+  -- Hive reads the NULL text from the SerDe's parameters; Athena writes it there
+  props["serialization.null.format"] = props["serialization.null.format"] or sp["serialization.null.format"]
+  return format, rf, props
+end
+
 --- def_from_table(schema, t) -> the external table definition lode's
---- emulation takes ({schema, table, qname, location, format, columns,
---- partitions, properties}), with def.unscannable naming the format or type
---- lode cannot read yet (the table is then mirrored so that only a query of it fails).
+--- emulation takes ({schema, table, qname, location, format, row_format,
+--- columns, partitions, properties}), with def.unscannable naming the format
+--- or type lode cannot read (ORC, Avro; array, map, struct columns): the
+--- table is then mirrored so that only a query of it fails.
 function M.def_from_table(schema, t)
   local sql = require "lode.sql"
   local sd = t.StorageDescriptor or {}
@@ -257,13 +328,16 @@ function M.def_from_table(schema, t)
     def.location = "s3://lode-no-location/"
     def.unscannable = "it has no S3 location"
   end
-  if is_parquet(sd, params) then
+  local text, rf, props = M.text_def(sd, params)
+  if text then
+    def.format, def.row_format, def.properties = text, rf, props
+  elseif is_parquet(sd, params) then
     def.format = "parquet"
   else
     local f, serde = format_name(sd, params)
     def.format = f
-    def.unscannable = def.unscannable or ("its format is %s%s, and lode's local Spectrum scans Parquet only")
-      :format(f:upper(), serde and (" (" .. serde .. ")") or "")
+    def.unscannable = def.unscannable or ("its format is %s%s, and lode's local Spectrum scans Parquet, text, CSV "
+      .. "and JSON"):format(f:upper(), serde and (" (" .. serde .. ")") or "")
   end
   local function convert(list, out)
     for _, c in ipairs(list or {}) do
@@ -278,8 +352,15 @@ function M.def_from_table(schema, t)
   convert(sd.Columns, def.columns)
   convert(t.PartitionKeys, def.partitions)
   local skip = tonumber(params["skip.header.line.count"] or "0")
-  if skip and skip > 0 and not def.unscannable then
+  if def.format == "parquet" and skip and skip > 0 and not def.unscannable then
     def.unscannable = ("skip.header.line.count = %d applies to text files only"):format(skip)
+  end
+  if text and not def.unscannable then
+    -- what the text scan cannot read exactly fails here, naming the table
+    local ok, e = pcall(require("lode.spectrum.textfmt").scan_options, def)
+    if not ok then
+      def.unscannable = type(e) == "table" and tostring(e.message) or tostring(e)
+    end
   end
   return def
 end
@@ -369,6 +450,23 @@ function M.update_location(database, name, location)
   local input = { Name = t.Name, TableType = t.TableType, Parameters = t.Parameters, PartitionKeys = t.PartitionKeys,
     StorageDescriptor = t.StorageDescriptor }
   input.StorageDescriptor.Location = common.dir_url(location)
+  core.log("debug", "glue: UpdateTable", { database = database, table = name })
+  M.client():call("UpdateTable", { DatabaseName = database, TableInput = input })
+end
+
+--- update_parameters(database, name, {key = value}): UpdateTable with the
+--- properties merged into the table's Parameters (SET TABLE PROPERTIES)
+function M.update_parameters(database, name, props)
+  local t = M.get_table(database, name) or fail("not_found", ("no Glue table %s.%s"):format(database, name))
+  local params = {}
+  for k, v in pairs(t.Parameters or {}) do
+    params[k] = v
+  end
+  for k, v in pairs(props) do
+    params[k] = tostring(v)
+  end
+  local input = { Name = t.Name, TableType = t.TableType, Parameters = params, PartitionKeys = t.PartitionKeys,
+    StorageDescriptor = t.StorageDescriptor }
   core.log("debug", "glue: UpdateTable", { database = database, table = name })
   M.client():call("UpdateTable", { DatabaseName = database, TableInput = input })
 end

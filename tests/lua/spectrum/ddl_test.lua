@@ -192,6 +192,8 @@ t.test("redshift: spectrum.table looks in SVV_EXTERNAL_TABLES and leaves an exis
   local url = t.env("LODE_TEST_PG_URL", "tests/run.sh starts PostgreSQL")
   local lode = require "lode"
   local wh = lode.warehouse({ url = url, dialect = "redshift" })
+  -- (the emulation's own view, with Redshift's columns, makes way for the stand-in)
+  wh:exec("DROP VIEW IF EXISTS public.svv_external_tables")
   wh:exec("CREATE OR REPLACE VIEW public.svv_external_tables AS "
     .. "SELECT 'spectrum_schema'::text AS schemaname, 'sales'::text AS tablename")
   local opts = { name = "spectrum_schema.sales", location = "s3://data-lake/silver/sales/", columns = { { "a", "int" } } }

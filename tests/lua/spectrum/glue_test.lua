@@ -273,11 +273,9 @@ print(json.dumps({"ok": True}))
   local want = duckdb(("SELECT SUM(amount)::VARCHAR AS s FROM read_parquet('%s/sales/year=2024/month=2/*.parquet')")
     :format(dir))[1].s
   t.eq(tostring(w:query("SELECT SUM(amount) AS s FROM spectrum_schema.sales_copy")[1].s), want)
-  -- the CSV table is there, and only its query fails, naming it and its format
-  local ok, err = pcall(w.query, w, "SELECT * FROM spectrum_schema.events_csv")
-  t.ok(not ok, "the CSV table's query fails")
-  t.contains(tostring(err), "spectrum_schema.events_csv")
-  t.contains(tostring(err), "CSV")
+  -- the CSV table is there, read by the text scan (its location is empty;
+  -- glue_text_test.lua queries text tables with data, and an ORC one)
+  t.eq(tostring(w:query("SELECT count(*) AS n FROM spectrum_schema.events_csv")[1].n), "0")
   -- the table is dropped in Glue: gone locally after the next refresh
   botocore([==[
 glue.delete_table(DatabaseName="data_lake_db", Name="sales_copy")

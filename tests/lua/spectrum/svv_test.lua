@@ -1,0 +1,100 @@
+-- Redshift's catalog views SVV_EXTERNAL_SCHEMAS, _TABLES, _COLUMNS and
+-- _PARTITIONS on the PostgreSQL emulation, after the DDL of AWS's Spectrum
+-- guide run through lode's SQL runner. Expectations: the columns AWS's
+-- system-view pages list, and the values Redshift registers (Hive type
+-- names, the TEXTFILE / Parquet formats and SerDes, partition values as a
+-- JSON array, as the guide's SVV_EXTERNAL_PARTITIONS example prints them).
+local t = require "lode.test"
+local lode = require "lode"
+local sqlrun = require "lode.sqlrun"
+
+local pg_url = t.env("LODE_TEST_PG_URL", "tests/run.sh starts PostgreSQL")
+
+local function wh()
+  return lode.warehouse({ url = pg_url, dialect = "postgres" })
+end
+
+local function columns_of(view)
+  local out = {}
+  for i, r in ipairs(wh():query("SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 'public' "
+      .. "AND table_name = $1 ORDER BY ordinal_position", view)) do
+    out[i] = r.c
+  end
+  return out
+end
+
+t.test("SVV_EXTERNAL_* list the external schemas, tables, columns and partitions with Redshift's columns",
+    { timeout = 120000 }, function()
+  local w = wh()
+  w:exec("DROP SCHEMA IF EXISTS svv_spectrum CASCADE")
+  sqlrun.run(w, [==[
+CREATE EXTERNAL SCHEMA svv_spectrum FROM DATA CATALOG DATABASE 'svvdb'
+IAM_ROLE 'arn:aws:iam::123456789012:role/mySpectrumRole' CREATE EXTERNAL DATABASE IF NOT EXISTS;
+CREATE EXTERNAL TABLE svv_spectrum.sales(
+  salesid integer, listid integer, pricepaid decimal(8,2), note varchar(20), saletime timestamp)
+PARTITIONED BY (saledate date, region varchar(10))
+ROW FORMAT DELIMITED FIELDS TERMINATED BY '|'
+STORED AS TEXTFILE
+LOCATION 's3://svv-bucket/tickit/spectrum/sales_partition/'
+TABLE PROPERTIES ('skip.header.line.count'='1');
+ALTER TABLE svv_spectrum.sales ADD PARTITION (saledate='2008-01-01', region='east')
+LOCATION 's3://svv-bucket/tickit/spectrum/sales_partition/saledate=2008-01/';
+CREATE EXTERNAL TABLE svv_spectrum.events(eventid bigint, ratio double precision, flag boolean)
+STORED AS PARQUET
+LOCATION 's3://svv-bucket/events/';
+]==], { file = "svv.sql" })
+  t.eq(columns_of("svv_external_schemas"), { "esoid", "eskind", "schemaname", "esowner", "databasename", "esoptions" })
+  t.eq(columns_of("svv_external_tables"), { "redshift_database_name", "schemaname", "tablename", "tabletype",
+    "location", "input_format", "output_format", "serialization_lib", "serde_parameters", "compressed", "parameters" })
+  t.eq(columns_of("svv_external_columns"), { "redshift_database_name", "schemaname", "tablename", "columnname",
+    "external_type", "columnnum", "part_key", "is_nullable" })
+  t.eq(columns_of("svv_external_partitions"), { "schemaname", "tablename", "values", "location", "input_format",
+    "output_format", "serialization_lib", "serde_parameters", "compressed", "parameters" })
+
+  local s = w:query("SELECT eskind, schemaname, databasename, esoptions, esoid = 'svv_spectrum'::regnamespace::oid AS oid_ok "
+    .. "FROM svv_external_schemas WHERE schemaname = 'svv_spectrum'")
+  t.eq(#s, 1)
+  t.eq(tonumber(s[1].eskind), 1)
+  t.eq(s[1].databasename, "svvdb")
+  t.eq(require("lode.json").decode(s[1].esoptions), { IAM_ROLE = "arn:aws:iam::123456789012:role/mySpectrumRole" })
+  t.eq(s[1].oid_ok, true)
+
+  local tb = w:query("SELECT tablename, location, input_format, output_format, serialization_lib, serde_parameters, "
+    .. "compressed, parameters FROM svv_external_tables WHERE schemaname = 'svv_spectrum' ORDER BY tablename")
+  t.eq(#tb, 2)
+  t.eq(tb[1].tablename, "events")
+  t.eq(tb[1].input_format, "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat")
+  t.eq(tb[1].output_format, "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat")
+  t.eq(tb[1].serialization_lib, "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe")
+  t.eq(tb[2].tablename, "sales")
+  t.eq(tb[2].location, "s3://svv-bucket/tickit/spectrum/sales_partition/")
+  t.eq(tb[2].input_format, "org.apache.hadoop.mapred.TextInputFormat")
+  t.eq(tb[2].output_format, "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat")
+  t.eq(tb[2].serialization_lib, "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe")
+  t.eq(require("lode.json").decode(tb[2].serde_parameters), { ["field.delim"] = "|", ["serialization.format"] = "|" })
+  t.eq(tonumber(tb[2].compressed), 0)
+  t.eq(require("lode.json").decode(tb[2].parameters), { EXTERNAL = "TRUE", ["skip.header.line.count"] = "1" })
+
+  local cols = {}
+  for _, r in ipairs(w:query("SELECT columnname, external_type, columnnum, part_key FROM svv_external_columns "
+      .. "WHERE schemaname = 'svv_spectrum' AND tablename = 'sales' ORDER BY columnnum")) do
+    cols[#cols + 1] = ("%s %s %d %d"):format(r.columnname, r.external_type, r.columnnum, r.part_key)
+  end
+  t.eq(cols, { "salesid int 1 0", "listid int 2 0", "pricepaid decimal(8,2) 3 0", "note varchar(20) 4 0",
+    "saletime timestamp 5 0", "saledate date 6 1", "region varchar(10) 7 2" })
+
+  local p = w:query("SELECT tablename, \"values\", location, input_format FROM svv_external_partitions "
+    .. "WHERE schemaname = 'svv_spectrum'")
+  t.eq(#p, 1)
+  t.eq(p[1].values, '["2008-01-01","east"]')
+  t.eq(p[1].location, "s3://svv-bucket/tickit/spectrum/sales_partition/saledate=2008-01/")
+  t.eq(p[1].input_format, "org.apache.hadoop.mapred.TextInputFormat")
+  -- the guide's query of SVV_EXTERNAL_PARTITIONS runs as written
+  local r = sqlrun.run(w, "select schemaname, tablename, values, location from svv_external_partitions "
+    .. "where tablename = 'sales' and schemaname = 'svv_spectrum';\n", { file = "guide.sql" })
+  t.eq(#r, 1)
+  w:exec("DROP SCHEMA IF EXISTS svv_spectrum CASCADE")
+  for _, tbl in ipairs({ "spectrum_external_schemas", "spectrum_tables", "spectrum_partitions" }) do
+    w:exec("DELETE FROM lode." .. tbl .. " WHERE schema_name = 'svv_spectrum'")
+  end
+end)
