@@ -285,5 +285,10 @@ expect_table(c, "eventdisteven", ["eventid", "venueid", "eventname"], [[e[0], e[
 expect(c, "SELECT n::text FROM tempevent_count", 1)
 expect(c, "SELECT count(*)::text FROM pg_tables WHERE tablename = 'tempevent'", 0)
 
+# External tables: AWS's Spectrum guide and dbt-external-tables, DuckDB as the oracle
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_spectrum  # noqa: E402
+gen_spectrum.generate(put, expect, DATA)
+
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(EXPECTED, f, indent=1, sort_keys=True)
