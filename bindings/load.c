@@ -207,6 +207,7 @@ static int l_decoder(lua_State *L)
     lua_pop(L, 1);
     if (o.format == LODE_DEC_JSON) {
         o.ignorecase = opt_bool(L, 1, "ignorecase");
+        o.dots_in_keys = opt_bool(L, 1, "dots_in_keys");
         if (lua_getfield(L, 1, "jsonpaths") == LUA_TTABLE) {
             size_t n = (size_t)luaL_len(L, -1);
             const char **paths = lua_newuserdatauv(L, (n + 1) * sizeof *paths, 0);

@@ -230,15 +230,20 @@ def generate(put, expect, data_dir):
                "recipientaccountid": 123456789012 + i % 3}
         if i % 7 == 0:
             del rec["useragent"]        # a missing key reads NULL
+        if i % 3 == 0:
+            # dots.in.keys: the key "event.source" is the column event_source
+            rec["event.source"] = rec.pop("event_source") + ".dotted"
         cloud.append(rec)
     put("json/cloudtrail/part-0.json", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in cloud[:15]))
     put("json/cloudtrail/part-1.json", "".join(json.dumps(r) + "\n" for r in cloud[15:]))
     ct_cols = [("event_version", "INTEGER"), ("event_id", "BIGINT"), ("event_time", "TIMESTAMP"), ("event_type", "VARCHAR"),
                ("awsregion", "VARCHAR"), ("event_name", "VARCHAR"), ("event_source", "VARCHAR"),
-               ("requesttimestamp", "TIMESTAMP"), ("useragent", "VARCHAR"), ("recipientaccountid", "BIGINT")]
+               ("requesttimestamp", "TIMESTAMP"), ("useragent", "VARCHAR"), ("recipientaccountid", "BIGINT"),
+               ("event.source", "VARCHAR")]
     o.view("spectrum.cloudtrail_json", o.json_view(
         "x", ["json/cloudtrail/part-0.json", "json/cloudtrail/part-1.json"], ct_cols,
-        select="event_version, event_id, event_time, event_type, awsregion, event_name, event_source, "
+        select="event_version, event_id, event_time, event_type, awsregion, event_name, "
+               "coalesce(event_source, \"event.source\") AS event_source, "
                "requesttimestamp AS requesttime, useragent, recipientaccountid"))
     o.expect_query("select * from spectrum.cloudtrail_json", 10)
     o.expect_query("select awsregion, count(*), max(requesttime), count(useragent) from spectrum.cloudtrail_json group by awsregion", 4)
@@ -331,6 +336,19 @@ def generate(put, expect, data_dir):
     o.begin("aws_alter/external_set_refused")
     o.view("spectrum.sales", sales_tab)
     o.expect_query("select count(*), sum(pricepaid), max(saletime) from spectrum.sales", 3)
+    # SET LOCATION moves SALES to a folder holding the first 50 rows; the partition now reads February
+    put("tickit/spectrum/sales_moved/sales_ts.000", "".join(line(r, "\t") for r in sales[:50]))
+    o.begin("aws_alter/external_set")
+    o.view("spectrum.sales", o.text_view("x", ["tickit/spectrum/sales_moved/sales_ts.000"], SALES_COLS, "\\t"))
+    o.view("spectrum.sales_part", o.text_view("x", [part_key(2)], SALES_COLS, "|", extra=[("saledate", "DATE '2008-01-01'")]))
+    o.expect_query("select * from spectrum.sales", 10)
+    o.expect_query("select * from spectrum.sales_part", 11)
+    # SVV_EXTERNAL_PARTITIONS: values is a JSON array of the partition's values, as Redshift prints it
+    o.begin("aws_spectrum/partitions_catalog")
+    o.view("svv_external_partitions", " UNION ALL ".join(
+        "SELECT 'spectrum' AS schemaname, 'sales_part' AS tablename, '[\"2008-%02d\"]' AS values, "
+        "'s3://lode-conformance/tickit/spectrum/sales_partition/saledate=2008-%02d/' AS location" % (m, m) for m in (1, 2, 3)))
+    o.expect_query("select schemaname, tablename, values, location from svv_external_partitions where tablename = 'sales_part'", 4)
     expect("aws_spectrum/nested_refused", "SELECT count(*)::text FROM information_schema.schemata WHERE schema_name = 'spectrum'", 1)
     expect("aws_spectrum/nested_refused", "SELECT count(*)::text FROM information_schema.tables WHERE table_name = 'customers'", 0)
 

@@ -185,6 +185,7 @@ typedef struct {
     size_t ncols;
     const char *const *names;        /* column names (copied) */
     int ignorecase;
+    int dots_in_keys;                /* a '.' in a key matches '_' in a name ("a.b" is column a_b) */
     const char *const *jsonpaths;    /* NULL for 'auto'; else n_jsonpaths expressions (copied) */
     size_t n_jsonpaths;
     size_t max_record;               /* 0: 4 MiB */

@@ -60,7 +60,7 @@ local function scan_text(url, columns, suffix, o)
   local dec = load.decoder {
     format = o.format, columns = cols, delimiter = o.delimiter, quote = o.quote, escape = o.escape,
     null_as = o.null_as, ignoreheader = o.ignoreheader, compression = o.compression, ignorecase = o.ignorecase,
-    jsonpaths = o.jsonpaths, acceptinvchars = o.acceptinvchars,
+    dots_in_keys = o.dots_in_keys, jsonpaths = o.jsonpaths, acceptinvchars = o.acceptinvchars,
   }
   local out = io.stdout
   local function emit(text)

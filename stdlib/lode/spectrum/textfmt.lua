@@ -93,6 +93,8 @@ function M.scan_options(def)
   else
     o.format = "json"
     o.ignorecase = (sp["case.insensitive"] or "true"):lower() ~= "false"
+    -- dots.in.keys: the key "a.b" is read by the column a_b
+    o.dots_in_keys = (sp["dots.in.keys"] or "false"):lower() == "true"
     o.malformed = (sp["ignore.malformed.json"] or "false"):lower() == "true" and "drop" or "fail"
     -- each column reads the key 'mapping.<column>' names, else its own name
     local keys, mapped = {}, false
