@@ -229,6 +229,7 @@ static int l_decoder(lua_State *L)
     o.csv.delimiter = opt_char(L, 1, "delimiter", csv ? ',' : '|');
     o.csv.quote = opt_char(L, 1, "quote", '"');
     o.csv.escape = opt_bool(L, 1, "escape");
+    o.csv.opencsv = opt_bool(L, 1, "opencsv");
     o.csv.removequotes = opt_bool(L, 1, "removequotes");
     o.csv.ignoreblanklines = opt_bool(L, 1, "ignoreblanklines");
     lua_getfield(L, 1, "ignoreheader");

@@ -313,6 +313,12 @@ def generate(put, expect, data_dir):
         "x", ["dbt_ext/csv/section=%s/people_%s.csv" % (s, s)], people_cols, header=True, extra=[("section", "'%s'" % s)])))
     o.expect_query('select * from "%s"."people_csv_unpartitioned"' % sch, 4)
     o.expect_query('select * from "%s"."people_csv_partitioned"' % sch, 5)
+    # hostile bytes for OpenCSVSerde: a backslash, a quote inside an unquoted field
+    put("dbt_ext/csv_hostile/people.csv", header + "1,Ada,Lovelace,ada@example.com\n"
+        "2,C:\\temp,Hopper,grace@example.com\n3,Jo\"hn,Smith,john@example.com\n")
+    expect("dbt_external_tables/csv_backslash_refused", "SELECT count(*)::text FROM pg_tables WHERE tablename = 'people'", 0)
+    expect("dbt_external_tables/csv_backslash_refused",
+           "SELECT count(*)::text FROM information_schema.tables WHERE table_name = 'people_csv_unpartitioned'", 1)
     o.begin("dbt_external_tables/json")
     o.view(sch + ".people_json_unpartitioned", o.json_view("x", ["dbt_ext/json_unpartitioned/people.json"], people_cols))
     o.union_view(sch + ".people_json_partitioned", parts(lambda s: o.json_view(

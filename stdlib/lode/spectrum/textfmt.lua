@@ -88,6 +88,11 @@ function M.scan_options(def)
       fail("unsupported", ("%s: OpenCSVSerde escapeChar %q is not emulated locally by lode (a doubled quoteChar is)")
         :format(q, esc))
     end
+    -- OpenCSVSerde's own reading of a quote inside an unquoted field and of its
+    -- escapeChar (a backslash unless given) is not reproduced: such a record
+    -- fails the query, naming object and line, instead of reading differently
+    o.opencsv = true
+    o.escape = esc == nil
     -- OpenCSVSerde reads every field as a string: an empty field is '', never NULL
     o.null_as = props["serialization.null.format"]
   else
