@@ -34,6 +34,7 @@ class Oracle:
     def __init__(self, data_dir):
         self.data = data_dir
         self.batches = []          # one DuckDB per case: (setup statements, [(case, pg_query, duck_query)])
+        self.writes = []           # the Parquet objects DuckDB writes first
         self.case = None
 
     def begin(self, case):
@@ -97,22 +98,21 @@ class Oracle:
         self.pending.append((case, pg, duck))
 
     def run(self, expect):
-        for setup, pending in self.batches:
-            r = subprocess.run(["node", os.path.join(ROOT, "tests/tools/duckdb_batch.js")],
-                               input=json.dumps({"setup": setup, "queries": [p[2] for p in pending]}).encode(),
-                               stdout=subprocess.PIPE, check=False)
-            out = json.loads(r.stdout.decode())
-            if r.returncode != 0 or isinstance(out, dict):
-                raise SystemExit("gen_spectrum: DuckDB failed: %s" % r.stdout.decode())
-            for (case, pg, _), value in zip(pending, out):
+        out = duckdb_batches([{"setup": self.writes, "queries": []}] +
+                             [{"setup": setup, "queries": [p[2] for p in pending]} for setup, pending in self.batches])
+        for (_, pending), values in zip(self.batches, out[1:]):
+            for (case, pg, _), value in zip(pending, values):
                 expect(case, pg, value)
 
 
-def duckdb(statements):
+def duckdb_batches(batches):
+    """Each batch in an in-memory DuckDB of its own, all in one node process."""
     r = subprocess.run(["node", os.path.join(ROOT, "tests/tools/duckdb_batch.js")],
-                       input=json.dumps({"setup": statements, "queries": []}).encode(), stdout=subprocess.PIPE)
-    if r.returncode != 0:
+                       input=json.dumps({"batches": batches}).encode(), stdout=subprocess.PIPE, check=False)
+    out = json.loads(r.stdout.decode())
+    if r.returncode != 0 or isinstance(out, dict):
         raise SystemExit("gen_spectrum: DuckDB failed: %s" % r.stdout.decode())
+    return out
 
 
 def money(x):
@@ -264,7 +264,7 @@ def generate(put, expect, data_dir):
     key = "tickit/spectrum/sales_parquet/sales.parquet"
     os.makedirs(os.path.dirname(o.path(key)), exist_ok=True)
     pq.append("COPY (SELECT * FROM (%s) ORDER BY salesid) TO '%s' (FORMAT PARQUET, ROW_GROUP_SIZE 50)" % (sales_tab, o.path(key)))
-    duckdb(pq)
+    o.writes.extend(pq)
     o.begin("aws_spectrum/parquet_sales")
     o.view("spectrum.sales", o.parquet_view("x", [key]))
     o.union_view("spectrum.sales_part", [
@@ -301,7 +301,7 @@ def generate(put, expect, data_dir):
         os.makedirs(os.path.dirname(o.path(key)), exist_ok=True)
         pq.append("COPY (SELECT * FROM (%s)) TO '%s' (FORMAT PARQUET)"
                   % (o.csv_view("x", ["dbt_ext/csv/section=%s/people_%s.csv" % (s, s)], people_cols, header=True), o.path(key)))
-    duckdb(pq)
+    o.writes.extend(pq)
     sch = "dbt_ext_spectrum"
 
     def parts(fn):
