@@ -6,8 +6,9 @@ dbt-external-tables document; Parquet objects are written by DuckDB from the
 same rows. Every expected answer is DuckDB's: the case's query, run unchanged
 in DuckDB over the same files (each external table a view over read_csv /
 read_json / read_parquet, a partitioned one the union of the partitions the
-case registers, each with its partition values), fingerprinted as gen.py's
-fp_value does. Never from lode.
+case registers, each with the values its ALTER TABLE gives — never DuckDB's
+hive_partitioning, which would take them from the folder names), fingerprinted
+as gen.py's fp_value does, each case in a DuckDB of its own. Never from lode.
 """
 import gzip, json, os, subprocess
 from decimal import Decimal
