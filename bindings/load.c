@@ -208,6 +208,7 @@ static int l_decoder(lua_State *L)
     lua_pop(L, 1);
     if (o.format == LODE_DEC_JSON) {
         o.ignorecase = opt_bool(L, 1, "ignorecase");
+        o.dots_in_keys = opt_bool(L, 1, "dots_in_keys");
         if (lua_getfield(L, 1, "jsonpaths") == LUA_TTABLE) {
             size_t n = (size_t)luaL_len(L, -1);
             const char **paths = lua_newuserdatauv(L, (n + 1) * sizeof *paths, 0);
@@ -229,6 +230,7 @@ static int l_decoder(lua_State *L)
     o.csv.delimiter = opt_char(L, 1, "delimiter", csv ? ',' : '|');
     o.csv.quote = opt_char(L, 1, "quote", '"');
     o.csv.escape = opt_bool(L, 1, "escape");
+    o.csv.opencsv = opt_bool(L, 1, "opencsv");
     o.csv.removequotes = opt_bool(L, 1, "removequotes");
     o.csv.ignoreblanklines = opt_bool(L, 1, "ignoreblanklines");
     lua_getfield(L, 1, "ignoreheader");

@@ -194,6 +194,17 @@ static int put(lode_csv *p, char c)
     return lode_buf_putc(&p->buf, c) == 0 ? 0 : fail(p, "out of memory");
 }
 
+/* OpenCSVSerde (opencsv 2.3) drops a backslash escape, unescapes the next
+ * quote or backslash, and toggles quoting at a quote inside a field: bytes
+ * lode does not reproduce, so the record fails instead of reading otherwise. */
+static int opencsv_refuse(lode_csv *p, char c)
+{
+    char m[200];
+    snprintf(m, sizeof m, "OpenCSVSerde's reading of %s is not emulated by lode (field %zu)",
+             c == '\\' ? "a backslash (its escapeChar)" : "a quote inside an unquoted field", p->nspans + 1);
+    return fail(p, m);
+}
+
 int lode_csv_feed(lode_csv *p, const void *data, size_t len)
 {
     const char *s = data;
@@ -249,6 +260,8 @@ int lode_csv_feed(lode_csv *p, const void *data, size_t len)
             } else if (c == '\\' && p->o.escape && !p->o.csv) {
                 p->st_before_escape = ST_UNQUOTED;
                 p->st = ST_ESCAPED;
+            } else if (p->o.opencsv && (c == q || (c == '\\' && p->o.escape))) {
+                return opencsv_refuse(p, c);
             } else if (put(p, c)) {
                 return -1;
             }
@@ -259,6 +272,8 @@ int lode_csv_feed(lode_csv *p, const void *data, size_t len)
             } else if (c == '\\' && p->o.escape && !p->o.csv) {
                 p->st_before_escape = ST_QUOTED;
                 p->st = ST_ESCAPED;
+            } else if (c == '\\' && p->o.escape && p->o.opencsv) {
+                return opencsv_refuse(p, c);
             } else {
                 if (c == '\n') p->line++;
                 if (put(p, c)) return -1;

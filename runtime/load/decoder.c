@@ -23,7 +23,7 @@ struct lode_decoder {
     lode_load_column *cols;
     char **colnames;
     char *null_as, *dateformat, *timeformat;
-    int ignorecase;
+    int ignorecase, dots_in_keys;
     char **jsonpaths;
     size_t njsonpaths;
     /* per file */
@@ -172,6 +172,7 @@ lode_decoder *lode_decoder_new(const lode_decoder_opts *o)
     }
     d->fillrecord = o->fillrecord;
     d->ignorecase = o->ignorecase;
+    d->dots_in_keys = o->dots_in_keys;
     if (o->conv.null_as) {
         if (!(d->null_as = dup_n(o->conv.null_as, o->conv.null_as_len))) goto nomem;
     } else if (o->format == LODE_DEC_TEXT) {   /* Redshift text format: \N is NULL */
@@ -450,7 +451,8 @@ int lode_decoder_begin_file(lode_decoder *d, const char *name, size_t name_len, 
     d->enc_offset = 0;
     if (d->format == LODE_DEC_JSON) {
         lode_jsonload_opts jo = { .ncols = d->ncols, .names = (const char *const *)d->colnames,
-                                  .ignorecase = d->ignorecase, .jsonpaths = (const char *const *)d->jsonpaths,
+                                  .ignorecase = d->ignorecase, .dots_in_keys = d->dots_in_keys,
+                                  .jsonpaths = (const char *const *)d->jsonpaths,
                                   .n_jsonpaths = d->njsonpaths };
         d->jparser = lode_jsonload_new(&jo, on_json_record, d, err, errlen);
         if (!d->jparser) return -1;

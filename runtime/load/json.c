@@ -296,19 +296,34 @@ static int unescape(const char *s, const char *end, lode_buf *out)
     return 0;
 }
 
-/* Does the key string at k (quoted, maybe escaped) equal name? */
-static int key_equals(const char *k, const char *kend, const char *name, size_t n, int ignorecase, lode_buf *tmp)
+/* Do the n bytes of a key equal name? With dots, a '.' in the key stands
+ * for a '_' in the name (OpenX JsonSerDe's dots.in.keys). */
+static int key_bytes_equal(const char *key, const char *name, size_t n, int ignorecase, int dots)
+{
+    if (!dots) return ignorecase ? strncasecmp(key, name, n) == 0 : memcmp(key, name, n) == 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char a = (unsigned char)key[i], b = (unsigned char)name[i];
+        if (a == '.' && b == '_') continue;
+        if (ignorecase ? tolower(a) != tolower(b) : a != b) return 0;
+    }
+    return 1;
+}
+
+/* Does the key string at k (quoted, maybe escaped) equal name? (ignorecase,
+ * dots: as key_bytes_equal) */
+static int key_equals(const char *k, const char *kend, const char *name, size_t n, int ignorecase, int dots,
+                      lode_buf *tmp)
 {
     const char *body = k + 1;
     size_t blen = (size_t)(kend - k) - 2;
     if (!memchr(body, '\\', blen)) {
         if (blen != n) return 0;
-        return ignorecase ? strncasecmp(body, name, n) == 0 : memcmp(body, name, n) == 0;
+        return key_bytes_equal(body, name, n, ignorecase, dots);
     }
     tmp->len = 0;
     if (unescape(k, kend, tmp)) return 0;
     if (tmp->len != n) return 0;
-    return ignorecase ? strncasecmp(tmp->data, name, n) == 0 : memcmp(tmp->data, name, n) == 0;
+    return key_bytes_equal(tmp->data, name, n, ignorecase, dots);
 }
 
 /* ---- records --------------------------------------------------------------------------- */
@@ -355,7 +370,7 @@ static const char *follow(cursor *c, const json_path *path, size_t step, const c
         if (open == '{') {
             const char *k = c->p;
             if (skip_string(c)) return NULL;
-            hit = key_equals(k, c->p, s->key, s->key_len, 0, tmp);
+            hit = key_equals(k, c->p, s->key, s->key_len, 0, 0, tmp);
             skip_ws(c);
             if (c->p >= c->end || *c->p != ':') return NULL;
             c->p++;
@@ -411,7 +426,7 @@ static int emit(lode_jsonload *j)
                 const char *v = w.p;
                 skip_value(&w);
                 for (size_t i = 0; i < j->o.ncols; i++) {
-                    if (key_equals(k, kend, j->names[i], j->name_len[i], j->o.ignorecase, &tmp)) {
+                    if (key_equals(k, kend, j->names[i], j->name_len[i], j->o.ignorecase, j->o.dots_in_keys, &tmp)) {
                         set_field(j, i, v, w.p);   /* a repeated key: the last one wins */
                         break;
                     }

@@ -303,9 +303,9 @@ local function parse_create_external_schema(c, st)
 end
 
 -- A column type as text: words, numbers and parenthesised arguments, up to a
--- top-level ',' or ')'.
+-- top-level ',' or ')'; a nested type's <…> (struct<a:int, b:int>) is one type.
 local function parse_type(c)
-  local start, depth = c.i, 0
+  local start, depth, angle = c.i, 0, 0
   while not c:eof() do
     local t = c:peek()
     if t.type == "op" and t.text == "(" then
@@ -315,10 +315,13 @@ local function parse_type(c)
         break
       end
       depth = depth - 1
-    elseif t.type == "op" and (t.text == "," or t.text == "<" or t.text == ">") and depth == 0 then
-      if t.text == "," then
-        break
+    elseif t.type == "op" and t.text:match("^[<>]+$") then
+      -- array<struct<…>> may end in one '>>' token
+      for ch in t.text:gmatch(".") do
+        angle = angle + (ch == "<" and 1 or -1)
       end
+    elseif t.type == "op" and t.text == "," and depth == 0 and angle <= 0 then
+      break
     end
     c:next()
   end
@@ -835,6 +838,11 @@ local function redshift_only(st, toks)
     for k = 3, #toks - 1 do
       if toks[k].type == "word" and toks[k].value == "append" and toks[k + 1].value == "from" then
         return unsupported(st, "ALTER TABLE … APPEND FROM", "it moves the rows of one table into another")
+      end
+      if toks[k].type == "word" and toks[k].value == "set" and toks[k + 1].value == "file"
+          and toks[k + 2] and toks[k + 2].value == "format" then
+        return unsupported(st, "ALTER TABLE … SET FILE FORMAT",
+          "an external table's format is fixed when it is created (drop and create it in the new format)")
       end
     end
   elseif w[1] == "copy" then

@@ -467,5 +467,10 @@ copy_formats()
 dbt_snapshot()
 ssb()
 
+# External tables: AWS's Spectrum guide and dbt-external-tables, DuckDB as the oracle
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_spectrum  # noqa: E402
+gen_spectrum.generate(put, expect, DATA)
+
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump(EXPECTED, f, indent=1, sort_keys=True)

@@ -102,6 +102,26 @@ int main(void)
     same_for_all_chunks(&rq, "\"a|b\"|c\n", "1:[a|b]|c;", "text REMOVEQUOTES");
     same_for_all_chunks(&text, "\"a|b\"|c\n", "1:\"a|b\"|c;", "text: quotes are data without REMOVEQUOTES");
 
+    /* OpenCSVSerde: CSV where it reads the same; where opencsv reads its own
+     * way (a quote inside an unquoted field; its escapeChar, a backslash by
+     * default) the record fails, naming the line */
+    lode_csv_opts ocsv = csv;
+    ocsv.opencsv = 1;
+    ocsv.escape = 1;
+    same_for_all_chunks(&ocsv, "1,\"a,\"\"b\"\"\"\n2,c\n", "1:1|[a,\"b\"];2:2|c;", "OpenCSVSerde: quotes and doubled quotes as CSV");
+    same_for_all_chunks(&ocsv, "1,a\n2,C:\\temp\n",
+        "ERROR line 2: OpenCSVSerde's reading of a backslash (its escapeChar) is not emulated by lode (field 2)",
+        "OpenCSVSerde: a backslash fails the record");
+    same_for_all_chunks(&ocsv, "1,\"a\\b\"\n",
+        "ERROR line 1: OpenCSVSerde's reading of a backslash (its escapeChar) is not emulated by lode (field 2)",
+        "OpenCSVSerde: a backslash inside quotes too");
+    same_for_all_chunks(&ocsv, "1,Jo\"hn\n",
+        "ERROR line 1: OpenCSVSerde's reading of a quote inside an unquoted field is not emulated by lode (field 2)",
+        "OpenCSVSerde: a quote inside an unquoted field fails the record");
+    lode_csv_opts ocsv_q = ocsv;
+    ocsv_q.escape = 0;
+    same_for_all_chunks(&ocsv_q, "1,C:\\temp\n", "1:1|C:\\temp;", "OpenCSVSerde with escapeChar = quoteChar: a backslash is data");
+
     /* NULs and invalid UTF-8 are data to the parser (conversion judges them) */
     {
         sink s = { { 0 }, 0, 0 };

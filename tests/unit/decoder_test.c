@@ -2,9 +2,10 @@
  * CSV rows into PostgreSQL text COPY, bad rows kept aside with line, column
  * and code, Redshift text's \N default, gzip input (compressed here with
  * zlib itself) giving the same rows whatever the chunk boundaries, JSON
- * 'auto', a fatal error naming file and line, the kept-details cap with
- * an exact count, FIXEDWIDTH cut by characters, and ENCODING UTF16/LE/BE
- * and ISO88591 transcoded to UTF-8 whatever the chunk boundaries. */
+ * 'auto' (and OpenX's dots.in.keys), a fatal error naming file and line, the
+ * kept-details cap with an exact count, FIXEDWIDTH cut by characters, and
+ * ENCODING UTF16/LE/BE and ISO88591 transcoded to UTF-8 whatever the chunk
+ * boundaries. */
 #include <zlib.h>
 
 #include "tap.h"
@@ -127,6 +128,30 @@ int main(void)
     const char *js = "{\"id\": 5, \"name\": \"e\"}\n{\"id\": 6}\n";
     is_int(run(d, "f.json", js, strlen(js), 5, out, sizeof out), 0, "JSON decodes");
     is_str(out, "5\te\n6\t\\N\n", "JSON rows, missing key as NULL");
+    lode_decoder_free(d);
+
+    /* OpenX dots.in.keys: the key "user.name" is read by the column user_name,
+     * only when asked (without it the key matches no column) */
+    const lode_decoder_column dotted[] = {
+        { "id", { LODE_LT_INT4, -1, 0, 0 } },
+        { "user_name", { LODE_LT_TEXT, -1, 0, 0 } },
+    };
+    const char *dj = "{\"id\": 1, \"User.Name\": \"ada\"}\n{\"id\": 2, \"user_name\": \"bo\"}\n{\"id\": 3, \"user-name\": \"x\"}\n";
+    lode_decoder_opts dopt;
+    memset(&dopt, 0, sizeof dopt);
+    dopt.format = LODE_DEC_JSON;
+    dopt.columns = dotted;
+    dopt.ncols = 2;
+    dopt.ignorecase = 1;
+    dopt.dots_in_keys = 1;
+    d = lode_decoder_new(&dopt);
+    is_int(run(d, "d.json", dj, strlen(dj), 7, out, sizeof out), 0, "dots.in.keys decodes");
+    is_str(out, "1\tada\n2\tbo\n3\t\\N\n", "a '.' in a key matches '_' in the column name, nothing else does");
+    lode_decoder_free(d);
+    dopt.dots_in_keys = 0;
+    d = lode_decoder_new(&dopt);
+    is_int(run(d, "d.json", dj, strlen(dj), 7, out, sizeof out), 0, "without dots.in.keys decodes");
+    is_str(out, "1\t\\N\n2\tbo\n3\t\\N\n", "without dots.in.keys the dotted key is no column's");
     lode_decoder_free(d);
 
     /* more bad rows than kept: details capped, count exact */

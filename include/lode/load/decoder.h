@@ -47,6 +47,7 @@ typedef struct {
     const lode_decoder_column *columns;
     size_t ncols;              /* >= 1 */
     int ignorecase;            /* JSON 'auto ignorecase' */
+    int dots_in_keys;          /* JSON: a '.' in a key matches '_' in a column name (OpenX dots.in.keys) */
     const char *const *jsonpaths;   /* JSON: NULL for 'auto', else njsonpaths expressions (copied) */
     size_t njsonpaths;
 } lode_decoder_opts;

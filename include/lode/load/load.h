@@ -34,7 +34,10 @@ typedef struct {
     char delimiter;            /* ',' for CSV, '|' for Redshift text */
     char quote;                /* CSV quote character ('"' by default) */
     int csv;                   /* 1: CSV rules (quotes, "" inside quotes); 0: text */
-    int escape;                /* text: backslash makes the next byte literal */
+    int escape;                /* text: backslash makes the next byte literal; opencsv: backslash is the escapeChar */
+    int opencsv;               /* CSV as Hive's OpenCSVSerde reads it: where its reading differs from CSV's
+                                * (a quote inside an unquoted field; with escape, a backslash) the
+                                * record fails, naming file and line, rather than read differently */
     int removequotes;          /* text: surrounding quotes are removed */
     int ignoreblanklines;      /* empty lines are skipped */
     int64_t ignoreheader;      /* lines skipped at the start */
@@ -188,6 +191,7 @@ typedef struct {
     size_t ncols;
     const char *const *names;        /* column names (copied) */
     int ignorecase;
+    int dots_in_keys;                /* a '.' in a key matches '_' in a name ("a.b" is column a_b) */
     const char *const *jsonpaths;    /* NULL for 'auto'; else n_jsonpaths expressions (copied) */
     size_t n_jsonpaths;
     size_t max_record;               /* 0: 4 MiB */

@@ -60,7 +60,7 @@ local function scan_text(url, columns, suffix, o)
   local dec = load.decoder {
     format = o.format, columns = cols, delimiter = o.delimiter, quote = o.quote, escape = o.escape,
     null_as = o.null_as, ignoreheader = o.ignoreheader, compression = o.compression, ignorecase = o.ignorecase,
-    jsonpaths = o.jsonpaths, acceptinvchars = o.acceptinvchars,
+    dots_in_keys = o.dots_in_keys, opencsv = o.opencsv, jsonpaths = o.jsonpaths, acceptinvchars = o.acceptinvchars,
   }
   local out = io.stdout
   local function emit(text)
@@ -70,6 +70,27 @@ local function scan_text(url, columns, suffix, o)
     end
   end
   local ncols = #columns + select(2, suffix:gsub("\t", ""))
+  -- The server only says the program failed; its COPY error's context
+  -- quotes the line it could not take: one line with a field too many
+  -- carries the message to the query's error (the rows before it were
+  -- complete, so the line starts a row).
+  local function tell(msg)
+    out:write((msg:gsub("[%c\\]", " ")), ("\t"):rep(ncols + 1), "\n")
+    out:flush()
+  end
+  -- a record the decoder cannot take at all (an unterminated quote, bytes
+  -- OpenCSVSerde would read its own way) ends the scan the same way
+  local function decode(fn, ...)
+    local ok, res = pcall(fn, dec, ...)
+    if not ok then
+      -- the reason first: the server's context quotes only the line's start
+      local msg = tostring(type(res) == "table" and res.message or res)
+      local where, reason = msg:match("^(.-, line %d+): (.*)$")
+      tell(where and (reason .. " at " .. where) or msg)
+      error(res, 0)
+    end
+    return res
+  end
   local function check()
     local errs = dec:take_errors()
     if o.bad ~= "drop" and errs[1] then
@@ -78,12 +99,7 @@ local function scan_text(url, columns, suffix, o)
       local msg = ("lode spectrum scan: %s line %d%s: %s (Spectrum's data handling table properties, e.g. "
         .. "numeric_overflow_handling 'DROP_ROW', leave such rows out)"):format(e.file, e.line,
         col and (", column " .. col) or "", e.reason)
-      -- The server only says the program failed; its COPY error's context
-      -- quotes the line it could not take: one line with a field too many
-      -- carries the message to the query's error (the rows before it were
-      -- complete, so the line starts a row).
-      out:write((msg:gsub("[%c\\]", " ")), ("\t"):rep(ncols + 1), "\n")
-      out:flush()
+      tell(msg)
       error(core.error({ op = "spectrum", code = "bad_value", key = e.file, line = e.line, column = col,
         message = msg }), 0)
     end
@@ -108,13 +124,13 @@ local function scan_text(url, columns, suffix, o)
         error(core.error({ op = "spectrum", code = "changed", key = f.url, message =
           ("spectrum scan: %s changed while it was read (%d bytes at %d)"):format(f.url, #bytes, first) }), 0)
       end
-      emit(dec:feed(bytes))
+      emit(decode(dec.feed, bytes))
       bytes = nil
       check()
       collectgarbage("step", CHUNK >> 10)
       pending, first = nxt, first + CHUNK
     end
-    emit(dec:end_file())
+    emit(decode(dec.end_file))
     check()
   end
   return dec:stats().rows

@@ -88,11 +88,18 @@ function M.scan_options(def)
       fail("unsupported", ("%s: OpenCSVSerde escapeChar %q is not emulated locally by lode (a doubled quoteChar is)")
         :format(q, esc))
     end
+    -- OpenCSVSerde's own reading of a quote inside an unquoted field and of its
+    -- escapeChar (a backslash unless given) is not reproduced: such a record
+    -- fails the query, naming object and line, instead of reading differently
+    o.opencsv = true
+    o.escape = esc == nil
     -- OpenCSVSerde reads every field as a string: an empty field is '', never NULL
     o.null_as = props["serialization.null.format"]
   else
     o.format = "json"
     o.ignorecase = (sp["case.insensitive"] or "true"):lower() ~= "false"
+    -- dots.in.keys: the key "a.b" is read by the column a_b
+    o.dots_in_keys = (sp["dots.in.keys"] or "false"):lower() == "true"
     o.malformed = (sp["ignore.malformed.json"] or "false"):lower() == "true" and "drop" or "fail"
     -- each column reads the key 'mapping.<column>' names, else its own name
     local keys, mapped = {}, false

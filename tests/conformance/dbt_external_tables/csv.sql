@@ -1,0 +1,55 @@
+-- source: dbt-labs/dbt-external-tables, the Redshift plugin's macros rendered by hand
+--   (macros/plugins/redshift/: get_external_build_plan.sql, helpers/dropif.sql,
+--   create_external_table.sql, refresh_external_table.sql, helpers/add_partitions.sql;
+--   integration_tests/macros/prep_external.sql) for the integration tests' OpenCSVSerde sources
+--   (integration_tests/models/plugins/redshift/redshift_external.yml: people_csv_unpartitioned,
+--   people_csv_partitioned by section with vals a-d and the key_value path macro), bucket ours.
+--   dbt renders sources as "database"."schema"."table".
+-- database: dbt_ext
+-- data: gen_spectrum.py (dbt_ext/csv_unpartitioned/, dbt_ext/csv/section=X/)
+create external schema if not exists
+            dbt_ext_spectrum
+            from data catalog
+            database 'dbt_ext_spectrum'
+            iam_role 'arn:aws:iam::123456789012:role/dbt'
+            create external database if not exists;
+
+drop table if exists "dbt_ext"."dbt_ext_spectrum"."people_csv_unpartitioned" cascade;
+
+create external table "dbt_ext"."dbt_ext_spectrum"."people_csv_unpartitioned" (
+            "id" int,
+            "first_name" varchar(64),
+            "last_name" varchar(64),
+            "email" varchar(64)
+    )
+    row format serde 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
+    location 's3://lode-conformance/dbt_ext/csv_unpartitioned'
+    table properties ('skip.header.line.count'='1');
+
+drop table if exists "dbt_ext"."dbt_ext_spectrum"."people_csv_partitioned" cascade;
+
+create external table "dbt_ext"."dbt_ext_spectrum"."people_csv_partitioned" (
+            "id" int,
+            "first_name" varchar(64),
+            "last_name" varchar(64),
+            "email" varchar(64)
+    )
+    partitioned by ("section" varchar)
+    row format serde 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
+    location 's3://lode-conformance/dbt_ext/csv'
+    table properties ('skip.header.line.count'='1');
+
+alter table "dbt_ext"."dbt_ext_spectrum"."people_csv_partitioned" add if not exists
+partition (section='a')
+        location 's3://lode-conformance/dbt_ext/csv/section=a/'
+
+    partition (section='b')
+        location 's3://lode-conformance/dbt_ext/csv/section=b/'
+
+    partition (section='c')
+        location 's3://lode-conformance/dbt_ext/csv/section=c/'
+
+    partition (section='d')
+        location 's3://lode-conformance/dbt_ext/csv/section=d/';
+
+select * from "dbt_ext"."dbt_ext_spectrum"."people_csv_partitioned" where section = 'b';
