@@ -2,7 +2,6 @@
 --   (https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE_external-table.html): SET TABLE
 --   PROPERTIES ('numRows'), SET LOCATION of SPECTRUM.SALES, and a partition's SET LOCATION on
 --   SPECTRUM.SALES_PART, on the text tables of the CREATE EXTERNAL TABLE examples.
--- needs: spectrum2 (SET LOCATION / SET TABLE PROPERTIES for text tables, #19 item 2)
 -- data: gen_spectrum.py (tickit/spectrum/sales/, tickit/spectrum/sales_moved/, tickit/spectrum/sales_partition/)
 create external schema spectrum
 from data catalog

@@ -1,7 +1,6 @@
 -- source: AWS, Amazon Redshift Database Developer Guide, "Getting started with Amazon Redshift Spectrum", step 4
 --   (https://docs.aws.amazon.com/redshift/latest/dg/c-getting-started-using-spectrum-query-s3-data.html):
 --   the guide's join of the external SALES table with the local EVENT table, as printed (SELECT TOP 10).
--- needs: dialect (SELECT TOP n on PostgreSQL: the dialect branch, #19 item 3)
 -- data: gen_spectrum.py (as aws_spectrum/getting_started)
 create external schema myspectrum_schema
 from data catalog

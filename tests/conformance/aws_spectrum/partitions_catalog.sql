@@ -1,7 +1,6 @@
 -- source: AWS, Amazon Redshift Database Developer Guide, "Partitioning Redshift Spectrum external tables"
 --   (https://docs.aws.amazon.com/redshift/latest/dg/c-spectrum-external-tables.html#c-spectrum-external-tables-partitioning):
 --   the page's query of SVV_EXTERNAL_PARTITIONS after registering SALES_PART's three partitions.
--- needs: svv_external (the SVV_EXTERNAL_* catalog views, #19 item 2)
 -- data: gen_spectrum.py (tickit/spectrum/sales_partition/)
 create external schema spectrum
 from data catalog
