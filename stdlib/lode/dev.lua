@@ -364,7 +364,8 @@ local function alive(pid)
   return not stat:match("^%d+ %b() Z")   -- a zombie has exited
 end
 
---- Stop a process: SIGTERM, wait up to 5 s for it to exit, then SIGKILL.
+--- Stop a process: SIGTERM, wait up to 5 s for it to exit, then SIGKILL and
+--- wait for that exit too.
 function M.stop_process(pid)
   proc.kill(pid, 15)
   local deadline = core.now() + 5000
@@ -373,6 +374,13 @@ function M.stop_process(pid)
   end
   if alive(pid) then
     proc.kill(pid, 9)
+    -- SIGKILL is delivered at once but the exit is not: wait for it, so
+    -- `lode dev down` returns with the process gone (bounded: a process in
+    -- uninterruptible sleep may outlive it)
+    deadline = core.now() + 5000
+    while alive(pid) and core.now() < deadline do
+      core.sleep(20)
+    end
   end
 end
 

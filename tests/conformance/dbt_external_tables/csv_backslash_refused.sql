@@ -4,7 +4,8 @@
 --   backslash and a quote inside an unquoted field. OpenCSVSerde drops or unescapes those bytes;
 --   lode does not reproduce that reading, so the query fails at its line, naming the object, rather
 --   than return different strings.
--- refuse: 29 OpenCSVSerde's reading of a backslash
+-- refuse: 30 OpenCSVSerde's reading of a backslash
+-- plan: shown (the scan runs only when the CREATE TABLE … AS SELECT runs)
 -- database: dbt_ext
 -- data: gen_spectrum.py (dbt_ext/csv_hostile/people.csv)
 create external schema if not exists

@@ -394,7 +394,12 @@ t.test("lode plan on every conformance case, empty and after its run: exit 0, th
     end
     local r = plan("empty database")
     local line, feature = text:match("\n%-%- refuse: (%d+) ([^\n]+)")
-    if line then
+    -- a case whose data makes the run fail as on Redshift (`-- fails: LINE TEXT`): the plan
+    -- notes it when it reads that data, and goes on
+    local fails_line = text:match("\n%-%- fails: (%d+) ")
+    -- `-- plan: shown`: the refusal comes from reading the data inside a write the plan shows
+    -- without running (CREATE TABLE … AS SELECT from an external table): no note to expect
+    if line and not text:find("\n%-%- plan: shown") then
       t.match(r.stdout, "\n%-%- lode: would fail: [^\n]*" .. feature:gsub("%p", "%%%0") .. "[^\n]*%(line " .. line .. "%)\n",
         case .. ": the plan notes the refusal: " .. r.stdout)
     end
@@ -402,15 +407,27 @@ t.test("lode plan on every conformance case, empty and after its run: exit 0, th
     t.ok(#planned > 0, case .. ": the plan prints statements")
     local from = #read(logfile)
     local run = lode_on_db("sql")
-    if line then
+    if line or fails_line then
       t.ne(run.status, 0, case .. ": the run still fails at the refused statement")
     else
       t.eq(run.status, 0, case .. ": the run: " .. run.stderr)
     end
     local _, seen = logged_statements(read(logfile):sub(from + 1))
     local missing = {}
+    -- a `plan: shown` case: the statement the run fails in (its first three words) is not required
+    local failing
+    if line and text:find("\n%-%- plan: shown") then
+      local n = 0
+      for l in (text .. "\n"):gmatch("([^\n]*)\n") do
+        n = n + 1
+        if n == tonumber(line) then
+          failing = l:lower():match("^%s*(%S+%s+%S+%s+%S+)")
+        end
+      end
+    end
     for _, st in ipairs(planned) do
-      if not seen[st] and first_word(st) ~= "select" then
+      if not seen[st] and first_word(st) ~= "select"
+          and not (failing and st:lower():sub(1, #failing) == failing) then
         missing[#missing + 1] = st
       end
     end
