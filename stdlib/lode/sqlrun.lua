@@ -349,13 +349,17 @@ end
 -- order mark) does not stop the plan: it is printed with a note naming the feature and its line, and the
 -- plan goes on (a run fails there). What it would create is recorded, so
 -- the statements after it are planned as if it had run.
-local function plan_refused(st, err, file)
+local function plan_note(st, err, note)
   local what = tostring(err.message or err):gsub("^[^\n]-:%d+: ", ""):gsub("%s*\n%s*", " ")
   local line = err.line or st.line
-  local plan_print = require("lode.warehouse")._plan_print
-  plan_print(st.sql)
-  io.stdout:write(("-- lode: would fail: %s (line %d)\n"):format(sql.redact(what), line))
-  core.log("warn", ("lode plan: %s:%d would fail: %s"):format(file or "sql", line, sql.redact(what)))
+  require("lode.warehouse")._plan_print(st.sql)
+  io.stdout:write(("-- lode: %s: %s (line %d)\n"):format(note, sql.redact(what), line))
+  return sql.redact(what), line
+end
+
+local function plan_refused(st, err, file)
+  local what, line = plan_note(st, err, "would fail")
+  core.log("warn", ("lode plan: %s:%d would fail: %s"):format(file or "sql", line, what))
   return { rowcount = 0, columns = {}, command = "PLAN", planned = true, refused = true }
 end
 
@@ -378,9 +382,7 @@ local function run_statements(s, stmts, dialect, opts)
         -- a read of an object the plan printed the CREATE of but did not
         -- create (a catalog view made with an external schema, say): shown,
         -- not answered; the run reads it
-        local what = tostring(err.message or err):gsub("^[^\n]-:%d+: ", ""):gsub("%s*\n%s*", " ")
-        require("lode.warehouse")._plan_print(st.sql)
-        io.stdout:write(("-- lode: not read under plan (%s) (line %d)\n"):format(sql.redact(what), st.line))
+        plan_note(st, err, "not read under plan")
         ok, err = true, { rowcount = 0, columns = {}, command = "PLAN", planned = true }
       end
       if not ok then
