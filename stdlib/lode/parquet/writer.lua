@@ -91,7 +91,9 @@ local function text_of(col, v)
     return false
   end
   local pt, tv = col.pq.type, type(v)
-  if pt == "boolean" then
+  if tv == "string" and (pt == "string" or pt == "date") then -- the common case first
+    return v
+  elseif pt == "boolean" then
     if tv == "boolean" then
       return v and "t" or "f"
     end
@@ -113,6 +115,9 @@ local function text_of(col, v)
     end
   elseif pt == "timestamp" or pt == "timestamptz" then
     if tv == "string" then
+      if #v > 10 and v:byte(11) ~= 84 then -- not 'T': as PostgreSQL prints it (the C writer parses it)
+        return v
+      end
       -- ISO 8601 'T' separator as PostgreSQL prints it, with a space
       if v:match("^%d%d%d%d%-%d%d%-%d%d$") then
         return v .. " 00:00:00" -- a date is its midnight
