@@ -6,7 +6,8 @@
  *   local w <close> = pw.open(path, { {name = "id", type = "int32"},
  *                                     {name = "amount", type = "decimal", precision = 12, scale = 2} },
  *                             { row_group_size = 32 * 1024 * 1024, compression = "snappy" })
- *   w:write({ "1", false })        -- one row: text values, false for NULL
+ *   w:write({ "1", false })        -- one row: text values, false for NULL; an int or
+ *                                  -- float column also takes a Lua number
  *   w:flush()                      -- end the row group now (row groups sized by rows)
  *   w:size(); w:rows()             -- bytes so far (incl. the row group being built), rows
  *   w:close()                      -- the footer; the file is complete
@@ -57,10 +58,18 @@ static int l_write(lua_State *L)
     luaL_checktype(L, 2, LUA_TTABLE);
     char err[256];
     for (int i = 0; i < u->ncols; i++) {
-        lua_rawgeti(L, 2, i + 1);
+        int t = lua_rawgeti(L, 2, i + 1);
         size_t len = 0;
         const char *s = NULL;
-        if (lua_type(L, -1) == LUA_TSTRING) s = lua_tolstring(L, -1, &len);
+        if (t == LUA_TNUMBER) {      /* an int or float column's value as is, not printed and parsed back */
+            int is_int = lua_isinteger(L, -1);
+            int rc = lode_pqw_number(u->w, i, is_int, is_int ? (int64_t)lua_tointeger(L, -1) : 0,
+                                     is_int ? 0 : (double)lua_tonumber(L, -1), err, sizeof err);
+            lua_pop(L, 1);
+            if (rc < 0) return luaL_error(L, "%s", err);
+            continue;
+        }
+        if (t == LUA_TSTRING) s = lua_tolstring(L, -1, &len);
         else if (!(lua_isboolean(L, -1) && !lua_toboolean(L, -1)) && !lua_isnil(L, -1) && !lode_is_null(L, -1))
             return luaL_error(L, "parquetwrite: value %d must be a string or false (NULL)", i + 1);
         int rc = lode_pqw_value(u->w, i, s, len, err, sizeof err);

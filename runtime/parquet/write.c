@@ -536,6 +536,36 @@ int lode_pqw_value(lode_pqw *w, int col, const char *text, size_t len, char *err
     return 0;
 }
 
+int lode_pqw_number(lode_pqw *w, int col, int is_int, int64_t i, double d, char *err, size_t errlen)
+{
+    if (col < 0 || col >= w->ncols || col != w->cur)
+        return fail(err, errlen, "parquet: value for column %d given out of order", col + 1);
+    column *c = &w->cols[col];
+    int rc;
+    if (c->type == LODE_PQW_INT64 && is_int) {
+        rc = buf_put(&c->values, &i, 8);
+    } else if (c->type == LODE_PQW_INT32 && is_int && i >= INT32_MIN && i <= INT32_MAX) {
+        int32_t x = (int32_t)i;
+        rc = buf_put(&c->values, &x, 4);
+    } else if (c->type == LODE_PQW_DOUBLE) {
+        double x = is_int ? (double)i : d;
+        rc = buf_put(&c->values, &x, 8);
+    } else if (c->type == LODE_PQW_FLOAT) {
+        float x = is_int ? (float)i : (float)d;
+        rc = buf_put(&c->values, &x, 4);
+    } else if (is_int) {
+        return fail(err, errlen, "parquet: column %s: %lld is not a %s value this writer takes", c->name,
+                    (long long)i, TYPE_NAMES[c->type]);
+    } else {
+        return fail(err, errlen, "parquet: column %s: %.17g is not a %s value this writer takes", c->name, d,
+                    TYPE_NAMES[c->type]);
+    }
+    w->cur++;
+    if (rc < 0 || buf_byte(&c->defs, 1) < 0) return fail(err, errlen, "parquet: out of memory");
+    c->nonnull++;
+    return 0;
+}
+
 static int64_t buffered(const lode_pqw *w)
 {
     int64_t n = 0;

@@ -6,7 +6,9 @@
 # hand from that pre-loaded stage (what lode adds to that strategy).
 #
 # Each case runs MERGE_BENCH_REPS times (default 3), interleaved, on a freshly
-# built target after a CHECKPOINT; the best time counts. Every run's result
+# built target after a CHECKPOINT; the best time counts. The PostgreSQL
+# backend's CPU seconds (from /proc, when the server runs on this host) are
+# printed too: on a shared machine they vary less than the wall time. Every run's result
 # is checked against the reference's (row count and sum).
 # The issue's sizes are MERGE_BENCH_TARGET=10000000 MERGE_BENCH_ROWS=1000000;
 # the defaults keep `make bench` to a couple of minutes on a small machine.
@@ -24,7 +26,22 @@ local merge = require "lode.merge"
 local target = math.tointeger(tonumber(os.getenv("MERGE_BENCH_TARGET")))
 local rows = math.tointeger(tonumber(os.getenv("MERGE_BENCH_ROWS")))
 local reps = math.tointeger(tonumber(os.getenv("MERGE_BENCH_REPS")))
-local wh = lode.warehouse()
+-- one connection: the backend whose CPU time /proc shows (same host), or -1
+local wh = lode.warehouse { url = os.getenv("LODE_WAREHOUSE"), pool = 1 }
+local backend = wh:query("SELECT pg_backend_pid() AS p")[1].p
+local function backend_cpu()
+  local f = io.open("/proc/" .. backend .. "/stat")
+  if not f then
+    return -1
+  end
+  local stat = f:read("a")
+  f:close()
+  local fields = {}
+  for x in stat:match("%) (.*)"):gmatch("%S+") do
+    fields[#fields + 1] = x
+  end
+  return (tonumber(fields[12]) + tonumber(fields[13])) / 100 -- utime + stime, in clock ticks of 1/100 s
+end
 local updates = rows // 5
 local lo = target - updates + 1            -- ids lo..lo+rows-1: the first 20% exist
 local function reset()
@@ -67,11 +84,11 @@ end
 for rep = 1, reps do
   for _, case in ipairs(cases) do
     reset()
-    local t0 = lode.now()
+    local t0, c0 = lode.now(), backend_cpu()
     case[2]()
-    local ms = lode.now() - t0
+    local ms, cpu = lode.now() - t0, c0 >= 0 and backend_cpu() - c0 or -1
     local n, s = check()
-    print(("%s %d %d %s"):format(case[1], ms, n, s))
+    print(("%s %d %d %s %.2f"):format(case[1], ms, n, s, cpu))
     io.stdout:flush()
     lode.log.info("merge bench run", { case = case[1], rep = rep, ms = ms })
   end
@@ -86,6 +103,8 @@ awk -v target="$TARGET" -v rows="$ROWS" -v reps="$REPS" '
   {
     if (!($1 in best) || $2 < best[$1]) best[$1] = $2
     all[$1] = all[$1] " " $2
+    if (!($1 in bcpu) || $5 < bcpu[$1]) bcpu[$1] = $5
+    cpus[$1] = cpus[$1] " " $5
     if ($1 == "reference_merge") { rn = $3; rs = $4 }
     n[NR] = $3; s[NR] = $4; name[NR] = $1
   }
@@ -97,9 +116,10 @@ awk -v target="$TARGET" -v rows="$ROWS" -v reps="$REPS" '
     split("reference_merge reference_delete_insert delete_insert merge", order, " ")
     for (i = 1; i <= 4; i++) {
       c = order[i]; label = c ~ /^reference/ ? "postgres_" c "_from_preloaded_stage" : "lode_" c
-      printf "merge.%s_ms: %d   (runs:%s)   rows/s: %.0f\n", label, best[c], all[c], rows / (best[c] / 1000)
+      printf "merge.%s_ms: %d   (runs:%s)   rows/s: %.0f   backend CPU s:%s\n", label, best[c], all[c], rows / (best[c] / 1000), cpus[c]
     }
-    printf "ratio: reference_merge/lode_merge %.2f, reference_merge/lode_delete_insert %.2f (goal >= 0.9)\n", best["reference_merge"] / best["merge"], best["reference_merge"] / best["delete_insert"]
+    if (bcpu["merge"] > 0) printf "ratio.backend_cpu: reference_merge/lode_merge %.2f\n", bcpu["reference_merge"] / bcpu["merge"]
+    printf "ratio: reference_merge/lode_merge %.2f, reference_merge/lode_delete_insert %.2f (goal >= 1.0)\n", best["reference_merge"] / best["merge"], best["reference_merge"] / best["delete_insert"]
     printf "ratio.same_sql: reference_delete_insert/lode_delete_insert %.2f (lode overhead on that strategy)\n", best["reference_delete_insert"] / best["delete_insert"]
     exit bad
   }' "$tmp/out"

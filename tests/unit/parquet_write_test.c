@@ -2,6 +2,7 @@
  * the wrong shape fails naming the column, none is written differently) and
  * its footer, parsed back with lode's own footer parser. DuckDB checks the
  * values themselves (tests/lua/sql/unload_test.lua). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,5 +179,39 @@ int main(void)
     lode_pqw_output(w, &n);
     ok(n == 0, "consumed");
     lode_pqw_free(w);
+
+    /* numbers given as numbers write the same file as their text */
+    lode_pqw_column ncols[] = { { "i", LODE_PQW_INT32, 0, 0 }, { "l", LODE_PQW_INT64, 0, 0 },
+                                { "f", LODE_PQW_FLOAT, 0, 0 }, { "d", LODE_PQW_DOUBLE, 0, 0 } };
+    lode_pqw *a = lode_pqw_open(NULL, ncols, 4, 0, err, sizeof err), *b = lode_pqw_open(NULL, ncols, 4, 0, err, sizeof err);
+    const int64_t ints[][2] = { { INT32_MIN, INT64_MIN }, { INT32_MAX, INT64_MAX }, { 0, -1 } };
+    const double dbls[][2] = { { -2.25, 5e-324 }, { 1.5, -1.7976931348623157e308 }, { 3, 0.1 } };
+    const char *texts[][4] = { { "-2147483648", "-9223372036854775808", "-2.25", "4.9406564584124654e-324" },
+                               { "2147483647", "9223372036854775807", "1.5", "-1.7976931348623157e+308" },
+                               { "0", "-1", "3", "0.10000000000000001" } };
+    int same = a && b;
+    for (int r = 0; r < 3 && same; r++) {
+        same &= lode_pqw_number(a, 0, 1, ints[r][0], 0, err, sizeof err) == 0 &&
+                lode_pqw_number(a, 1, 1, ints[r][1], 0, err, sizeof err) == 0 &&
+                lode_pqw_number(a, 2, r == 2, 3, dbls[r][0], err, sizeof err) == 0 &&
+                lode_pqw_number(a, 3, 0, 0, dbls[r][1], err, sizeof err) == 0 && lode_pqw_end_row(a, err, sizeof err) == 0;
+        for (int k = 0; k < 4; k++) same &= put(b, k, texts[r][k]) == 0;
+        same &= lode_pqw_end_row(b, err, sizeof err) == 0;
+    }
+    same &= lode_pqw_close(a, err, sizeof err) == 0 && lode_pqw_close(b, err, sizeof err) == 0;
+    size_t na = 0, nb = 0;
+    const void *pa = a ? lode_pqw_output(a, &na) : NULL, *pb = b ? lode_pqw_output(b, &nb) : NULL;
+    ok(same && na == nb && na > 0 && memcmp(pa, pb, na) == 0, "INT32/INT64/FLOAT/DOUBLE from numbers: the file their text writes (%s)", err);
+    lode_pqw_free(a);
+    lode_pqw_free(b);
+    a = lode_pqw_open(NULL, ncols, 4, 0, err, sizeof err);
+    ok(lode_pqw_number(a, 0, 1, (int64_t)INT32_MAX + 1, 0, err, sizeof err) < 0 && strstr(err, "column i") &&
+       strstr(err, "2147483648"), "an int32 out of range fails, naming the column: %s", err);
+    lode_pqw_free(a);
+    a = lode_pqw_open(NULL, ncols, 4, 0, err, sizeof err);
+    ok(lode_pqw_number(a, 0, 0, 0, 1.5, err, sizeof err) < 0 && strstr(err, "column i") && strstr(err, "1.5"),
+       "a float for an integer column fails: %s", err);
+    ok(lode_pqw_number(a, 1, 1, 1, 0, err, sizeof err) < 0 && strstr(err, "out of order"), "out of order: %s", err);
+    lode_pqw_free(a);
     return done_testing();
 }

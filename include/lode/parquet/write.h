@@ -54,6 +54,10 @@ lode_pqw *lode_pqw_open(const char *path, const lode_pqw_column *cols, int ncols
 int lode_pqw_set_codec(lode_pqw *w, int codec, char *err, size_t errlen);
 /* The next value of column `col` in the current row; text NULL = SQL NULL. */
 int lode_pqw_value(lode_pqw *w, int col, const char *text, size_t len, char *err, size_t errlen);
+/* The next value of an INT32, INT64, FLOAT or DOUBLE column as a number, not
+ * text (no printing and parsing back): is_int says whether i (an integer) or
+ * d holds it; an integer column takes integers only, in its range. */
+int lode_pqw_number(lode_pqw *w, int col, int is_int, int64_t i, double d, char *err, size_t errlen);
 int lode_pqw_end_row(lode_pqw *w, char *err, size_t errlen);
 /* End the row group being built now (a no-op when it is empty): callers that
  * size row groups by rows rather than bytes. */

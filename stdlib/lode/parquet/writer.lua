@@ -84,32 +84,28 @@ function M.column_type(name, ty)
   fail("usage", ("column %s: unknown type '%s'"):format(name, ty))
 end
 
--- A Lua value as the text lode.parquetwrite takes for the column, or false (NULL).
+-- A Lua value as lode.parquetwrite takes it for the column: text, a number
+-- (int and float columns), or false (NULL).
 local function text_of(col, v)
   if v == nil or v == core.null then
     return false
   end
   local pt, tv = col.pq.type, type(v)
-  if pt == "boolean" then
+  if tv == "string" and (pt == "string" or pt == "date") then -- the common case first
+    return v
+  elseif pt == "boolean" then
     if tv == "boolean" then
       return v and "t" or "f"
     end
   elseif pt == "int32" or pt == "int64" then
     if math.type(v) == "integer" then
-      return tostring(v)
+      return v -- the C writer checks an int32's range
     elseif tv == "string" and v:match("^%-?%d+$") then
       return v
     end
   elseif pt == "float" or pt == "double" then
     if tv == "number" then
-      if v ~= v then
-        return "nan"
-      elseif v == math.huge then
-        return "inf"
-      elseif v == -math.huge then
-        return "-inf"
-      end
-      return ("%.17g"):format(v)
+      return v
     end
   elseif pt == "decimal" then
     if math.type(v) == "integer" then
@@ -119,6 +115,9 @@ local function text_of(col, v)
     end
   elseif pt == "timestamp" or pt == "timestamptz" then
     if tv == "string" then
+      if #v > 10 and v:byte(11) ~= 84 then -- not 'T': as PostgreSQL prints it (the C writer parses it)
+        return v
+      end
       -- ISO 8601 'T' separator as PostgreSQL prints it, with a space
       if v:match("^%d%d%d%d%-%d%d%-%d%d$") then
         return v .. " 00:00:00" -- a date is its midnight
@@ -194,7 +193,7 @@ end
 
 local function open_file(self, columns)
   local pq = {}
-  self.cols, self.cols_out = {}, {}
+  self.cols, self.cols_out, self.vals = {}, {}, {}
   for i, c in ipairs(columns) do
     if type(c) ~= "table" or type(c.name) ~= "string" or c.name == "" then
       fail("usage", ("columns[%d] must be { name = 'col', type = 'bigint' }"):format(i))
@@ -262,8 +261,9 @@ local function abort_stream(self)
 end
 
 local function put_row(self, row)
-  local vals = {}
-  for i, c in ipairs(self.cols) do
+  local vals, cols = self.vals, self.cols -- one values table per writer: the C writer copies them
+  for i = 1, #cols do
+    local c = cols[i]
     vals[i] = text_of(c, row[c.name])
   end
   local ok, err = pcall(self.pq.write, self.pq, vals)

@@ -6,16 +6,36 @@
 --   local r = require("lode.sources.postgres").extract(src, {
 --     table = "public.orders", cursor_column = "updated_at", since = c:get(),
 --     to = "s3://lake/staging/orders/" .. run_id .. "/", chunk_rows = 1000000 })
---   -- r = { files = { {url=, rows=, bytes=, etag=} }, rows =, max = greatest cursor value extracted, columns = }
+--   -- r = { files = { {url=, rows=, bytes=, etag=} }, rows =, max = greatest cursor value extracted
+--   --       (nil when no row is past since), columns =, snapshot = }
 --
 -- One REPEATABLE READ transaction: every chunk comes from the same snapshot,
 -- so a concurrent writer never tears a row set or duplicates a row across
 -- chunks. Rows stream in single-row mode (tx:rows), memory is one Parquet
 -- row group. Ordered by the cursor column (when given), so `max` is the last
 -- row's. timestamptz columns are written as UTC timestamps.
--- A cursor on a column the writer sets at commit time can still miss rows
--- that commit later with an older value: prefer a sequence or a commit-order
--- column.
+--
+-- What an incremental run (since = the previous max) guarantees:
+-- * `cursor_column > since` alone takes every row committed after the
+--   previous snapshot only when the column's values follow commit order. A
+--   sequence or now() does not: a transaction in flight when the previous
+--   snapshot was taken (it drew id 100, another drew 101 and committed first)
+--   commits a value below that snapshot's max later, and `> since` never
+--   takes it. That is the classic incremental-cursor hole.
+-- * With after_snapshot = the previous run's r.snapshot (PostgreSQL 13+, a
+--   table source) a row is also taken when the transaction that last wrote
+--   it (its xmin) was not visible to that snapshot, whatever its cursor
+--   value: no row committed after the previous snapshot is skipped. A row
+--   updated since then comes again with its new values (a source with
+--   updates is loaded with merge.upsert on its key; an append-only one with
+--   copy.into gets each row once). Keep both values, e.g. in two cursors set
+--   in the load's transaction. Valid while fewer than 2^31 transactions
+--   separate the two runs (a row's xmin is 32 bits); an older snapshot is
+--   refused (code snapshot_too_old): extract everything again.
+-- * limit = n cuts a batch after the n-th row but never between rows that
+--   share a cursor value (the next batch starts after it), so a batch may
+--   hold more than n rows; limit with after_snapshot is refused (the rows a
+--   cut batch left behind would be older than its snapshot).
 
 local core = require "lode.core"
 local sql = require "lode.sql"
@@ -70,10 +90,12 @@ function M.columns(db, tablename)
   return cols
 end
 
---- postgres.extract(db, opts) -> { files =, rows =, max =, columns = }
+--- postgres.extract(db, opts) -> { files =, rows =, max =, columns =, snapshot = }
 --- opts: table or query (with columns =), to (directory or s3:// prefix),
---- cursor_column, since, limit (rows at most: one batch of an incremental load), chunk_rows (1000000),
---- row_group_rows (100000), prefix ("part").
+--- cursor_column, since, after_snapshot (a previous run's r.snapshot: see above),
+--- limit (one batch of an incremental load), chunk_rows (1000000),
+--- row_group_rows (100000), prefix ("part"). r.snapshot is the snapshot the
+--- rows come from (pg_current_snapshot() as text; nil before PostgreSQL 13).
 function M.extract(db, opts)
   opts = opts or {}
   if (opts.table == nil) == (opts.query == nil) then
@@ -87,30 +109,80 @@ function M.extract(db, opts)
   end
   local to = opts.to:sub(-1) == "/" and opts.to or (opts.to .. "/")
   local chunk = opts.chunk_rows or 1000000
+  local cc = opts.cursor_column
+  local after = opts.after_snapshot
+  if after ~= nil then
+    if type(after) ~= "string" or not after:match("^%d+:%d+:[%d,]*$") then
+      fail("usage", "sources.postgres.extract: after_snapshot must be a previous run's r.snapshot ('xmin:xmax:xip,...')")
+    end
+    if not cc or not opts.table then
+      fail("usage", "sources.postgres.extract: after_snapshot needs table = and cursor_column =")
+    end
+    if opts.limit then
+      fail("usage", "sources.postgres.extract: after_snapshot cannot be combined with limit (a cut batch would "
+        .. "leave rows older than its snapshot behind)")
+    end
+  end
+  if opts.limit ~= nil and (math.type(opts.limit) ~= "integer" or opts.limit < 1) then
+    fail("usage", "sources.postgres.extract: limit must be a positive integer")
+  end
   local result = { files = {}, rows = 0 }
   db:transaction(function(tx)
     tx:exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    -- the first statement takes the transaction's snapshot; name it (13+)
+    local v = tx:query("SELECT current_setting('server_version_num') AS v")[1].v
+    if (tonumber(v) or 0) >= 130000 then
+      result.snapshot = tx:query("SELECT pg_catalog.pg_current_snapshot()::text AS s")[1].s
+    end
     local cols = opts.columns or M.columns(tx, opts.table)
     local list = {}
     for i, c in ipairs(cols) do
       list[i] = c.expr and (c.expr .. " AS " .. sql.ident(c.name)) or sql.ident(c.name)
     end
-    local from = opts.table and sql.qname(opts.table) or ("(" .. opts.query:gsub("[%s;]+$", "") .. ") AS lode_src")
-    local q = ("SELECT %s FROM %s"):format(table.concat(list, ", "), from)
+    local from = opts.table and (sql.qname(opts.table) .. " AS lode_src")
+      or ("(" .. opts.query:gsub("[%s;]+$", "") .. ") AS lode_src")
+    local q = ""
     local params = {}
-    local cc = opts.cursor_column
     if cc then
+      local where = ""
       if opts.since ~= nil then
-        q = q .. (" WHERE %s > $1"):format(sql.ident(cc))
+        local cond = ("%s > $1"):format(sql.ident(cc))
         params[1] = opts.since
+        if after then
+          if not result.snapshot then
+            fail("unsupported", "sources.postgres.extract: after_snapshot needs PostgreSQL 13 or later")
+          end
+          -- a row's xmin is 32 bits: widen it to the xid8 it was, counting back from this snapshot's xmax
+          local xmax = math.tointeger(tonumber(result.snapshot:match("^%d+:(%d+):")))
+          local prev_xmin = math.tointeger(tonumber(after:match("^(%d+):")))
+          if xmax - prev_xmin >= 2147483648 or prev_xmin > xmax then
+            fail("snapshot_too_old", ("sources.postgres.extract: after_snapshot %s is %d transactions old "
+              .. "(at most 2^31): extract %s again without since"):format(after, xmax - prev_xmin, sql.qname(opts.table)))
+          end
+          cond = cond .. (" OR NOT pg_catalog.pg_visible_in_snapshot((%d - ((%d - lode_src.xmin::text::bigint) "
+            .. "%% 4294967296 + 4294967296) %% 4294967296)::text::pg_catalog.xid8, $2::pg_catalog.pg_snapshot)")
+            :format(xmax, xmax)
+          params[2] = after
+          -- a late row's value is at most since: it must not move max back
+          list[#list + 1] = ("(%s > $1) AS lode_past_since"):format(sql.ident(cc))
+        end
+        where = " WHERE (" .. cond .. ")"
+      end
+      q = ("SELECT %s FROM %s"):format(table.concat(list, ", "), from)
+      if opts.limit then
+        -- up to the limit-th row's cursor value, all of its ties: the next batch starts after it
+        q = q .. where .. (where == "" and " WHERE " or " AND ")
+          .. ("%s <= (SELECT max(%s) FROM (SELECT %s FROM %s%s ORDER BY %s LIMIT %d) AS lode_batch)")
+          :format(sql.ident(cc), sql.ident(cc), sql.ident(cc), from, where, sql.ident(cc), opts.limit)
+      else
+        q = q .. where
       end
       q = q .. (" ORDER BY %s"):format(sql.ident(cc))
-    end
-    if opts.limit then
-      if math.type(opts.limit) ~= "integer" or opts.limit < 1 then
-        fail("usage", "sources.postgres.extract: limit must be a positive integer")
+    else
+      q = ("SELECT %s FROM %s"):format(table.concat(list, ", "), from)
+      if opts.limit then
+        q = q .. (" LIMIT %d"):format(opts.limit)
       end
-      q = q .. (" LIMIT %d"):format(opts.limit) -- with cursor_column: the next batch of an incremental load
     end
     result.columns = cols
     local w, n = nil, 0
@@ -132,7 +204,7 @@ function M.extract(db, opts)
       end
       w:write(row)
       result.rows = result.rows + 1
-      if cc and row[cc] ~= core.null then
+      if cc and row[cc] ~= core.null and (not after or row.lode_past_since == true) then
         result.max = row[cc]
       end
       if w.rows >= chunk then

@@ -362,3 +362,33 @@ t.test("a target without a primary key needs key =; bad options are named", func
   t.eq(res.inserted, 1)
   wh:close()
 end)
+
+-- The join of stage and target (join = auto | index | hash) changes the plan,
+-- never the result: each strategy and join against PostgreSQL's own MERGE of
+-- the same batch into a copy of the target (the oracle), on a target large
+-- enough (and analyzed) for auto to probe the key index.
+t.test("join = auto, index and hash give PostgreSQL's own MERGE result", function()
+  local wh = connect()
+  wh:exec("DROP TABLE IF EXISTS mj_src, mj_oracle")
+  wh:exec("CREATE TABLE mj_src AS SELECT g AS id, g * 3 AS amount, 'new ' || g AS note FROM generate_series(4901, 5200) g")
+  wh:exec([[CREATE TABLE mj_oracle AS SELECT g AS id, g AS amount, 'old ' || g AS note FROM generate_series(1, 5000) g]])
+  wh:exec("ALTER TABLE mj_oracle ADD PRIMARY KEY (id)")
+  wh:exec([[MERGE INTO mj_oracle t USING mj_src s ON t.id = s.id WHEN MATCHED THEN UPDATE SET amount = s.amount,
+    note = s.note WHEN NOT MATCHED THEN INSERT (id, amount, note) VALUES (s.id, s.amount, s.note)]])
+  for _, strategy in ipairs(STRATEGIES) do
+    for _, join in ipairs { "auto", "index", "hash" } do
+      wh:exec("DROP TABLE IF EXISTS mj_t")
+      wh:exec("CREATE TABLE mj_t AS SELECT g AS id, g AS amount, 'old ' || g AS note FROM generate_series(1, 5000) g")
+      wh:exec("ALTER TABLE mj_t ADD PRIMARY KEY (id)")
+      wh:exec("ANALYZE mj_t")
+      local r = merge.upsert(wh, { target = "mj_t", query = "SELECT * FROM mj_src", strategy = strategy, join = join })
+      t.eq({ r.inserted, r.updated }, { 200, 100 }, strategy .. "/" .. join .. ": counts")
+      t.eq(wh:query([[SELECT count(*)::int AS n FROM ((SELECT * FROM mj_t EXCEPT SELECT * FROM mj_oracle) UNION ALL
+        (SELECT * FROM mj_oracle EXCEPT SELECT * FROM mj_t)) d]])[1].n, 0, strategy .. "/" .. join .. ": the oracle's rows")
+      t.eq(wh:query("SELECT current_setting('enable_hashjoin') AS h")[1].h, "on", "the session's settings are left alone")
+    end
+  end
+  t.raises(function() merge.upsert(wh, { target = "mj_t", query = "SELECT * FROM mj_src", join = "nested" }) end,
+    "unknown join")
+  wh:exec("DROP TABLE mj_src, mj_oracle, mj_t")
+end)
