@@ -101,6 +101,10 @@ const char *lode_decoder_file(const lode_decoder *d);
 /* The COPY text rows produced since the last reset. */
 const char *lode_decoder_output(const lode_decoder *d, size_t *len);
 void lode_decoder_output_reset(lode_decoder *d);
+/* Rows go to b (appended; the caller's buffer, which must stay valid until
+ * the next call with NULL, which restores the decoder's own buffer). A
+ * failed feed leaves b as it was given. */
+void lode_decoder_output_to(lode_decoder *d, lode_buf *b);
 
 /* Bad rows kept since the last clear, and the column names they refer to. */
 size_t lode_decoder_nbad(const lode_decoder *d);
