@@ -307,6 +307,11 @@ static int l_decoder(lua_State *L)
     }
     o.columns = cols;
     o.ncols = n;
+    o.binary = opt_bool(L, 1, "binary");
+    for (size_t i = 0; o.binary && i < n; i++)
+        if (!lode_conv_binary_type(cols[i].col.type))
+            return luaL_error(L, "load.decoder: column %d ('%s') has a type binary output does not render",
+                              (int)i + 1, cols[i].name);
 
     decoder_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
     u->d = NULL;

@@ -7,6 +7,7 @@
  * with ACCEPTINVCHARS, ROUNDEC, TRIMBLANKS and ACCEPTANYDATE. A rejected field leaves the output untouched and says
  * why in Redshift's words (err_code as in STL_LOAD_ERRORS). */
 #include "lode/load/load.h"
+#include "lode/pg/pg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -97,7 +98,7 @@ static int put_null(lode_buf *out) { return lode_buf_append(out, "\\N", 2); }
 /* Text for a character column: UTF-8 checked (ACCEPTINVCHARS replaces bad
  * bytes and NULs), length checked or truncated on a character boundary. */
 static int conv_text(const lode_load_column *col, const lode_conv_opts *o, const char *p, size_t n,
-                     lode_buf *out, lode_conv_error *e)
+                     lode_buf *out, lode_conv_error *e, int raw)
 {
     const unsigned char *s = (const unsigned char *)p;
     size_t mark = out->len;
@@ -119,7 +120,7 @@ static int conv_text(const lode_load_column *col, const lode_conv_opts *o, const
             while (j < n && s[j] != 0 && s[j] < 0x80) j++;
             chunk = p + i; k = j - i;
             if (bytes + k > limit) k = limit - bytes;
-            if (k && put_escaped(out, chunk, k)) goto oom;
+            if (k && (raw ? lode_buf_append(out, chunk, k) : put_escaped(out, chunk, k))) goto oom;
             bytes += k;
             if (j - i > k) goto too_long;
             i = j;
@@ -133,7 +134,7 @@ static int conv_text(const lode_load_column *col, const lode_conv_opts *o, const
             i += 1;
         }
         if (bytes + k > limit) goto too_long;
-        if (put_escaped(out, chunk, k)) goto oom;
+        if (raw ? lode_buf_append(out, chunk, k) : put_escaped(out, chunk, k)) goto oom;
         bytes += k;
     }
     return 0;
@@ -654,22 +655,26 @@ static int all_blank(const char *p, size_t n)
     return 1;
 }
 
-int lode_conv_field(const lode_load_column *col, const lode_conv_opts *o,
-                    const char *p, size_t n, int quoted, int is_null,
-                    lode_buf *out, lode_conv_error *err)
+/* NULL: \N in text form; in raw form nothing, and *null set. */
+#define PUT_NULL() (raw ? (*null = 1, 0) : put_null(out))
+
+/* One field in text COPY form (raw 0), or as the bare value text with
+ * NULL reported in *null (raw 1: no escapes, for the binary renderer). */
+static int conv_field(const lode_load_column *col, const lode_conv_opts *o, const char *p, size_t n, int quoted,
+                      int is_null, lode_buf *out, lode_conv_error *err, int raw, int *null)
 {
     err->code = 0;
     err->reason[0] = 0;
-    if (is_null) return put_null(out);
-    if (o->null_as && !quoted && n == o->null_as_len && memcmp(p, o->null_as, n) == 0) return put_null(out);
+    if (is_null) return PUT_NULL();
+    if (o->null_as && !quoted && n == o->null_as_len && memcmp(p, o->null_as, n) == 0) return PUT_NULL();
     int is_text = col->type == LODE_LT_TEXT || col->type == LODE_LT_OTHER || col->type == LODE_LT_JSON;
     if (o->trimblanks && col->type == LODE_LT_TEXT)
         while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
     if (is_text) {
-        if (n == 0 && o->emptyasnull) return put_null(out);
-        if (o->blanksasnull && all_blank(p, n)) return put_null(out);
+        if (n == 0 && o->emptyasnull) return PUT_NULL();
+        if (o->blanksasnull && all_blank(p, n)) return PUT_NULL();
         size_t mark = out->len;
-        int rc = conv_text(col, o, p, n, out, err);
+        int rc = conv_text(col, o, p, n, out, err, raw);
         if (rc == 0 && col->type == LODE_LT_JSON && n == 0) {
             out->len = mark;
             return conv_fail(err, LODE_ERR_JSON, "Invalid JSON value '%s'", p, n);
@@ -677,7 +682,7 @@ int lode_conv_field(const lode_load_column *col, const lode_conv_opts *o,
         return rc;
     }
     /* other types: empty (and with BLANKSASNULL, blank) is NULL */
-    if (n == 0 || (o->blanksasnull && all_blank(p, n))) return put_null(out);
+    if (n == 0 || (o->blanksasnull && all_blank(p, n))) return PUT_NULL();
     switch (col->type) {
     case LODE_LT_INT2: case LODE_LT_INT4: case LODE_LT_INT8:
         return conv_int(col, p, n, out, err);
@@ -695,12 +700,157 @@ int lode_conv_field(const lode_load_column *col, const lode_conv_opts *o,
             out->len = mark;
             err->code = 0;
             err->reason[0] = 0;
-            return put_null(out);               /* ACCEPTANYDATE: what does not parse is NULL */
+            return PUT_NULL();               /* ACCEPTANYDATE: what does not parse is NULL */
         }
         return conv_datetime(col, o, p, n, out, err);
     case LODE_LT_TIME: case LODE_LT_TIMETZ:
         return conv_datetime(col, o, p, n, out, err);
     default:
-        return conv_text(col, o, p, n, out, err);
+        return conv_text(col, o, p, n, out, err, raw);
     }
+}
+
+int lode_conv_field(const lode_load_column *col, const lode_conv_opts *o,
+                    const char *p, size_t n, int quoted, int is_null,
+                    lode_buf *out, lode_conv_error *err)
+{
+    return conv_field(col, o, p, n, quoted, is_null, out, err, 0, NULL);
+}
+
+/* ---- binary COPY form ----------------------------------------------------------------- */
+
+int lode_conv_binary_type(lode_load_type t)
+{
+    switch (t) {
+    case LODE_LT_TEXT: case LODE_LT_INT2: case LODE_LT_INT4: case LODE_LT_INT8: case LODE_LT_NUMERIC:
+    case LODE_LT_FLOAT4: case LODE_LT_FLOAT8: case LODE_LT_BOOL: case LODE_LT_DATE: case LODE_LT_TIME:
+    case LODE_LT_TIMESTAMP: case LODE_LT_TIMESTAMPTZ:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Days from 2000-01-01 (PostgreSQL's epoch) to y-m-d. */
+static int64_t days_from_2000(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468 - 10957;   /* 10957: 1970-01-01 to 2000-01-01 */
+}
+
+static int64_t num(const char *p, size_t n)
+{
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) v = v * 10 + (p[i] - '0');
+    return v;
+}
+
+/* "HH:MI:SS[.ffffff]" at p (as put_time writes it) -> microseconds; *used the bytes read. */
+static int64_t time_usec(const char *p, size_t n, size_t *used)
+{
+    int64_t us = ((num(p, 2) * 60 + num(p + 3, 2)) * 60 + num(p + 6, 2)) * 1000000;
+    size_t i = 8;
+    if (i < n && p[i] == '.') {
+        us += num(p + i + 1, 6);
+        i += 7;
+    }
+    *used = i;
+    return us;
+}
+
+/* The value text conv_field wrote (canonical: put_date, put_time, "%llu",
+ * "%.17g", the normalised decimal) in PostgreSQL's binary send format,
+ * by the binary COPY builders of pg/copy.c. 0, -1 out of memory, -2 (err
+ * filled) when the server would refuse the text. */
+static int text_to_binary(const lode_load_column *col, const char *p, size_t n, lode_copy_buf *b, lode_conv_error *e)
+{
+    switch (col->type) {
+    case LODE_LT_INT2: case LODE_LT_INT4: case LODE_LT_INT8: {
+        int neg = p[0] == '-';
+        uint64_t v = (uint64_t)num(p + neg, n - (size_t)neg);
+        if (neg) v = (uint64_t)0 - v;
+        return col->type == LODE_LT_INT2 ? lode_copy_bin_int2(b, (int16_t)v)
+             : col->type == LODE_LT_INT4 ? lode_copy_bin_int4(b, (int32_t)v) : lode_copy_bin_int8(b, (int64_t)v);
+    }
+    case LODE_LT_BOOL:
+        return lode_copy_bin_bool(b, p[0] == 't');
+    case LODE_LT_FLOAT8: case LODE_LT_FLOAT4: {
+        char buf[80];
+        memcpy(buf, p, n);
+        buf[n] = 0;
+        if (col->type == LODE_LT_FLOAT8) return lode_copy_bin_float8(b, strtod(buf, NULL));
+        errno = 0;
+        float v = strtof(buf, NULL);
+        /* float4in refuses what strtof takes to 0 or infinity with ERANGE, failing the
+         * text COPY: the same value fails this load too */
+        if (errno == ERANGE && (v == 0.0f || isinf(v))) {
+            snprintf(e->reason, sizeof e->reason, "\"%.80s\" is out of range for type real", buf);
+            e->code = 0;
+            return -2;
+        }
+        return lode_copy_bin_float4(b, v);
+    }
+    case LODE_LT_NUMERIC:
+        return lode_copy_bin_numeric_text(b, p, n);
+    case LODE_LT_DATE:
+        return lode_copy_bin_int4(b, (int32_t)days_from_2000(num(p, 4), num(p + 5, 2), num(p + 8, 2)));
+    case LODE_LT_TIME: {
+        size_t used;
+        return lode_copy_bin_int8(b, time_usec(p, n, &used));
+    }
+    case LODE_LT_TIMESTAMP: case LODE_LT_TIMESTAMPTZ: {
+        size_t used;
+        int64_t us = days_from_2000(num(p, 4), num(p + 5, 2), num(p + 8, 2)) * 86400 * 1000000;
+        us += time_usec(p + 11, n - 11, &used);
+        if (col->type == LODE_LT_TIMESTAMPTZ) {
+            const char *z = p + 11 + used;   /* "+hh:mm" */
+            int64_t off = (num(z + 1, 2) * 60 + num(z + 4, 2)) * 60 * 1000000;
+            us += z[0] == '-' ? off : -off;
+        }
+        return lode_copy_bin_int8(b, us);
+    }
+    default:
+        return -1;
+    }
+}
+
+int lode_conv_field_binary(const lode_load_column *col, const lode_conv_opts *o,
+                           const char *p, size_t n, int quoted, int is_null,
+                           lode_buf *out, lode_buf *scratch, lode_conv_error *err)
+{
+    size_t mark = out->len;
+    int null = 0, rc;
+    if (col->type == LODE_LT_TEXT) {
+        /* the value's bytes straight after their length word */
+        if (lode_buf_append(out, "\0\0\0\0", 4)) goto oom;
+        if (conv_field(col, o, p, n, quoted, is_null, out, err, 1, &null) != 0) {
+            out->len = mark;
+            return -1;
+        }
+        uint32_t len = null ? 0xFFFFFFFFu : (uint32_t)(out->len - mark - 4);
+        unsigned char *w = (unsigned char *)out->data + mark;
+        w[0] = (unsigned char)(len >> 24); w[1] = (unsigned char)(len >> 16);
+        w[2] = (unsigned char)(len >> 8); w[3] = (unsigned char)len;
+        return 0;
+    }
+    scratch->len = 0;
+    if (conv_field(col, o, p, n, quoted, is_null, scratch, err, 1, &null) != 0) return -1;
+    lode_copy_buf b = { (unsigned char *)out->data, out->len, out->cap };
+    err->code = 0;
+    rc = null ? lode_copy_bin_null(&b) : text_to_binary(col, scratch->data, scratch->len, &b, err);
+    out->data = (char *)b.data;   /* grown (moved) by the builders */
+    out->len = b.len;
+    out->cap = b.cap;
+    if (rc == 0) return 0;
+    out->len = mark;
+    if (rc == -2) return -2;
+oom:
+    out->len = mark;
+    err->code = 0;
+    snprintf(err->reason, sizeof err->reason, "out of memory");
+    return -1;
 }

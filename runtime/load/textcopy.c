@@ -484,7 +484,7 @@ lode_textcopy *lode_textcopy_start(lode_pg_conn *c, const char *sql, lode_decode
     }
     static const lode_copy_in_callbacks cbs = { on_ready, on_finish };
     const char *why = NULL;
-    t->ci = lode_copy_in_start(c, sql, LODE_COPY_TEXT, &cbs, t, &why);
+    t->ci = lode_copy_in_start(c, sql, lode_decoder_binary(dec) ? LODE_COPY_BINARY : LODE_COPY_TEXT, &cbs, t, &why);
     if (!t->ci) {
         snprintf(err, errlen, "%s", why ? why : "cannot start the COPY");
         lode_textcopy_free(t);

@@ -871,7 +871,7 @@ local function read_jsonpaths(o, ncols)
   return paths
 end
 
-local function decoder_for(o, cols)
+local function decoder_for(o, cols, binary)
   local z
   if o.gzip then z = "gzip" elseif o.bzip2 then z = "bzip2" elseif o.zstd then z = "zstd" else z = "auto" end
   local jsonpaths
@@ -891,7 +891,7 @@ local function decoder_for(o, cols)
     ignoreheader = o.ignoreheader, fillrecord = o.fillrecord, null_as = o.null_as, emptyasnull = o.emptyasnull,
     blanksasnull = o.blanksasnull, truncatecolumns = o.truncatecolumns, acceptinvchars = o.acceptinvchars,
     roundec = o.roundec, trimblanks = o.trimblanks, acceptanydate = o.acceptanydate,
-    dateformat = o.dateformat, timeformat = o.timeformat, compression = z,
+    dateformat = o.dateformat, timeformat = o.timeformat, compression = z, binary = binary,
   }
 end
 
@@ -1008,15 +1008,23 @@ end
 -- streams: the bad rows of all of them count against MAXERROR (acc.account,
 -- counted in C as each file ends) and are kept in acc.errors for
 -- lode.load_errors.
+-- The column types the decoder renders in binary COPY form; a table with
+-- any other column is loaded in text form (the server parses that column).
+local BINARY_TYPES = { text = true, varchar = true, bpchar = true, int2 = true, int4 = true, int8 = true,
+                       numeric = true, float4 = true, float8 = true, bool = true, date = true, time = true,
+                       timestamp = true, timestamptz = true }
+
 local function load_text(s, o, todo, cols, result, target, acc, sid, show, t0, progress)
   if M._lua_text_path then
     return load_text_lua(s, o, todo, cols, result, target, acc, sid, show, t0)
   end
-  local dec = decoder_for(o, cols)
   local names = {}
+  local binary = not M._text_copy_text
   for i, c in ipairs(cols) do
     names[i] = c.name
+    binary = binary and BINARY_TYPES[c.type] == true
   end
+  local dec = decoder_for(o, cols, binary)
   local conn = s.conn
   if not conn then
     error(core.error({ op = "copy", code = "unsupported", message =
@@ -1027,7 +1035,8 @@ local function load_text(s, o, todo, cols, result, target, acc, sid, show, t0, p
   for i, f in ipairs(todo) do
     urls[i], sizes[i], etags[i] = f.url, f.size, f.etag
   end
-  local ok, r = pcall(load.text_copy, conn, ("COPY %s (%s) FROM STDIN"):format(target, sql.idents(names)), dec,
+  local ok, r = pcall(load.text_copy, conn, ("COPY %s (%s) FROM STDIN%s"):format(target, sql.idents(names),
+    binary and " (FORMAT binary)" or ""), dec,
     urls, { sizes = sizes, etags = etags, errors = acc.account, depth = o.concurrency, progress = progress })
   local errors = acc.errors
   for _, e in ipairs(acc.account:take()) do
