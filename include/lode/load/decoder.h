@@ -1,5 +1,5 @@
 /* lode/load/decoder.h — the decoder of emulated COPY for delimited text and
- * JSON: compressed bytes in, PostgreSQL text COPY rows out, each field
+ * JSON: compressed bytes in, PostgreSQL text (or binary) COPY rows out, each field
  * checked and converted for its target column; rows that fail are kept aside
  * with file, line, column, raw value and reason (STL_LOAD_ERRORS' shape).
  *
