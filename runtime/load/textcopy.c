@@ -266,7 +266,7 @@ static void cancel_fetches(lode_textcopy *t)
  * rows rendered into the COPY's staging buffer. 0, or -1 when the load failed. */
 static int decode_into_copy(lode_textcopy *t, size_t file, const char *p, size_t n)
 {
-    lode_copy_buf *cb = lode_copy_in_buffer(t->ci);
+    lode_copy_buf *cb = t->ci ? lode_copy_in_buffer(t->ci) : NULL;
     if (!cb) return -1;
     lode_buf view = { (char *)cb->data, cb->len, cb->cap };
     lode_decoder_output_to(t->dec, &view);
@@ -284,7 +284,8 @@ static int decode_into_copy(lode_textcopy *t, size_t file, const char *p, size_t
         lode_decoder_get_stats(t->dec, &s);
         t->progress->rows = s.rows;
     }
-    return lode_copy_in_wrote(t->ci) == LODE_COPY_ERROR ? -1 : 0;
+    /* the server's failure may end the COPY in here (on_finish clears t->ci) */
+    return lode_copy_in_wrote(t->ci) == LODE_COPY_ERROR || !t->ci || t->failed ? -1 : 0;
 }
 
 /* The file's last bytes are in: its last row, its counts, MAXERROR. */
@@ -358,7 +359,7 @@ static void pump_once(lode_textcopy *t)
         }
         const char *data = c->call ? lode_s3_call_result(c->call)->data : NULL;
         while (c->pos < c->len) {
-            if (lode_copy_in_paused(t->ci)) return;
+            if (!t->ci || lode_copy_in_paused(t->ci)) return;
             size_t n = c->len - c->pos < SLICE ? c->len - c->pos : SLICE;
             if (decode_into_copy(t, c->file, data + c->pos, n) != 0) return;
             c->pos += n;
@@ -386,9 +387,9 @@ static void pump(lode_textcopy *t)
     do {
         t->repump = 0;
         pump_once(t);
+        if (t->failed) cancel_fetches(t);   /* a cancelled GET's callback may run in here */
     } while (t->repump);
     t->pumping = 0;
-    if (t->failed) cancel_fetches(t);
     if (t->failed && t->ci && !t->finish_sent) {
         t->finish_sent = 1;
         lode_copy_in_abort(t->ci, "lode: the load failed");
