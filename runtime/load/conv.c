@@ -155,7 +155,11 @@ oom:
 
 /* ---- numbers ------------------------------------------------------------------ */
 
-static int conv_int(const lode_load_column *col, const char *p, size_t n, lode_buf *out, lode_conv_error *e)
+static int64_t days_from_2000(int64_t y, int64_t m, int64_t d);
+
+/* An integer column's value: bin set, straight in binary form; else its text. */
+static int conv_int(const lode_load_column *col, const char *p, size_t n, lode_buf *out, lode_conv_error *e,
+                    lode_copy_buf *bin)
 {
     static const char *names[] = { "Smallint", "Integer", "Bigint" };
     int which = col->type == LODE_LT_INT2 ? 0 : col->type == LODE_LT_INT4 ? 1 : 2;
@@ -179,6 +183,11 @@ static int conv_int(const lode_load_column *col, const char *p, size_t n, lode_b
             return conv_fail(e, LODE_ERR_OVERFLOW, fmt, p, n);
         }
         v = v * 10 + d;
+    }
+    if (bin) {
+        int64_t x = neg ? (int64_t)((uint64_t)0 - v) : (int64_t)v;
+        return which == 0 ? lode_copy_bin_int2(bin, (int16_t)x)
+             : which == 1 ? lode_copy_bin_int4(bin, (int32_t)x) : lode_copy_bin_int8(bin, x);
     }
     char buf[24];
     int k = neg && v ? snprintf(buf, sizeof buf, "-%llu", (unsigned long long)v)
@@ -582,8 +591,25 @@ static int put_time(lode_buf *out, const lode_datetime *dt, int with_tz)
     return lode_buf_append(out, b, (size_t)k);
 }
 
+/* The value put_date / put_time would write, as the server reads that text:
+ * days from 2000-01-01, microseconds since midnight or since 2000-01-01 UTC. */
+static int put_datetime_bin(lode_copy_buf *bin, lode_load_type type, const lode_datetime *dt)
+{
+    int64_t days = days_from_2000(dt->year, dt->month, dt->day);
+    int64_t us = (((int64_t)dt->hour * 60 + dt->minute) * 60 + dt->second) * 1000000 + dt->usec;
+    switch (type) {
+    case LODE_LT_DATE: return lode_copy_bin_int4(bin, (int32_t)days);
+    case LODE_LT_TIME: return lode_copy_bin_int8(bin, us);
+    case LODE_LT_TIMESTAMP: return lode_copy_bin_int8(bin, days * 86400 * 1000000 + us);
+    default: /* timestamptz: put_time writes the offset given, or +00:00 */
+        return lode_copy_bin_int8(bin, days * 86400 * 1000000 + us -
+                                           (dt->has_tz ? (int64_t)dt->tz_minutes * 60 * 1000000 : 0));
+    }
+}
+
+/* A date/time column's value: bin set (not TIMETZ), straight in binary form; else its text. */
 static int conv_datetime(const lode_load_column *col, const lode_conv_opts *o, const char *p, size_t n,
-                         lode_buf *out, lode_conv_error *e)
+                         lode_buf *out, lode_conv_error *e, lode_copy_buf *bin)
 {
     lode_datetime dt;
     size_t mark = out->len;
@@ -595,6 +621,7 @@ static int conv_datetime(const lode_load_column *col, const lode_conv_opts *o, c
             snprintf(fmt, sizeof fmt, "Invalid Date Format - '%%s' does not match DATEFORMAT '%.60s'", f);
             return conv_fail(e, LODE_ERR_DATE, fmt, p, n);
         }
+        if (bin) return put_datetime_bin(bin, col->type, &dt);
         if (put_date(out, &dt)) goto oom;
         return 0;
     }
@@ -604,6 +631,7 @@ static int conv_datetime(const lode_load_column *col, const lode_conv_opts *o, c
         if (lode_parse_datetime(f, p, n, &dt) || dt.has_date) {
             return conv_fail(e, LODE_ERR_TIMESTAMP, "Invalid time format - '%s' (HH:MI:SS expected)", p, n);
         }
+        if (bin && col->type == LODE_LT_TIME) return put_datetime_bin(bin, col->type, &dt);
         if (put_time(out, &dt, col->type == LODE_LT_TIMETZ)) goto oom;
         return 0;
     }
@@ -635,6 +663,7 @@ static int conv_datetime(const lode_load_column *col, const lode_conv_opts *o, c
                 }
             }
         }
+        if (bin) return put_datetime_bin(bin, col->type, &dt);
         if (put_date(out, &dt) || lode_buf_putc(out, ' ') ||
             put_time(out, &dt, col->type == LODE_LT_TIMESTAMPTZ)) goto oom;
         return 0;
@@ -660,8 +689,10 @@ static int all_blank(const char *p, size_t n)
 
 /* One field in text COPY form (raw 0), or as the bare value text with
  * NULL reported in *null (raw 1: no escapes, for the binary renderer). */
+/* bin: integers and dates/times (not TIMETZ) go there in binary form, and
+ * *null stays 0 for them; other types write their text to out as above. */
 static int conv_field(const lode_load_column *col, const lode_conv_opts *o, const char *p, size_t n, int quoted,
-                      int is_null, lode_buf *out, lode_conv_error *err, int raw, int *null)
+                      int is_null, lode_buf *out, lode_conv_error *err, int raw, int *null, lode_copy_buf *bin)
 {
     err->code = 0;
     err->reason[0] = 0;
@@ -685,7 +716,7 @@ static int conv_field(const lode_load_column *col, const lode_conv_opts *o, cons
     if (n == 0 || (o->blanksasnull && all_blank(p, n))) return PUT_NULL();
     switch (col->type) {
     case LODE_LT_INT2: case LODE_LT_INT4: case LODE_LT_INT8:
-        return conv_int(col, p, n, out, err);
+        return conv_int(col, p, n, out, err, bin);
     case LODE_LT_NUMERIC:
         return conv_numeric(col, o, p, n, out, err);
     case LODE_LT_FLOAT4: case LODE_LT_FLOAT8:
@@ -695,16 +726,16 @@ static int conv_field(const lode_load_column *col, const lode_conv_opts *o, cons
     case LODE_LT_DATE: case LODE_LT_TIMESTAMP: case LODE_LT_TIMESTAMPTZ:
         if (o->acceptanydate) {
             size_t mark = out->len;
-            if (conv_datetime(col, o, p, n, out, err) == 0) return 0;
+            if (conv_datetime(col, o, p, n, out, err, bin) == 0) return 0;
             if (err->code == 0) return -1;        /* out of memory */
             out->len = mark;
             err->code = 0;
             err->reason[0] = 0;
             return PUT_NULL();               /* ACCEPTANYDATE: what does not parse is NULL */
         }
-        return conv_datetime(col, o, p, n, out, err);
+        return conv_datetime(col, o, p, n, out, err, bin);
     case LODE_LT_TIME: case LODE_LT_TIMETZ:
-        return conv_datetime(col, o, p, n, out, err);
+        return conv_datetime(col, o, p, n, out, err, bin);
     default:
         return conv_text(col, o, p, n, out, err, raw);
     }
@@ -714,7 +745,7 @@ int lode_conv_field(const lode_load_column *col, const lode_conv_opts *o,
                     const char *p, size_t n, int quoted, int is_null,
                     lode_buf *out, lode_conv_error *err)
 {
-    return conv_field(col, o, p, n, quoted, is_null, out, err, 0, NULL);
+    return conv_field(col, o, p, n, quoted, is_null, out, err, 0, NULL, NULL);
 }
 
 /* ---- binary COPY form ----------------------------------------------------------------- */
@@ -742,40 +773,14 @@ static int64_t days_from_2000(int64_t y, int64_t m, int64_t d)
     return era * 146097 + doe - 719468 - 10957;   /* 10957: 1970-01-01 to 2000-01-01 */
 }
 
-static int64_t num(const char *p, size_t n)
-{
-    int64_t v = 0;
-    for (size_t i = 0; i < n; i++) v = v * 10 + (p[i] - '0');
-    return v;
-}
-
-/* "HH:MI:SS[.ffffff]" at p (as put_time writes it) -> microseconds; *used the bytes read. */
-static int64_t time_usec(const char *p, size_t n, size_t *used)
-{
-    int64_t us = ((num(p, 2) * 60 + num(p + 3, 2)) * 60 + num(p + 6, 2)) * 1000000;
-    size_t i = 8;
-    if (i < n && p[i] == '.') {
-        us += num(p + i + 1, 6);
-        i += 7;
-    }
-    *used = i;
-    return us;
-}
-
-/* The value text conv_field wrote (canonical: put_date, put_time, "%llu",
- * "%.17g", the normalised decimal) in PostgreSQL's binary send format,
- * by the binary COPY builders of pg/copy.c. 0, -1 out of memory, -2 (err
- * filled) when the server would refuse the text. */
+/* The value text conv_field wrote for a bool, float or numeric column
+ * (canonical: 't'/'f', "%.17g" / "%.9g" or NaN/Infinity, the normalised
+ * decimal) in PostgreSQL's binary send format, by the binary COPY builders
+ * of pg/copy.c. 0, -1 out of memory, -2 (err filled) when the server would
+ * refuse the text. */
 static int text_to_binary(const lode_load_column *col, const char *p, size_t n, lode_copy_buf *b, lode_conv_error *e)
 {
     switch (col->type) {
-    case LODE_LT_INT2: case LODE_LT_INT4: case LODE_LT_INT8: {
-        int neg = p[0] == '-';
-        uint64_t v = (uint64_t)num(p + neg, n - (size_t)neg);
-        if (neg) v = (uint64_t)0 - v;
-        return col->type == LODE_LT_INT2 ? lode_copy_bin_int2(b, (int16_t)v)
-             : col->type == LODE_LT_INT4 ? lode_copy_bin_int4(b, (int32_t)v) : lode_copy_bin_int8(b, (int64_t)v);
-    }
     case LODE_LT_BOOL:
         return lode_copy_bin_bool(b, p[0] == 't');
     case LODE_LT_FLOAT8: case LODE_LT_FLOAT4: {
@@ -796,23 +801,6 @@ static int text_to_binary(const lode_load_column *col, const char *p, size_t n, 
     }
     case LODE_LT_NUMERIC:
         return lode_copy_bin_numeric_text(b, p, n);
-    case LODE_LT_DATE:
-        return lode_copy_bin_int4(b, (int32_t)days_from_2000(num(p, 4), num(p + 5, 2), num(p + 8, 2)));
-    case LODE_LT_TIME: {
-        size_t used;
-        return lode_copy_bin_int8(b, time_usec(p, n, &used));
-    }
-    case LODE_LT_TIMESTAMP: case LODE_LT_TIMESTAMPTZ: {
-        size_t used;
-        int64_t us = days_from_2000(num(p, 4), num(p + 5, 2), num(p + 8, 2)) * 86400 * 1000000;
-        us += time_usec(p + 11, n - 11, &used);
-        if (col->type == LODE_LT_TIMESTAMPTZ) {
-            const char *z = p + 11 + used;   /* "+hh:mm" */
-            int64_t off = (num(z + 1, 2) * 60 + num(z + 4, 2)) * 60 * 1000000;
-            us += z[0] == '-' ? off : -off;
-        }
-        return lode_copy_bin_int8(b, us);
-    }
     default:
         return -1;
     }
@@ -827,7 +815,7 @@ int lode_conv_field_binary(const lode_load_column *col, const lode_conv_opts *o,
     if (col->type == LODE_LT_TEXT) {
         /* the value's bytes straight after their length word */
         if (lode_buf_append(out, "\0\0\0\0", 4)) goto oom;
-        if (conv_field(col, o, p, n, quoted, is_null, out, err, 1, &null) != 0) {
+        if (conv_field(col, o, p, n, quoted, is_null, out, err, 1, &null, NULL) != 0) {
             out->len = mark;
             return -1;
         }
@@ -837,17 +825,21 @@ int lode_conv_field_binary(const lode_load_column *col, const lode_conv_opts *o,
         w[2] = (unsigned char)(len >> 8); w[3] = (unsigned char)len;
         return 0;
     }
-    scratch->len = 0;
-    if (conv_field(col, o, p, n, quoted, is_null, scratch, err, 1, &null) != 0) return -1;
+    /* integers and dates/times go straight into out; the rest through their text in scratch */
     lode_copy_buf b = { (unsigned char *)out->data, out->len, out->cap };
-    err->code = 0;
-    rc = null ? lode_copy_bin_null(&b) : text_to_binary(col, scratch->data, scratch->len, &b, err);
+    scratch->len = 0;
+    rc = conv_field(col, o, p, n, quoted, is_null, scratch, err, 1, &null, &b);
+    if (rc == 0 && b.len == mark) {
+        err->code = 0;
+        rc = null ? lode_copy_bin_null(&b) : text_to_binary(col, scratch->data, scratch->len, &b, err);
+        if (rc == -1) err->code = 0;
+    }
     out->data = (char *)b.data;   /* grown (moved) by the builders */
     out->len = b.len;
     out->cap = b.cap;
     if (rc == 0) return 0;
     out->len = mark;
-    if (rc == -2) return -2;
+    if (rc == -2 || err->code != 0) return rc;
 oom:
     out->len = mark;
     err->code = 0;
