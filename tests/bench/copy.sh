@@ -116,7 +116,7 @@ awk -v n="$N" -v files="$FILES" -v pc="$psql_csv" -v pb="$psql_bin" -v lp="$lode
   printf "copy.lode_parquet_s3_2streams_ms: %.0f (%.0f rows/s; lode CPU %.2f s)\n", lp2, n / (lp2 / 1000), p2cpu / 1000
   printf "copy.lode_csv_s3_ms: %.0f (%.0f rows/s)\n", lc, n / (lc / 1000)
   printf "copy.lode_csv_cpu_s: %.2f (best of %d; the lode process)\n", ccpu / 1000, rep
-  printf "copy.lode_csv_server_cpu_s: %.2f (best of %d; this server's processes during the load)\n", csrv / 1000, rep
+  printf "copy.lode_csv_server_cpu_s: %.2f (best of %d; the processes of this PostgreSQL server during the load)\n", csrv / 1000, rep
   printf "copy.aws_pipe_psql_csv_ms: %d (%.0f rows/s)\n", pp, n / (pp / 1000)
   printf "copy.lode_parquet_peak_rss_kib: %d\n", rss
   printf "copy.lode_csv_peak_rss_kib: %d\n", crss
