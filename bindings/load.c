@@ -24,6 +24,7 @@
 #include "lode/load/decoder.h"
 #include "lode/load/load.h"
 #include "lode/load/manifest.h"
+#include "lode/load/textcopy.h"
 #include "lode/pg/pg.h"
 
 #define DECODER_MT "lode.load.decoder"
@@ -306,6 +307,11 @@ static int l_decoder(lua_State *L)
     }
     o.columns = cols;
     o.ncols = n;
+    o.binary = opt_bool(L, 1, "binary");
+    for (size_t i = 0; o.binary && i < n; i++)
+        if (!lode_conv_binary_type(cols[i].col.type))
+            return luaL_error(L, "load.decoder: column %d ('%s') has a type binary output does not render",
+                              (int)i + 1, cols[i].name);
 
     decoder_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
     u->d = NULL;
@@ -524,6 +530,234 @@ static int l_parquet_copy(lua_State *L)
     return lode_op_yield(L, &op->op);
 }
 
+/* ---- CSV, JSON and text from S3 into one COPY ------------------------------------------- */
+
+#define ERRORS_MT "lode.load.errors"
+
+typedef struct {
+    lode_load_errors *a;     /* one reference; NULL once closed */
+} errors_ud;
+
+/* load.errors(maxerror) -> the bad-row account a load's streams share
+ * ({errors = acct} in load.text_copy's options); acct:take() -> the rows
+ * kept since the last take, as dec:take_errors() gives them; acct:count(). */
+static int l_errors(lua_State *L)
+{
+    lua_Integer maxerror = luaL_checkinteger(L, 1);
+    errors_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
+    u->a = NULL;
+    luaL_setmetatable(L, ERRORS_MT);
+    u->a = lode_load_errors_new((int64_t)maxerror);
+    if (!u->a) return luaL_error(L, "load.errors: out of memory");
+    return 1;
+}
+
+static lode_load_errors *check_errors(lua_State *L, int i)
+{
+    errors_ud *u = luaL_checkudata(L, i, ERRORS_MT);
+    if (!u->a) luaL_argerror(L, i, "closed error account");
+    return u->a;
+}
+
+static int l_errors_take(lua_State *L)
+{
+    lode_load_errors *a = check_errors(L, 1);
+    lua_createtable(L, (int)a->n, 0);
+    for (size_t i = 0; i < a->n; i++) {
+        const lode_load_error *e = &a->rows[i];
+        lua_createtable(L, 0, 8);
+        lua_pushstring(L, e->file ? e->file : "");
+        lua_setfield(L, -2, "file");
+        lua_pushinteger(L, e->row.line);
+        lua_setfield(L, -2, "line");
+        lua_pushinteger(L, e->row.column);
+        lua_setfield(L, -2, "column");
+        if (e->colname) {
+            lua_pushstring(L, e->colname);
+            lua_setfield(L, -2, "colname");
+        }
+        lua_pushinteger(L, e->row.code);
+        lua_setfield(L, -2, "code");
+        lua_pushlstring(L, e->row.raw_line ? e->row.raw_line : "", e->row.raw_line ? e->row.raw_line_len : 0);
+        lua_setfield(L, -2, "raw_line");
+        lua_pushlstring(L, e->row.raw_value ? e->row.raw_value : "", e->row.raw_value ? e->row.raw_value_len : 0);
+        lua_setfield(L, -2, "raw_value");
+        lua_pushstring(L, e->row.reason ? e->row.reason : "");
+        lua_setfield(L, -2, "reason");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lode_load_errors_clear(a);
+    return 1;
+}
+
+static int l_errors_count(lua_State *L)
+{
+    lua_pushinteger(L, check_errors(L, 1)->count);
+    return 1;
+}
+
+static int l_errors_gc(lua_State *L)
+{
+    errors_ud *u = luaL_checkudata(L, 1, ERRORS_MT);
+    lode_load_errors_unref(u->a);
+    u->a = NULL;
+    return 0;
+}
+
+typedef struct {
+    lode_op op;
+    lode_textcopy *t;         /* NULL when the COPY could not start */
+    char start_err[300];
+} textcopy_op;
+
+static void textcopy_done(void *ud, lode_textcopy *t)
+{
+    (void)t;
+    lode_op_done(&((textcopy_op *)ud)->op);
+}
+
+/* The errors today's Lua path raised: the decoder's (op copy), the GET's
+ * (op s3.get), the server's (op pg.copy_in, code its SQLSTATE). */
+static int textcopy_push(lua_State *L, lode_op *op)
+{
+    textcopy_op *to = (textcopy_op *)op;
+    lode_textcopy *t = to->t;
+    if (!t) {
+        lode_push_error(L, "copy", "connection", to->start_err, 1);
+        return -1;
+    }
+    if (lode_textcopy_failed(t)) {
+        const char *code = lode_textcopy_error_code(t);
+        if (strcmp(code, "s3") == 0 && lode_textcopy_s3_error(t)) {
+            lode_s3_push_error(L, "s3.get", lode_textcopy_s3_error(t));
+            return -1;
+        }
+        if (strcmp(code, "server") == 0) {
+            const char *st = lode_textcopy_sqlstate(t);
+            lode_push_error(L, "pg.copy_in", st ? st : (lode_textcopy_retryable(t) ? "connection" : "error"),
+                            lode_textcopy_error(t), lode_textcopy_retryable(t));
+            if (st) {
+                lua_pushstring(L, st);
+                lua_setfield(L, -2, "sqlstate");
+            }
+            if (lode_textcopy_server_line(t) > 0) {
+                lua_pushinteger(L, lode_textcopy_server_line(t));
+                lua_setfield(L, -2, "line");
+            }
+            return -1;
+        }
+        lode_push_error(L, "copy", code, lode_textcopy_error(t), lode_textcopy_retryable(t));
+        if (lode_textcopy_error_file(t)) {
+            lua_pushstring(L, lode_textcopy_error_file(t));
+            lua_setfield(L, -2, "key");
+        }
+        return -1;
+    }
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, lode_textcopy_rows(t));
+    lua_setfield(L, -2, "rows");
+    lua_pushinteger(L, lode_textcopy_bad(t));
+    lua_setfield(L, -2, "errors");
+    lua_pushinteger(L, lode_textcopy_bytes(t));
+    lua_setfield(L, -2, "bytes");
+    size_t nf = lode_textcopy_nfiles(t);
+    lua_createtable(L, (int)nf, 0);
+    for (size_t i = 0; i < nf; i++) {
+        lua_pushinteger(L, lode_textcopy_file_rows(t, i));
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "file_rows");
+    lua_createtable(L, (int)nf, 0);
+    for (size_t i = 0; i < nf; i++) {
+        lua_pushinteger(L, lode_textcopy_file_bad(t, i));
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "file_errors");
+    return 1;
+}
+
+static void textcopy_cancel(lode_op *op)
+{
+    textcopy_op *to = (textcopy_op *)op;
+    if (to->t) lode_textcopy_cancel(to->t);
+}
+
+static void textcopy_release(lode_op *op)
+{
+    lode_textcopy_free(((textcopy_op *)op)->t);
+    free(op);
+}
+
+/* load.text_copy(conn, sql, dec, files, {sizes=, etags=, errors=, progress=, depth=, chunk=})
+ *   -> {rows=, errors=, bytes=, file_rows={...}, file_errors={...}}:
+ * every file (s3:// URL, its listed size in sizes[i], its ETag in etags[i])
+ * through the decoder dec (taken: it is closed afterwards) into one COPY on
+ * conn (sql: COPY ... FROM STDIN, in the decoder's format). Bad rows go to
+ * the account `errors` (load.errors), which fails the load past its
+ * MAXERROR. Raises the decoder's, the GET's or the server's error. */
+static int l_text_copy(lua_State *L)
+{
+    lode_pg_conn *c = lode_pg_check_conn(L, 1);
+    const char *sql = luaL_checkstring(L, 2);
+    decoder_ud *du = luaL_checkudata(L, 3, DECODER_MT);
+    if (!du->d) return luaL_argerror(L, 3, "closed decoder");
+    luaL_checktype(L, 4, LUA_TTABLE);
+    luaL_checktype(L, 5, LUA_TTABLE);
+    lode_check_task(L, "load.text_copy");
+    lode_textcopy_opts o;
+    memset(&o, 0, sizeof o);
+    lua_getfield(L, 5, "depth");
+    o.depth = (int)luaL_optinteger(L, -1, 0);
+    lua_getfield(L, 5, "chunk");
+    lua_Integer chunk = luaL_optinteger(L, -1, 0);
+    luaL_argcheck(L, chunk >= 0, 5, "chunk must not be negative");
+    o.chunk = (size_t)chunk;
+    lua_pop(L, 2);
+    lua_getfield(L, 5, "progress");
+    if (!lua_isnil(L, -1)) o.progress = check_progress(L, lua_gettop(L));
+    lua_pop(L, 1);   /* the options table keeps it alive until the start takes a reference */
+    lua_getfield(L, 5, "errors");
+    if (!lua_isnil(L, -1)) o.errors = check_errors(L, lua_gettop(L));
+    lua_pop(L, 1);
+    size_t nf = (size_t)luaL_len(L, 4);
+    const char **files = lua_newuserdatauv(L, (nf + 1) * sizeof *files, 0);
+    const char **etags = lua_newuserdatauv(L, (nf + 1) * sizeof *etags, 0);
+    int64_t *sizes = lua_newuserdatauv(L, (nf + 1) * sizeof *sizes, 0);
+    if (lua_getfield(L, 5, "sizes") != LUA_TTABLE) return luaL_argerror(L, 5, "sizes must be a list");
+    int st = lua_gettop(L);
+    if (lua_getfield(L, 5, "etags") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
+    int et = lua_gettop(L);
+    for (size_t i = 0; i < nf; i++) {
+        lua_rawgeti(L, 4, (lua_Integer)i + 1);
+        files[i] = lua_tostring(L, -1);   /* the files table keeps the string */
+        lua_pop(L, 1);
+        if (!files[i]) return luaL_argerror(L, 4, "files must be strings");
+        lua_rawgeti(L, st, (lua_Integer)i + 1);
+        int isnum;
+        lua_Integer n = lua_tointegerx(L, -1, &isnum);
+        lua_pop(L, 1);
+        if (!isnum || n < 0) return luaL_argerror(L, 5, "sizes must be non-negative integers, one per file");
+        sizes[i] = (int64_t)n;
+        lua_rawgeti(L, et, (lua_Integer)i + 1);
+        etags[i] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    o.files = files;
+    o.etags = etags;
+    o.sizes = sizes;
+    o.n_files = nf;
+    textcopy_op *op = (textcopy_op *)lode_op_new(L, sizeof *op, "copy.text", textcopy_push, textcopy_cancel,
+                                                 textcopy_release);
+    lode_decoder *d = du->d;
+    du->d = NULL;   /* the load owns it now */
+    op->t = lode_textcopy_start(c, sql, d, &o, textcopy_done, op, op->start_err, sizeof op->start_err);
+    if (!op->t) lode_op_done(&op->op);   /* push reports why */
+    return lode_op_yield(L, &op->op);
+}
+
 int luaopen_lode_load(lua_State *L)
 {
     static const luaL_Reg methods[] = {
@@ -533,8 +767,12 @@ int luaopen_lode_load(lua_State *L)
     lode_new_class(L, DECODER_MT, methods, l_gc, l_gc, NULL);
     static const luaL_Reg progress_methods[] = { { "get", l_progress_get }, { NULL, NULL } };
     lode_new_class(L, PROGRESS_MT, progress_methods, l_progress_gc, l_progress_gc, NULL);
+    static const luaL_Reg errors_methods[] = { { "take", l_errors_take }, { "count", l_errors_count },
+                                               { NULL, NULL } };
+    lode_new_class(L, ERRORS_MT, errors_methods, l_errors_gc, l_errors_gc, NULL);
     static const luaL_Reg funcs[] = { { "decoder", l_decoder }, { "manifest", l_manifest },
                                       { "parquet_copy", l_parquet_copy }, { "progress", l_progress },
+                                      { "text_copy", l_text_copy }, { "errors", l_errors },
                                       { NULL, NULL } };
     luaL_newlib(L, funcs);
     return 1;

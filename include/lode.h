@@ -38,5 +38,6 @@
 #include "lode/load/load.h"
 #include "lode/load/decoder.h"
 #include "lode/load/manifest.h"
+#include "lode/load/textcopy.h"
 
 #endif

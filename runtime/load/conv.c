@@ -7,6 +7,7 @@
  * with ACCEPTINVCHARS, ROUNDEC, TRIMBLANKS and ACCEPTANYDATE. A rejected field leaves the output untouched and says
  * why in Redshift's words (err_code as in STL_LOAD_ERRORS). */
 #include "lode/load/load.h"
+#include "lode/pg/pg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -97,7 +98,7 @@ static int put_null(lode_buf *out) { return lode_buf_append(out, "\\N", 2); }
 /* Text for a character column: UTF-8 checked (ACCEPTINVCHARS replaces bad
  * bytes and NULs), length checked or truncated on a character boundary. */
 static int conv_text(const lode_load_column *col, const lode_conv_opts *o, const char *p, size_t n,
-                     lode_buf *out, lode_conv_error *e)
+                     lode_buf *out, lode_conv_error *e, int raw)
 {
     const unsigned char *s = (const unsigned char *)p;
     size_t mark = out->len;
@@ -119,7 +120,7 @@ static int conv_text(const lode_load_column *col, const lode_conv_opts *o, const
             while (j < n && s[j] != 0 && s[j] < 0x80) j++;
             chunk = p + i; k = j - i;
             if (bytes + k > limit) k = limit - bytes;
-            if (k && put_escaped(out, chunk, k)) goto oom;
+            if (k && (raw ? lode_buf_append(out, chunk, k) : put_escaped(out, chunk, k))) goto oom;
             bytes += k;
             if (j - i > k) goto too_long;
             i = j;
@@ -133,7 +134,7 @@ static int conv_text(const lode_load_column *col, const lode_conv_opts *o, const
             i += 1;
         }
         if (bytes + k > limit) goto too_long;
-        if (put_escaped(out, chunk, k)) goto oom;
+        if (raw ? lode_buf_append(out, chunk, k) : put_escaped(out, chunk, k)) goto oom;
         bytes += k;
     }
     return 0;
@@ -154,7 +155,11 @@ oom:
 
 /* ---- numbers ------------------------------------------------------------------ */
 
-static int conv_int(const lode_load_column *col, const char *p, size_t n, lode_buf *out, lode_conv_error *e)
+static int64_t days_from_2000(int64_t y, int64_t m, int64_t d);
+
+/* An integer column's value: bin set, straight in binary form; else its text. */
+static int conv_int(const lode_load_column *col, const char *p, size_t n, lode_buf *out, lode_conv_error *e,
+                    lode_copy_buf *bin)
 {
     static const char *names[] = { "Smallint", "Integer", "Bigint" };
     int which = col->type == LODE_LT_INT2 ? 0 : col->type == LODE_LT_INT4 ? 1 : 2;
@@ -178,6 +183,11 @@ static int conv_int(const lode_load_column *col, const char *p, size_t n, lode_b
             return conv_fail(e, LODE_ERR_OVERFLOW, fmt, p, n);
         }
         v = v * 10 + d;
+    }
+    if (bin) {
+        int64_t x = neg ? (int64_t)((uint64_t)0 - v) : (int64_t)v;
+        return which == 0 ? lode_copy_bin_int2(bin, (int16_t)x)
+             : which == 1 ? lode_copy_bin_int4(bin, (int32_t)x) : lode_copy_bin_int8(bin, x);
     }
     char buf[24];
     int k = neg && v ? snprintf(buf, sizeof buf, "-%llu", (unsigned long long)v)
@@ -581,8 +591,25 @@ static int put_time(lode_buf *out, const lode_datetime *dt, int with_tz)
     return lode_buf_append(out, b, (size_t)k);
 }
 
+/* The value put_date / put_time would write, as the server reads that text:
+ * days from 2000-01-01, microseconds since midnight or since 2000-01-01 UTC. */
+static int put_datetime_bin(lode_copy_buf *bin, lode_load_type type, const lode_datetime *dt)
+{
+    int64_t days = days_from_2000(dt->year, dt->month, dt->day);
+    int64_t us = (((int64_t)dt->hour * 60 + dt->minute) * 60 + dt->second) * 1000000 + dt->usec;
+    switch (type) {
+    case LODE_LT_DATE: return lode_copy_bin_int4(bin, (int32_t)days);
+    case LODE_LT_TIME: return lode_copy_bin_int8(bin, us);
+    case LODE_LT_TIMESTAMP: return lode_copy_bin_int8(bin, days * 86400 * 1000000 + us);
+    default: /* timestamptz: put_time writes the offset given, or +00:00 */
+        return lode_copy_bin_int8(bin, days * 86400 * 1000000 + us -
+                                           (dt->has_tz ? (int64_t)dt->tz_minutes * 60 * 1000000 : 0));
+    }
+}
+
+/* A date/time column's value: bin set (not TIMETZ), straight in binary form; else its text. */
 static int conv_datetime(const lode_load_column *col, const lode_conv_opts *o, const char *p, size_t n,
-                         lode_buf *out, lode_conv_error *e)
+                         lode_buf *out, lode_conv_error *e, lode_copy_buf *bin)
 {
     lode_datetime dt;
     size_t mark = out->len;
@@ -594,6 +621,7 @@ static int conv_datetime(const lode_load_column *col, const lode_conv_opts *o, c
             snprintf(fmt, sizeof fmt, "Invalid Date Format - '%%s' does not match DATEFORMAT '%.60s'", f);
             return conv_fail(e, LODE_ERR_DATE, fmt, p, n);
         }
+        if (bin) return put_datetime_bin(bin, col->type, &dt);
         if (put_date(out, &dt)) goto oom;
         return 0;
     }
@@ -603,6 +631,7 @@ static int conv_datetime(const lode_load_column *col, const lode_conv_opts *o, c
         if (lode_parse_datetime(f, p, n, &dt) || dt.has_date) {
             return conv_fail(e, LODE_ERR_TIMESTAMP, "Invalid time format - '%s' (HH:MI:SS expected)", p, n);
         }
+        if (bin && col->type == LODE_LT_TIME) return put_datetime_bin(bin, col->type, &dt);
         if (put_time(out, &dt, col->type == LODE_LT_TIMETZ)) goto oom;
         return 0;
     }
@@ -634,6 +663,7 @@ static int conv_datetime(const lode_load_column *col, const lode_conv_opts *o, c
                 }
             }
         }
+        if (bin) return put_datetime_bin(bin, col->type, &dt);
         if (put_date(out, &dt) || lode_buf_putc(out, ' ') ||
             put_time(out, &dt, col->type == LODE_LT_TIMESTAMPTZ)) goto oom;
         return 0;
@@ -654,22 +684,28 @@ static int all_blank(const char *p, size_t n)
     return 1;
 }
 
-int lode_conv_field(const lode_load_column *col, const lode_conv_opts *o,
-                    const char *p, size_t n, int quoted, int is_null,
-                    lode_buf *out, lode_conv_error *err)
+/* NULL: \N in text form; in raw form nothing, and *null set. */
+#define PUT_NULL() (raw ? (*null = 1, 0) : put_null(out))
+
+/* One field in text COPY form (raw 0), or as the bare value text with
+ * NULL reported in *null (raw 1: no escapes, for the binary renderer). */
+/* bin: integers and dates/times (not TIMETZ) go there in binary form, and
+ * *null stays 0 for them; other types write their text to out as above. */
+static int conv_field(const lode_load_column *col, const lode_conv_opts *o, const char *p, size_t n, int quoted,
+                      int is_null, lode_buf *out, lode_conv_error *err, int raw, int *null, lode_copy_buf *bin)
 {
     err->code = 0;
     err->reason[0] = 0;
-    if (is_null) return put_null(out);
-    if (o->null_as && !quoted && n == o->null_as_len && memcmp(p, o->null_as, n) == 0) return put_null(out);
+    if (is_null) return PUT_NULL();
+    if (o->null_as && !quoted && n == o->null_as_len && memcmp(p, o->null_as, n) == 0) return PUT_NULL();
     int is_text = col->type == LODE_LT_TEXT || col->type == LODE_LT_OTHER || col->type == LODE_LT_JSON;
     if (o->trimblanks && col->type == LODE_LT_TEXT)
         while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
     if (is_text) {
-        if (n == 0 && o->emptyasnull) return put_null(out);
-        if (o->blanksasnull && all_blank(p, n)) return put_null(out);
+        if (n == 0 && o->emptyasnull) return PUT_NULL();
+        if (o->blanksasnull && all_blank(p, n)) return PUT_NULL();
         size_t mark = out->len;
-        int rc = conv_text(col, o, p, n, out, err);
+        int rc = conv_text(col, o, p, n, out, err, raw);
         if (rc == 0 && col->type == LODE_LT_JSON && n == 0) {
             out->len = mark;
             return conv_fail(err, LODE_ERR_JSON, "Invalid JSON value '%s'", p, n);
@@ -677,10 +713,10 @@ int lode_conv_field(const lode_load_column *col, const lode_conv_opts *o,
         return rc;
     }
     /* other types: empty (and with BLANKSASNULL, blank) is NULL */
-    if (n == 0 || (o->blanksasnull && all_blank(p, n))) return put_null(out);
+    if (n == 0 || (o->blanksasnull && all_blank(p, n))) return PUT_NULL();
     switch (col->type) {
     case LODE_LT_INT2: case LODE_LT_INT4: case LODE_LT_INT8:
-        return conv_int(col, p, n, out, err);
+        return conv_int(col, p, n, out, err, bin);
     case LODE_LT_NUMERIC:
         return conv_numeric(col, o, p, n, out, err);
     case LODE_LT_FLOAT4: case LODE_LT_FLOAT8:
@@ -690,17 +726,123 @@ int lode_conv_field(const lode_load_column *col, const lode_conv_opts *o,
     case LODE_LT_DATE: case LODE_LT_TIMESTAMP: case LODE_LT_TIMESTAMPTZ:
         if (o->acceptanydate) {
             size_t mark = out->len;
-            if (conv_datetime(col, o, p, n, out, err) == 0) return 0;
+            if (conv_datetime(col, o, p, n, out, err, bin) == 0) return 0;
             if (err->code == 0) return -1;        /* out of memory */
             out->len = mark;
             err->code = 0;
             err->reason[0] = 0;
-            return put_null(out);               /* ACCEPTANYDATE: what does not parse is NULL */
+            return PUT_NULL();               /* ACCEPTANYDATE: what does not parse is NULL */
         }
-        return conv_datetime(col, o, p, n, out, err);
+        return conv_datetime(col, o, p, n, out, err, bin);
     case LODE_LT_TIME: case LODE_LT_TIMETZ:
-        return conv_datetime(col, o, p, n, out, err);
+        return conv_datetime(col, o, p, n, out, err, bin);
     default:
-        return conv_text(col, o, p, n, out, err);
+        return conv_text(col, o, p, n, out, err, raw);
     }
+}
+
+int lode_conv_field(const lode_load_column *col, const lode_conv_opts *o,
+                    const char *p, size_t n, int quoted, int is_null,
+                    lode_buf *out, lode_conv_error *err)
+{
+    return conv_field(col, o, p, n, quoted, is_null, out, err, 0, NULL, NULL);
+}
+
+/* ---- binary COPY form ----------------------------------------------------------------- */
+
+int lode_conv_binary_type(lode_load_type t)
+{
+    switch (t) {
+    case LODE_LT_TEXT: case LODE_LT_INT2: case LODE_LT_INT4: case LODE_LT_INT8: case LODE_LT_NUMERIC:
+    case LODE_LT_FLOAT4: case LODE_LT_FLOAT8: case LODE_LT_BOOL: case LODE_LT_DATE: case LODE_LT_TIME:
+    case LODE_LT_TIMESTAMP: case LODE_LT_TIMESTAMPTZ:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Days from 2000-01-01 (PostgreSQL's epoch) to y-m-d. */
+static int64_t days_from_2000(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468 - 10957;   /* 10957: 1970-01-01 to 2000-01-01 */
+}
+
+/* The value text conv_field wrote for a bool, float or numeric column
+ * (canonical: 't'/'f', "%.17g" / "%.9g" or NaN/Infinity, the normalised
+ * decimal) in PostgreSQL's binary send format, by the binary COPY builders
+ * of pg/copy.c. 0, -1 out of memory, -2 (err filled) when the server would
+ * refuse the text. */
+static int text_to_binary(const lode_load_column *col, const char *p, size_t n, lode_copy_buf *b, lode_conv_error *e)
+{
+    switch (col->type) {
+    case LODE_LT_BOOL:
+        return lode_copy_bin_bool(b, p[0] == 't');
+    case LODE_LT_FLOAT8: case LODE_LT_FLOAT4: {
+        char buf[80];
+        memcpy(buf, p, n);
+        buf[n] = 0;
+        if (col->type == LODE_LT_FLOAT8) return lode_copy_bin_float8(b, strtod(buf, NULL));
+        errno = 0;
+        float v = strtof(buf, NULL);
+        /* float4in refuses what strtof takes to 0 or infinity with ERANGE, failing the
+         * text COPY: the same value fails this load too */
+        if (errno == ERANGE && (v == 0.0f || isinf(v))) {
+            snprintf(e->reason, sizeof e->reason, "\"%.80s\" is out of range for type real", buf);
+            e->code = 0;
+            return -2;
+        }
+        return lode_copy_bin_float4(b, v);
+    }
+    case LODE_LT_NUMERIC:
+        return lode_copy_bin_numeric_text(b, p, n);
+    default:
+        return -1;
+    }
+}
+
+int lode_conv_field_binary(const lode_load_column *col, const lode_conv_opts *o,
+                           const char *p, size_t n, int quoted, int is_null,
+                           lode_buf *out, lode_buf *scratch, lode_conv_error *err)
+{
+    size_t mark = out->len;
+    int null = 0, rc;
+    if (col->type == LODE_LT_TEXT) {
+        /* the value's bytes straight after their length word */
+        if (lode_buf_append(out, "\0\0\0\0", 4)) goto oom;
+        if (conv_field(col, o, p, n, quoted, is_null, out, err, 1, &null, NULL) != 0) {
+            out->len = mark;
+            return -1;
+        }
+        uint32_t len = null ? 0xFFFFFFFFu : (uint32_t)(out->len - mark - 4);
+        unsigned char *w = (unsigned char *)out->data + mark;
+        w[0] = (unsigned char)(len >> 24); w[1] = (unsigned char)(len >> 16);
+        w[2] = (unsigned char)(len >> 8); w[3] = (unsigned char)len;
+        return 0;
+    }
+    /* integers and dates/times go straight into out; the rest through their text in scratch */
+    lode_copy_buf b = { (unsigned char *)out->data, out->len, out->cap };
+    scratch->len = 0;
+    rc = conv_field(col, o, p, n, quoted, is_null, scratch, err, 1, &null, &b);
+    if (rc == 0 && b.len == mark) {
+        err->code = 0;
+        rc = null ? lode_copy_bin_null(&b) : text_to_binary(col, scratch->data, scratch->len, &b, err);
+        if (rc == -1) err->code = 0;
+    }
+    out->data = (char *)b.data;   /* grown (moved) by the builders */
+    out->len = b.len;
+    out->cap = b.cap;
+    if (rc == 0) return 0;
+    out->len = mark;
+    if (rc == -2 || err->code != 0) return rc;
+oom:
+    out->len = mark;
+    err->code = 0;
+    snprintf(err->reason, sizeof err->reason, "out of memory");
+    return -1;
 }

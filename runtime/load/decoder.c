@@ -42,7 +42,11 @@ struct lode_decoder {
     lode_buf enc_out;
     /* totals */
     int64_t rows, errors, bytes_in;
-    lode_buf out;             /* rows produced since the last reset */
+    lode_buf own;             /* rows produced since the last reset */
+    lode_buf *out;            /* where rows go: &own, or the caller's (lode_decoder_output_to) */
+    int binary;               /* rows as binary COPY tuples */
+    lode_buf scratch;         /* a value's text on its way to binary */
+    size_t out_base;          /* out's length when it was given */
     lode_bad_row *bad;
     size_t nbad, capbad;
     char fatal[400];
@@ -149,7 +153,8 @@ void lode_decoder_free(lode_decoder *d)
     free(d->timeformat);
     free(d->file);
     free(d->widths);
-    lode_buf_free(&d->out);
+    lode_buf_free(&d->own);
+    lode_buf_free(&d->scratch);
     lode_buf_free(&d->enc_out);
     free(d);
 }
@@ -159,6 +164,8 @@ lode_decoder *lode_decoder_new(const lode_decoder_opts *o)
     lode_load_keep_freed_memory();
     lode_decoder *d = calloc(1, sizeof *d);
     if (!d) return NULL;
+    d->out = &d->own;
+    d->binary = o->binary;
     d->format = o->format;
     d->copts = o->csv;
     d->copts.csv = o->format == LODE_DEC_CSV;
@@ -232,10 +239,43 @@ static void record_bad(lode_decoder *d, const lode_csv_record *r, int column, in
     b->reason = dup_n(reason, strlen(reason));
 }
 
+/* One field into the output in the decoder's format; 0, -1 a bad value
+ * (e filled), 1 a fatal one (d->fatal set: the load stops). */
+static int put_field(lode_decoder *d, const lode_csv_record *r, size_t i, const char *p, size_t n, int quoted,
+                     int is_null, lode_conv_error *e)
+{
+    if (!d->binary) {
+        if (lode_conv_field(&d->cols[i], &d->conv, p, n, quoted, is_null, d->out, e) != 0) return -1;
+        if (lode_buf_putc(d->out, i + 1 == d->ncols ? '\n' : '\t')) goto oom;
+        return 0;
+    }
+    int rc = lode_conv_field_binary(&d->cols[i], &d->conv, p, n, quoted, is_null, d->out, &d->scratch, e);
+    if (rc == -2) {
+        snprintf(d->fatal, sizeof d->fatal, "%s, line %lld, column %zu '%s': %s", d->file ? d->file : "input",
+                 (long long)r->line, i + 1, d->colnames[i], e->reason);
+        return 1;
+    }
+    if (rc == -1 && e->code == 0) goto oom;
+    return rc;
+oom:
+    snprintf(d->fatal, sizeof d->fatal, "out of memory");
+    return 1;
+}
+
+/* A binary tuple's field count. */
+static int put_tuple_start(lode_decoder *d)
+{
+    if (!d->binary) return 0;
+    char h[2] = { (char)(d->ncols >> 8), (char)d->ncols };
+    if (lode_buf_append(d->out, h, 2) == 0) return 0;
+    snprintf(d->fatal, sizeof d->fatal, "out of memory");
+    return 1;
+}
+
 static int on_record(void *ud, const lode_csv_record *r)
 {
     lode_decoder *d = ud;
-    size_t mark = d->out.len;
+    size_t mark = d->out->len;
     size_t nfields = r->nfields;
     /* A delimiter closing the line ("1|a|b|", as TPC-H/TPC-DS/SSB dbgen
      * files end every line) is accepted by Redshift's delimited-text COPY:
@@ -259,6 +299,7 @@ static int on_record(void *ud, const lode_csv_record *r)
         record_bad(d, r, (int)nfields + 1, LODE_ERR_DELIMITER, m, NULL, 0);
         return 0;
     }
+    if (put_tuple_start(d)) return 1;
     for (size_t i = 0; i < d->ncols; i++) {
         lode_conv_error e;
         int rc;
@@ -271,21 +312,18 @@ static int on_record(void *ud, const lode_csv_record *r)
                 while (n > 0 && p[0] == ' ') p++, n--;
                 while (n > 0 && p[n - 1] == ' ') n--;
             }
-            rc = lode_conv_field(&d->cols[i], &d->conv, p, n, f->quoted, 0, &d->out, &e);
+            rc = put_field(d, r, i, p, n, f->quoted, 0, &e);
         } else {
             /* FILLRECORD: missing character columns are empty strings, others NULL */
             int text = d->cols[i].type == LODE_LT_TEXT;
-            rc = lode_conv_field(&d->cols[i], &d->conv, "", 0, 0, !text, &d->out, &e);
+            rc = put_field(d, r, i, "", 0, 0, !text, &e);
         }
         if (rc != 0) {
-            d->out.len = mark;
+            d->out->len = mark;
+            if (rc > 0) return 1;
             const lode_field *f = i < r->nfields ? &r->fields[i] : NULL;
             record_bad(d, r, (int)i + 1, e.code, e.reason, f ? f->data : NULL, f ? f->len : 0);
             return 0;
-        }
-        if (lode_buf_putc(&d->out, i + 1 == d->ncols ? '\n' : '\t')) {
-            snprintf(d->fatal, sizeof d->fatal, "out of memory");
-            return 1;
         }
     }
     d->rows++;
@@ -297,21 +335,19 @@ static int on_record(void *ud, const lode_csv_record *r)
 static int on_json_record(void *ud, const lode_json_record *r)
 {
     lode_decoder *d = ud;
-    size_t mark = d->out.len;
+    size_t mark = d->out->len;
     lode_csv_record cr = { .line = r->line, .nfields = r->nfields, .fields = r->fields, .raw = r->raw,
                            .raw_len = r->raw_len };
+    if (put_tuple_start(d)) return 1;
     for (size_t i = 0; i < d->ncols; i++) {
         lode_conv_error e;
         const lode_field *f = &r->fields[i];
-        int rc = lode_conv_field(&d->cols[i], &d->conv, f->data, f->len, 1, r->isnull[i], &d->out, &e);
+        int rc = put_field(d, &cr, i, f->data, f->len, 1, r->isnull[i], &e);
         if (rc != 0) {
-            d->out.len = mark;
+            d->out->len = mark;
+            if (rc > 0) return 1;
             record_bad(d, &cr, (int)i + 1, e.code, e.reason, f->data, f->len);
             return 0;
-        }
-        if (lode_buf_putc(&d->out, i + 1 == d->ncols ? '\n' : '\t')) {
-            snprintf(d->fatal, sizeof d->fatal, "out of memory");
-            return 1;
         }
     }
     d->rows++;
@@ -433,7 +469,7 @@ static int failed(lode_decoder *d)
     if (!d->fatal[0] && d->unzip && lode_unzip_error(d->unzip))
         snprintf(d->fatal, sizeof d->fatal, "%s: %s", d->file ? d->file : "input", lode_unzip_error(d->unzip));
     if (!d->fatal[0]) snprintf(d->fatal, sizeof d->fatal, "decoding failed");
-    d->out.len = 0;
+    d->out->len = d->out_base;
     return -1;
 }
 
@@ -501,11 +537,19 @@ const char *lode_decoder_file(const lode_decoder *d) { return d->file; }
 
 const char *lode_decoder_output(const lode_decoder *d, size_t *len)
 {
-    *len = d->out.len;
-    return d->out.data ? d->out.data : "";
+    *len = d->own.len;
+    return d->own.data ? d->own.data : "";
 }
 
-void lode_decoder_output_reset(lode_decoder *d) { d->out.len = 0; }
+void lode_decoder_output_reset(lode_decoder *d) { d->own.len = 0; }
+
+int lode_decoder_binary(const lode_decoder *d) { return d->binary; }
+
+void lode_decoder_output_to(lode_decoder *d, lode_buf *b)
+{
+    d->out = b ? b : &d->own;
+    d->out_base = d->out->len;
+}
 
 size_t lode_decoder_nbad(const lode_decoder *d) { return d->nbad; }
 const lode_bad_row *lode_decoder_bad_row(const lode_decoder *d, size_t i) { return i < d->nbad ? &d->bad[i] : NULL; }

@@ -115,6 +115,55 @@ int lode_copy_bin_float8(lode_copy_buf *b, double v)
     return put_be(b, u, 8);
 }
 
+/* Group k (0-based, from the most significant) of a decimal's digits. */
+static unsigned numeric_group(const char *s, size_t ni, const char *fr, size_t nf, size_t lead, size_t gi, size_t k)
+{
+    unsigned v = 0;
+    for (size_t j = 0; j < 4; j++) {
+        size_t pos = k * 4 + j;   /* digit position counting the left padding */
+        char c = '0';
+        if (k < gi) {
+            if (pos >= lead) c = s[pos - lead];
+        } else {
+            size_t f = pos - gi * 4;
+            if (f < nf) c = fr[f];
+        }
+        v = v * 10 + (unsigned)(c - '0');
+    }
+    (void)ni;
+    return v;
+}
+
+int lode_copy_bin_numeric_text(lode_copy_buf *b, const char *s, size_t n)
+{
+    int neg = n && s[0] == '-';
+    if (neg) s++, n--;
+    const char *dot = memchr(s, '.', n);
+    size_t ni = dot ? (size_t)(dot - s) : n, nf = dot ? n - ni - 1 : 0;
+    const char *fr = dot ? dot + 1 : "";
+    if (nf > 0x3FFF) return -1;   /* past numeric's display scale */
+    /* base-10000 groups aligned on the point: the integer part grouped from the
+     * point leftwards (the first group padded on the left), the fraction
+     * rightwards (the last padded on the right) */
+    size_t gi = (ni + 3) / 4, gf = (nf + 3) / 4, ng = gi + gf;
+    size_t lead = gi * 4 - ni;   /* zero digits before the first integer digit */
+    /* leading and trailing zero groups are not sent (weight keeps the place) */
+    size_t first = 0, last = ng;
+    #define GROUP(k) numeric_group(s, ni, fr, nf, lead, gi, (k))
+    while (first < last && GROUP(first) == 0) first++;
+    while (last > first && GROUP(last - 1) == 0) last--;
+    size_t ndig = last - first;
+    int weight = ndig ? (int)gi - 1 - (int)first : 0;
+    if (ndig > 0xFFFF || buf_reserve(b, 4 + 8 + 2 * ndig) != 0) return -1;
+    if (put_be(b, 8 + 2 * ndig, 4) || put_be(b, ndig, 2) || put_be(b, (uint16_t)(int16_t)weight, 2) ||
+        put_be(b, neg && ndig ? 0x4000 : 0, 2) || put_be(b, nf, 2))
+        return -1;
+    for (size_t k = first; k < last; k++)
+        if (put_be(b, GROUP(k), 2)) return -1;
+    #undef GROUP
+    return 0;
+}
+
 int lode_copy_text_field(lode_copy_buf *b, const char *p, size_t n, int last)
 {
     if (!p) {

@@ -871,7 +871,7 @@ local function read_jsonpaths(o, ncols)
   return paths
 end
 
-local function decoder_for(o, cols)
+local function decoder_for(o, cols, binary)
   local z
   if o.gzip then z = "gzip" elseif o.bzip2 then z = "bzip2" elseif o.zstd then z = "zstd" else z = "auto" end
   local jsonpaths
@@ -891,7 +891,7 @@ local function decoder_for(o, cols)
     ignoreheader = o.ignoreheader, fillrecord = o.fillrecord, null_as = o.null_as, emptyasnull = o.emptyasnull,
     blanksasnull = o.blanksasnull, truncatecolumns = o.truncatecolumns, acceptinvchars = o.acceptinvchars,
     roundec = o.roundec, trimblanks = o.trimblanks, acceptanydate = o.acceptanydate,
-    dateformat = o.dateformat, timeformat = o.timeformat, compression = z,
+    dateformat = o.dateformat, timeformat = o.timeformat, compression = z, binary = binary,
   }
 end
 
@@ -941,11 +941,10 @@ local function progress_ticker(result, t0, progs)
   end)
 end
 
--- CSV, JSON, text: files fetched in order, decoded in C, into one text COPY
--- into `target`. acc is shared by a load's streams: the bad rows of all of
--- them count against MAXERROR (acc.counts[sid] is this stream's decoder
--- total) and are kept in acc.errors for lode.load_errors.
-local function load_text(s, o, todo, cols, result, target, acc, sid, show, t0)
+-- The previous path, kept for tests (M._lua_text_path): files fetched in
+-- Lua, decoded in C chunk by chunk, into one text COPY into `target`.
+-- acc.counts[sid] is this stream's decoder total.
+local function load_text_lua(s, o, todo, cols, result, target, acc, sid, show, t0)
   local dec = decoder_for(o, cols)
   local names = {}
   for i, c in ipairs(cols) do
@@ -1002,6 +1001,61 @@ local function load_text(s, o, todo, cols, result, target, acc, sid, show, t0)
   local st = dec:stats()
   result.rows = result.rows + st.rows
   result.errors = result.errors + st.errors
+end
+
+-- CSV, JSON, text: files streamed from S3 through the decoder into one COPY
+-- into `target`, all in C (load.text_copy). acc is shared by a load's
+-- streams: the bad rows of all of them count against MAXERROR (acc.account,
+-- counted in C as each file ends) and are kept in acc.errors for
+-- lode.load_errors.
+-- The column types the decoder renders in binary COPY form; a table with
+-- any other column is loaded in text form (the server parses that column).
+local BINARY_TYPES = { text = true, varchar = true, bpchar = true, int2 = true, int4 = true, int8 = true,
+                       numeric = true, float4 = true, float8 = true, bool = true, date = true, time = true,
+                       timestamp = true, timestamptz = true }
+
+local function load_text(s, o, todo, cols, result, target, acc, sid, show, t0, progress)
+  if M._lua_text_path then
+    return load_text_lua(s, o, todo, cols, result, target, acc, sid, show, t0)
+  end
+  local names = {}
+  local binary = not M._text_copy_text
+  for i, c in ipairs(cols) do
+    names[i] = c.name
+    binary = binary and BINARY_TYPES[c.type] == true
+  end
+  local dec = decoder_for(o, cols, binary)
+  local conn = s.conn
+  if not conn then
+    error(core.error({ op = "copy", code = "unsupported", message =
+      "copy: text loads need a warehouse connection (wh, a transaction or a session)" }), 0)
+  end
+  acc.account = acc.account or load.errors(acc.maxerror)
+  local urls, sizes, etags = {}, {}, {}
+  for i, f in ipairs(todo) do
+    urls[i], sizes[i], etags[i] = f.url, f.size, f.etag
+  end
+  local ok, r = pcall(load.text_copy, conn, ("COPY %s (%s) FROM STDIN%s"):format(target, sql.idents(names),
+    binary and " (FORMAT binary)" or ""), dec,
+    urls, { sizes = sizes, etags = etags, errors = acc.account, depth = o.concurrency, progress = progress })
+  local errors = acc.errors
+  for _, e in ipairs(acc.account:take()) do
+    errors[#errors + 1] = e
+  end
+  if not ok then
+    if type(r) == "table" and r.op == "copy" and r.code == "load_failed" then
+      r.load_errors = errors
+    end
+    error(r, 0)
+  end
+  for i, f in ipairs(todo) do
+    f.rows = r.file_rows[i]
+    log.debug("copy: file loaded", { key = f.url, rows = f.rows, bytes = f.size, bad_rows = r.file_errors[i] })
+  end
+  result.files = result.files + #todo
+  result.bytes = result.bytes + r.bytes
+  result.rows = result.rows + r.rows
+  result.errors = result.errors + r.errors
 end
 
 -- Parallel streams (copy.into's `streams`) --------------------------------------------
@@ -1089,7 +1143,7 @@ local function load_files(s, o, files, cols, result, target, acc, sid, show, t0,
   if o.format == "parquet" then
     load_parquet(s, o, files, cols, result, target, progress)
   else
-    load_text(s, o, files, cols, result, target, acc, sid, show, t0)
+    load_text(s, o, files, cols, result, target, acc, sid, show, t0, progress)
   end
 end
 
@@ -1202,7 +1256,7 @@ local function into_postgres(db, o, t0)
     result.streams = #extra + 1
     local progs = {}
     local ticker
-    if show and o.format == "parquet" then
+    if show and (o.format == "parquet" or not M._lua_text_path) then
       for i = 1, #extra + 1 do
         progs[i] = load.progress()
       end

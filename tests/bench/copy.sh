@@ -62,7 +62,7 @@ lode_load() {   # format from [streams]
   "$L" run tests/bench/copy.lua --param table=bench_sales --param "format=$1" --param "from=$2" \
     ${3:+--param "streams=$3"} >"$dir/out"
   local rows rss
-  read -r ms rows rss cpu <"$dir/out"
+  read -r ms rows rss cpu srv <"$dir/out"
   [ "$rows" = "$N" ] || { echo "copy bench: lode reported $rows rows" >&2; exit 1; }
   if [ "${3:-1}" != 1 ]; then
     pq2_cpu=$(best "$pq2_cpu" "$cpu")
@@ -72,6 +72,8 @@ lode_load() {   # format from [streams]
     if [ -z "$pq_worst" ] || awk -v a="$ms" -v b="$pq_worst" 'BEGIN { exit !(a > b) }'; then pq_worst=$ms; fi
   else
     [ "$rss" -gt "$csv_rss" ] && csv_rss=$rss
+    csv_cpu=$(best "$csv_cpu" "$cpu")
+    csv_srv=$(best "$csv_srv" "$srv")
   fi
   return 0
 }
@@ -83,7 +85,7 @@ psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_sales from '$dir/
 psql_csv=$(( $(now_ms) - t0 ))
 check_rows "psql csv"
 psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_sales to '$dir/sales.bin' (format binary)" >/dev/null
-psql_bin="" lode_pq="" lode_pq2="" pq2_cpu="" lode_csv="" pipe="" pq_rss=0 csv_rss=0 pq_cpu="" pq_worst=""
+psql_bin="" lode_pq="" lode_pq2="" pq2_cpu="" lode_csv="" pipe="" pq_rss=0 csv_rss=0 pq_cpu="" pq_worst="" csv_cpu="" csv_srv=""
 for round in $(seq 1 "$REPEAT"); do
   if [ "$round" -gt 1 ]; then
     truncate_table; t0=$(now_ms)
@@ -105,7 +107,7 @@ csv_bytes=$(stat -c %s "$dir/sales.csv")
 
 awk -v n="$N" -v files="$FILES" -v pc="$psql_csv" -v pb="$psql_bin" -v lp="$lode_pq" -v lc="$lode_csv" \
     -v pp="$pipe" -v rss="$pq_rss" -v crss="$csv_rss" -v qb="$pq_bytes" -v cb="$csv_bytes" -v rep="$REPEAT" \
-    -v pcpu="$pq_cpu" -v pw="$pq_worst" -v lp2="$lode_pq2" -v p2cpu="$pq2_cpu" 'BEGIN {
+    -v pcpu="$pq_cpu" -v pw="$pq_worst" -v lp2="$lode_pq2" -v p2cpu="$pq2_cpu" -v ccpu="$csv_cpu" -v csrv="$csv_srv" 'BEGIN {
   printf "copy.rows: %d (12 columns; %d Parquet files, %d bytes; CSV %d bytes; best of %d)\n", n, files, qb, cb, rep
   printf "copy.psql_csv_local_ms: %d (%.0f rows/s)\n", pc, n / (pc / 1000)
   printf "copy.psql_binary_local_ms: %d (%.0f rows/s)\n", pb, n / (pb / 1000)
@@ -113,6 +115,8 @@ awk -v n="$N" -v files="$FILES" -v pc="$psql_csv" -v pb="$psql_bin" -v lp="$lode
   printf "copy.lode_parquet_cpu_s: %.2f (best of %d; the lode process, all threads)\n", pcpu / 1000, rep
   printf "copy.lode_parquet_s3_2streams_ms: %.0f (%.0f rows/s; lode CPU %.2f s)\n", lp2, n / (lp2 / 1000), p2cpu / 1000
   printf "copy.lode_csv_s3_ms: %.0f (%.0f rows/s)\n", lc, n / (lc / 1000)
+  printf "copy.lode_csv_cpu_s: %.2f (best of %d; the lode process)\n", ccpu / 1000, rep
+  printf "copy.lode_csv_server_cpu_s: %.2f (best of %d; the processes of this PostgreSQL server during the load)\n", csrv / 1000, rep
   printf "copy.aws_pipe_psql_csv_ms: %d (%.0f rows/s)\n", pp, n / (pp / 1000)
   printf "copy.lode_parquet_peak_rss_kib: %d\n", rss
   printf "copy.lode_csv_peak_rss_kib: %d\n", crss

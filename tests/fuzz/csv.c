@@ -1,6 +1,8 @@
 /* libFuzzer target: the delimited-text parser and the column conversions.
  * Byte 0 picks the options, byte 1 the chunk size; the rest is the input.
- * Every record is converted against a mixed set of column types. */
+ * Every record is converted against a mixed set of column types, in text
+ * and in binary COPY form: both must accept and refuse the same values, and
+ * a binary field's length word must match its bytes. */
 #include "lode/load/load.h"
 
 #include <stdint.h>
@@ -11,12 +13,14 @@ static const lode_load_column COLS[] = {
     { LODE_LT_INT4, -1, 0, 0 }, { LODE_LT_TEXT, 8, 0, 0 }, { LODE_LT_NUMERIC, -1, 6, 2 },
     { LODE_LT_DATE, -1, 0, 0 }, { LODE_LT_TIMESTAMPTZ, -1, 0, 0 }, { LODE_LT_FLOAT8, -1, 0, 0 },
     { LODE_LT_BOOL, -1, 0, 0 }, { LODE_LT_INT2, -1, 0, 0 }, { LODE_LT_TIME, -1, 0, 0 },
+    { LODE_LT_FLOAT4, -1, 0, 0 }, { LODE_LT_NUMERIC, -1, 0, 0 }, { LODE_LT_TIMESTAMP, -1, 0, 0 },
+    { LODE_LT_INT8, -1, 0, 0 }, { LODE_LT_TEXT, -1, 0, 0 },
 };
 #define NCOLS (sizeof COLS / sizeof *COLS)
 
 typedef struct {
     lode_conv_opts conv;
-    lode_buf out;
+    lode_buf out, bin, scratch;
 } fuzz_state;
 
 static int on_record(void *ud, const lode_csv_record *r)
@@ -25,10 +29,23 @@ static int on_record(void *ud, const lode_csv_record *r)
     for (size_t i = 0; i < r->nfields; i++) {
         lode_conv_error e;
         const lode_field *f = &r->fields[i];
-        lode_conv_field(&COLS[i % NCOLS], &s->conv, f->data, f->len, f->quoted, 0, &s->out, &e);
+        const lode_load_column *col = &COLS[i % NCOLS];
+        int a = lode_conv_field(col, &s->conv, f->data, f->len, f->quoted, 0, &s->out, &e);
+        size_t m = s->bin.len;
+        int b = lode_conv_field_binary(col, &s->conv, f->data, f->len, f->quoted, 0, &s->bin, &s->scratch, &e);
+        if (b == -2 && (a != 0 || col->type != LODE_LT_FLOAT4)) abort();
+        if (b != -2 && (a == 0) != (b == 0)) abort();
+        if (b == 0) {
+            const unsigned char *w = (const unsigned char *)s->bin.data + m;
+            uint32_t len = (uint32_t)w[0] << 24 | (uint32_t)w[1] << 16 | (uint32_t)w[2] << 8 | w[3];
+            if (len == 0xFFFFFFFFu ? s->bin.len != m + 4 : s->bin.len != m + 4 + len) abort();
+        } else if (s->bin.len != m) {
+            abort();
+        }
     }
     if (r->raw_len > LODE_RAW_LINE_MAX) abort();
     s->out.len = 0;
+    s->bin.len = 0;
     return 0;
 }
 
@@ -61,5 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) lode_csv_finish(p);
     lode_csv_free(p);
     lode_buf_free(&s.out);
+    lode_buf_free(&s.bin);
+    lode_buf_free(&s.scratch);
     return 0;
 }

@@ -1,5 +1,5 @@
 /* lode/load/decoder.h — the decoder of emulated COPY for delimited text and
- * JSON: compressed bytes in, PostgreSQL text COPY rows out, each field
+ * JSON: compressed bytes in, PostgreSQL text (or binary) COPY rows out, each field
  * checked and converted for its target column; rows that fail are kept aside
  * with file, line, column, raw value and reason (STL_LOAD_ERRORS' shape).
  *
@@ -50,6 +50,8 @@ typedef struct {
     int dots_in_keys;          /* JSON: a '.' in a key matches '_' in a column name (OpenX dots.in.keys) */
     const char *const *jsonpaths;   /* JSON: NULL for 'auto', else njsonpaths expressions (copied) */
     size_t njsonpaths;
+    int binary;                /* rows as binary COPY tuples (every column's type must pass
+                                  lode_conv_binary_type); the caller sends the header and trailer */
 } lode_decoder_opts;
 
 /* One row kept aside. */
@@ -101,6 +103,12 @@ const char *lode_decoder_file(const lode_decoder *d);
 /* The COPY text rows produced since the last reset. */
 const char *lode_decoder_output(const lode_decoder *d, size_t *len);
 void lode_decoder_output_reset(lode_decoder *d);
+/* Whether rows come out as binary COPY tuples. */
+int lode_decoder_binary(const lode_decoder *d);
+/* Rows go to b (appended; the caller's buffer, which must stay valid until
+ * the next call with NULL, which restores the decoder's own buffer). A
+ * failed feed leaves b as it was given. */
+void lode_decoder_output_to(lode_decoder *d, lode_buf *b);
 
 /* Bad rows kept since the last clear, and the column names they refer to. */
 size_t lode_decoder_nbad(const lode_decoder *d);

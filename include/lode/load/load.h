@@ -141,6 +141,19 @@ int lode_conv_field(const lode_load_column *col, const lode_conv_opts *o,
                     const char *p, size_t n, int quoted, int is_null,
                     lode_buf *out, lode_conv_error *err);
 
+/* The same field in PostgreSQL's binary COPY form (int32 length, -1 for
+ * NULL, then the type's send format), for a column whose type
+ * lode_conv_binary_type accepts: every rule and error of lode_conv_field,
+ * and the value the server would have read from its text form. scratch is
+ * the caller's work buffer. Returns 0; -1 with err filled (a bad row, or
+ * out of memory when err->code is 0); -2 when the server would have failed
+ * the whole text COPY on this value (err->reason says why). */
+int lode_conv_field_binary(const lode_load_column *col, const lode_conv_opts *o,
+                           const char *p, size_t n, int quoted, int is_null,
+                           lode_buf *out, lode_buf *scratch, lode_conv_error *err);
+/* Whether lode_conv_field_binary renders this type. */
+int lode_conv_binary_type(lode_load_type t);
+
 /* Parse a date/time by a Redshift format ("auto", "epochsecs", ... or
  * YYYY MM DD HH HH24 HH12 MI SS AM PM MON and literals). Fills the fields;
  * tz_minutes is set when the text had an offset (has_tz). Returns 0 or -1. */

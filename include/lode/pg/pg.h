@@ -172,6 +172,10 @@ int lode_copy_bin_int4(lode_copy_buf *b, int32_t v);
 int lode_copy_bin_int8(lode_copy_buf *b, int64_t v);
 int lode_copy_bin_float4(lode_copy_buf *b, float v);
 int lode_copy_bin_float8(lode_copy_buf *b, double v);
+/* numeric from canonical decimal text ("-123.4500", "0", "7": an optional
+ * '-', digits, an optional '.' and digits), exact, without allocating; the
+ * fraction's digit count is the display scale, as numeric_in gives it. */
+int lode_copy_bin_numeric_text(lode_copy_buf *b, const char *s, size_t n);
 
 /* Text COPY format: a field with tab/newline/CR/backslash escaped (p NULL
  * for \N), followed by a tab, or by a newline when `last`. */
