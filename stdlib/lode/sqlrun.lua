@@ -316,7 +316,12 @@ local function run_postgres(s, st, run_opts)
     end
     return at(st, file, s.query_raw, s, st.rewritten or st.sql)
   end
-  return at(st, file, s.query_raw, s, st.rewritten or st.sql)
+  local text = st.rewritten or st.sql
+  if kind == "sql" or kind == "create_table" then
+    -- a string partition key compared with a number: Redshift's cast, written out
+    text = at(st, file, require("lode.spectrum.keycast").rewrite, s, text)
+  end
+  return at(st, file, s.query_raw, s, text)
 end
 
 local function parse(text, file)
