@@ -399,6 +399,49 @@ return lode.pipeline "glue_refresh" {
   t.contains(r.stdout, "TOTAL " .. want)
 end)
 
+t.test("lode run refreshes the mirror at the first use of a warehouse opened inside a task; a concurrent task waits for it",
+    { timeout = 240000 }, function()
+  local csv = put("inside/part-0.csv", "5,a\n6,b\n700,c\n")
+  botocore(([==[
+database("text_db")
+glue.create_table(DatabaseName="text_db", TableInput={"Name": "inside", "TableType": "EXTERNAL_TABLE",
+    "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "int"}, {"Name": "tag", "Type": "string"}],
+        "Location": "s3://glue-text/inside/", "InputFormat": %q, "OutputFormat": %q,
+        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde"}}})
+print(json.dumps({"ok": True}))
+]==]):format(TEXT_IN, TEXT_OUT))
+  t.eq(wh():query("SELECT to_regclass('glue_text.inside') IS NULL AS r")[1].r, true)
+  local pdir = dir .. "/pipe_inside"
+  fs.mkdir(pdir, true)
+  local f = assert(io.open(pdir .. "/pipeline.lua", "w"))
+  -- no warehouse at the top level: both tasks open it (one handle) when they run
+  f:write(([==[
+local lode = require "lode"
+local handle
+local function warehouse()
+  handle = handle or lode.warehouse({ url = %q, dialect = "postgres", pool = 4 })
+  return handle
+end
+local function total(label)
+  return function()
+    local r = warehouse():query("SELECT sum(id)::text AS r FROM glue_text.inside")[1].r
+    io.stdout:write(label, " ", r, "\n")
+  end
+end
+return lode.pipeline "glue_refresh_inside" {
+  lode.task "a" { total("A") },
+  lode.task "b" { total("B") },
+}
+]==]):format(pg_url))
+  f:close()
+  local r = run_lode({ "run", pdir .. "/pipeline.lua" })
+  t.eq(r.status, 0, r.stderr)
+  local want = duck_rows(("SELECT sum(id)::VARCHAR AS r FROM read_csv('%s', header = false, "
+    .. "columns = {'id': 'INTEGER', 'tag': 'VARCHAR'})"):format(csv))[1]
+  t.contains(r.stdout, "A " .. want)
+  t.contains(r.stdout, "B " .. want)
+end)
+
 -- tests run in the order registered: this one last
 t.test("moto stops with lode dev down", function()
   dev.down({ dir = stack })
