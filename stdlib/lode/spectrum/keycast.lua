@@ -193,35 +193,43 @@ function M.comparisons(toks)
   return out
 end
 
--- The string partition keys of the external tables a statement names:
--- { [column name] = true } (empty without the emulation's registry).
+-- The string partition keys, among the wanted names, of the partitioned
+-- tables the statement names ({ [column name] = true }), and whether the
+-- cast functions exist: one catalog query. An emulated external table is
+-- the root of its partition tree; its string keys are text LIST keys there
+-- and in its sub-tables.
+local KEYS_SQL = [[
+SELECT a.attname AS name, to_regprocedure('lode.rs_key_numeric(double precision)') IS NOT NULL AS fn
+FROM pg_catalog.pg_partitioned_table p
+JOIN pg_catalog.pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = ANY (p.partattrs::int2[])
+JOIN pg_catalog.pg_class r ON r.oid = pg_catalog.pg_partition_root(p.partrelid)
+WHERE a.atttypid = 'pg_catalog.text'::pg_catalog.regtype
+  AND a.attname IN (SELECT pg_catalog.jsonb_array_elements_text($1::jsonb))
+  AND r.relname IN (SELECT pg_catalog.jsonb_array_elements_text($2::jsonb))
+UNION ALL
+SELECT NULL, to_regprocedure('lode.rs_key_numeric(double precision)') IS NOT NULL]]
+
 local function string_keys(s, toks, wanted)
-  local r = s:query("SELECT to_regclass('lode.spectrum_tables') IS NOT NULL AS reg, "
-    .. "to_regprocedure('lode.rs_key_numeric(double precision)') IS NOT NULL AS fn")
-  if not (r[1] and r[1].reg) then
-    return {}, false
-  end
-  local named = {}
+  local named, names = {}, {}
   for _, t in ipairs(toks) do
     local n = name_of(t)
-    if n then
+    if n and not named[n] then
       named[n] = true
+      names[#names + 1] = n
     end
   end
-  local keys = {}
-  local string_key = require("lode.spectrum.emulate")._string_key
-  for _, row in ipairs(s:query("SELECT table_name, partition_names, partition_types FROM lode.spectrum_tables "
-      .. "WHERE partition_names <> '[]'")) do
-    if named[row.table_name] then
-      local names, types = json.decode(row.partition_names), json.decode(row.partition_types)
-      for k, n in ipairs(names) do
-        if wanted[n] and string_key(types[k] or "") then
-          keys[n] = true
-        end
-      end
+  local want = {}
+  for n in pairs(wanted) do
+    want[#want + 1] = n
+  end
+  local keys, fn = {}, false
+  for _, row in ipairs(s:query(KEYS_SQL, json.encode(want), json.encode(names))) do
+    fn = row.fn
+    if type(row.name) == "string" then
+      keys[row.name] = true
     end
   end
-  return keys, r[1].fn
+  return keys, fn
 end
 
 --- rewrite(s, text) -> text: one statement of Redshift SQL with each string
