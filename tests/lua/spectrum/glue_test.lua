@@ -126,9 +126,9 @@ local function lake()
 end
 
 -- a Glue database and partitioned Parquet table as a crawler leaves them
-local function crawler_table(db, name, location, partitions)
+local function crawler_table(db, name, location, partitions, key_type)
   botocore(([[
-db, name, loc, parts = %q, %q, %q, json.loads(%q)
+db, name, loc, parts, key_type = %q, %q, %q, json.loads(%q), %q
 try:
     glue.create_database(DatabaseInput={"Name": db})
 except glue.exceptions.AlreadyExistsException:
@@ -139,7 +139,7 @@ sd = {"Columns": [{"Name": "customer_id", "Type": "bigint"}, {"Name": "amount", 
       "SerdeInfo": {"SerializationLibrary": %q, "Parameters": {"serialization.format": "1"}}}
 glue.create_table(DatabaseName=db, TableInput={"Name": name, "TableType": "EXTERNAL_TABLE",
     "Parameters": {"classification": "parquet"}, "StorageDescriptor": sd,
-    "PartitionKeys": [{"Name": "year", "Type": "int"}, {"Name": "month", "Type": "int"}]})
+    "PartitionKeys": [{"Name": "year", "Type": key_type}, {"Name": "month", "Type": key_type}]})
 inputs = []
 for y, m in parts:
     psd = dict(sd, Location="%%syear=%%d/month=%%d/" %% (loc, y, m))
@@ -147,7 +147,7 @@ for y, m in parts:
 if inputs:
     glue.batch_create_partition(DatabaseName=db, TableName=name, PartitionInputList=inputs)
 print(json.dumps({"ok": True}))
-]]):format(db, name, location, json.encode(partitions), INPUT, OUTPUT, SERDE))
+]]):format(db, name, location, json.encode(partitions), key_type or "int", INPUT, OUTPUT, SERDE))
 end
 
 local function explain_scans(w, query)
@@ -211,6 +211,44 @@ GROUP BY customer_id;
     .. "WHERE year = 2024 AND month = 1 GROUP BY customer_id")
   t.eq(scans, 1, plan)
   t.contains(plan, "year=2024/month=1/", plan)
+end)
+
+t.test("Strategy 2's query on a crawler's string partition keys (year string): Redshift's cast, DuckDB's sums, one partition",
+    { timeout = 180000 }, function()
+  lake()
+  wh():exec("DROP SCHEMA IF EXISTS spectrum_crawled CASCADE")
+  crawler_table("crawled_lake_db", "sales", "s3://" .. BUCKET .. "/sales/", MONTHS, "string")
+  local query = [==[
+SELECT customer_id, SUM(amount) AS total_amount
+FROM spectrum_crawled.sales
+WHERE year = 2024 AND month = 1
+GROUP BY customer_id]==]
+  local r = lode_sql(([==[
+CREATE EXTERNAL SCHEMA spectrum_crawled
+FROM DATA CATALOG
+DATABASE 'crawled_lake_db'
+IAM_ROLE 'arn:aws:iam::123456789012:role/MySpectrumRole';
+
+%s;
+]==]):format(query))
+  t.eq(r.status, 0, r.stderr)
+  local got = printed_rows(r.stdout)
+  table.sort(got, function(a, b) return tonumber(a.customer_id) < tonumber(b.customer_id) end)
+  local want = duckdb(("SELECT customer_id::VARCHAR AS customer_id, SUM(amount)::VARCHAR AS total_amount "
+    .. "FROM read_parquet('%s/sales/year=2024/month=1/*.parquet', hive_partitioning = false) GROUP BY customer_id")
+    :format(dir))
+  table.sort(want, function(a, b) return tonumber(a.customer_id) < tonumber(b.customer_id) end)
+  t.eq(#want, 4)
+  t.eq(got, want)
+  local rs = lode.warehouse({ url = pg_url, dialect = "postgres", emulate = "redshift" })
+  local scans, plan = explain_scans(rs, query)
+  t.eq(scans, 1, plan)
+  t.contains(plan, "year=2024/month=1/", plan)
+  wh():exec("DROP SCHEMA spectrum_crawled CASCADE")
+  wh():exec("DELETE FROM lode.spectrum_tables WHERE schema_name = 'spectrum_crawled'")
+  wh():exec("DELETE FROM lode.spectrum_partitions WHERE schema_name = 'spectrum_crawled'")
+  wh():exec("DELETE FROM lode.spectrum_schemas WHERE schema_name = 'spectrum_crawled'")
+  wh():exec("DELETE FROM lode.spectrum_external_schemas WHERE schema_name = 'spectrum_crawled'")
 end)
 
 t.test("the scan estimate takes Glue's partitions (filtered by GetPartitions' Expression), no warehouse needed",

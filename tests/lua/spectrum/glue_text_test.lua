@@ -137,6 +137,9 @@ CREATE EXTERNAL SCHEMA glue_text FROM DATA CATALOG DATABASE 'text_db'
 IAM_ROLE 'arn:aws:iam::123456789012:role/R';
 ]==])
   t.eq(r.status, 0, r.stderr)
+  -- the table lode cannot scan is reported when it is mirrored, naming it and its format
+  t.contains(r.stderr, "glue_text.events_orc")
+  t.contains(r.stderr, "ORC")
   t.eq(pg_rows("SELECT concat_ws('/', id, coalesce(name, '<null>'), amount) AS r FROM glue_text.people_csv ORDER BY id"),
     duck_rows(("SELECT concat_ws('/', id, coalesce(name, '<null>'), amount) AS r FROM read_csv('%s', header = true, "
       .. "quote = '\"', escape = '\"', nullstr = 'no-null-text', columns = {'id': 'INTEGER', 'name': 'VARCHAR', 'amount': 'DECIMAL(8,2)'}) "
