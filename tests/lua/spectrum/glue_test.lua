@@ -416,9 +416,44 @@ t.test("sync --glue: 300 folders in 3 BatchCreatePartition calls, then none; a d
   end
   lode.all(jobs)
   crawler_table("sync_db", "wide", "s3://" .. BUCKET .. "/wide/", {})
+  -- the Glue write calls as moto's request recorder saw them: partitions per call
+  local function moto_recorder(action)
+    return botocore(([==[
+import urllib.request, base64
+def api(path, method="POST"):
+    req = urllib.request.Request(%q + "/moto-api/recorder/" + path, data=b"" if method == "POST" else None, method=method)
+    return urllib.request.urlopen(req).read().decode()
+action = %q
+calls = {"create": [], "delete": [], "other_writes": 0}
+if action == "start":
+    api("reset-recording")
+    api("start-recording")
+else:
+    text = api("download-recording", "GET")
+    api("stop-recording")
+    for line in text.splitlines():
+        e = json.loads(line)
+        target = {k.lower(): v for k, v in e["headers"].items()}.get("x-amz-target", "")
+        if not target.startswith("AWSGlue."):
+            continue
+        body = e.get("body") or "{}"
+        body = json.loads(base64.b64decode(body) if e.get("body_encoded") else body)
+        op = target.split(".", 1)[1]
+        if op == "BatchCreatePartition":
+            calls["create"].append(len(body["PartitionInputList"]))
+        elif op == "BatchDeletePartition":
+            calls["delete"].append(len(body["PartitionsToDelete"]))
+        elif not op.startswith("Get"):
+            calls["other_writes"] += 1
+print(json.dumps(calls))
+]==]):format(glue_ep, action))
+  end
   local function sync()
+    moto_recorder("start")
     local r = run_lode({ "--log-level", "debug", "--log-format", "json", "spectrum", "sync", "--glue", "sync_db.wide" })
     t.eq(r.status, 0, r.stderr)
+    local seen = moto_recorder("stop")
+    t.eq(seen.other_writes, 0, "no Glue write call but Batch{Create,Delete}Partition")
     local calls = { create = {}, delete = {} }
     for line in r.stderr:gmatch("[^\n]+") do
       local ok, e = pcall(json.decode, line)
@@ -428,7 +463,10 @@ t.test("sync --glue: 300 folders in 3 BatchCreatePartition calls, then none; a d
         calls.delete[#calls.delete + 1] = e.fields.partitions
       end
     end
-    return calls, r
+    -- what lode logged is what moto received
+    t.eq(seen.create, calls.create, "BatchCreatePartition calls")
+    t.eq(seen.delete, calls.delete, "BatchDeletePartition calls")
+    return seen, r
   end
   local calls, r = sync()
   t.eq(calls.create, { 100, 100, 100 }, r.stderr)
