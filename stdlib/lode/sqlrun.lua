@@ -240,6 +240,10 @@ local function run_postgres(s, st, run_opts)
     fail(st, file, "25001", ("%s cannot run inside a transaction block (as on Redshift)"):format(EXTERNAL_DDL[kind]),
       { sqlstate = "25001" })
   end
+  if st.query and (kind == "unload" or kind == "create_external_table") then
+    -- the SELECT of UNLOAD and CREATE EXTERNAL TABLE AS: string partition keys as Redshift compares them
+    st.query = at(st, file, require("lode.spectrum.keycast").rewrite, s, st.query)
+  end
   if kind == "copy" then
     return run_copy(s, st, run_opts)
   elseif kind == "create_external_schema" then

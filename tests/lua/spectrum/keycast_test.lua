@@ -163,6 +163,17 @@ t.test("Redshift SQL (emulate = 'redshift', lode sql): year = 2024 casts the str
   local r = proc.run({ lode_bin, "sql", path, "--warehouse", pg_url })
   t.eq(r.status, 0, r.stderr)
   t.contains(r.stdout, duck_sum({ 3 }))
+  -- UNLOAD's query reads as Redshift reads it too
+  sqlrun.run(plain(), ("UNLOAD ('SELECT id FROM keycast.keyed WHERE year = 2024 AND month IN (1, 2)') "
+    .. "TO 's3://%s/unloaded/k_' IAM_ROLE 'arn:aws:iam::1:role/R' ALLOWOVERWRITE"):format(BUCKET), { file = "unload.sql" })
+  local s3 = require "lode.s3"
+  local total = 0
+  for _, o in ipairs((s3.list("s3://" .. BUCKET .. "/unloaded/", { recursive = true }))) do
+    for line in s3.get("s3://" .. BUCKET .. "/" .. o.key):gmatch("[^\n]+") do
+      total = total + tonumber(line)
+    end
+  end
+  t.eq(tostring(total), duck_sum({ 2, 3 }))
   -- and still nothing in public
   t.eq(public_text_number_operators(w), 0)
 end)
