@@ -849,9 +849,18 @@ function M.refresh(wh, schema, opts)
 end
 
 --- spectrum.refresh_referenced(wh, text): refresh the Glue-backed schemas
---- the SQL text names (at the start of a `lode sql` script on PostgreSQL).
+--- the SQL text names (at the start of a `lode sql` script on PostgreSQL, at
+--- the first use of a warehouse in `lode run`); first, the text/number
+--- operators an earlier lode created in schema public are removed.
 function M.refresh_referenced(wh, text)
-  if not glue.enabled() or core.dry_run() then
+  if core.dry_run() then
+    return
+  end
+  local mok, merr = pcall(emulate.drop_public_operators, wh)
+  if not mok then
+    core.log("debug", "spectrum: the old operators in public were not checked", { error = tostring(merr) })
+  end
+  if not glue.enabled() then
     return
   end
   local ok, rows = pcall(function()

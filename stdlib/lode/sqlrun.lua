@@ -240,6 +240,10 @@ local function run_postgres(s, st, run_opts)
     fail(st, file, "25001", ("%s cannot run inside a transaction block (as on Redshift)"):format(EXTERNAL_DDL[kind]),
       { sqlstate = "25001" })
   end
+  if st.query and (kind == "unload" or kind == "create_external_table") then
+    -- the SELECT of UNLOAD and CREATE EXTERNAL TABLE AS: string partition keys as Redshift compares them
+    st.query = at(st, file, require("lode.spectrum.keycast").rewrite, s, st.query)
+  end
   if kind == "copy" then
     return run_copy(s, st, run_opts)
   elseif kind == "create_external_schema" then
@@ -316,7 +320,12 @@ local function run_postgres(s, st, run_opts)
     end
     return at(st, file, s.query_raw, s, st.rewritten or st.sql)
   end
-  return at(st, file, s.query_raw, s, st.rewritten or st.sql)
+  local text = st.rewritten or st.sql
+  if kind == "sql" or kind == "create_table" then
+    -- a string partition key compared with a number: Redshift's cast, written out
+    text = at(st, file, require("lode.spectrum.keycast").rewrite, s, text)
+  end
+  return at(st, file, s.query_raw, s, text)
 end
 
 local function parse(text, file)

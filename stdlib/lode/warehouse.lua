@@ -172,9 +172,39 @@ local function usable(c)
   return s == "ready" or s == "busy"
 end
 
+--- M.on_first_use: nil, or function(wh) run once per warehouse before its
+--- first connection is handed out (`lode run` sets it: the Glue catalog
+--- mirrors the pipeline names are refreshed wherever the script opens the
+--- warehouse). Other tasks wait for it; its own queries pass; when it fails,
+--- the next use tries again.
+function Warehouse:_first_use()
+  local st = self._first_use_state
+  if st == true or not M.on_first_use then
+    return
+  end
+  local me = coroutine.running()
+  if st then
+    if st.co ~= me then
+      st.done:await()
+      return self:_first_use()
+    end
+    return
+  end
+  st = { co = me, done = core.future() }
+  self._first_use_state = st
+  local ok = false
+  local guard <close> = setmetatable({}, { __close = function()
+    self._first_use_state = ok or nil
+    st.done:set()
+  end })
+  M.on_first_use(self)
+  ok = true
+end
+
 --- wh:acquire() -> conn: pin a connection (wait when `pool` are in use).
 --- Give it back with wh:release(conn); wh:with_conn(fn) does both.
 function Warehouse:acquire()
+  self:_first_use()
   while true do
     if self._closed then
       wh_error("closed", "the warehouse handle is closed", false)

@@ -101,17 +101,16 @@ local function source_text(file)
   return table.concat(texts, "\n")
 end
 
--- Before the tasks run, the Glue databases mirrored by the external schemas
--- the pipeline names are mirrored as they are now, as `lode sql` does for a
--- script: one GetTables page and one GetPartitions page per partitioned table.
-local function refresh_catalog(file, wh)
-  if type(wh) ~= "table" or not wh.get_dialect or not require("lode.spectrum.glue").enabled() then
-    return
-  end
+-- At the first use of each warehouse the script opens (at its top level or
+-- inside a task), before any statement of its own: the Glue databases
+-- mirrored by the external schemas the pipeline names are mirrored as they
+-- are now, as `lode sql` does for a script (one GetTables page and one
+-- GetPartitions page per partitioned table).
+local function refresh_catalog(file, wh, text)
   if wh:get_dialect() ~= "postgres" then
     return
   end
-  require("lode.spectrum").refresh_referenced(wh, source_text(file))
+  require("lode.spectrum").refresh_referenced(wh, text)
 end
 
 function M.execute(command, opts, positional)
@@ -151,6 +150,13 @@ function M.execute(command, opts, positional)
   require("lode.state").current_run_id = run_id   -- lode.load_history rows carry it
   core.configure_log({ run_id = run_id })
   arg = { [0] = file }
+  if command == "run" then
+    local text
+    require("lode.warehouse").on_first_use = function(wh)
+      text = text or source_text(file)
+      refresh_catalog(file, wh, text)
+    end
+  end
   local result = chunk()
   if not pipeline.is_pipeline(result) then
     if opts.task and #opts.task > 0 then
@@ -183,9 +189,6 @@ function M.execute(command, opts, positional)
         core.log("warn", "this run is not recorded in lode.runs: " .. tostring(r))
       end
     end
-  end
-  if command == "run" then
-    refresh_catalog(file, record_in)
   end
   -- SIGINT/SIGTERM (schedulers stop jobs this way): start no more tasks,
   -- cancel the running ones, record the run as cancelled, print the summary,

@@ -63,18 +63,24 @@ local function sub_name(def, level, values)
   return ("%s_p%s"):format(base, fnv1a(common.partition_key(key)):sub(1, 12))
 end
 
+local function sqlstate(e)
+  return type(e) == "table" and (e.sqlstate or e.code) or nil
+end
+
 -- String partition keys (`year string`, as crawlers make them) -------------------------
 --
 -- Redshift compares a character value with a number by casting it to the
 -- number's type (`year = 2024` is `year::integer = 2024`, and a value that is
 -- no number fails the query, "Invalid digit"); `year = '2024'` compares the
--- strings. PostgreSQL has no text = integer operator, so the emulation adds
--- Redshift's: inlinable SQL functions (lode.rs_cmp_*) behind the operators
--- = <> < <= > >= between text and smallint, integer, bigint and numeric in
--- schema public. String keys are text columns (text = '2024' stays
--- PostgreSQL's own operator, so LIST partition pruning applies), and each
--- partition of a numeric-looking value carries CHECK constraints of the
--- casts' form, so constraint exclusion prunes `year = 2024` too.
+-- strings. PostgreSQL has no text = integer operator, and adding one changes
+-- `varchar = int` for every user of the database, so lode adds none: its
+-- Redshift SQL path (lode.spectrum.keycast) writes the cast into the
+-- statement, as lode.rs_key_<type>(year), an inlinable SQL function that is
+-- the cast for text and the identity for a number. String keys are text
+-- columns (text = '2024' stays PostgreSQL's own operator, so LIST partition
+-- pruning applies), and each partition of a numeric-looking value carries
+-- CHECK constraints of the casts' form, so constraint exclusion prunes
+-- `year = 2024` too.
 
 local function string_key(t)
   local l = t:lower():gsub("%s+", " ")
@@ -83,52 +89,76 @@ local function string_key(t)
 end
 M._string_key = string_key
 
-local CMP_OPS = { eq = "=", ne = "<>", lt = "<", le = "<=", gt = ">", ge = ">=" }
-local CMP_TYPES = { int2 = "smallint", int4 = "integer", int8 = "bigint", numeric = "numeric" }
+-- The cast functions, by the type of the number compared with.
+M.KEY_CAST = { int4 = "integer", int8 = "bigint", numeric = "numeric" }
+local NUMBER_TYPES = { "smallint", "integer", "bigint", "numeric", "real", "double precision" }
 
--- Statements creating the text/number comparison operators (none when they exist).
-function M._string_key_operators_sql()
+--- key_cast_sql() -> statements creating lode.rs_key_int4/_int8/_numeric:
+--- for text the cast to that type, for a number the number itself.
+function M.key_cast_sql()
   local out = {}
-  for tname, ty in pairs(CMP_TYPES) do
-    for oname, op in pairs(CMP_OPS) do
-      local f1 = ("lode.rs_cmp_text_%s_%s"):format(tname, oname)
-      local f2 = ("lode.rs_cmp_%s_text_%s"):format(tname, oname)
-      out[#out + 1] = ("CREATE OR REPLACE FUNCTION %s(text, %s) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE "
-        .. "AS 'SELECT $1::%s %s $2'"):format(f1, ty, ty, op)
-      out[#out + 1] = ("CREATE OR REPLACE FUNCTION %s(%s, text) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE "
-        .. "AS 'SELECT $1 %s $2::%s'"):format(f2, ty, op, ty)
-      out[#out + 1] = ("CREATE OPERATOR public.%s (LEFTARG = text, RIGHTARG = %s, FUNCTION = %s)"):format(op, ty, f1)
-      out[#out + 1] = ("CREATE OPERATOR public.%s (LEFTARG = %s, RIGHTARG = text, FUNCTION = %s)"):format(op, ty, f2)
+  for name, ty in pairs(M.KEY_CAST) do
+    local f = "lode.rs_key_" .. name
+    out[#out + 1] = ("CREATE OR REPLACE FUNCTION %s(text) RETURNS %s LANGUAGE sql IMMUTABLE PARALLEL SAFE "
+      .. "AS 'SELECT $1::%s'"):format(f, ty, ty)
+    for _, nt in ipairs(NUMBER_TYPES) do
+      out[#out + 1] = ("CREATE OR REPLACE FUNCTION %s(%s) RETURNS %s LANGUAGE sql IMMUTABLE PARALLEL SAFE "
+        .. "AS 'SELECT $1'"):format(f, nt, nt)
     end
   end
   return out
 end
 
-local function string_key_operators(wh)
-  local have_sql = "SELECT count(*) AS n FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace "
-    .. "WHERE n.nspname = 'public' AND o.oprname = '=' AND o.oprleft = 'text'::regtype AND o.oprright = 'int4'::regtype"
-  local have = wh:query(have_sql)
-  if tonumber(have[1].n) > 0 then
-    return
+-- The text/number operators an earlier lode created in schema public
+-- (functions lode.rs_cmp_*): their names and argument types.
+local OLD_OPERATORS_SQL = "SELECT o.oprname AS op, format_type(o.oprleft, NULL) AS l, format_type(o.oprright, NULL) AS r "
+  .. "FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace JOIN pg_proc p ON p.oid = o.oprcode "
+  .. "JOIN pg_namespace pn ON pn.oid = p.pronamespace "
+  .. "WHERE n.nspname = 'public' AND pn.nspname = 'lode' AND p.proname LIKE 'rs\\_cmp\\_%'"
+
+--- drop_public_operators(wh): the text/number operators an earlier lode
+--- created in schema public are dropped (one catalog query when there are
+--- none). One a view depends on is moved to schema lode instead, where no
+--- search_path finds it and the view keeps working.
+function M.drop_public_operators(wh)
+  local rows = wh:query(OLD_OPERATORS_SQL)
+  for _, r in ipairs(rows) do
+    local sig = ("%s (%s, %s)"):format(r.op, r.l, r.r)
+    local ok, e = pcall(wh.exec, wh, "DROP OPERATOR IF EXISTS public." .. sig)
+    if not ok and sqlstate(e) == "2BP01" then -- depended on
+      ok, e = pcall(wh.exec, wh, "ALTER OPERATOR public." .. sig .. " SET SCHEMA lode")
+    end
+    if not ok then
+      core.log("warn", ("spectrum: cannot remove the operator public.%s an earlier lode created (it changes "
+        .. "text/number comparisons for every user of the database): drop it as its owner"):format(sig),
+        { error = type(e) == "table" and e.message or tostring(e) })
+    end
   end
-  local ok, e = pcall(wh.transaction, wh, function(tx)
-    -- concurrent first setups (parallel scripts) take turns; the later ones find them made
-    tx:query("SELECT pg_advisory_xact_lock(hashtext('lode.spectrum.setup'))")
-    if tonumber(tx:query(have_sql)[1].n) > 0 then
-      return
-    end
-    for _, st in ipairs(M._string_key_operators_sql()) do
-      tx:exec(st)
-    end
-  end)
-  if not ok then
-    local st = type(e) == "table" and (e.sqlstate or e.code)
-    if st ~= "42723" and st ~= "42710" then -- created meanwhile by another run
-      core.log("warn", "spectrum: the text/number comparison operators for string partition keys could not be created; "
+  return #rows
+end
+
+-- The cast functions, created when missing (under an advisory lock: parallel
+-- first setups take turns), and the old operators in public removed.
+local function key_casts(wh)
+  local have_sql = "SELECT to_regprocedure('lode.rs_key_numeric(double precision)') IS NOT NULL AS ok"
+  if not wh:query(have_sql)[1].ok then
+    local ok, e = pcall(wh.transaction, wh, function(tx)
+      tx:query("SELECT pg_advisory_xact_lock(hashtext('lode.spectrum.setup'))")
+      if tx:query(have_sql)[1].ok then
+        return
+      end
+      for _, st in ipairs(M.key_cast_sql()) do
+        tx:exec(st)
+      end
+    end)
+    if not ok then
+      core.log("warn", "spectrum: the cast functions for string partition keys could not be created; "
         .. "compare string keys with strings ('2024')", { error = type(e) == "table" and e.message or tostring(e) })
     end
   end
+  M.drop_public_operators(wh)
 end
+M._key_casts = key_casts
 
 -- CHECK constraints of a string key's numeric-looking value, in the form the
 -- inlined comparison functions take, for constraint exclusion.
@@ -258,10 +288,6 @@ function M.pg_partition_sql(def, part)
   return out, sub_name(def, n, part.values)
 end
 
-local function sqlstate(e)
-  return type(e) == "table" and (e.sqlstate or e.code) or nil
-end
-
 -- The AWS settings of this process, for the scan programs the server runs.
 local AWS_VARS = { "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE",
   "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
@@ -308,7 +334,7 @@ function M._pg_setup(wh)
   for _, s in ipairs(catalog.pg_catalog) do
     wh:exec(s)
   end
-  string_key_operators(wh)
+  key_casts(wh)
   catalog.pg_views(wh)
   local env_file
   local ok, e = pcall(function()

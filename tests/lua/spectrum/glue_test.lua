@@ -126,9 +126,9 @@ local function lake()
 end
 
 -- a Glue database and partitioned Parquet table as a crawler leaves them
-local function crawler_table(db, name, location, partitions)
+local function crawler_table(db, name, location, partitions, key_type)
   botocore(([[
-db, name, loc, parts = %q, %q, %q, json.loads(%q)
+db, name, loc, parts, key_type = %q, %q, %q, json.loads(%q), %q
 try:
     glue.create_database(DatabaseInput={"Name": db})
 except glue.exceptions.AlreadyExistsException:
@@ -139,7 +139,7 @@ sd = {"Columns": [{"Name": "customer_id", "Type": "bigint"}, {"Name": "amount", 
       "SerdeInfo": {"SerializationLibrary": %q, "Parameters": {"serialization.format": "1"}}}
 glue.create_table(DatabaseName=db, TableInput={"Name": name, "TableType": "EXTERNAL_TABLE",
     "Parameters": {"classification": "parquet"}, "StorageDescriptor": sd,
-    "PartitionKeys": [{"Name": "year", "Type": "int"}, {"Name": "month", "Type": "int"}]})
+    "PartitionKeys": [{"Name": "year", "Type": key_type}, {"Name": "month", "Type": key_type}]})
 inputs = []
 for y, m in parts:
     psd = dict(sd, Location="%%syear=%%d/month=%%d/" %% (loc, y, m))
@@ -147,7 +147,7 @@ for y, m in parts:
 if inputs:
     glue.batch_create_partition(DatabaseName=db, TableName=name, PartitionInputList=inputs)
 print(json.dumps({"ok": True}))
-]]):format(db, name, location, json.encode(partitions), INPUT, OUTPUT, SERDE))
+]]):format(db, name, location, json.encode(partitions), key_type or "int", INPUT, OUTPUT, SERDE))
 end
 
 local function explain_scans(w, query)
@@ -211,6 +211,44 @@ GROUP BY customer_id;
     .. "WHERE year = 2024 AND month = 1 GROUP BY customer_id")
   t.eq(scans, 1, plan)
   t.contains(plan, "year=2024/month=1/", plan)
+end)
+
+t.test("Strategy 2's query on a crawler's string partition keys (year string): Redshift's cast, DuckDB's sums, one partition",
+    { timeout = 180000 }, function()
+  lake()
+  wh():exec("DROP SCHEMA IF EXISTS spectrum_crawled CASCADE")
+  crawler_table("crawled_lake_db", "sales", "s3://" .. BUCKET .. "/sales/", MONTHS, "string")
+  local query = [==[
+SELECT customer_id, SUM(amount) AS total_amount
+FROM spectrum_crawled.sales
+WHERE year = 2024 AND month = 1
+GROUP BY customer_id]==]
+  local r = lode_sql(([==[
+CREATE EXTERNAL SCHEMA spectrum_crawled
+FROM DATA CATALOG
+DATABASE 'crawled_lake_db'
+IAM_ROLE 'arn:aws:iam::123456789012:role/MySpectrumRole';
+
+%s;
+]==]):format(query))
+  t.eq(r.status, 0, r.stderr)
+  local got = printed_rows(r.stdout)
+  table.sort(got, function(a, b) return tonumber(a.customer_id) < tonumber(b.customer_id) end)
+  local want = duckdb(("SELECT customer_id::VARCHAR AS customer_id, SUM(amount)::VARCHAR AS total_amount "
+    .. "FROM read_parquet('%s/sales/year=2024/month=1/*.parquet', hive_partitioning = false) GROUP BY customer_id")
+    :format(dir))
+  table.sort(want, function(a, b) return tonumber(a.customer_id) < tonumber(b.customer_id) end)
+  t.eq(#want, 4)
+  t.eq(got, want)
+  local rs = lode.warehouse({ url = pg_url, dialect = "postgres", emulate = "redshift" })
+  local scans, plan = explain_scans(rs, query)
+  t.eq(scans, 1, plan)
+  t.contains(plan, "year=2024/month=1/", plan)
+  wh():exec("DROP SCHEMA spectrum_crawled CASCADE")
+  wh():exec("DELETE FROM lode.spectrum_tables WHERE schema_name = 'spectrum_crawled'")
+  wh():exec("DELETE FROM lode.spectrum_partitions WHERE schema_name = 'spectrum_crawled'")
+  wh():exec("DELETE FROM lode.spectrum_schemas WHERE schema_name = 'spectrum_crawled'")
+  wh():exec("DELETE FROM lode.spectrum_external_schemas WHERE schema_name = 'spectrum_crawled'")
 end)
 
 t.test("the scan estimate takes Glue's partitions (filtered by GetPartitions' Expression), no warehouse needed",
@@ -378,9 +416,44 @@ t.test("sync --glue: 300 folders in 3 BatchCreatePartition calls, then none; a d
   end
   lode.all(jobs)
   crawler_table("sync_db", "wide", "s3://" .. BUCKET .. "/wide/", {})
+  -- the Glue write calls as moto's request recorder saw them: partitions per call
+  local function moto_recorder(action)
+    return botocore(([==[
+import urllib.request, base64
+def api(path, method="POST"):
+    req = urllib.request.Request(%q + "/moto-api/recorder/" + path, data=b"" if method == "POST" else None, method=method)
+    return urllib.request.urlopen(req).read().decode()
+action = %q
+calls = {"create": [], "delete": [], "other_writes": 0}
+if action == "start":
+    api("reset-recording")
+    api("start-recording")
+else:
+    text = api("download-recording", "GET")
+    api("stop-recording")
+    for line in text.splitlines():
+        e = json.loads(line)
+        target = {k.lower(): v for k, v in e["headers"].items()}.get("x-amz-target", "")
+        if not target.startswith("AWSGlue."):
+            continue
+        body = e.get("body") or "{}"
+        body = json.loads(base64.b64decode(body) if e.get("body_encoded") else body)
+        op = target.split(".", 1)[1]
+        if op == "BatchCreatePartition":
+            calls["create"].append(len(body["PartitionInputList"]))
+        elif op == "BatchDeletePartition":
+            calls["delete"].append(len(body["PartitionsToDelete"]))
+        elif not op.startswith("Get"):
+            calls["other_writes"] += 1
+print(json.dumps(calls))
+]==]):format(glue_ep, action))
+  end
   local function sync()
+    moto_recorder("start")
     local r = run_lode({ "--log-level", "debug", "--log-format", "json", "spectrum", "sync", "--glue", "sync_db.wide" })
     t.eq(r.status, 0, r.stderr)
+    local seen = moto_recorder("stop")
+    t.eq(seen.other_writes, 0, "no Glue write call but Batch{Create,Delete}Partition")
     local calls = { create = {}, delete = {} }
     for line in r.stderr:gmatch("[^\n]+") do
       local ok, e = pcall(json.decode, line)
@@ -390,7 +463,10 @@ t.test("sync --glue: 300 folders in 3 BatchCreatePartition calls, then none; a d
         calls.delete[#calls.delete + 1] = e.fields.partitions
       end
     end
-    return calls, r
+    -- what lode logged is what moto received
+    t.eq(seen.create, calls.create, "BatchCreatePartition calls")
+    t.eq(seen.delete, calls.delete, "BatchDeletePartition calls")
+    return seen, r
   end
   local calls, r = sync()
   t.eq(calls.create, { 100, 100, 100 }, r.stderr)
@@ -465,6 +541,7 @@ end)
 t.test("moto stops with lode dev down", function()
   local pid = tonumber(moto_env.LODE_DEV_MOTO_PID)
   dev.down({ dir = stack })
+  os.remove("moto_recording") -- the request recorder's file, in moto's (this test's) working directory
   local f = io.open("/proc/" .. pid .. "/stat", "r")
   local stat = f and f:read("a") or ""
   if f then f:close() end

@@ -81,10 +81,11 @@ local function put(rel, bytes)
   return path
 end
 
--- rows of a query as lists of strings, in order
-local function pg_rows(q)
+-- rows of a query as lists of strings, in order (redshift: read as Redshift SQL)
+local function pg_rows(q, redshift)
   local out = {}
-  for i, row in ipairs(wh():query(q)) do
+  local w = redshift and lode.warehouse({ url = pg_url, dialect = "postgres", emulate = "redshift" }) or wh()
+  for i, row in ipairs(w:query(q)) do
     out[i] = row.r
   end
   return out
@@ -136,6 +137,9 @@ CREATE EXTERNAL SCHEMA glue_text FROM DATA CATALOG DATABASE 'text_db'
 IAM_ROLE 'arn:aws:iam::123456789012:role/R';
 ]==])
   t.eq(r.status, 0, r.stderr)
+  -- the table lode cannot scan is reported when it is mirrored, naming it and its format
+  t.contains(r.stderr, "glue_text.events_orc")
+  t.contains(r.stderr, "ORC")
   t.eq(pg_rows("SELECT concat_ws('/', id, coalesce(name, '<null>'), amount) AS r FROM glue_text.people_csv ORDER BY id"),
     duck_rows(("SELECT concat_ws('/', id, coalesce(name, '<null>'), amount) AS r FROM read_csv('%s', header = true, "
       .. "quote = '\"', escape = '\"', nullstr = 'no-null-text', columns = {'id': 'INTEGER', 'name': 'VARCHAR', 'amount': 'DECIMAL(8,2)'}) "
@@ -175,7 +179,8 @@ end)
 
 local function explain_scans(q)
   local plan = {}
-  for _, row in ipairs(wh():query("EXPLAIN " .. q)) do
+  local w = lode.warehouse({ url = pg_url, dialect = "postgres", emulate = "redshift" })
+  for _, row in ipairs(w:query("EXPLAIN " .. q)) do
     plan[#plan + 1] = row["QUERY PLAN"]
   end
   plan = table.concat(plan, "\n")
@@ -224,7 +229,8 @@ print(json.dumps({"ok": True}))
       .. "columns = {'id': 'INTEGER', 'n': 'INTEGER'})"):format(table.concat(list, ", ")))[1]
   end
   local function pg_sum(where)
-    return pg_rows("SELECT coalesce(sum(id), 0)::text AS r FROM glue_text.keyed WHERE " .. where)[1]
+    -- Redshift SQL: lode writes Redshift's cast (no text/number operator exists)
+    return pg_rows("SELECT coalesce(sum(id), 0)::text AS r FROM glue_text.keyed WHERE " .. where, true)[1]
   end
   -- the number: '2024' = 2024, '01' = 1 (Redshift casts the string to the number's type)
   t.eq(pg_sum("year = 2024"), duck_sum({ 2, 3 }))
@@ -394,6 +400,49 @@ return lode.pipeline "glue_refresh" {
   local want = duck_rows(("SELECT sum(id)::VARCHAR AS r FROM read_csv('%s', header = false, "
     .. "columns = {'id': 'INTEGER', 'tag': 'VARCHAR'})"):format(csv))[1]
   t.contains(r.stdout, "TOTAL " .. want)
+end)
+
+t.test("lode run refreshes the mirror at the first use of a warehouse opened inside a task; a concurrent task waits for it",
+    { timeout = 240000 }, function()
+  local csv = put("inside/part-0.csv", "5,a\n6,b\n700,c\n")
+  botocore(([==[
+database("text_db")
+glue.create_table(DatabaseName="text_db", TableInput={"Name": "inside", "TableType": "EXTERNAL_TABLE",
+    "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "int"}, {"Name": "tag", "Type": "string"}],
+        "Location": "s3://glue-text/inside/", "InputFormat": %q, "OutputFormat": %q,
+        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde"}}})
+print(json.dumps({"ok": True}))
+]==]):format(TEXT_IN, TEXT_OUT))
+  t.eq(wh():query("SELECT to_regclass('glue_text.inside') IS NULL AS r")[1].r, true)
+  local pdir = dir .. "/pipe_inside"
+  fs.mkdir(pdir, true)
+  local f = assert(io.open(pdir .. "/pipeline.lua", "w"))
+  -- no warehouse at the top level: both tasks open it (one handle) when they run
+  f:write(([==[
+local lode = require "lode"
+local handle
+local function warehouse()
+  handle = handle or lode.warehouse({ url = %q, dialect = "postgres", pool = 4 })
+  return handle
+end
+local function total(label)
+  return function()
+    local r = warehouse():query("SELECT sum(id)::text AS r FROM glue_text.inside")[1].r
+    io.stdout:write(label, " ", r, "\n")
+  end
+end
+return lode.pipeline "glue_refresh_inside" {
+  lode.task "a" { total("A") },
+  lode.task "b" { total("B") },
+}
+]==]):format(pg_url))
+  f:close()
+  local r = run_lode({ "run", pdir .. "/pipeline.lua" })
+  t.eq(r.status, 0, r.stderr)
+  local want = duck_rows(("SELECT sum(id)::VARCHAR AS r FROM read_csv('%s', header = false, "
+    .. "columns = {'id': 'INTEGER', 'tag': 'VARCHAR'})"):format(csv))[1]
+  t.contains(r.stdout, "A " .. want)
+  t.contains(r.stdout, "B " .. want)
 end)
 
 -- tests run in the order registered: this one last
