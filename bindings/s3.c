@@ -96,11 +96,7 @@ typedef struct {
     const char *opname;
     lode_s3_call *call;          /* NULL: skipped in a dry run, or out of memory (oom) */
     int oom;
-    lode_s3 *c;                  /* upload_part: the upload aborted when the part is cancelled */
-    char *abort_url[3];          /* bucket, key, upload id (malloc'd), or NULLs */
 } s3_op;
-
-static void abort_detached(lode_s3 *c, const char *bucket, const char *key, const char *id);
 
 static void s3_op_done(lode_s3_call *call, void *ud)
 {
@@ -111,17 +107,13 @@ static void s3_op_done(lode_s3_call *call, void *ud)
 static void s3_op_cancel(lode_op *op)
 {
     s3_op *s = (s3_op *)op;
-    if (s->call) lode_s3_call_cancel(s->call);
-    /* a task cancelled (SIGTERM, a timeout) while it sends a part of a
-     * streamed upload leaves no upload behind */
-    if (s->abort_url[2]) abort_detached(s->c, s->abort_url[0], s->abort_url[1], s->abort_url[2]);
+    if (s->call) lode_s3_call_cancel(s->call);   /* an UploadPart's aborts its upload */
 }
 
 static void s3_op_release(lode_op *op)
 {
     s3_op *s = (s3_op *)op;
     lode_s3_call_free(s->call);
-    for (int i = 0; i < 3; i++) free(s->abort_url[i]);
     free(op);
 }
 
@@ -424,42 +416,6 @@ static int l_list_uploads(lua_State *L)
     return s3_op_yield(L, s, lode_s3_list_uploads(c, bucket, prefix, s3_op_done, s));
 }
 
-/* Aborts sent from __close / __gc handlers, still running: the runtime's
- * shutdown waits for them (before the HTTP layer is torn down), so a
- * cancelled run leaves no multipart upload behind. */
-static int detached_aborts;
-
-static void wait_detached_aborts(void *ud)
-{
-    (void)ud;
-    while (detached_aborts > 0 && uv_run(lode_loop(), UV_RUN_ONCE)) {
-    }
-}
-
-static void detached_abort_done(lode_s3_call *call, void *ud)
-{
-    (void)ud;
-    const lode_s3_error *e = lode_s3_call_error(call);
-    if (e && strcmp(e->code, "NoSuchUpload") != 0)   /* NoSuchUpload: aborted already */
-        lode_logf(LODE_LOG_WARN, "s3: could not abort a multipart upload of %s: %s", e->key, e->message);
-    lode_s3_call_free(call);
-    detached_aborts--;
-}
-
-/* Send an AbortMultipartUpload and go on (its end is only logged). */
-static void abort_detached(lode_s3 *c, const char *bucket, const char *key, const char *id)
-{
-    static int hooked;
-    if (!hooked) {
-        lode_on_shutdown(wait_detached_aborts, NULL);   /* runs before the HTTP layer's, registered earlier */
-        hooked = 1;
-    }
-    lode_s3_call *call = lode_s3_abort_upload(c, bucket, key, id, detached_abort_done, NULL);
-    if (!call) return;
-    detached_aborts++;
-    if (lode_s3_call_finished(call)) detached_abort_done(call, NULL);
-}
-
 /* s3.abort_upload(url, upload_id): waits for the answer; where the caller
  * cannot wait (a __close or __gc handler of a task being cancelled) the
  * abort is sent and left to finish on the loop, a failure logged. */
@@ -470,7 +426,7 @@ static int l_abort_upload(lua_State *L)
     const char *id = luaL_checkstring(L, 2);
     lode_s3 *c = client(L, "s3.abort_upload");
     if (!lua_isyieldable(L)) {
-        abort_detached(c, bucket, key, id);
+        lode_s3_abort_upload_detached(c, bucket, key, id);
         lua_pushboolean(L, 1);
         return 1;
     }
@@ -502,14 +458,6 @@ static int l_upload_part(lua_State *L)
     check_url(L, 1, &bucket, &key, 1);
     lode_s3 *c = client(L, "s3.upload_part");
     s3_op *s = s3_op_new(L, K_UPLOAD_PART, "s3.upload_part");
-    s->c = c;
-    s->abort_url[0] = strdup(bucket);
-    s->abort_url[1] = strdup(key);
-    s->abort_url[2] = strdup(id);
-    if (!s->abort_url[0] || !s->abort_url[1]) {
-        free(s->abort_url[2]);
-        s->abort_url[2] = NULL;
-    }
     return s3_op_yield(L, s, lode_s3_upload_part(c, bucket, key, id, (int)number, data, n, s3_op_done, s));
 }
 

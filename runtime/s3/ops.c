@@ -21,6 +21,7 @@ typedef struct {
     int kind;
     s3_req *req;
     char *body;                  /* request body (put data, delete and bucket XML) */
+    char *upload_id;             /* upload_part: the upload aborted when the part is cancelled, or NULL */
 } simple_call;
 
 /* ---- the common part of every call ------------------------------------------------ */
@@ -296,13 +297,20 @@ static void simple_done(s3_req *req, void *ud)
     s3_call_finish(call);
 }
 
-static void simple_cancel(lode_s3_call *call) { s3_req_cancel(((simple_call *)call)->req); }
+static void simple_cancel(lode_s3_call *call)
+{
+    simple_call *s = (simple_call *)call;
+    s3_req_cancel(s->req);
+    /* a part cancelled (SIGTERM, a timeout) leaves no upload behind */
+    if (s->upload_id) lode_s3_abort_upload_detached(call->c, call->bucket, call->key, s->upload_id);
+}
 
 static void simple_release(lode_s3_call *call)
 {
     simple_call *s = (simple_call *)call;
     s3_req_free(s->req);
     free(s->body);
+    free(s->upload_id);
 }
 
 static simple_call *simple_new(lode_s3 *c, int kind, const char *bucket, const char *key, lode_s3_call_cb cb,
@@ -616,6 +624,41 @@ lode_s3_call *lode_s3_abort_upload(lode_s3 *c, const char *bucket, const char *k
     return simple_start(s, &o);
 }
 
+/* Detached aborts still running: the runtime's shutdown waits for them
+ * (before the HTTP layer is torn down), so a cancelled run leaves no
+ * multipart upload behind. */
+static int detached_aborts;
+
+static void wait_detached_aborts(void *ud)
+{
+    (void)ud;
+    while (detached_aborts > 0 && uv_run(lode_loop(), UV_RUN_ONCE)) {
+    }
+}
+
+static void detached_abort_done(lode_s3_call *call, void *ud)
+{
+    (void)ud;
+    const lode_s3_error *e = lode_s3_call_error(call);
+    if (e && strcmp(e->code, "NoSuchUpload") != 0)   /* NoSuchUpload: aborted already */
+        lode_logf(LODE_LOG_WARN, "s3: could not abort a multipart upload of %s: %s", e->key, e->message);
+    lode_s3_call_free(call);
+    detached_aborts--;
+}
+
+void lode_s3_abort_upload_detached(lode_s3 *c, const char *bucket, const char *key, const char *upload_id)
+{
+    static int hooked;
+    if (!hooked) {
+        lode_on_shutdown(wait_detached_aborts, NULL);   /* runs before the HTTP layer's, registered earlier */
+        hooked = 1;
+    }
+    lode_s3_call *call = lode_s3_abort_upload(c, bucket, key, upload_id, detached_abort_done, NULL);
+    if (!call) return;
+    detached_aborts++;
+    if (lode_s3_call_finished(call)) detached_abort_done(call, NULL);
+}
+
 /* append s unescaped to the growing buffer (-1: out of memory) */
 static int raw_append(char **buf, size_t *len, size_t *cap, const char *s)
 {
@@ -660,6 +703,7 @@ lode_s3_call *lode_s3_upload_part(lode_s3 *c, const char *bucket, const char *ke
         s->base.failed = 1;
         return simple_finished(s);
     }
+    s->upload_id = strdup(upload_id);   /* NULL (out of memory): a cancel aborts nothing */
     char num[16];
     snprintf(num, sizeof num, "%d", number);
     lode_kv q[] = {{"partNumber", num}, {"uploadId", upload_id}};

@@ -105,8 +105,10 @@ lode_s3_call *lode_s3_list_uploads(lode_s3 *c, const char *bucket, const char *p
  * -> object.etag; CompleteMultipartUpload of parts 1..nparts with their
  * ETags -> object.etag (a 200 whose body is an error fails; size, the
  * object's bytes or 0, gives the server time to assemble it). On any
- * failure the caller aborts the upload (lode_s3_abort_upload). A file://
- * endpoint refuses them ("unsupported"). */
+ * failure the caller aborts the upload (lode_s3_abort_upload); cancelling
+ * an UploadPart call aborts it (detached), so a task cancelled while it
+ * sends a part leaves no upload behind. A file:// endpoint refuses them
+ * ("unsupported"). */
 lode_s3_call *lode_s3_create_upload(lode_s3 *c, const char *bucket, const char *key, const char *content_type,
                                     lode_s3_call_cb cb, void *ud);
 lode_s3_call *lode_s3_upload_part(lode_s3 *c, const char *bucket, const char *key, const char *upload_id,
@@ -116,6 +118,10 @@ lode_s3_call *lode_s3_complete_upload(lode_s3 *c, const char *bucket, const char
                                       void *ud);
 lode_s3_call *lode_s3_abort_upload(lode_s3 *c, const char *bucket, const char *key, const char *upload_id,
                                    lode_s3_call_cb cb, void *ud);
+/* An AbortMultipartUpload sent and left to finish on the loop, for callers
+ * that cannot wait (a __close handler of a cancelled task): a failure other
+ * than NoSuchUpload is logged, and the runtime's shutdown waits for it. */
+void lode_s3_abort_upload_detached(lode_s3 *c, const char *bucket, const char *key, const char *upload_id);
 /* The object to path (created or truncated) by parallel ranged GETs of the
  * version HEAD saw (If-Match). */
 lode_s3_call *lode_s3_download(lode_s3 *c, const char *bucket, const char *key, const char *path,
