@@ -3,7 +3,7 @@
  * URLs, each an argument check, one call into the runtime's s3/ops.c or
  * s3/transfer.c (lode/s3/transfer.h), a yield and its results pushed. Every failure
  * raises a structured error {op, code, message, retryable, status, key,
- * request_id}. In a dry run (`lode plan`) writes are logged, not done. */
+ * request_id}. In a dry run (`lode plan`) the runtime logs writes, not does them. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,8 +94,7 @@ typedef struct {
     lode_op op;
     int kind;
     const char *opname;
-    lode_s3_call *call;          /* NULL: skipped in a dry run, or out of memory (oom) */
-    int oom;
+    lode_s3_call *call;          /* NULL: out of memory */
 } s3_op;
 
 static void s3_op_done(lode_s3_call *call, void *ud)
@@ -120,17 +119,16 @@ static void s3_op_release(lode_op *op)
 static int s3_op_push(lua_State *L, lode_op *op)
 {
     s3_op *s = (s3_op *)op;
-    static const lode_s3_result skipped;
-    const lode_s3_error *e = s->call ? lode_s3_call_error(s->call) : NULL;
-    if (s->oom) {
+    if (!s->call) {
         lode_push_error(L, s->opname, "internal", "out of memory", 0);
         return -1;
     }
+    const lode_s3_error *e = lode_s3_call_error(s->call);
     if (e) {
         lode_s3_push_error(L, s->opname, e);
         return -1;
     }
-    const lode_s3_result *r = s->call ? lode_s3_call_result(s->call) : &skipped;
+    const lode_s3_result *r = lode_s3_call_result(s->call);
     switch (s->kind) {
     case K_LIST:
         lua_createtable(L, 0, 3);
@@ -218,24 +216,8 @@ static s3_op *s3_op_new(lua_State *L, int kind, const char *opname)
 static int s3_op_yield(lua_State *L, s3_op *s, lode_s3_call *call)
 {
     s->call = call;
-    s->oom = !call;
     if (!call || lode_s3_call_finished(call)) s->op.done = 1;
     return lode_op_yield(L, &s->op);
-}
-
-/* The end of a call skipped in a dry run: empty results. */
-static int s3_op_skip(lua_State *L, s3_op *s)
-{
-    s->op.done = 1;
-    return lode_op_yield(L, &s->op);
-}
-
-/* In a dry run (`lode plan`) writes are logged, not done. */
-static int dry_run_skip(const char *what, const char *url)
-{
-    if (!lode_dry_run()) return 0;
-    lode_logf(LODE_LOG_INFO, "plan: s3.%s %s (skipped in a dry run)", what, url);
-    return 1;
 }
 
 /* s3.list_page(url, {delimiter=, max_keys=, token=, start_after=}) */
@@ -306,7 +288,6 @@ static int l_put(lua_State *L)
     check_url(L, 1, &bucket, &key, 1);
     lode_s3 *c = client(L, "s3.put");
     s3_op *s = s3_op_new(L, K_PUT, "s3.put");
-    if (dry_run_skip("put", lua_tostring(L, 1))) return s3_op_skip(L, s);
     return s3_op_yield(L, s, lode_s3_put(c, bucket, key, data, n, ctype, s3_op_done, s));
 }
 
@@ -318,7 +299,6 @@ static int l_copy(lua_State *L)
     check_url(L, 2, &db, &dk, 1);
     lode_s3 *c = client(L, "s3.copy");
     s3_op *s = s3_op_new(L, K_COPY, "s3.copy");
-    if (dry_run_skip("copy", lua_tostring(L, 2))) return s3_op_skip(L, s);
     return s3_op_yield(L, s, lode_s3_copy(c, sb, sk, db, dk, s3_op_done, s));
 }
 
@@ -358,7 +338,6 @@ static int l_create_bucket(lua_State *L)
     if (!lode_s3_region_name_ok(region))
         luaL_error(L, "s3.create_bucket: not a region name: '%s' (such as eu-west-1)", region);
     s3_op *s = s3_op_new(L, K_CREATE_BUCKET, "s3.create_bucket");
-    if (dry_run_skip("create_bucket", bucket)) return s3_op_skip(L, s);
     return s3_op_yield(L, s, lode_s3_create_bucket(c, bucket, region, s3_op_done, s));
 }
 
@@ -379,7 +358,6 @@ static int l_delete_one(lua_State *L)
     check_url(L, 1, &bucket, &key, 1);
     lode_s3 *c = client(L, "s3.delete");
     s3_op *s = s3_op_new(L, K_DELETE, "s3.delete");
-    if (dry_run_skip("delete", lua_tostring(L, 1))) return s3_op_skip(L, s);
     return s3_op_yield(L, s, lode_s3_delete(c, bucket, key, s3_op_done, s));
 }
 
@@ -399,10 +377,6 @@ static int l_delete_batch(lua_State *L)
     }
     lode_s3 *c = client(L, "s3.delete");
     s3_op *s = s3_op_new(L, K_DELETE_BATCH, "s3.delete");
-    if (lode_dry_run()) {
-        lode_logf(LODE_LOG_INFO, "plan: s3.delete %lld keys in s3://%s (skipped in a dry run)", (long long)n, bucket);
-        return s3_op_skip(L, s);
-    }
     return s3_op_yield(L, s, lode_s3_delete_batch(c, bucket, keys, (size_t)n, s3_op_done, s));
 }
 
@@ -509,7 +483,6 @@ static int l_upload(lua_State *L)
     luaL_argcheck(L, o.part_size == 0 || o.part_size >= (5 << 20), 3, "part_size must be at least 5 MiB (an S3 limit)");
     lode_s3 *c = client(L, "s3.upload");
     s3_op *s = s3_op_new(L, K_UPLOAD, "s3.upload");
-    if (dry_run_skip("upload", lua_tostring(L, 2))) return s3_op_skip(L, s);
     return s3_op_yield(L, s, lode_s3_upload(c, path, bucket, key, &o, s3_op_done, s));
 }
 

@@ -2,6 +2,7 @@
  * head, get, put, copy, delete, batch delete, buckets, the steps of a
  * multipart upload, its listing and abort): the request built, the answer parsed into a lode_s3_result;
  * on a file:// endpoint, done while starting. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 #include "call.h"
 
 enum { K_LIST, K_HEAD, K_GET, K_PUT, K_DELETE, K_DELETE_BATCH, K_COPY, K_LIST_UPLOADS, K_ABORT, K_CREATE_BUCKET,
-       K_HEAD_BUCKET, K_CREATE_UPLOAD, K_UPLOAD_PART, K_COMPLETE_UPLOAD };
+       K_HEAD_BUCKET, K_CREATE_UPLOAD, K_UPLOAD_PART, K_COMPLETE_UPLOAD, K_SKIPPED };
 
 typedef struct {
     lode_s3_call base;
@@ -346,6 +347,19 @@ static lode_s3_call *simple_finished(simple_call *s)
     return s3_call_started(&s->base);
 }
 
+lode_s3_call *s3_call_skipped(lode_s3 *c, const char *bucket, const char *key, lode_s3_call_cb cb, void *ud,
+                              const char *fmt, ...)
+{
+    char what[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    lode_logf(LODE_LOG_INFO, "plan: s3.%s (skipped in a dry run)", what);
+    simple_call *s = simple_new(c, K_SKIPPED, bucket, key, cb, ud);
+    return s ? simple_finished(s) : NULL;
+}
+
 lode_s3_call *lode_s3_list_page(lode_s3 *c, const char *bucket, const char *prefix, const lode_s3_list_opts *lo,
                                 lode_s3_call_cb cb, void *ud)
 {
@@ -423,6 +437,7 @@ lode_s3_call *lode_s3_get(lode_s3 *c, const char *bucket, const char *key, const
 lode_s3_call *lode_s3_put(lode_s3 *c, const char *bucket, const char *key, const void *data, size_t n,
                           const char *content_type, lode_s3_call_cb cb, void *ud)
 {
+    if (lode_dry_run()) return s3_call_skipped(c, bucket, key, cb, ud, "put s3://%s/%s", bucket, key);
     simple_call *s = simple_new(c, K_PUT, bucket, key, cb, ud);
     if (!s) return NULL;
     if (c->file_root) {
@@ -444,6 +459,7 @@ lode_s3_call *lode_s3_put(lode_s3 *c, const char *bucket, const char *key, const
 lode_s3_call *lode_s3_copy(lode_s3 *c, const char *sb, const char *sk, const char *db, const char *dk,
                            lode_s3_call_cb cb, void *ud)
 {
+    if (lode_dry_run()) return s3_call_skipped(c, db, dk, cb, ud, "copy s3://%s/%s", db, dk);
     simple_call *s = simple_new(c, K_COPY, db, dk, cb, ud);
     if (!s) return NULL;
     if (c->file_root) {
@@ -473,6 +489,7 @@ lode_s3_call *lode_s3_copy(lode_s3 *c, const char *sb, const char *sk, const cha
 lode_s3_call *lode_s3_create_bucket(lode_s3 *c, const char *bucket, const char *region, lode_s3_call_cb cb,
                                     void *ud)
 {
+    if (lode_dry_run()) return s3_call_skipped(c, bucket, NULL, cb, ud, "create_bucket %s", bucket);
     simple_call *s = simple_new(c, K_CREATE_BUCKET, bucket, NULL, cb, ud);
     if (!s) return NULL;
     if (c->file_root) {
@@ -512,6 +529,7 @@ lode_s3_call *lode_s3_head_bucket(lode_s3 *c, const char *bucket, lode_s3_call_c
 
 lode_s3_call *lode_s3_delete(lode_s3 *c, const char *bucket, const char *key, lode_s3_call_cb cb, void *ud)
 {
+    if (lode_dry_run()) return s3_call_skipped(c, bucket, key, cb, ud, "delete s3://%s/%s", bucket, key);
     simple_call *s = simple_new(c, K_DELETE, bucket, key, cb, ud);
     if (!s) return NULL;
     if (c->file_root) {
@@ -573,6 +591,8 @@ static char *delete_xml(const char *const *keys, size_t nkeys, size_t *outlen)
 lode_s3_call *lode_s3_delete_batch(lode_s3 *c, const char *bucket, const char *const *keys, size_t nkeys,
                                    lode_s3_call_cb cb, void *ud)
 {
+    if (lode_dry_run())
+        return s3_call_skipped(c, bucket, NULL, cb, ud, "delete %zu keys in s3://%s", nkeys, bucket);
     simple_call *s = simple_new(c, K_DELETE_BATCH, bucket, "", cb, ud);
     if (!s) return NULL;
     if (c->file_root) {

@@ -72,7 +72,9 @@ typedef struct {
 /* Every start function returns the call, or NULL when out of memory. When
  * the call ended while it started (file:// endpoint, a request that could
  * not start), lode_s3_call_finished is true and cb is never called;
- * otherwise cb is called exactly once, later. */
+ * otherwise cb is called exactly once, later. In a dry run (`lode plan`)
+ * the writes (put, copy, delete, delete_batch, create_bucket, upload) are
+ * logged and not sent: they end while starting, with empty results. */
 
 /* ListObjectsV2: one page of keys under prefix. */
 lode_s3_call *lode_s3_list_page(lode_s3 *c, const char *bucket, const char *prefix, const lode_s3_list_opts *o,
