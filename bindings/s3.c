@@ -3,18 +3,16 @@
  * URLs, each an argument check, one call into the runtime's s3/ops.c or
  * s3/transfer.c (lode/s3/transfer.h), a yield and its results pushed. Every failure
  * raises a structured error {op, code, message, retryable, status, key,
- * request_id}. In a dry run (`lode plan`) the runtime logs writes, not does them. */
+ * request_id}. In a dry run (`lode plan`) the runtime skips writes and logs them. */
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include <lauxlib.h>
-#include <uv.h>
 
 #include "lode.h"
 #include "lode/s3/transfer.h"
+
 /* ---- helpers ---------------------------------------------------------------- */
 
 static lode_s3 *client(lua_State *L, const char *op)
@@ -251,26 +249,21 @@ static int l_get(lua_State *L)
     const char *bucket, *key;
     check_url(L, 1, &bucket, &key, 1);
     lode_s3_get_opts o = {.last = UINT64_MAX, .if_match = opt_field_str(L, 2, "if_match")};
-    lua_Integer first = 0, last = -1;
     int t = lua_istable(L, 2) ? lua_getfield(L, 2, "range") : LUA_TNONE;
     if (t == LUA_TTABLE) {
         lua_rawgeti(L, -1, 1);
         lua_rawgeti(L, -2, 2);
-        first = luaL_checkinteger(L, -2);
-        last = luaL_optinteger(L, -1, -1);
+        lua_Integer first = luaL_checkinteger(L, -2), last = luaL_optinteger(L, -1, -1);
         luaL_argcheck(L, first >= 0 && (last < 0 || last >= first), 2, "range must be {first, last} with 0 <= first <= last");
+        o.first = (uint64_t)first;
+        if (last >= 0) o.last = (uint64_t)last;
     } else if (t == LUA_TSTRING) {
-        long long a = 0, b = -1;
-        if (sscanf(lua_tostring(L, -1), "bytes=%lld-%lld", &a, &b) < 1 || a < 0 || (b >= 0 && b < a))
+        if (lode_s3_parse_range(lua_tostring(L, -1), &o.first, &o.last) != 0)
             luaL_argerror(L, 2, "range string must be bytes=FIRST-[LAST]");
-        first = a;
-        last = b;
     } else if (t != LUA_TNIL && t != LUA_TNONE) {
         luaL_argerror(L, 2, "range must be {first, last} or \"bytes=a-b\"");
     }
     o.ranged = t == LUA_TTABLE || t == LUA_TSTRING;
-    o.first = (uint64_t)first;
-    if (last >= 0) o.last = (uint64_t)last;
     lua_Integer max_size = opt_field_int(L, 2, "max_size", 256 << 20);
     o.max_size = (size_t)max_size;
     lode_s3 *c = client(L, "s3.get");
@@ -308,16 +301,9 @@ static int l_copy(lua_State *L)
 static const char *check_bucket_arg(lua_State *L, int idx)
 {
     const char *arg = luaL_checkstring(L, idx);
-    const char *name = arg;
     size_t n;
-    if (strncmp(arg, "s3://", 5) == 0) {
-        name = arg + 5;
-        const char *slash = strchr(name, '/');
-        if (slash && slash[1]) luaL_error(L, "s3.create_bucket: expected a bucket (name or s3://name), not a key: %s", arg);
-        n = slash ? (size_t)(slash - name) : strlen(name);
-    } else {
-        n = strlen(name);
-    }
+    const char *name = lode_s3_bucket_of(arg, &n);
+    if (!name) luaL_error(L, "s3.create_bucket: expected a bucket (name or s3://name), not a key: %s", arg);
     if (!lode_s3_bucket_name_ok(name, n))
         luaL_error(L, "s3.create_bucket: not a valid bucket name: '%s' (3-63 lower-case letters, digits, '.' and "
                       "'-', starting and ending with a letter or digit)", arg);

@@ -800,6 +800,27 @@ int lode_s3_bucket_name_ok(const char *name, size_t n)
     return ok;
 }
 
+const char *lode_s3_bucket_of(const char *arg, size_t *n)
+{
+    if (strncmp(arg, "s3://", 5) != 0) {
+        *n = strlen(arg);
+        return arg;
+    }
+    const char *name = arg + 5, *slash = strchr(name, '/');
+    if (slash && slash[1]) return NULL;
+    *n = slash ? (size_t)(slash - name) : strlen(name);
+    return name;
+}
+
+int lode_s3_parse_range(const char *s, uint64_t *first, uint64_t *last)
+{
+    long long a = 0, b = -1;
+    if (sscanf(s, "bytes=%lld-%lld", &a, &b) < 1 || a < 0 || (b >= 0 && b < a)) return -1;
+    *first = (uint64_t)a;
+    *last = b >= 0 ? (uint64_t)b : UINT64_MAX;
+    return 0;
+}
+
 int lode_s3_region_name_ok(const char *region)
 {
     for (const char *p = region; *p; p++)

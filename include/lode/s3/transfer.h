@@ -161,6 +161,12 @@ const char *lode_s3_addressing_name(const lode_s3 *c);
 /* Whether name is a bucket name S3 accepts: 3-63 of a-z 0-9 . -, starting
  * and ending with a letter or digit. */
 int lode_s3_bucket_name_ok(const char *name, size_t n);
+/* The bucket name in "name", "s3://name" or "s3://name/" (not
+ * NUL-terminated: *n bytes), or NULL when arg names a key. */
+const char *lode_s3_bucket_of(const char *arg, size_t *n);
+/* An HTTP range "bytes=FIRST-[LAST]" -> first, last (UINT64_MAX: to the
+ * end); -1 when it is not one (LAST before FIRST included). */
+int lode_s3_parse_range(const char *s, uint64_t *first, uint64_t *last);
 /* Whether region looks like a region name (a-z 0-9 -). */
 int lode_s3_region_name_ok(const char *region);
 /* The configured region, or NULL. */
