@@ -301,9 +301,11 @@ static void simple_done(s3_req *req, void *ud)
 static void simple_cancel(lode_s3_call *call)
 {
     simple_call *s = (simple_call *)call;
-    s3_req_cancel(s->req);
-    /* a part cancelled (SIGTERM, a timeout) leaves no upload behind */
+    /* a part cancelled (SIGTERM, a timeout) leaves no upload behind; the
+     * abort first, since the cancel may finish the call and its owner
+     * free it at once (the abort is sent on the next loop turn anyway) */
     if (s->upload_id) lode_s3_abort_upload_detached(call->c, call->bucket, call->key, s->upload_id);
+    s3_req_cancel(s->req);
 }
 
 static void simple_release(lode_s3_call *call)
