@@ -3,18 +3,16 @@
  * URLs, each an argument check, one call into the runtime's s3/ops.c or
  * s3/transfer.c (lode/s3/transfer.h), a yield and its results pushed. Every failure
  * raises a structured error {op, code, message, retryable, status, key,
- * request_id}. In a dry run (`lode plan`) writes are logged, not done. */
+ * request_id}. In a dry run (`lode plan`) the runtime skips writes and logs them. */
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include <lauxlib.h>
-#include <uv.h>
 
 #include "lode.h"
 #include "lode/s3/transfer.h"
+
 /* ---- helpers ---------------------------------------------------------------- */
 
 static lode_s3 *client(lua_State *L, const char *op)
@@ -94,13 +92,8 @@ typedef struct {
     lode_op op;
     int kind;
     const char *opname;
-    lode_s3_call *call;          /* NULL: skipped in a dry run, or out of memory (oom) */
-    int oom;
-    lode_s3 *c;                  /* upload_part: the upload aborted when the part is cancelled */
-    char *abort_url[3];          /* bucket, key, upload id (malloc'd), or NULLs */
+    lode_s3_call *call;          /* NULL: out of memory */
 } s3_op;
-
-static void abort_detached(lode_s3 *c, const char *bucket, const char *key, const char *id);
 
 static void s3_op_done(lode_s3_call *call, void *ud)
 {
@@ -111,34 +104,29 @@ static void s3_op_done(lode_s3_call *call, void *ud)
 static void s3_op_cancel(lode_op *op)
 {
     s3_op *s = (s3_op *)op;
-    if (s->call) lode_s3_call_cancel(s->call);
-    /* a task cancelled (SIGTERM, a timeout) while it sends a part of a
-     * streamed upload leaves no upload behind */
-    if (s->abort_url[2]) abort_detached(s->c, s->abort_url[0], s->abort_url[1], s->abort_url[2]);
+    if (s->call) lode_s3_call_cancel(s->call);   /* an UploadPart's aborts its upload */
 }
 
 static void s3_op_release(lode_op *op)
 {
     s3_op *s = (s3_op *)op;
     lode_s3_call_free(s->call);
-    for (int i = 0; i < 3; i++) free(s->abort_url[i]);
     free(op);
 }
 
 static int s3_op_push(lua_State *L, lode_op *op)
 {
     s3_op *s = (s3_op *)op;
-    static const lode_s3_result skipped;
-    const lode_s3_error *e = s->call ? lode_s3_call_error(s->call) : NULL;
-    if (s->oom) {
+    if (!s->call) {
         lode_push_error(L, s->opname, "internal", "out of memory", 0);
         return -1;
     }
+    const lode_s3_error *e = lode_s3_call_error(s->call);
     if (e) {
         lode_s3_push_error(L, s->opname, e);
         return -1;
     }
-    const lode_s3_result *r = s->call ? lode_s3_call_result(s->call) : &skipped;
+    const lode_s3_result *r = lode_s3_call_result(s->call);
     switch (s->kind) {
     case K_LIST:
         lua_createtable(L, 0, 3);
@@ -226,24 +214,8 @@ static s3_op *s3_op_new(lua_State *L, int kind, const char *opname)
 static int s3_op_yield(lua_State *L, s3_op *s, lode_s3_call *call)
 {
     s->call = call;
-    s->oom = !call;
     if (!call || lode_s3_call_finished(call)) s->op.done = 1;
     return lode_op_yield(L, &s->op);
-}
-
-/* The end of a call skipped in a dry run: empty results. */
-static int s3_op_skip(lua_State *L, s3_op *s)
-{
-    s->op.done = 1;
-    return lode_op_yield(L, &s->op);
-}
-
-/* In a dry run (`lode plan`) writes are logged, not done. */
-static int dry_run_skip(const char *what, const char *url)
-{
-    if (!lode_dry_run()) return 0;
-    lode_logf(LODE_LOG_INFO, "plan: s3.%s %s (skipped in a dry run)", what, url);
-    return 1;
 }
 
 /* s3.list_page(url, {delimiter=, max_keys=, token=, start_after=}) */
@@ -277,26 +249,21 @@ static int l_get(lua_State *L)
     const char *bucket, *key;
     check_url(L, 1, &bucket, &key, 1);
     lode_s3_get_opts o = {.last = UINT64_MAX, .if_match = opt_field_str(L, 2, "if_match")};
-    lua_Integer first = 0, last = -1;
     int t = lua_istable(L, 2) ? lua_getfield(L, 2, "range") : LUA_TNONE;
     if (t == LUA_TTABLE) {
         lua_rawgeti(L, -1, 1);
         lua_rawgeti(L, -2, 2);
-        first = luaL_checkinteger(L, -2);
-        last = luaL_optinteger(L, -1, -1);
+        lua_Integer first = luaL_checkinteger(L, -2), last = luaL_optinteger(L, -1, -1);
         luaL_argcheck(L, first >= 0 && (last < 0 || last >= first), 2, "range must be {first, last} with 0 <= first <= last");
+        o.first = (uint64_t)first;
+        if (last >= 0) o.last = (uint64_t)last;
     } else if (t == LUA_TSTRING) {
-        long long a = 0, b = -1;
-        if (sscanf(lua_tostring(L, -1), "bytes=%lld-%lld", &a, &b) < 1 || a < 0 || (b >= 0 && b < a))
+        if (lode_s3_parse_range(lua_tostring(L, -1), &o.first, &o.last) != 0)
             luaL_argerror(L, 2, "range string must be bytes=FIRST-[LAST]");
-        first = a;
-        last = b;
     } else if (t != LUA_TNIL && t != LUA_TNONE) {
         luaL_argerror(L, 2, "range must be {first, last} or \"bytes=a-b\"");
     }
     o.ranged = t == LUA_TTABLE || t == LUA_TSTRING;
-    o.first = (uint64_t)first;
-    if (last >= 0) o.last = (uint64_t)last;
     lua_Integer max_size = opt_field_int(L, 2, "max_size", 256 << 20);
     o.max_size = (size_t)max_size;
     lode_s3 *c = client(L, "s3.get");
@@ -314,7 +281,6 @@ static int l_put(lua_State *L)
     check_url(L, 1, &bucket, &key, 1);
     lode_s3 *c = client(L, "s3.put");
     s3_op *s = s3_op_new(L, K_PUT, "s3.put");
-    if (dry_run_skip("put", lua_tostring(L, 1))) return s3_op_skip(L, s);
     return s3_op_yield(L, s, lode_s3_put(c, bucket, key, data, n, ctype, s3_op_done, s));
 }
 
@@ -326,7 +292,6 @@ static int l_copy(lua_State *L)
     check_url(L, 2, &db, &dk, 1);
     lode_s3 *c = client(L, "s3.copy");
     s3_op *s = s3_op_new(L, K_COPY, "s3.copy");
-    if (dry_run_skip("copy", lua_tostring(L, 2))) return s3_op_skip(L, s);
     return s3_op_yield(L, s, lode_s3_copy(c, sb, sk, db, dk, s3_op_done, s));
 }
 
@@ -336,16 +301,9 @@ static int l_copy(lua_State *L)
 static const char *check_bucket_arg(lua_State *L, int idx)
 {
     const char *arg = luaL_checkstring(L, idx);
-    const char *name = arg;
     size_t n;
-    if (strncmp(arg, "s3://", 5) == 0) {
-        name = arg + 5;
-        const char *slash = strchr(name, '/');
-        if (slash && slash[1]) luaL_error(L, "s3.create_bucket: expected a bucket (name or s3://name), not a key: %s", arg);
-        n = slash ? (size_t)(slash - name) : strlen(name);
-    } else {
-        n = strlen(name);
-    }
+    const char *name = lode_s3_bucket_of(arg, &n);
+    if (!name) luaL_error(L, "s3.create_bucket: expected a bucket (name or s3://name), not a key: %s", arg);
     if (!lode_s3_bucket_name_ok(name, n))
         luaL_error(L, "s3.create_bucket: not a valid bucket name: '%s' (3-63 lower-case letters, digits, '.' and "
                       "'-', starting and ending with a letter or digit)", arg);
@@ -366,7 +324,6 @@ static int l_create_bucket(lua_State *L)
     if (!lode_s3_region_name_ok(region))
         luaL_error(L, "s3.create_bucket: not a region name: '%s' (such as eu-west-1)", region);
     s3_op *s = s3_op_new(L, K_CREATE_BUCKET, "s3.create_bucket");
-    if (dry_run_skip("create_bucket", bucket)) return s3_op_skip(L, s);
     return s3_op_yield(L, s, lode_s3_create_bucket(c, bucket, region, s3_op_done, s));
 }
 
@@ -387,7 +344,6 @@ static int l_delete_one(lua_State *L)
     check_url(L, 1, &bucket, &key, 1);
     lode_s3 *c = client(L, "s3.delete");
     s3_op *s = s3_op_new(L, K_DELETE, "s3.delete");
-    if (dry_run_skip("delete", lua_tostring(L, 1))) return s3_op_skip(L, s);
     return s3_op_yield(L, s, lode_s3_delete(c, bucket, key, s3_op_done, s));
 }
 
@@ -407,10 +363,6 @@ static int l_delete_batch(lua_State *L)
     }
     lode_s3 *c = client(L, "s3.delete");
     s3_op *s = s3_op_new(L, K_DELETE_BATCH, "s3.delete");
-    if (lode_dry_run()) {
-        lode_logf(LODE_LOG_INFO, "plan: s3.delete %lld keys in s3://%s (skipped in a dry run)", (long long)n, bucket);
-        return s3_op_skip(L, s);
-    }
     return s3_op_yield(L, s, lode_s3_delete_batch(c, bucket, keys, (size_t)n, s3_op_done, s));
 }
 
@@ -424,42 +376,6 @@ static int l_list_uploads(lua_State *L)
     return s3_op_yield(L, s, lode_s3_list_uploads(c, bucket, prefix, s3_op_done, s));
 }
 
-/* Aborts sent from __close / __gc handlers, still running: the runtime's
- * shutdown waits for them (before the HTTP layer is torn down), so a
- * cancelled run leaves no multipart upload behind. */
-static int detached_aborts;
-
-static void wait_detached_aborts(void *ud)
-{
-    (void)ud;
-    while (detached_aborts > 0 && uv_run(lode_loop(), UV_RUN_ONCE)) {
-    }
-}
-
-static void detached_abort_done(lode_s3_call *call, void *ud)
-{
-    (void)ud;
-    const lode_s3_error *e = lode_s3_call_error(call);
-    if (e && strcmp(e->code, "NoSuchUpload") != 0)   /* NoSuchUpload: aborted already */
-        lode_logf(LODE_LOG_WARN, "s3: could not abort a multipart upload of %s: %s", e->key, e->message);
-    lode_s3_call_free(call);
-    detached_aborts--;
-}
-
-/* Send an AbortMultipartUpload and go on (its end is only logged). */
-static void abort_detached(lode_s3 *c, const char *bucket, const char *key, const char *id)
-{
-    static int hooked;
-    if (!hooked) {
-        lode_on_shutdown(wait_detached_aborts, NULL);   /* runs before the HTTP layer's, registered earlier */
-        hooked = 1;
-    }
-    lode_s3_call *call = lode_s3_abort_upload(c, bucket, key, id, detached_abort_done, NULL);
-    if (!call) return;
-    detached_aborts++;
-    if (lode_s3_call_finished(call)) detached_abort_done(call, NULL);
-}
-
 /* s3.abort_upload(url, upload_id): waits for the answer; where the caller
  * cannot wait (a __close or __gc handler of a task being cancelled) the
  * abort is sent and left to finish on the loop, a failure logged. */
@@ -470,7 +386,7 @@ static int l_abort_upload(lua_State *L)
     const char *id = luaL_checkstring(L, 2);
     lode_s3 *c = client(L, "s3.abort_upload");
     if (!lua_isyieldable(L)) {
-        abort_detached(c, bucket, key, id);
+        lode_s3_abort_upload_detached(c, bucket, key, id);
         lua_pushboolean(L, 1);
         return 1;
     }
@@ -502,14 +418,6 @@ static int l_upload_part(lua_State *L)
     check_url(L, 1, &bucket, &key, 1);
     lode_s3 *c = client(L, "s3.upload_part");
     s3_op *s = s3_op_new(L, K_UPLOAD_PART, "s3.upload_part");
-    s->c = c;
-    s->abort_url[0] = strdup(bucket);
-    s->abort_url[1] = strdup(key);
-    s->abort_url[2] = strdup(id);
-    if (!s->abort_url[0] || !s->abort_url[1]) {
-        free(s->abort_url[2]);
-        s->abort_url[2] = NULL;
-    }
     return s3_op_yield(L, s, lode_s3_upload_part(c, bucket, key, id, (int)number, data, n, s3_op_done, s));
 }
 
@@ -561,7 +469,6 @@ static int l_upload(lua_State *L)
     luaL_argcheck(L, o.part_size == 0 || o.part_size >= (5 << 20), 3, "part_size must be at least 5 MiB (an S3 limit)");
     lode_s3 *c = client(L, "s3.upload");
     s3_op *s = s3_op_new(L, K_UPLOAD, "s3.upload");
-    if (dry_run_skip("upload", lua_tostring(L, 2))) return s3_op_skip(L, s);
     return s3_op_yield(L, s, lode_s3_upload(c, path, bucket, key, &o, s3_op_done, s));
 }
 

@@ -4,7 +4,7 @@
  * while it runs, one per Lua handle, one per waiter), the run queue, the idle
  * handle that drains it, and every lode_op between lode_op_new and its release.
  * Loop callbacks only call lode_op_done(); drain_ready() is the single place
- * where lua_resume is called. */
+ * where lua_resume is called. lode.sleep's timers are in timer.c. */
 #include <stdlib.h>
 #include <string.h>
 #include <assert.h>
@@ -14,6 +14,7 @@
 
 #include "lode.h"
 #include "lode/core/mem.h"
+#include "timer.h"
 
 typedef enum {
     TS_READY,      /* queued to run */
@@ -73,11 +74,6 @@ static struct {
     lode_task *live_head;
     int cleanups;               /* lode_cleanup_hold()s not yet released */
     int initialized;
-    uv_timer_t sleep_timer;           /* one timer for every lode.sleep (see "sleep") */
-    struct sleep_bucket **sleeps;     /* min-heap of buckets by deadline */
-    size_t nsleeps, cap_sleeps;
-    uint64_t next_bucket_seq;
-    struct sleep_bucket *last_bucket; /* where the latest sleep went */
 } S;
 
 uv_loop_t *lode_loop(void) { return &S.loop; }
@@ -86,8 +82,8 @@ int lode_dry_run(void) { return S.dry_run; }
 void lode_set_dry_run(int on) { S.dry_run = on; }
 uint64_t lode_now_ms(void) { return uv_now(&S.loop); }
 
-/* Tasks and sleeps come and go by the hundred thousand: they live in the
- * small-block allocator (mem.c), with the Lua state's own objects. */
+/* Tasks come and go by the hundred thousand: they live in the small-block
+ * allocator (mem.c), with the Lua state's own objects. */
 
 static void drain_ready(uv_idle_t *h);
 
@@ -771,187 +767,6 @@ static int handle_tostring(lua_State *L)
     return 1;
 }
 
-/* ---- sleep ---------------------------------------------------------------- */
-
-/* Every lode.sleep shares one uv_timer. Sleeps with the same deadline (ms)
- * queue in one bucket, FIFO, and the buckets sit in a binary min-heap by
- * (deadline, seq); a new sleep joins the bucket the previous one went to when
- * their deadlines match (a batch of tasks sleeping the same time: O(1) each,
- * no heap work). One uv_timer per sleep cost an insertion and a removal in
- * libuv's pointer heap, which at 1 M pending sleeps is ~20 cache misses each
- * (17 % of the 1 M-task bench's CPU, against nothing at 10 k). */
-typedef struct sleep_bucket sleep_bucket;
-typedef struct sleep_op sleep_op;
-struct sleep_op {
-    lode_op op;
-    sleep_bucket *b;                  /* NULL once fired or cancelled */
-    sleep_op *next, *prev;
-};
-struct sleep_bucket {
-    uint64_t deadline, seq;
-    sleep_op *head, *tail;
-    size_t hi;                        /* index in S.sleeps */
-};
-
-static int bucket_before(const sleep_bucket *a, const sleep_bucket *b)
-{
-    return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
-}
-
-static void heap_put(size_t i, sleep_bucket *b)
-{
-    S.sleeps[i] = b;
-    b->hi = i;
-}
-
-static void heap_up(size_t i)
-{
-    sleep_bucket *b = S.sleeps[i];
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!bucket_before(b, S.sleeps[parent])) break;
-        heap_put(i, S.sleeps[parent]);
-        i = parent;
-    }
-    heap_put(i, b);
-}
-
-static void heap_down(size_t i)
-{
-    sleep_bucket *b = S.sleeps[i];
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= S.nsleeps) break;
-        if (c + 1 < S.nsleeps && bucket_before(S.sleeps[c + 1], S.sleeps[c])) c++;
-        if (!bucket_before(S.sleeps[c], b)) break;
-        heap_put(i, S.sleeps[c]);
-        i = c;
-    }
-    heap_put(i, b);
-}
-
-/* Take b out of the heap and free it (its sleeps are the caller's). */
-static void bucket_drop(sleep_bucket *b)
-{
-    size_t i = b->hi;
-    if (--S.nsleeps != i) {
-        sleep_bucket *last = S.sleeps[S.nsleeps];
-        heap_put(i, last);
-        heap_down(i);
-        heap_up(last->hi);
-    }
-    if (S.last_bucket == b) S.last_bucket = NULL;
-    lode_mem_free(b, sizeof *b);
-}
-
-static void sleeps_fire(uv_timer_t *tm);
-
-/* Point the shared timer at the earliest deadline; stop it when none is
- * left, so a run with nothing else to do ends (or reports its deadlock). */
-static void sleeps_arm(void)
-{
-    if (S.nsleeps == 0) {
-        uv_timer_stop(&S.sleep_timer);
-        return;
-    }
-    uint64_t now = uv_now(&S.loop), due = S.sleeps[0]->deadline;
-    uv_timer_start(&S.sleep_timer, sleeps_fire, due > now ? due - now : 0, 0);
-}
-
-/* Every bucket that is due, in deadline order; lode_op_done only queues. */
-static void sleeps_fire(uv_timer_t *tm)
-{
-    (void)tm;
-    uint64_t now = uv_now(&S.loop);
-    while (S.nsleeps > 0 && S.sleeps[0]->deadline <= now) {
-        sleep_bucket *b = S.sleeps[0];
-        sleep_op *s = b->head;
-        bucket_drop(b);
-        while (s) {
-            sleep_op *next = s->next;
-            s->b = NULL;
-            s->next = s->prev = NULL;
-            lode_op_done(&s->op);
-            s = next;
-        }
-    }
-    sleeps_arm();
-}
-
-/* Add s to the bucket of `deadline` (the last one used, or a new one). */
-static int sleeps_add(sleep_op *s, uint64_t deadline)
-{
-    sleep_bucket *b = S.last_bucket;
-    if (!b || b->deadline != deadline) {
-        if (S.nsleeps == S.cap_sleeps) {
-            size_t cap = S.cap_sleeps ? S.cap_sleeps * 2 : 64;
-            sleep_bucket **h = realloc(S.sleeps, cap * sizeof *h);
-            if (!h) return -1;
-            S.sleeps = h;
-            S.cap_sleeps = cap;
-        }
-        b = lode_mem_calloc(sizeof *b);
-        if (!b) return -1;
-        b->deadline = deadline;
-        b->seq = S.next_bucket_seq++;
-        S.sleeps[S.nsleeps] = b;
-        b->hi = S.nsleeps++;
-        heap_up(b->hi);
-        S.last_bucket = b;
-        if (b->hi == 0) sleeps_arm();   /* the new earliest */
-    }
-    s->b = b;
-    s->prev = b->tail;
-    if (b->tail) b->tail->next = s;
-    else b->head = s;
-    b->tail = s;
-    return 0;
-}
-
-static void sleep_release(lode_op *op) { lode_mem_free(op, sizeof(sleep_op)); }
-static void sleep_cancel(lode_op *op)
-{
-    sleep_op *s = (sleep_op *)op;
-    sleep_bucket *b = s->b;
-    if (b) {
-        if (s->prev) s->prev->next = s->next;
-        else b->head = s->next;
-        if (s->next) s->next->prev = s->prev;
-        else b->tail = s->prev;
-        s->b = NULL;
-        s->next = s->prev = NULL;
-        if (!b->head) {
-            int was_first = b->hi == 0;
-            bucket_drop(b);
-            if (was_first) sleeps_arm();
-        }
-    }
-    lode_op_done(op);
-}
-static int sleep_push(lua_State *L, lode_op *op) { (void)L; (void)op; return 0; }
-
-int lode_l_sleep(lua_State *L)
-{
-    lua_Integer ms = luaL_checkinteger(L, 1);
-    luaL_argcheck(L, ms >= 0, 1, "sleep time must be >= 0 ms");
-    lode_check_task(L, "lode.sleep");
-    sleep_op *s = lode_mem_calloc(sizeof *s);
-    if (!s) return luaL_error(L, "lode.sleep: out of memory");
-    s->op.task = lode_task_of(L);
-    s->op.push = sleep_push;
-    s->op.cancel = sleep_cancel;
-    s->op.release = sleep_release;
-    s->op.what = "lode.sleep";
-    /* as uv_timer_start: due at the loop's cached time plus ms */
-    uint64_t now = uv_now(&S.loop);
-    uint64_t deadline = (uint64_t)ms > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ms;
-    if (sleeps_add(s, deadline) != 0) {
-        lode_mem_free(s, sizeof *s);
-        return luaL_error(L, "lode.sleep: out of memory");
-    }
-    return lode_op_yield(L, &s->op);
-}
-
 /* ---- wait_all ---------------------------------------------------------------- */
 
 typedef struct wait_all_waiter wait_all_waiter;
@@ -1095,7 +910,7 @@ int lode_runtime_init(lua_State *L)
     memset(&S, 0, sizeof S);
     if (uv_loop_init(&S.loop) != 0) return -1;
     uv_idle_init(&S.loop, &S.idle);
-    uv_timer_init(&S.loop, &S.sleep_timer);
+    sleep_timers_init(&S.loop);
     S.L = L;
     *extra(L) = NULL;
     S.initialized = 1;
@@ -1227,15 +1042,7 @@ void lode_runtime_shutdown(lua_State *L)
     S.initialized = 0;
     if (S.idle_active) uv_idle_stop(&S.idle);
     uv_close((uv_handle_t *)&S.idle, NULL);
-    uv_close((uv_handle_t *)&S.sleep_timer, NULL);
-    while (S.nsleeps > 0) {           /* sleeps of tasks nobody cancelled (none after the cancels above) */
-        sleep_bucket *b = S.sleeps[0];
-        for (sleep_op *s = b->head; s; s = s->next) s->b = NULL;
-        bucket_drop(b);
-    }
-    free(S.sleeps);
-    S.sleeps = NULL;
-    S.cap_sleeps = 0;
+    sleep_timers_close();
     while (uv_run(&S.loop, UV_RUN_DEFAULT)) {}
     if (uv_loop_close(&S.loop) == UV_EBUSY) {
         uv_walk(&S.loop, close_walk, NULL);

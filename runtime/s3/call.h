@@ -29,5 +29,10 @@ void s3_call_finish(lode_s3_call *call);
 lode_s3_call *s3_call_started(lode_s3_call *call);
 /* Record the first error. */
 void s3_call_fail(lode_s3_call *call, const lode_s3_error *e);
+/* A write skipped in a dry run (`lode plan`): "plan: s3.<what> (skipped in a
+ * dry run)" logged, what formatted from fmt, and a call ended while it
+ * starts, with empty results. NULL when out of memory. */
+lode_s3_call *s3_call_skipped(lode_s3 *c, const char *bucket, const char *key, lode_s3_call_cb cb, void *ud,
+                              const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 #endif

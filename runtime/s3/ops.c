@@ -2,6 +2,7 @@
  * head, get, put, copy, delete, batch delete, buckets, the steps of a
  * multipart upload, its listing and abort): the request built, the answer parsed into a lode_s3_result;
  * on a file:// endpoint, done while starting. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +15,14 @@
 #include "call.h"
 
 enum { K_LIST, K_HEAD, K_GET, K_PUT, K_DELETE, K_DELETE_BATCH, K_COPY, K_LIST_UPLOADS, K_ABORT, K_CREATE_BUCKET,
-       K_HEAD_BUCKET, K_CREATE_UPLOAD, K_UPLOAD_PART, K_COMPLETE_UPLOAD };
+       K_HEAD_BUCKET, K_CREATE_UPLOAD, K_UPLOAD_PART, K_COMPLETE_UPLOAD, K_SKIPPED };
 
 typedef struct {
     lode_s3_call base;
     int kind;
     s3_req *req;
     char *body;                  /* request body (put data, delete and bucket XML) */
+    char *upload_id;             /* upload_part: the upload aborted when the part is cancelled, or NULL */
 } simple_call;
 
 /* ---- the common part of every call ------------------------------------------------ */
@@ -296,13 +298,22 @@ static void simple_done(s3_req *req, void *ud)
     s3_call_finish(call);
 }
 
-static void simple_cancel(lode_s3_call *call) { s3_req_cancel(((simple_call *)call)->req); }
+static void simple_cancel(lode_s3_call *call)
+{
+    simple_call *s = (simple_call *)call;
+    /* a part cancelled (SIGTERM, a timeout) leaves no upload behind; the
+     * abort first, since the cancel may finish the call and its owner
+     * free it at once (the abort is sent on the next loop turn anyway) */
+    if (s->upload_id) lode_s3_abort_upload_detached(call->c, call->bucket, call->key, s->upload_id);
+    s3_req_cancel(s->req);
+}
 
 static void simple_release(lode_s3_call *call)
 {
     simple_call *s = (simple_call *)call;
     s3_req_free(s->req);
     free(s->body);
+    free(s->upload_id);
 }
 
 static simple_call *simple_new(lode_s3 *c, int kind, const char *bucket, const char *key, lode_s3_call_cb cb,
@@ -336,6 +347,19 @@ static lode_s3_call *simple_finished(simple_call *s)
 {
     s3_call_finish(&s->base);
     return s3_call_started(&s->base);
+}
+
+lode_s3_call *s3_call_skipped(lode_s3 *c, const char *bucket, const char *key, lode_s3_call_cb cb, void *ud,
+                              const char *fmt, ...)
+{
+    char what[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    lode_logf(LODE_LOG_INFO, "plan: s3.%s (skipped in a dry run)", what);
+    simple_call *s = simple_new(c, K_SKIPPED, bucket, key, cb, ud);
+    return s ? simple_finished(s) : NULL;
 }
 
 lode_s3_call *lode_s3_list_page(lode_s3 *c, const char *bucket, const char *prefix, const lode_s3_list_opts *lo,
@@ -415,6 +439,7 @@ lode_s3_call *lode_s3_get(lode_s3 *c, const char *bucket, const char *key, const
 lode_s3_call *lode_s3_put(lode_s3 *c, const char *bucket, const char *key, const void *data, size_t n,
                           const char *content_type, lode_s3_call_cb cb, void *ud)
 {
+    if (lode_dry_run()) return s3_call_skipped(c, bucket, key, cb, ud, "put s3://%s/%s", bucket, key);
     simple_call *s = simple_new(c, K_PUT, bucket, key, cb, ud);
     if (!s) return NULL;
     if (c->file_root) {
@@ -436,6 +461,7 @@ lode_s3_call *lode_s3_put(lode_s3 *c, const char *bucket, const char *key, const
 lode_s3_call *lode_s3_copy(lode_s3 *c, const char *sb, const char *sk, const char *db, const char *dk,
                            lode_s3_call_cb cb, void *ud)
 {
+    if (lode_dry_run()) return s3_call_skipped(c, db, dk, cb, ud, "copy s3://%s/%s", db, dk);
     simple_call *s = simple_new(c, K_COPY, db, dk, cb, ud);
     if (!s) return NULL;
     if (c->file_root) {
@@ -465,6 +491,7 @@ lode_s3_call *lode_s3_copy(lode_s3 *c, const char *sb, const char *sk, const cha
 lode_s3_call *lode_s3_create_bucket(lode_s3 *c, const char *bucket, const char *region, lode_s3_call_cb cb,
                                     void *ud)
 {
+    if (lode_dry_run()) return s3_call_skipped(c, bucket, NULL, cb, ud, "create_bucket %s", bucket);
     simple_call *s = simple_new(c, K_CREATE_BUCKET, bucket, NULL, cb, ud);
     if (!s) return NULL;
     if (c->file_root) {
@@ -504,6 +531,7 @@ lode_s3_call *lode_s3_head_bucket(lode_s3 *c, const char *bucket, lode_s3_call_c
 
 lode_s3_call *lode_s3_delete(lode_s3 *c, const char *bucket, const char *key, lode_s3_call_cb cb, void *ud)
 {
+    if (lode_dry_run()) return s3_call_skipped(c, bucket, key, cb, ud, "delete s3://%s/%s", bucket, key);
     simple_call *s = simple_new(c, K_DELETE, bucket, key, cb, ud);
     if (!s) return NULL;
     if (c->file_root) {
@@ -565,6 +593,8 @@ static char *delete_xml(const char *const *keys, size_t nkeys, size_t *outlen)
 lode_s3_call *lode_s3_delete_batch(lode_s3 *c, const char *bucket, const char *const *keys, size_t nkeys,
                                    lode_s3_call_cb cb, void *ud)
 {
+    if (lode_dry_run())
+        return s3_call_skipped(c, bucket, NULL, cb, ud, "delete %zu keys in s3://%s", nkeys, bucket);
     simple_call *s = simple_new(c, K_DELETE_BATCH, bucket, "", cb, ud);
     if (!s) return NULL;
     if (c->file_root) {
@@ -616,6 +646,41 @@ lode_s3_call *lode_s3_abort_upload(lode_s3 *c, const char *bucket, const char *k
     return simple_start(s, &o);
 }
 
+/* Detached aborts still running: the runtime's shutdown waits for them
+ * (before the HTTP layer is torn down), so a cancelled run leaves no
+ * multipart upload behind. */
+static int detached_aborts;
+
+static void wait_detached_aborts(void *ud)
+{
+    (void)ud;
+    while (detached_aborts > 0 && uv_run(lode_loop(), UV_RUN_ONCE)) {
+    }
+}
+
+static void detached_abort_done(lode_s3_call *call, void *ud)
+{
+    (void)ud;
+    const lode_s3_error *e = lode_s3_call_error(call);
+    if (e && strcmp(e->code, "NoSuchUpload") != 0)   /* NoSuchUpload: aborted already */
+        lode_logf(LODE_LOG_WARN, "s3: could not abort a multipart upload of %s: %s", e->key, e->message);
+    lode_s3_call_free(call);
+    detached_aborts--;
+}
+
+void lode_s3_abort_upload_detached(lode_s3 *c, const char *bucket, const char *key, const char *upload_id)
+{
+    static int hooked;
+    if (!hooked) {
+        lode_on_shutdown(wait_detached_aborts, NULL);   /* runs before the HTTP layer's, registered earlier */
+        hooked = 1;
+    }
+    lode_s3_call *call = lode_s3_abort_upload(c, bucket, key, upload_id, detached_abort_done, NULL);
+    if (!call) return;
+    detached_aborts++;
+    if (lode_s3_call_finished(call)) detached_abort_done(call, NULL);
+}
+
 /* append s unescaped to the growing buffer (-1: out of memory) */
 static int raw_append(char **buf, size_t *len, size_t *cap, const char *s)
 {
@@ -660,6 +725,7 @@ lode_s3_call *lode_s3_upload_part(lode_s3 *c, const char *bucket, const char *ke
         s->base.failed = 1;
         return simple_finished(s);
     }
+    s->upload_id = strdup(upload_id);   /* NULL (out of memory): a cancel aborts nothing */
     char num[16];
     snprintf(num, sizeof num, "%d", number);
     lode_kv q[] = {{"partNumber", num}, {"uploadId", upload_id}};
@@ -734,6 +800,27 @@ int lode_s3_bucket_name_ok(const char *name, size_t n)
         ok = alnum || ((ch == '-' || ch == '.') && i > 0 && i + 1 < n);
     }
     return ok;
+}
+
+const char *lode_s3_bucket_of(const char *arg, size_t *n)
+{
+    if (strncmp(arg, "s3://", 5) != 0) {
+        *n = strlen(arg);
+        return arg;
+    }
+    const char *name = arg + 5, *slash = strchr(name, '/');
+    if (slash && slash[1]) return NULL;
+    *n = slash ? (size_t)(slash - name) : strlen(name);
+    return name;
+}
+
+int lode_s3_parse_range(const char *s, uint64_t *first, uint64_t *last)
+{
+    long long a = 0, b = -1;
+    if (sscanf(s, "bytes=%lld-%lld", &a, &b) < 1 || a < 0 || (b >= 0 && b < a)) return -1;
+    *first = (uint64_t)a;
+    *last = b >= 0 ? (uint64_t)b : UINT64_MAX;
+    return 0;
 }
 
 int lode_s3_region_name_ok(const char *region)

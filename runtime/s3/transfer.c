@@ -525,6 +525,7 @@ static lode_s3_call *up_finished(up_op *u)
 lode_s3_call *lode_s3_upload(lode_s3 *c, const char *path, const char *bucket, const char *key,
                              const lode_s3_transfer_opts *opts, lode_s3_call_cb cb, void *ud)
 {
+    if (lode_dry_run()) return s3_call_skipped(c, bucket, key, cb, ud, "upload s3://%s/%s", bucket, key);
     up_op *u = (up_op *)s3_call_new(sizeof *u, c, bucket, key, cb, ud);
     if (!u) return NULL;
     u->base.cancel = up_cancel;

@@ -72,7 +72,9 @@ typedef struct {
 /* Every start function returns the call, or NULL when out of memory. When
  * the call ended while it started (file:// endpoint, a request that could
  * not start), lode_s3_call_finished is true and cb is never called;
- * otherwise cb is called exactly once, later. */
+ * otherwise cb is called exactly once, later. In a dry run (`lode plan`)
+ * the writes (put, copy, delete, delete_batch, create_bucket, upload) are
+ * logged and not sent: they end while starting, with empty results. */
 
 /* ListObjectsV2: one page of keys under prefix. */
 lode_s3_call *lode_s3_list_page(lode_s3 *c, const char *bucket, const char *prefix, const lode_s3_list_opts *o,
@@ -105,8 +107,10 @@ lode_s3_call *lode_s3_list_uploads(lode_s3 *c, const char *bucket, const char *p
  * -> object.etag; CompleteMultipartUpload of parts 1..nparts with their
  * ETags -> object.etag (a 200 whose body is an error fails; size, the
  * object's bytes or 0, gives the server time to assemble it). On any
- * failure the caller aborts the upload (lode_s3_abort_upload). A file://
- * endpoint refuses them ("unsupported"). */
+ * failure the caller aborts the upload (lode_s3_abort_upload); cancelling
+ * an UploadPart call aborts it (detached), so a task cancelled while it
+ * sends a part leaves no upload behind. A file:// endpoint refuses them
+ * ("unsupported"). */
 lode_s3_call *lode_s3_create_upload(lode_s3 *c, const char *bucket, const char *key, const char *content_type,
                                     lode_s3_call_cb cb, void *ud);
 lode_s3_call *lode_s3_upload_part(lode_s3 *c, const char *bucket, const char *key, const char *upload_id,
@@ -116,6 +120,10 @@ lode_s3_call *lode_s3_complete_upload(lode_s3 *c, const char *bucket, const char
                                       void *ud);
 lode_s3_call *lode_s3_abort_upload(lode_s3 *c, const char *bucket, const char *key, const char *upload_id,
                                    lode_s3_call_cb cb, void *ud);
+/* An AbortMultipartUpload sent and left to finish on the loop, for callers
+ * that cannot wait (a __close handler of a cancelled task): a failure other
+ * than NoSuchUpload is logged, and the runtime's shutdown waits for it. */
+void lode_s3_abort_upload_detached(lode_s3 *c, const char *bucket, const char *key, const char *upload_id);
 /* The object to path (created or truncated) by parallel ranged GETs of the
  * version HEAD saw (If-Match). */
 lode_s3_call *lode_s3_download(lode_s3 *c, const char *bucket, const char *key, const char *path,
@@ -153,6 +161,12 @@ const char *lode_s3_addressing_name(const lode_s3 *c);
 /* Whether name is a bucket name S3 accepts: 3-63 of a-z 0-9 . -, starting
  * and ending with a letter or digit. */
 int lode_s3_bucket_name_ok(const char *name, size_t n);
+/* The bucket name in "name", "s3://name" or "s3://name/" (not
+ * NUL-terminated: *n bytes), or NULL when arg names a key. */
+const char *lode_s3_bucket_of(const char *arg, size_t *n);
+/* An HTTP range "bytes=FIRST-[LAST]" -> first, last (UINT64_MAX: to the
+ * end); -1 when it is not one (LAST before FIRST included). */
+int lode_s3_parse_range(const char *s, uint64_t *first, uint64_t *last);
 /* Whether region looks like a region name (a-z 0-9 -). */
 int lode_s3_region_name_ok(const char *region);
 /* The configured region, or NULL. */
