@@ -789,14 +789,14 @@ local function planned_read(q, e)
 end
 
 local function run_on(c, q, params)
+  if core.dry_run() and not M.is_read(q) then
+    plan_print(q, params)
+    return empty_result()
+  end
   if not dirty[c] and leaves_session_state(q) then
     dirty[c] = true
   end
   if core.dry_run() then
-    if not M.is_read(q) then
-      plan_print(q, params)
-      return empty_result()
-    end
     local ok, r = pcall(c.query, c, q, params)
     if ok then
       return r
