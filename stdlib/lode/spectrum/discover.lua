@@ -356,7 +356,7 @@ local function is_data_key(rest)
   return true
 end
 
---- list_files(url) -> sorted {{url=, key=, size=}} of the data files under an
+--- list_files(url) -> sorted {{url=, key=, size=, etag=}} of the data files under an
 --- S3 folder, recursively (names starting with _ or . are not data).
 function M.list_files(url)
   url = common.dir_url(url)
@@ -368,7 +368,7 @@ function M.list_files(url)
     local rest = key:sub(#prefix + 1)
     if key:sub(1, #prefix) == prefix and rest ~= "" and rest:sub(-1) ~= "/" and is_data_key(rest)
         and (o.size or 1) > 0 then
-      out[#out + 1] = { url = o.url or as_url(bucket, key), key = key, size = o.size }
+      out[#out + 1] = { url = o.url or as_url(bucket, key), key = key, size = o.size, etag = o.etag }
     end
   end
   table.sort(out, function(a, b) return a.url < b.url end)

@@ -112,7 +112,9 @@ local function scan_text(url, columns, suffix, o)
         return nil
       end
       return lode.spawn(function()
-        return s3.get(f.url, { range = { first, math.min(first + CHUNK, size) - 1 } })
+        -- the version listed, or ObjectChanged: never the bytes of two
+        -- versions of the same size in one scan
+        return s3.get(f.url, { range = { first, math.min(first + CHUNK, size) - 1 }, if_match = f.etag })
       end)
     end
     local pending = fetch(0)

@@ -29,10 +29,12 @@ t.test("1 GB of '|' text in one gzip object: every row out, peak RSS bounded", {
   local text = '{"format":"text","delimiter":"|","escape":false,"null_as":"\\\\N","ignoreheader":0,'
     .. '"compression":"auto","bad":"fail","types":["bigint","varchar(40)","decimal(12,2)","varchar(4)"]}'
   -- the scan's rows: counted, and the first column summed, by awk
-  local cmd = ("/usr/bin/time -f 'maxrss_kb=%%M' -o %s/time %s spectrum scan s3://%s/big/ --column id --column name "
+  -- pipefail: the scan's own exit status, not awk's (a scan that fails
+  -- halfway must fail the test with its error, not as a short count)
+  local cmd = ("set -o pipefail; /usr/bin/time -f 'maxrss_kb=%%M' -o %s/time %s spectrum scan s3://%s/big/ --column id --column name "
     .. "--column amount --column tag --value p1 --text %s | awk -F '\\t' '{ n++; s += $1; if ($5 != \"p1\") bad++ } "
     .. "END { printf \"%%d %%.0f %%d\\n\", n, s, bad }'"):format(dir, lode_bin, BUCKET, "'" .. text .. "'")
-  r = proc.run({ "sh", "-c", cmd }, { timeout = 600000 })
+  r = proc.run({ "bash", "-c", cmd }, { timeout = 600000 })
   t.eq(r.status, 0, r.stderr)
   local n, sum, bad = r.stdout:match("^(%d+) (%d+) (%d+)")
   t.eq(tonumber(n), rows, r.stdout)
