@@ -16,7 +16,11 @@
 -- (server restart, network) is dropped and replaced on the next use. A
 -- connection goes back to the pool only idle: one returned inside a
 -- transaction, or with a cancelled statement still finishing, is rolled back
--- first (or closed), so no task ever commits another's work.
+-- first (or closed), so no task ever commits another's work. One whose
+-- session a statement may have changed (SET, temp tables, session advisory
+-- locks…) is reset with DISCARD ALL first (closed on Redshift), so the next
+-- task starts from the server's defaults; a row iterator dropped unfinished
+-- gives its connection back when it is collected.
 
 local core = require "lode.core"
 local pg = require "lode.pg"
@@ -201,6 +205,54 @@ function Warehouse:_first_use()
   ok = true
 end
 
+-- Connections a statement may have left session state on: reset before reuse.
+local dirty = setmetatable({}, { __mode = "k" })
+
+local SESSION_WORDS = { set = true, reset = true, discard = true, listen = true, prepare = true,
+                        declare = true, load = true }
+
+-- The first word at position i (after blanks and comments), lower-cased, and where it ends.
+local function word_at(q, i)
+  while true do
+    local j = q:match("^%s*()", i)
+    if q:sub(j, j + 1) == "--" then
+      i = (q:find("\n", j, true) or #q) + 1
+    elseif q:sub(j, j + 1) == "/*" then
+      i = select(2, q:find("*/", j + 2, true)) or #q
+      i = i + 1
+    else
+      local w, e = q:match("^(%a+)()", j)
+      return w and w:lower(), e
+    end
+  end
+end
+
+-- Whether q may leave state on its session that outlives its transaction:
+-- a statement starting with SET (not SET LOCAL / SET TRANSACTION), RESET,
+-- DISCARD, LISTEN, PREPARE, DECLARE (WITH HOLD) or LOAD; a temp table; a
+-- session advisory lock; set_config(). A guess from the text that errs on
+-- the safe side: a false alarm costs one DISCARD ALL.
+local function leaves_session_state(q)
+  if q:find("advisory_lock", 1, true) or q:find("set_config", 1, true)
+      or q:find("%f[%w_][Tt][Ee][Mm][Pp]") then
+    return true
+  end
+  local i = 1
+  while i do
+    local w, e = word_at(q, i)
+    if w and SESSION_WORDS[w] then
+      local nxt = w == "set" and word_at(q, e)
+      if nxt ~= "local" and nxt ~= "transaction" then
+        return true
+      end
+    end
+    i = q:find(";", i, true)
+    i = i and i + 1
+  end
+  return false
+end
+M._leaves_session_state = leaves_session_state
+
 --- wh:acquire() -> conn: pin a connection (wait when `pool` are in use).
 --- Give it back with wh:release(conn); wh:with_conn(fn) does both.
 function Warehouse:acquire()
@@ -332,6 +384,15 @@ function Warehouse:_settle(c)
       local ok = pcall(c.query, c, "ROLLBACK")
       st = ok and c:status() == "ready" and c:transaction_status()
     end
+    if st == "idle" and dirty[c] then
+      -- back to the session the server started (Redshift has no DISCARD: a new one)
+      local ok = self.dialect ~= "redshift" and pcall(c.query, c, "DISCARD ALL")
+      if ok and core.dry_run() then
+        ok = pcall(c.query, c, "SET default_transaction_read_only = on") -- as _new_conn set it
+      end
+      st = ok and c:status() == "ready" and c:transaction_status()
+      dirty[c] = nil
+    end
     handled = true
     if st == "idle" then
       self:_hand_over(c)
@@ -347,12 +408,14 @@ end
 
 --- wh:release(conn): return a pinned connection. An idle one goes back to
 --- the pool; one inside a transaction or still running a statement is
---- rolled back first (by a task of its own); a broken one is closed.
+--- rolled back first, and one whose session state a statement changed is
+--- reset (by a task of its own); a broken one is closed.
 --- Never waits (it also runs from __close when a task is cancelled).
 function Warehouse:release(c)
   if self._closed or not usable(c) then
+    dirty[c] = nil
     self:_discard(c)
-  elseif c:status() == "busy" or c:transaction_status() ~= "idle" then
+  elseif c:status() == "busy" or c:transaction_status() ~= "idle" or dirty[c] then
     self:_settle(c)
   else
     self:_hand_over(c)
@@ -756,11 +819,14 @@ local function planned_read(q, e)
 end
 
 local function run_on(c, q, params)
+  if core.dry_run() and not M.is_read(q) then
+    plan_print(q, params)
+    return empty_result()
+  end
+  if not dirty[c] and leaves_session_state(q) then
+    dirty[c] = true
+  end
   if core.dry_run() then
-    if not M.is_read(q) then
-      plan_print(q, params)
-      return empty_result()
-    end
     local ok, r = pcall(c.query, c, q, params)
     if ok then
       return r
@@ -855,6 +921,9 @@ function Warehouse:rows(q, ...)
     return function() return nil end
   end
   local c = self:acquire()
+  if leaves_session_state(q) then
+    dirty[c] = true
+  end
   local ok, next_row, cur = pcall(c.rows, c, q, params)
   if not ok then
     self:release(c)
@@ -868,8 +937,15 @@ function Warehouse:rows(q, ...)
       self:release(c)
     end
   end
-  local closer = setmetatable({}, { __close = finish })
+  -- closed by a for loop's end or break; collected with the iterator when it
+  -- is dropped unfinished (in a task of its own: a finalizer must not wait)
+  local closer = setmetatable({}, { __close = finish, __gc = function()
+    if not done then
+      pcall(core.spawn, finish)
+    end
+  end })
   return function()
+    local _ = closer -- the iterator keeps its closer alive
     if done then
       return nil
     end
@@ -1015,7 +1091,11 @@ function Warehouse:session_on(c)
 end
 
 function Tx:rows(q, ...)
-  local next_row, cur, _, closer = conn_of(self):rows(q, table.pack(...))
+  local c = conn_of(self)
+  if leaves_session_state(q) then
+    dirty[c] = true
+  end
+  local next_row, cur, _, closer = c:rows(q, table.pack(...))
   return next_row, cur, nil, closer
 end
 

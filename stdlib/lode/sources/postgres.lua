@@ -189,6 +189,7 @@ function M.extract(db, opts)
     local function close_chunk()
       local r = w:close()
       result.files[#result.files + 1] = { url = w.target, rows = r.rows, bytes = r.bytes, etag = r.etag }
+      core.log("debug", "sources.postgres: chunk written", { url = w.target, rows = r.rows, bytes = r.bytes })
       w = nil
     end
     local wcols = {}

@@ -247,45 +247,76 @@ t.test("the chain's own AssumeRole with a wrong source secret fails with Signatu
   t.eq((out .. err):find(m.secret, 1, true), nil, "the secret leaked")
 end)
 
-t.test("lode.aws keeps working across refreshes of 3-second credential_process credentials", { timeout = 60000 }, function()
+-- credential_process credentials whose expiry is set against the refresh
+-- windows, not against the machine's speed: a /bin/sh process that counts
+-- its runs and answers keys expiring `lifetime` seconds after it ran.
+local function process_profile(lifetime)
   local dir = m.dir .. "/proc-" .. math.random(1, 1e9)
   fs.mkdir(dir)
-  write(dir .. "/creds.py", ([==[
-import datetime, json
-with open(%q, "a") as f:
-    f.write("x")
-exp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)
-print(json.dumps({"Version": 1, "AccessKeyId": %q, "SecretAccessKey": %q,
-                  "Expiration": exp.strftime("%%Y-%%m-%%dT%%H:%%M:%%SZ")}))
-]==]):format(dir .. "/count", m.key, m.secret))
-  write(dir .. "/config", ("[profile proc]\ncredential_process = python3 %s\n"):format(dir .. "/creds.py"))
-  local r = M.run_json(m, [==[
-    local lode, aws, s3, json = require "lode", require "lode.aws", require "lode.s3", require "lode.json"
-    -- the S3 client and lode.aws share the default chain: these windows are its
-    s3.configure { credential_refresh = { advisory = 2, mandatory = 1 } }
-    local sts = aws.client("sts")
-    local calls, failures, t0 = 0, {}, lode.now()
-    -- at least 7 s (over two credential lifetimes) and at least 5 calls: a
-    -- sanitizer build on a loaded machine made one call in 7 s
-    while lode.now() - t0 < 7000 or calls < 5 do
-      local ok, e = pcall(sts.call, sts, "GetCallerIdentity")
-      calls = calls + 1
-      if not ok then failures[#failures + 1] = tostring(e.message) end
-    end
-    print(json.encode({ calls = calls, failures = failures, provider = aws.credentials().provider }))
-  ]==], { AWS_CONFIG_FILE = dir .. "/config", AWS_SHARED_CREDENTIALS_FILE = dir .. "/none",
-          AWS_ACCESS_KEY_ID = false, AWS_SECRET_ACCESS_KEY = false, AWS_PROFILE = "proc",
-          AWS_EC2_METADATA_DISABLED = "true" })
-  local f = assert(io.open(dir .. "/count"))
-  local fetched = #f:read("a")
-  f:close()
+  write(dir .. "/creds.sh", ([==[
+printf x >> '%s'
+exp=$(date -u -d "@$(( $(date +%%s) + %d ))" +%%Y-%%m-%%dT%%H:%%M:%%SZ)
+printf '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s", "Expiration": "%%s"}\n' "$exp"
+]==]):format(dir .. "/count", lifetime, m.key, m.secret))
+  write(dir .. "/config", ("[profile proc]\ncredential_process = sh %s\n"):format(dir .. "/creds.sh"))
+  local env = { AWS_CONFIG_FILE = dir .. "/config", AWS_SHARED_CREDENTIALS_FILE = dir .. "/none",
+                AWS_ACCESS_KEY_ID = false, AWS_SECRET_ACCESS_KEY = false, AWS_PROFILE = "proc",
+                AWS_EC2_METADATA_DISABLED = "true", LODE_TEST_COUNT = dir .. "/count" }
+  local function fetched()
+    local f = io.open(dir .. "/count")
+    local n = f and #f:read("a") or 0
+    if f then f:close() end
+    return n
+  end
+  return env, fetched
+end
+
+-- Calls GetCallerIdentity until the process ran `until_fetches` times (or
+-- `calls` times), then reads aws.credentials() (its own chain: one fetch more).
+local CALLS_SCRIPT = [==[
+  local aws, s3, json = require "lode.aws", require "lode.s3", require "lode.json"
+  -- the S3 client and lode.aws share the default chain: these windows are its
+  s3.configure { credential_refresh = { advisory = 3600, mandatory = 60 } }
+  local sts = aws.client("sts")
+  local function fetched()
+    local f = io.open(os.getenv("LODE_TEST_COUNT"))
+    local n = f and #f:read("a") or 0
+    if f then f:close() end
+    return n
+  end
+  local calls, failures = 0, {}
+  while (UNTIL_FETCHES and fetched() < UNTIL_FETCHES) or (CALLS and calls < CALLS) do
+    local ok, e = pcall(sts.call, sts, "GetCallerIdentity")
+    calls = calls + 1
+    if not ok then failures[#failures + 1] = tostring(e.message) end
+  end
+  print(json.encode({ calls = calls, failures = failures, provider = aws.credentials().provider }))
+]==]
+
+t.test("lode.aws refreshes credential_process keys inside the advisory window in the background, one fetch at a time", { timeout = 60000 }, function()
+  -- 30-minute keys with a 60-minute advisory and a 1-minute mandatory window:
+  -- every key is due for a refresh on arrival but still usable, however slow
+  -- the process is, so each call may start a refresh and none waits for one
+  local env, fetched = process_profile(1800)
+  local r = M.run_json(m, "local UNTIL_FETCHES, CALLS = 4, nil\n" .. CALLS_SCRIPT, env)
   t.eq(r.failures, {})
   t.eq(r.provider, "custom-process")
-  t.ok(r.calls >= 5, "calls: " .. r.calls)
-  -- 7 s of back-to-back calls with credentials that enter the advisory
-  -- window 1-2 s after issue: several refreshes (+1 for aws.credentials'
-  -- own chain), at most one per call (measured: 3 for 75 calls)
-  t.ok(fetched >= 3 and fetched <= r.calls + 1, ("fetches: %d for %d calls"):format(fetched, r.calls))
+  -- the loop ran until the fourth fetch: refreshes happen, at most one per
+  -- call (+1 for aws.credentials' own chain), never a storm
+  t.ok(fetched() >= 4 and fetched() <= r.calls + 1, ("fetches: %d for %d calls"):format(fetched(), r.calls))
+end)
+
+t.test("lode.aws fetches credential_process keys inside the mandatory window before each call, once", { timeout = 60000 }, function()
+  -- 30-second keys with a 1-minute mandatory window: every key must be
+  -- replaced before its next use, however fast or slow the machine
+  local env, fetched = process_profile(30)
+  local r = M.run_json(m, "local UNTIL_FETCHES, CALLS = nil, 5\n" .. CALLS_SCRIPT, env)
+  t.eq(r.failures, {})
+  t.eq(r.provider, "custom-process")
+  t.eq(r.calls, 5)
+  -- one fetch per call (+1 for aws.credentials' own chain): never a key in
+  -- its mandatory window, never two fetches for one call
+  t.eq(fetched(), r.calls + 1)
 end)
 
 -- Redshift IAM login: moto's Redshift API hands out DbUser/DbPassword

@@ -305,3 +305,93 @@ t.test("a transaction or session used after its function returned raises instead
   w:exec("drop table pool_ended")
   w:close()
 end)
+
+t.test("a task's SET, SET TIME ZONE, session advisory lock and temp table do not reach the next task on the pool", function()
+  local w = wh({ pool = 1 })
+  local oracle = pg.connect(url)
+  local defaults = oracle:query("select current_setting('search_path') as sp, current_setting('TimeZone') as tz")[1]
+  oracle:close()
+  lode.spawn(function()
+    w:exec("SET search_path TO pg_catalog, information_schema")
+    w:exec("SET TIME ZONE 'Asia/Tokyo'")
+    w:query("select pg_advisory_lock(7001)")
+    w:exec("create temp table pool_leftover (x int)")
+  end):await()
+  local seen = lode.spawn(function()
+    return w:query([[select current_setting('search_path') as sp, current_setting('TimeZone') as tz,
+      (select count(*) from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()) as locks,
+      to_regclass('pg_temp.pool_leftover') is null as no_temp]])[1]
+  end):await()
+  t.eq(seen.sp, defaults.sp)
+  t.eq(seen.tz, defaults.tz)
+  t.eq(seen.locks, 0)
+  t.eq(seen.no_temp, true)
+  -- a session (a script on one connection) keeps its SET for its own statements
+  t.eq(w:session(function(s)
+    s:exec("SET TIME ZONE 'Asia/Tokyo'")
+    return s:query("select current_setting('TimeZone') as tz")[1].tz
+  end), "Asia/Tokyo")
+  t.eq(w:query("select current_setting('TimeZone') as tz")[1].tz, defaults.tz)
+  -- an advisory lock a task took is free for another client once it is done
+  local other = pg.connect(url)
+  t.eq(other:query("select pg_try_advisory_lock(7001) as got")[1].got, true)
+  other:close()
+  all_idle(w)
+  w:close()
+end)
+
+t.test("only statements that change the session mark a connection (the guess errs on the safe side)", function()
+  local f = require("lode.warehouse")._leaves_session_state
+  for _, q in ipairs({ "SET search_path TO x", "  set time zone 'UTC'", "-- c\nSET x = 1", "/* c */ reset all",
+      "select 1; set role r", "CREATE TEMP TABLE s (x int)", "create temporary table s (x int)",
+      "select pg_advisory_lock(1)", "select pg_try_advisory_lock_shared(1, 2)",
+      "select set_config('search_path', 'x', false)", "LISTEN ch", "PREPARE p AS select 1",
+      "DECLARE c CURSOR WITH HOLD FOR select 1", "select * into temp t from x" }) do
+    t.eq(f(q), true, q)
+  end
+  for _, q in ipairs({ "select 1", "SET LOCAL TimeZone = 'UTC'", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+      "update t set x = 1", "insert into t values (1) on conflict (k) do update set x = excluded.x",
+      "select pg_advisory_xact_lock(1)", "select * from pg_temp.x", "select 'a;b' as reset_me" }) do
+    t.eq(f(q), false, q)
+  end
+end)
+
+t.test("a row iterator broken off, or dropped unfinished and collected, gives its connection back", function()
+  local w = wh({ pool = 2 })
+  within(20000, function()
+    for _ = 1, 5 do
+      for _ in w:rows("select generate_series(1, 100000) as g") do
+        break
+      end
+    end
+    for _ = 1, 5 do
+      local it = w:rows("select generate_series(1, 100000) as g")
+      t.eq(it().g, 1)
+      it = nil -- luacheck: ignore
+      collectgarbage()
+      collectgarbage()
+    end
+    for i = 1, 5 do
+      t.eq(w:query("select $1::int as i", i)[1].i, i)
+    end
+  end)
+  all_idle(w)
+  w:close()
+end)
+
+t.test("an iterator still in use is not closed by a collection", function()
+  local w = wh({ pool = 1 })
+  local it = w:rows("select generate_series(1, 1000) as g")
+  local n = 0
+  for i = 1, 1000 do
+    if i % 50 == 0 then
+      collectgarbage()
+    end
+    local r = it()
+    n = n + r.g
+  end
+  t.eq(it(), nil)
+  t.eq(n, 500500)
+  all_idle(w)
+  w:close()
+end)
