@@ -40,6 +40,7 @@ M.EMULATED = {
   { "COPY ROUNDEC, TRIMBLANKS, ACCEPTANYDATE, IGNOREALLERRORS, NOLOAD, EXPLICIT_IDS, COMPROWS",
     "as Redshift documents them; LZOP, ENCRYPTED, AVRO, ORC fail at the statement" },
   { "COPY … FIXEDWIDTH 'label:width,…'", "widths in characters; numbers read without their padding, VARCHAR keeps it (TRIMBLANKS cuts it)" },
+  { "COPY … ESCAPE, REMOVEQUOTES", "a backslash makes the next byte data, whatever it is (\\n loads n, \\012 loads 012; \\N alone stays NULL AS's default); surrounding single or double quotes removed" },
   { "COPY … ENCODING UTF8 | UTF16 | UTF16LE | UTF16BE | ISO88591", "transcoded to UTF-8 while streaming; UTF16 needs a BOM, UTF16LE/BE skip one" },
   { "a delimiter at the end of a line", "one field too many: \"Extra column(s) found\", as on Redshift (skipped under MAXERROR)" },
   { "a statement lode cannot read (an unknown option)", "fails at its line once the statements before it ran; on Redshift it is sent as written" },
