@@ -79,7 +79,7 @@ local OPTION_NAMES = {
 
 -- FIXEDWIDTH 'label:width,…' -> { width, … }: labels are free text (Redshift
 -- ignores them), the pairs follow the query's columns in order.
-function M.fixed_widths(spec)
+local function fixed_widths(spec)
   local widths = {}
   for pair in (spec .. ","):gmatch("([^,]*),") do
     local label, w = pair:match("^%s*([^:]-)%s*:%s*(%d+)%s*$")
@@ -137,7 +137,7 @@ local function check(st)
     fail("invalid", "UNLOAD: ROWGROUPSIZE must be between 32 MB and 128 MB")
   end
   if st.fixedwidth then
-    st.widths = st.widths or M.fixed_widths(st.fixedwidth)
+    st.widths = st.widths or fixed_widths(st.fixedwidth)
   end
   if st.delimiter then
     local d = st.delimiter      -- already decoded by lode.redshift ('\t' is a tab)
