@@ -48,6 +48,8 @@ struct lode_csv {
     size_t raw_len;
     size_t rec_bytes;        /* raw bytes of the current record */
     int in_record;           /* bytes of a record were seen */
+    char field_q;            /* the quote that opened the current field */
+    int field_escn;          /* the field began with an escaped N, kept as \N */
     int field_quoted;        /* current field started with a quote */
     size_t field_start;      /* offset of the current field in buf */
     char err[200];
@@ -103,6 +105,14 @@ static int end_field(lode_csv *p)
     f->off = p->field_start;
     f->len = p->buf.len - p->field_start;
     f->quoted = p->field_quoted;
+    /* ESCAPE: \N stays \N only as the whole field (the NULL AS default);
+     * anywhere else the backslash goes, as before any other byte */
+    if (p->field_escn && f->len > 2) {
+        memmove(p->buf.data + f->off, p->buf.data + f->off + 1, f->len - 1);
+        p->buf.len--;
+        f->len--;
+    }
+    p->field_escn = 0;
     p->field_start = p->buf.len;
     p->field_quoted = 0;
     return 0;
@@ -114,6 +124,7 @@ static void reset_record(lode_csv *p)
     p->nspans = 0;
     p->field_start = 0;
     p->field_quoted = 0;
+    p->field_escn = 0;
     p->raw_len = 0;
     p->rec_bytes = 0;
     p->in_record = 0;
@@ -241,7 +252,11 @@ int lode_csv_feed(lode_csv *p, const void *data, size_t len)
         }
         switch (p->st) {
         case ST_FIELD_START:
-            if (q && c == q && (p->o.csv || p->o.removequotes)) {
+            /* REMOVEQUOTES takes single or double quotes (AWS: 'Black' and
+             * "White" both load without them); CSV its QUOTE character */
+            if ((q && c == q && (p->o.csv || p->o.removequotes)) ||
+                (c == '\'' && p->o.removequotes && !p->o.csv)) {
+                p->field_q = c;
                 p->field_quoted = 1;
                 p->st = ST_QUOTED;
                 break;
@@ -267,7 +282,7 @@ int lode_csv_feed(lode_csv *p, const void *data, size_t len)
             }
             break;
         case ST_QUOTED:
-            if (c == q) {
+            if (c == p->field_q) {
                 p->st = p->o.csv ? ST_QUOTE_IN_QUOTED : ST_AFTER_QUOTED;
             } else if (c == '\\' && p->o.escape && !p->o.csv) {
                 p->st_before_escape = ST_QUOTED;
@@ -280,7 +295,7 @@ int lode_csv_feed(lode_csv *p, const void *data, size_t len)
             }
             break;
         case ST_QUOTE_IN_QUOTED:
-            if (c == q) {
+            if (c == p->field_q) {
                 if (put(p, c)) return -1;
                 p->st = ST_QUOTED;
                 break;
@@ -307,9 +322,16 @@ int lode_csv_feed(lode_csv *p, const void *data, size_t len)
             break;
         case ST_ESCAPED:
             if (c == '\n') p->line++;
-            /* \<delimiter>, \<newline>, \\ and \<quote> are the byte itself;
-             * before anything else the backslash stays (so \N still means NULL) */
-            if (c != d && c != '\n' && c != '\r' && c != '\\' && c != '"' && put(p, '\\')) return -1;
+            /* Redshift's ESCAPE: the byte after a backslash is data, whatever
+             * it is — \012 loads 012, \n an n (AWS, "Data conversion
+             * parameters": ESCAPE "does not interpret octal, hex, Unicode, or
+             * other escape sequence notation"). One exception: a field that
+             * is \N alone stays \N, so the NULL AS default still matches
+             * (end_field drops the backslash if more follows). */
+            if (c == 'N' && p->buf.len == p->field_start && !p->field_quoted) {
+                if (put(p, '\\')) return -1;
+                p->field_escn = 1;
+            }
             if (put(p, c)) return -1;
             p->st = p->st_before_escape;
             break;

@@ -567,7 +567,7 @@ local function target_columns(db, o)
     by_lower[c.name:lower()] = by_lower[c.name:lower()] or c
   end
   if #all == 0 then
-    error(core.error({ op = "copy", code = "no_table", message = ("copy: table %s has no columns"):format(o.table) }), 0)
+    error(core.error({ op = "copy", code = "no_table", message = ("copy: table %s has no columns"):format(sql.qname(o.table)) }), 0)
   end
   if not o.columns then
     if #loaded == 0 then

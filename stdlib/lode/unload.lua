@@ -29,8 +29,15 @@
 --     <name>.parquet; booleans, integers, real/double, numeric(p<=18, s),
 --     char/varchar/text, date and timestamp columns (others fail the
 --     statement naming the column).
--- Options lode cannot reproduce (FIXEDWIDTH, client-side encryption) fail at
--- the statement, naming the option.
+--   * FIXEDWIDTH 'label:width,…': one width (in characters) per column, in
+--     order; every value left-aligned and padded with blanks to its width,
+--     no delimiter. A longer value fails the statement ("UNLOAD fails rather
+--     than truncate data"); NULL is blanks, or NULL AS padded — a NULL AS
+--     wider than the column is blanks for a non-character column and fails
+--     the statement for a character one (the NULL AS parameter's rules).
+-- Options lode cannot reproduce (client-side encryption; ESCAPE or ADDQUOTES
+-- with FIXEDWIDTH, and a line break in a fixed-width value, whose output AWS
+-- does not document) fail at the statement, naming the option.
 --
 -- Memory: the rows stream through COPY (query) TO STDOUT (its reader pauses
 -- the server past a high-water mark) into one local part file per open
@@ -70,6 +77,21 @@ local OPTION_NAMES = {
   escape = "ESCAPE", null_as = "NULL AS", gzip = "GZIP", bzip2 = "BZIP2", zstd = "ZSTD",
 }
 
+-- FIXEDWIDTH 'label:width,…' -> { width, … }: labels are free text (Redshift
+-- ignores them), the pairs follow the query's columns in order.
+local function fixed_widths(spec)
+  local widths = {}
+  for pair in (spec .. ","):gmatch("([^,]*),") do
+    local label, w = pair:match("^%s*([^:]-)%s*:%s*(%d+)%s*$")
+    w = tonumber(w)
+    if not label or label == "" or not w or w < 1 or w > 0xFFFFFF then
+      fail("invalid", ("UNLOAD: FIXEDWIDTH '%s': '%s' is not label:width (a positive width)"):format(spec, pair))
+    end
+    widths[#widths + 1] = math.tointeger(w)
+  end
+  return widths
+end
+
 local function check(st)
   for _, opt in ipairs(REFUSED_WITH[st.format] or {}) do
     if st[opt] then
@@ -93,8 +115,11 @@ local function check(st)
     fail("invalid", "UNLOAD: ESCAPE cannot be used with FORMAT CSV")
   end
   -- what lode does not reproduce: refused here, never written differently
-  if st.fixedwidth then
-    fail("unsupported", "UNLOAD … FIXEDWIDTH is not emulated locally by lode")
+  if st.fixedwidth and (st.escape or st.addquotes) then
+    -- AWS documents ESCAPE for delimited files only, and ADDQUOTES for data
+    -- holding the delimiter: what Redshift writes with FIXEDWIDTH is unknown
+    fail("unsupported", ("UNLOAD … FIXEDWIDTH with %s is not emulated locally by lode (AWS documents it for "
+      .. "delimited files only)"):format(st.escape and "ESCAPE" or "ADDQUOTES"))
   end
   if st.encrypted or st.kms_key_id or st.master_symmetric_key then
     fail("unsupported", "UNLOAD … ENCRYPTED / KMS_KEY_ID / MASTER_SYMMETRIC_KEY is not emulated locally by lode")
@@ -110,6 +135,9 @@ local function check(st)
   end
   if st.rowgroupsize and (st.rowgroupsize < 32 * MB or st.rowgroupsize > 128 * MB) then
     fail("invalid", "UNLOAD: ROWGROUPSIZE must be between 32 MB and 128 MB")
+  end
+  if st.fixedwidth then
+    st.widths = st.widths or fixed_widths(st.fixedwidth)
   end
   if st.delimiter then
     local d = st.delimiter      -- already decoded by lode.redshift ('\t' is a tab)
@@ -153,8 +181,71 @@ local function json_string(s)
   end) .. '"'
 end
 
+-- Character types: a NULL AS wider than their width fails the statement.
+local CHAR_OIDS = { [18] = true, [19] = true, [25] = true, [1042] = true, [1043] = true }
+
+-- FIXEDWIDTH: every field padded with blanks to its width in characters.
+local function fixed_writer(st, cols)
+  local n, widths = #cols, st.widths
+  local pad = {}
+  for i = 1, n do
+    pad[i] = (" "):rep(widths[i])
+  end
+  -- NULL's field per column: blanks without NULL AS; NULL AS padded when it
+  -- fits; blanks (non-character) or an error (character) when it does not
+  local nulls = {}
+  for i, c in ipairs(cols) do
+    if not st.null_as then
+      nulls[i] = pad[i]
+    else
+      local len = utf8.len(st.null_as) or #st.null_as
+      if len <= widths[i] then
+        nulls[i] = st.null_as .. pad[i]:sub(len + 1)
+      elseif not CHAR_OIDS[c.oid] then
+        nulls[i] = pad[i]
+      end
+    end
+  end
+  local row = 0
+  return function(v)
+    row = row + 1
+    local parts = {}
+    for i = 1, n do
+      local x, w = v[i], widths[i]
+      if x == false then
+        x = nulls[i]
+        if not x then
+          fail("bad_input", ("UNLOAD … FIXEDWIDTH: NULL AS '%s' is wider than the width %d of character column %s "
+            .. "(row %d holds NULL there); Redshift reports an error"):format(st.null_as, w, cols[i].name, row),
+            { column = cols[i].name, row = row })
+        end
+      else
+        if x:find("[\n\r]") then
+          fail("unsupported", ("UNLOAD … FIXEDWIDTH: row %d, column %s holds a line break; how Redshift writes it "
+            .. "in a fixed-width file is not documented, so lode does not emulate it"):format(row, cols[i].name),
+            { column = cols[i].name, row = row })
+        end
+        local len = utf8.len(x) or #x
+        if len > w then
+          fail("bad_input", ("UNLOAD … FIXEDWIDTH: row %d, column %s holds %d characters, more than its width %d "
+            .. "(Redshift fails rather than truncate)"):format(row, cols[i].name, len, w),
+            { column = cols[i].name, row = row })
+        end
+        if len < w then
+          x = x .. pad[i]:sub(len + 1)
+        end
+      end
+      parts[i] = x
+    end
+    return table.concat(parts) .. "\n"
+  end
+end
+
 -- A function(values) -> line for st's format and the result's columns.
 local function line_writer(st, cols)
+  if st.fixedwidth then
+    return fixed_writer(st, cols)
+  end
   local n = #cols
   if st.format == "json" then
     local keys, kinds = {}, {}
@@ -508,6 +599,11 @@ function M.run(s, st)
         :format(cols[i].name))
     end
     seen[cols[i].name] = true
+  end
+
+  if st.fixedwidth and #st.widths ~= #out_cols then
+    fail("invalid", ("UNLOAD: FIXEDWIDTH '%s' has %d widths for the query's %d columns (they must match)")
+      :format(st.fixedwidth, #st.widths, #out_cols))
   end
 
   -- types checked before anything in S3 is touched

@@ -681,7 +681,11 @@ function Plan:record(q)
     if not key then
       return
     end
-    local entry = { name = key, temp = temp and true or false, kind = kind, replaces = not if_not, columns = {}, key = {} }
+    -- CREATE … IF NOT EXISTS after the plan's own DROP creates it anew
+    local prev = self.relations[key]
+    local anew = prev and prev.dropped
+    local entry = { name = key, temp = temp and true or false, kind = kind, replaces = not if_not or anew or false,
+                    columns = {}, key = {} }
     local body = take_parens(rest)
     if body then
       local parsed = parse_columns(body)
@@ -691,7 +695,7 @@ function Plan:record(q)
     elseif rest:lower():match("^%s*as%s") then
       entry.query = rest:gsub("^%s*%a+", "", 1)
     end
-    if self.relations[key] and if_not then
+    if prev and if_not and not anew then
       return -- already created by the plan
     end
     self.relations[key] = entry

@@ -463,9 +463,123 @@ def dbt_snapshot():
     expect(c, "SELECT count(*)::text FROM snapshots.orders_snapshot WHERE dbt_valid_to IS NULL", 5)
 
 
+def tool_variants():
+    """More of what Airflow, dlt and pipelinewise emit (#15), and UNLOAD FIXEDWIDTH."""
+    import bz2
+    # Airflow APPEND: CSV, IGNOREHEADER 1, TIMEFORMAT 'auto', GZIP, a column list
+    d1 = [[1, "click", "2024-01-02 03:04:05"], [2, "view, then buy", "2024-01-02 03:04:05.789"],
+          [3, "scroll", "2024-01-02T03:04:06Z"]]
+    d2 = [[4, 'say "hi"', "2024-01-03 00:00:00"], [5, "", "2024-01-03 23:59:59.5"]]
+    def csv_field(v):
+        v = str(v)
+        return '"' + v.replace('"', '""') + '"' if any(c in v for c in ',"\n') else v
+    for name, rows in (("day1", d1), ("day2", d2)):
+        put("airflow/events/%s.csv.gz" % name, gzip.compress(("id,kind,at\n" + "".join(
+            ",".join(csv_field(x) for x in r) + "\n" for r in rows)).encode(), mtime=0))
+    def ts(v):   # PostgreSQL's text of the TIMESTAMP Redshift's 'auto' reads (Z: UTC, a timestamp without zone)
+        v = v.replace("T", " ").rstrip("Z")
+        if "." in v:
+            v = v.rstrip("0").rstrip(".")
+        return v
+    # CSV: an unquoted empty field is NULL in CSV COPY only for non-character columns; "" would be ''
+    expect_table("airflow/s3_to_redshift_append_options", "analytics.events", ["id", "kind", "at", "loaded_by"],
+                 [[r[0], r[1], ts(r[2]), "airflow"] for r in d1 + d2])
+    # Airflow REPLACE with JSON 'auto': keys in any order, a missing key is NULL, extra keys ignored
+    a1 = [{"updated": "2024-05-01 10:00:00", "id": 1, "owner": "ann", "balance": 10.5, "active": True},
+          {"id": 2, "owner": "bo", "balance": -3, "active": False, "extra": "x", "updated": "2024-05-01T11:30:00Z"}]
+    a2 = [{"id": 2, "owner": "bo", "balance": 7.25, "active": True, "updated": "2024-05-02 09:00:00.25"},
+          {"id": 3, "owner": "cy \u00e9", "active": None, "updated": "2024-05-02 09:30:00"}]
+    for i, r in enumerate(a1):
+        put("airflow/accounts/day1/part%d.json" % i, json.dumps(r) + "\n")
+    put("airflow/accounts/day2/all.json", "".join(json.dumps(r) + "\n" for r in a2))
+    expect_table("airflow/s3_to_redshift_replace_json", "public.accounts", ["id", "owner", "balance", "active", "updated"],
+                 [[r["id"], r["owner"], money(r["balance"]) if r.get("balance") is not None else None,
+                   None if r.get("active") is None else b(r["active"]), ts(r["updated"])] for r in a2])
+    # Airflow UPSERT on a composite key; the staging copy's defaults come with LIKE … INCLUDING DEFAULTS,
+    # but a CSV row carries every column, so note is the file's
+    stock = {("s1", "a"): ["s1", "a", 1, "before"], ("s9", "z"): ["s9", "z", 9, "untouched"]}
+    r1 = [["s1", "a", 5, "run1"], ["s1", "b", 2, "run1"], ["s2", "a", 3, "run1"]]
+    r2 = [["s1", "b", 20, "run2"], ["s3", "c", 1, ""]]
+    for name, rows in (("run1", r1), ("run2", r2)):
+        put("airflow/stock/%s.csv" % name, "store,sku,qty,note\n" + "".join(",".join(str(x) for x in r) + "\n" for r in rows))
+    for rows in (r1, r2):
+        for r in rows:
+            # an empty unquoted CSV field loads NULL into VARCHAR on Redshift's CSV COPY? no: '' (EMPTYASNULL absent)
+            stock[(r[0], r[1])] = list(r)
+    expect_table("airflow/s3_to_redshift_upsert_composite", "analytics.stock", ["store", "sku", "qty", "note"],
+                 list(stock.values()))
+    expect("airflow/s3_to_redshift_upsert_composite", "SELECT count(*)::text FROM pg_tables WHERE tablename = '#stock'", 0)
+    # Airflow RedshiftToS3Operator: text UNLOAD with ESCAPE and HEADER, ALLOWOVERWRITE, loaded back;
+    # NULL unloads as an empty field, which a VARCHAR loads as '' without EMPTYASNULL
+    expect_table("airflow/redshift_to_s3_text_header", "active_back", ["id", "name"],
+                 [[2, "back\\slash"], [4, "line\nbreak"], [5, ""]])
+    # dlt: JSON lines (one gzipped) and a Parquet file staged, merged with dedup on updated_at
+    c1 = [{"id": 1, "email": "one@example", "score": 10, "updated_at": "2024-01-01T00:00:01Z", "_dlt_load_id": "1700000000"},
+          {"id": 2, "email": "two@example", "score": None, "updated_at": "2024-01-01 00:00:02", "_dlt_load_id": "1700000000"},
+          {"id": 7, "email": "seven@old.example", "score": 7, "updated_at": "2024-01-01 00:00:07", "_dlt_load_id": "1700000000"}]
+    c2 = [{"id": 2, "email": "two@new.example", "score": 20, "updated_at": "2024-02-01 00:00:02", "_dlt_load_id": "1700000001"},
+          {"id": 2, "email": "two@older.example", "score": 19, "updated_at": "2024-01-15 00:00:02", "_dlt_load_id": "1700000001"},
+          {"id": 3, "email": "three@example", "score": 30, "updated_at": "2024-02-01T00:00:03.5Z", "_dlt_load_id": "1700000001"}]
+    put("dlt/contacts/1.jsonl", "".join(json.dumps(r) + "\n" for r in c1))
+    put("dlt/contacts/2.jsonl.gz", gzip.compress("".join(json.dumps(r) + "\n" for r in c2).encode(), mtime=0))
+    pq = [{"id": 7, "email": "seven@new.example", "score": 70, "updated_at": "2024-03-01 00:00:07", "_dlt_load_id": "1700000002"},
+          {"id": 8, "email": "eight@example", "score": None, "updated_at": "2024-03-01 00:00:08", "_dlt_load_id": "1700000002"}]
+    final = {r["id"]: r for r in c1}
+    staged = {}
+    for r in c2 + pq:
+        if r["id"] not in staged or ts(r["updated_at"]) > ts(staged[r["id"]]["updated_at"]):
+            staged[r["id"]] = r
+    final.update(staged)
+    cols = ["id", "email", "score", "updated_at", "_dlt_load_id"]
+    expect_table("dlt/redshift_staging_dedup_merge", '"crm"."contacts"', ['"%s"' % c for c in cols],
+                 [[r["id"], r["email"], r["score"], ts(r["updated_at"]), r["_dlt_load_id"]] for r in final.values()])
+    expect("dlt/redshift_staging_dedup_merge", 'SELECT count(*)::text FROM "crm_staging"."contacts"', 0)
+    # pipelinewise: json.dumps'd fields, REMOVEQUOTES ESCAPE, TRUNCATECOLUMNS, TRIMBLANKS, BZIP2
+    def pw_line(r):
+        return ",".join(json.dumps(v, ensure_ascii=False) if (v == 0 or v) else "" for v in r) + "\n"
+    o1 = [[1, "ann", "short", "2024-01-02T03:04:05Z", None],
+          [2, 'say "hi", \\o/', "a much longer note", "2024-01-02T03:04:05.5Z", None],
+          [3, "two\nlines", "  padded  ", "2024-01-03 10:00:00", None]]
+    o2 = [[2, "", "tab\there", "2024-02-02T00:00:00Z", "2024-02-03T00:00:00Z"],
+          [4, "\u00fcnicode \u65e5\u672c", "", None, None]]
+    put("pipelinewise/orders_1.csv.bz2", bz2.compress("".join(pw_line(r) for r in o1).encode()))
+    put("pipelinewise/orders_2.csv.bz2", bz2.compress("".join(pw_line(r) for r in o2).encode()))
+    def redshift_escape(s):   # ESCAPE: a backslash takes the next character as it is (JSON's \n is an 'n')
+        out, i = [], 0
+        while i < len(s):
+            if s[i] == "\\" and i + 1 < len(s):
+                out.append(s[i + 1]); i += 2
+            else:
+                out.append(s[i]); i += 1
+        return "".join(out)
+    def pw_value(v, width=None):
+        if v is None or v == "":
+            return None                                  # an empty field: EMPTYASNULL
+        text = redshift_escape(json.dumps(v, ensure_ascii=False)[1:-1])   # REMOVEQUOTES, then ESCAPE
+        text = text.rstrip(" \t")                        # TRIMBLANKS
+        if width is not None:
+            text = text[:width]                          # TRUNCATECOLUMNS (ASCII here: bytes = characters)
+        return text if text.strip(" \t") != "" else None  # BLANKSASNULL
+    orders = {}
+    for r in o1 + o2:
+        orders[r[0]] = [r[0], pw_value(r[1]), pw_value(r[2], 12), None if r[3] is None else ts(r[3]),
+                        r[4]]   # a VARCHAR: TIMEFORMAT does not touch it
+    expect_table("pipelinewise/json_escaped_bzip2", 'tap_shop."ORDERS"', ['"ID"', '"CUSTOMER"', '"NOTE"', '"CREATED_AT"', '"_SDC_DELETED_AT"'],
+                 list(orders.values()))
+    # UNLOAD … FIXEDWIDTH (AWS's example spec) and its reload
+    venue = [[20, "Air Canada Centre", "Toronto", "ON", 0], [60, "Rexall Place", "Edmonton", "AB", 0],
+             [100, "U.S. Cellular Field", "Chicago", "IL", 40615], [200, "Al Hirschfeld Theatre", "New York City", "NY", 0],
+             [240, "San Jose Repertory Theatre", "San Jose", "CA", None], [300, "Kennedy Center Opera House", "Washington", "DC", 0]]
+    widths = [3, 100, 30, 2, 6]
+    lines = [["".join(("" if v is None else str(v)).ljust(w) for v, w in zip(r, widths))] for r in venue]
+    expect_table("aws_unload/unload_fixedwidth", "venue_lines", ["line"], lines)
+    expect_table("aws_unload/unload_fixedwidth", "venue_back", ["venueid", "venuename", "venuecity", "venuestate", "venueseats"], venue)
+
+
 copy_formats()
 dbt_snapshot()
 ssb()
+tool_variants()
 
 # External tables: AWS's Spectrum guide and dbt-external-tables, DuckDB as the oracle
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

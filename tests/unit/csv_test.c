@@ -96,10 +96,22 @@ int main(void)
     lode_csv_opts esc = text;
     esc.escape = 1;
     same_for_all_chunks(&esc, "a\\|b|c\\\nd|e\\\\\n", "1:a|b|c\nd|e\\;", "text ESCAPE: delimiter, newline, backslash");
-    same_for_all_chunks(&esc, "\\N|\\x\n", "1:\\N|\\x;", "text ESCAPE: other escapes keep the backslash");
+    /* AWS, "Data conversion parameters", ESCAPE: the byte after a backslash is
+     * loaded as it is: \012 loads 012 (no octal, hex or other notation) */
+    same_for_all_chunks(&esc, "\\012|\\x41|a\\nb\\tc\n", "1:012|x41|anbtc;", "text ESCAPE: any other byte is data, the backslash goes");
+    same_for_all_chunks(&esc, "\\N|a\\Nb|\\Nx\n", "1:\\N|aNb|Nx;", "text ESCAPE: \\N alone stays \\N (the NULL AS default), elsewhere N");
+    lode_csv_opts escrq = esc;
+    escrq.removequotes = 1;
+    /* the AWS page's own example (ESCAPE, row 4 with REMOVEQUOTES) */
+    same_for_all_chunks(&escrq, "1|The quick brown fox\\\njumped over the lazy dog.\n2| A\\\\B\\\\C\n3| A \\| B \\| C\n"
+                        "4|'A Midsummer Night\\'s Dream'\n",
+                        "1:1|The quick brown fox\njumped over the lazy dog.;3:2| A\\B\\C;4:3| A | B | C;5:4|[A Midsummer Night's Dream];",
+                        "text ESCAPE REMOVEQUOTES: AWS's example rows");
     lode_csv_opts rq = text;
     rq.removequotes = 1;
     same_for_all_chunks(&rq, "\"a|b\"|c\n", "1:[a|b]|c;", "text REMOVEQUOTES");
+    same_for_all_chunks(&rq, "'Black'|\"White\"|Blue'|'a\"b'\n", "1:[Black]|[White]|Blue'|[a\"b];",
+                        "text REMOVEQUOTES: single or double quotes, the one that opened closes");
     same_for_all_chunks(&text, "\"a|b\"|c\n", "1:\"a|b\"|c;", "text: quotes are data without REMOVEQUOTES");
 
     /* OpenCSVSerde: CSV where it reads the same; where opencsv reads its own

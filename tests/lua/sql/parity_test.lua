@@ -240,3 +240,24 @@ t.test("an escape lode cannot decode exactly fails at the statement, naming line
   end, "cred.sql:1: CREDENTIALS:")
   t.ok(not tostring(err):find("hush", 1, true), "no secret in the error")
 end)
+
+-- AVRO and ORC: lode has no decoder for either; a COPY naming one fails at
+-- its statement with the reason, with or without AVRO's 'auto' argument
+t.test("COPY … FORMAT AS AVRO | ORC fails at the statement, naming line, format and why; nothing is loaded", function()
+  wh:exec("DROP TABLE IF EXISTS par_avro")
+  wh:exec("CREATE TABLE par_avro (id int)")
+  for _, c in ipairs {
+    { "FORMAT AS AVRO 'auto'", "AVRO", "Avro" },
+    { "FORMAT AVRO 'auto ignorecase'", "AVRO", "Avro" },
+    { "AVRO 's3://b/jsonpaths.json'", "AVRO", "Avro" },
+    { "FORMAT AS ORC", "ORC", "ORC" },
+  } do
+    local err = t.raises(function()
+      sqlrun.run(wh, ("SELECT 1;\n\nCOPY par_avro FROM '%sx.avro' IAM_ROLE 'arn:aws:iam::1:role/R' %s;"):format(B, c[1]),
+        { file = "avro.sql" })
+    end, ("avro.sql:3: COPY … FORMAT AS %s is not emulated locally by lode: it has no %s decoder"):format(c[2], c[3]), c[1])
+    t.eq(err.code, "unsupported")
+    t.eq(err.line, 3)
+  end
+  t.eq(count("par_avro"), 0)
+end)

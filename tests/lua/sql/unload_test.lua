@@ -363,7 +363,8 @@ t.test("what lode does not reproduce fails at the statement, naming the option; 
   for _, c in ipairs {
     { "PARQUET GZIP", "GZIP cannot be used with FORMAT PARQUET" },
     { "ROWGROUPSIZE 64 MB", "ROWGROUPSIZE needs FORMAT PARQUET" },
-    { "FIXEDWIDTH 'id:3,note:40,flag:1,amount:8'", "FIXEDWIDTH is not emulated" },
+    { "FIXEDWIDTH 'id:3,note:40,flag:1,amount:8' ESCAPE", "FIXEDWIDTH with ESCAPE is not emulated" },
+    { "FIXEDWIDTH 'id:3,note:40,flag:1,amount:8' ADDQUOTES", "FIXEDWIDTH with ADDQUOTES is not emulated" },
     { "ENCRYPTED", "ENCRYPTED / KMS_KEY_ID / MASTER_SYMMETRIC_KEY is not emulated" },
     { "JSON HEADER", "HEADER cannot be used with FORMAT JSON" },
     { "JSON NULL AS 'x'", "NULL AS cannot be used with FORMAT JSON" },
@@ -397,6 +398,134 @@ INSERT INTO #staged VALUES (1, 'x'), (2, 'y');
 UNLOAD ('SELECT * FROM #staged ORDER BY id') TO '%stemp/s_' %s PARALLEL OFF;
 COMMIT;]]):format(B, ROLE))
   t.eq(s3.get(B .. "temp/s_000"), "1|x\n2|y\n")
+end)
+
+-- FIXEDWIDTH: the bytes against the oracle's reading of AWS's rules, the
+-- refusals the reference gives, and the round trip through COPY … FIXEDWIDTH.
+local FW = {
+  columns = { { name = "id", kind = "number" }, { name = "note", kind = "string" }, { name = "flag", kind = "bool" },
+              { name = "amount", kind = "number" }, { name = "d", kind = "date" } },
+  widths = { 3, 12, 1, 8, 10 },
+  rows = {
+    { "1", "a|b", "t", "1.50", "2024-01-02" },
+    { "4", "", "t", "12345.25", "2024-02-29" },
+    { "5", json.null, "f", "0.00", "2024-03-01" },
+    { "6", "  lead,tab\tx", "t", "7.10", "2024-03-02" },
+    { "7", "exactly12chr", "f", "-9999.90", "2024-03-03" },
+    { "20", 'say "hi"', "f", json.null, json.null },
+    { "300", "unicode é日本", json.null, "-2.00", "2024-12-31" },
+  },
+}
+
+local function fw_table(rows)
+  local vals = {}
+  for _, r in ipairs(rows) do
+    local out = {}
+    for i, v in ipairs(r) do
+      if v == json.null then
+        out[i] = "NULL"
+      elseif i == 2 or i == 5 then
+        out[i] = "'" .. v:gsub("\\", "\\\\"):gsub("'", "''") .. "'"   -- a Redshift literal
+      else
+        out[i] = v == "t" and "true" or v == "f" and "false" or v
+      end
+    end
+    vals[#vals + 1] = "(" .. table.concat(out, ", ") .. ")"
+  end
+  run(([[
+DROP TABLE IF EXISTS unl_fw;
+CREATE TABLE unl_fw (id INT, note VARCHAR(40), flag BOOLEAN, amount NUMERIC(8,2), d DATE);
+INSERT INTO unl_fw VALUES %s;]]):format(table.concat(vals, ", ")))
+end
+
+local function fw_oracle(rows, options)
+  options.format, options.widths = "fixedwidth", FW.widths
+  local r = proc.run({ "python3", root .. "/tests/tools/unload_oracle.py" },
+    { stdin = json.encode({ columns = FW.columns, rows = rows, options = options }) })
+  return r.status, r.stdout
+end
+
+local FW_SPEC = "FIXEDWIDTH 'id:3,note:12,flag:1,amount:8,d:10'"
+
+for i, case in ipairs {
+  { "no NULL AS: NULL is blanks", "", {} },
+  { "NULL AS padded; wider than a non-character column: blanks", [[NULL AS 'nil']], { null_as = "nil" } },
+  { "AS with numeric labels", [[FIXEDWIDTH AS '0:3,1:12,2:1,3:8,4:10']], {} },
+} do
+  t.test("bytes: FIXEDWIDTH " .. case[1] .. ", as the oracle reads AWS's rules", function()
+    fw_table(FW.rows)
+    local prefix = ("fw/bytes%d_"):format(i)
+    local spec = case[2]:find("^FIXEDWIDTH") and case[2] or (FW_SPEC .. " " .. case[2])
+    run(("UNLOAD ('SELECT * FROM unl_fw ORDER BY id') TO '%s%s' %s PARALLEL OFF %s"):format(B, prefix, ROLE, spec))
+    t.eq(keys(prefix), { prefix .. "000" })
+    local status, want = fw_oracle(FW.rows, case[3])
+    t.eq(status, 0, want)
+    t.eq(s3.get(B .. prefix .. "000"), want)
+  end)
+end
+
+t.test("FIXEDWIDTH fails rather than truncate, and where the reference says it fails; nothing is written", function()
+  -- a value longer than its width: the oracle agrees it fails
+  local long = { { "1", "thirteen char", "t", "1.00", "2024-01-01" } }
+  local status = fw_oracle(long, {})
+  t.eq(status, 3, "the oracle fails too")
+  fw_table(long)
+  local err = t.raises(function()
+    run(("\nUNLOAD ('SELECT * FROM unl_fw') TO '%sfw/long_' %s %s"):format(B, ROLE, FW_SPEC))
+  end, "unload.sql:2: UNLOAD … FIXEDWIDTH: row 1, column note holds 13 characters, more than its width 12")
+  t.eq(err.code, "bad_input")
+  t.eq(err.column, "note")
+  -- NULL AS wider than a character column holding NULL
+  local nul = { { "1", json.null, "t", "1.00", "2024-01-01" } }
+  t.eq((fw_oracle(nul, { null_as = "<null-marker>" })), 3, "the oracle fails too")
+  fw_table(nul)
+  t.raises(function()
+    run(("UNLOAD ('SELECT * FROM unl_fw') TO '%sfw/null_' %s %s NULL AS '<null-marker>'"):format(B, ROLE, FW_SPEC))
+  end, "NULL AS '<null-marker>' is wider than the width 12 of character column note")
+  -- … and the same NULL AS on a row without NULL in that column is written
+  fw_table({ { "1", "x", json.null, "1.00", "2024-01-01" } })
+  run(("UNLOAD ('SELECT * FROM unl_fw') TO '%sfw/nullok_' %s %s NULL AS '<null-marker>' PARALLEL OFF"):format(B, ROLE,
+    FW_SPEC))
+  t.eq(s3.get(B .. "fw/nullok_000"), "1  x" .. (" "):rep(11) .. " " .. "1.00    2024-01-01\n",
+    "the NULL boolean is one blank: NULL AS is wider than its width 1")
+  for _, c in ipairs {
+    { "FIXEDWIDTH 'id:3,note:12'", "FIXEDWIDTH 'id:3,note:12' has 2 widths for the query's 5 columns" },
+    { "FIXEDWIDTH 'id:3,note:0,a:1,b:1,c:1'", "'note:0' is not label:width" },
+    { FW_SPEC .. " DELIMITER ','", "FIXEDWIDTH cannot be used with DELIMITER" },
+    { FW_SPEC .. " HEADER", "FIXEDWIDTH cannot be used with HEADER" },
+    { FW_SPEC .. " CSV", "FIXEDWIDTH cannot be used with FORMAT CSV" },
+  } do
+    t.raises(function()
+      run(("UNLOAD ('SELECT * FROM unl_fw') TO '%sfw/bad_' %s %s"):format(B, ROLE, c[1]))
+    end, c[2], c[1])
+  end
+  -- a line break: how Redshift writes it is not documented, so it is refused
+  fw_table({ { "1", "two\nlines", "t", "1.00", "2024-01-01" } })
+  t.raises(function()
+    run(("UNLOAD ('SELECT * FROM unl_fw') TO '%sfw/nl_' %s %s"):format(B, ROLE, FW_SPEC))
+  end, "row 1, column note holds a line break")
+  t.eq(keys("fw/long_"), {})
+  t.eq(keys("fw/null_"), {})
+  t.eq(keys("fw/bad_"), {})
+  t.eq(keys("fw/nl_"), {})
+end)
+
+-- COPY … FIXEDWIDTH keeps a VARCHAR's padding unless TRIMBLANKS, and reads a
+-- blank non-character field as NULL; BLANKSASNULL makes a blank VARCHAR NULL.
+-- So the values here are those the format can carry: no trailing blanks or
+-- tabs, no empty or blank strings (they would come back NULL), no line breaks.
+local FW_SOURCE = [[SELECT id, s, n, b, d, ts FROM unl_src
+  WHERE s IS NULL OR (strpos(s, chr(10)) = 0 AND strpos(s, chr(13)) = 0 AND s !~ '^[ \t]*$' AND s !~ '[ \t]$')]]
+
+t.test("FIXEDWIDTH round-trips through COPY … FIXEDWIDTH TRIMBLANKS BLANKSASNULL (plain, and GZIP)",
+  SLOW, function()
+  local spec = "FIXEDWIDTH '0:4,1:40,2:14,3:1,4:10,5:26'"
+  round_trip("fw/rt_", spec, spec .. " TRIMBLANKS BLANKSASNULL",
+    FW_SOURCE)
+  t.ok(setup():query("SELECT count(*) AS n FROM unl_view WHERE s IS NULL")[1].n > 0, "NULLs are in the round trip")
+  t.ok(setup():query("SELECT count(*) AS n FROM unl_view WHERE n IS NULL")[1].n > 0, "NULL numbers too")
+  round_trip("fw/rtgz_", spec .. " GZIP", spec .. " TRIMBLANKS BLANKSASNULL GZIP",
+    FW_SOURCE)
 end)
 
 -- PARQUET: DuckDB reads lode's files as the oracle, and COPY … PARQUET loads
