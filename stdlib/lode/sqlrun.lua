@@ -316,6 +316,11 @@ local function run_postgres(s, st, run_opts)
     end
     return at(st, file, s.query_raw, s, st.rewritten or st.sql)
   end
+  if st.pseudo then
+    -- "$path" / "$size": the external tables read from their pseudocolumns' siblings
+    local text = at(st, file, require("lode.spectrum.pseudo").rewrite, s, st.rewritten or st.sql, st.line)
+    return at(st, file, s.query_raw, s, text)
+  end
   return at(st, file, s.query_raw, s, st.rewritten or st.sql)
 end
 

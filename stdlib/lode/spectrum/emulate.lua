@@ -161,6 +161,11 @@ function M._pg_table_sql(def)
   for i, c in ipairs(def.columns) do
     cols[i] = "  " .. sql.ident(c.name) .. " " .. pg_type(c.type)
   end
+  if def.pseudo then
+    -- the pseudocolumns' relation (lode.spectrum.pseudo): the scan prints them after the columns
+    cols[#cols + 1] = '  "$path" varchar'
+    cols[#cols + 1] = '  "$size" bigint'
+  end
   for _, p in ipairs(def.partitions) do
     cols[#cols + 1] = "  " .. sql.ident(p.name) .. " " .. (string_key(p.type) and "text" or pg_type(p.type))
   end
@@ -212,6 +217,9 @@ function M._program(def, location, values)
   for _, v in ipairs(values) do
     argv[#argv + 1] = "--value"
     argv[#argv + 1] = v
+  end
+  if def.pseudo then
+    argv[#argv + 1] = "--pseudo"
   end
   local text = textfmt.scan_options(def)
   if text then

@@ -48,7 +48,7 @@ local CHUNK = 4 << 20
 -- read in ranged chunks, one ahead, so memory stays at a few chunks whatever
 -- the object's size. A bad value ends the scan with its file, line and
 -- column unless the table's properties say to drop its row.
-local function scan_text(url, columns, suffix, o)
+local function scan_text(url, columns, suffix_of, o)
   local load = require "lode.load"
   local s3 = require "lode.s3"
   local textfmt = require "lode.spectrum.textfmt"
@@ -63,13 +63,14 @@ local function scan_text(url, columns, suffix, o)
     dots_in_keys = o.dots_in_keys, opencsv = o.opencsv, jsonpaths = o.jsonpaths, acceptinvchars = o.acceptinvchars,
   }
   local out = io.stdout
+  local suffix = ""
   local function emit(text)
     if #text > 0 then
       -- COPY text escapes newlines inside values: every "\n" ends a row
       out:write(suffix == "" and text or (text:gsub("\n", suffix .. "\n")))
     end
   end
-  local ncols = #columns + select(2, suffix:gsub("\t", ""))
+  local ncols = #columns
   -- The server only says the program failed; its COPY error's context
   -- quotes the line it could not take: one line with a field too many
   -- carries the message to the query's error (the rows before it were
@@ -105,6 +106,8 @@ local function scan_text(url, columns, suffix, o)
     end
   end
   for _, f in ipairs(discover.list_files(url)) do
+    suffix = suffix_of(f)
+    ncols = #columns + select(2, suffix:gsub("\t", ""))
     dec:begin_file(f.url)
     local size = f.size or 0
     local function fetch(first)
@@ -136,19 +139,27 @@ local function scan_text(url, columns, suffix, o)
   return dec:stats().rows
 end
 
-function M.scan(url, columns, values, text)
+--- With pseudo, each row carries its object's URL and size ("$path",
+--- "$size") between the columns and the partition values.
+function M.scan(url, columns, values, text, pseudo)
   local pr = require "lode.parquetrows"
   local suffix = {}
   for i, v in ipairs(values) do
     suffix[i] = "\t" .. copy_text(v)
   end
   suffix = table.concat(suffix)
+  local function suffix_of(f)
+    if not pseudo then
+      return suffix
+    end
+    return "\t" .. copy_text(f.url) .. "\t" .. copy_text(math.tointeger(f.size) or 0) .. suffix
+  end
   if text then
-    return scan_text(url, columns, suffix, text)
+    return scan_text(url, columns, suffix_of, text)
   end
   local rows = 0
   for _, f in ipairs(discover.list_files(url)) do
-    rows = rows + pr.cat(f.url, { columns = columns, format = "text", missing = "null", suffix = suffix })
+    rows = rows + pr.cat(f.url, { columns = columns, format = "text", missing = "null", suffix = suffix_of(f) })
   end
   return rows
 end
