@@ -421,6 +421,15 @@ local function parse_create_external_table(c, st)
       local t = c:peek() or parse_error(c, "CREATE EXTERNAL TABLE … AS needs a query")
       st.query = st.sql:sub(t.pos - c.toks[1].pos + 1):gsub("[%s;]+$", "")
       c.i = #c.toks + 1
+      -- the query is Redshift SQL: TOP, NVL, DATEADD, …
+      local ok, q, uses = pcall(dialect.rewrite, st.query, t.line)
+      if ok then
+        st.query, st.dialect = q, uses or nil
+      elseif type(q) == "table" and q.code == "unsupported" then
+        st.refused = q
+      else
+        error(q, 0)
+      end
     else
       parse_error(c, "unexpected word in CREATE EXTERNAL TABLE")
     end
