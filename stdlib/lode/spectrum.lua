@@ -87,9 +87,7 @@ M._glue_database = glue_database
 
 -- Record an external schema in the emulation's registry (SVV_EXTERNAL_SCHEMAS).
 local function register_schema(wh, opts)
-  for _, s in ipairs(catalog.pg_catalog) do
-    wh:exec(s)
-  end
+  catalog.create_registry(wh)
   catalog.pg_views(wh)
   local options = {}
   if opts.iam_role then

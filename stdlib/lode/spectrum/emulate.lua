@@ -306,16 +306,27 @@ end
 -- file_fdw, the server, the catalog and the env file: everything the
 -- emulated tables need, created when missing.
 function M._pg_setup(wh)
-  for _, s in ipairs({ "CREATE EXTENSION IF NOT EXISTS file_fdw",
-                       "CREATE SERVER IF NOT EXISTS " .. M.pg_server .. " FOREIGN DATA WRAPPER file_fdw" }) do
-    local ok, e = pcall(wh.exec, wh, s)
-    if not ok then
-      privilege_error(e, "the file_fdw extension and a server for it")
+  local stmts = { "CREATE EXTENSION IF NOT EXISTS file_fdw",
+    "CREATE SERVER IF NOT EXISTS " .. M.pg_server .. " FOREIGN DATA WRAPPER file_fdw" }
+  local ok, e = pcall(function()
+    if core.dry_run() then
+      for _, s in ipairs(stmts) do
+        wh:exec(s)
+      end
+      return
     end
+    -- concurrent first setups take turns (IF NOT EXISTS alone races on the catalog's unique indexes)
+    wh:transaction(function(tx)
+      tx:query("SELECT pg_advisory_xact_lock(hashtext('lode.spectrum.registry'))")
+      for _, s in ipairs(stmts) do
+        tx:exec(s)
+      end
+    end)
+  end)
+  if not ok then
+    privilege_error(e, "the file_fdw extension and a server for it")
   end
-  for _, s in ipairs(catalog.pg_catalog) do
-    wh:exec(s)
-  end
+  catalog.create_registry(wh)
   string_key_operators(wh)
   catalog.pg_views(wh)
   local env_file

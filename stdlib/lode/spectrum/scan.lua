@@ -61,6 +61,7 @@ local function scan_text(url, columns, suffix_of, o)
     format = o.format, columns = cols, delimiter = o.delimiter, quote = o.quote, escape = o.escape,
     null_as = o.null_as, ignoreheader = o.ignoreheader, compression = o.compression, ignorecase = o.ignorecase,
     dots_in_keys = o.dots_in_keys, opencsv = o.opencsv, jsonpaths = o.jsonpaths, acceptinvchars = o.acceptinvchars,
+    truncatecolumns = o.truncatecolumns,
   }
   local out = io.stdout
   local suffix = ""
@@ -92,10 +93,29 @@ local function scan_text(url, columns, suffix_of, o)
     end
     return res
   end
+  -- the bad rows the table's properties leave out, by the decoder's error code
+  -- (a table made by an older lode says bad = "drop": every kind)
+  local drop, drop_all = {}, o.bad == "drop"
+  for _, code in ipairs(o.drop or {}) do
+    drop[code] = true
+  end
+  local classified = 0
   local function check()
     local errs = dec:take_errors()
-    if o.bad ~= "drop" and errs[1] then
-      local e = errs[1]
+    local e
+    for _, err in ipairs(errs) do
+      if not drop_all and not drop[err.code] then
+        e = err
+        break
+      end
+    end
+    classified = classified + #errs
+    if not e and not drop_all and dec:stats().errors > classified then
+      -- more bad rows than the decoder keeps details of: their kinds are unknown
+      e = { file = errs[1] and errs[1].file or "", line = errs[#errs] and errs[#errs].line or 0,
+        reason = "more bad rows than lode can tell the kinds of (the data handling properties drop some kinds only)" }
+    end
+    if e then
       local col = e.column and e.column >= 1 and columns[e.column] or nil
       local msg = ("lode spectrum scan: %s line %d%s: %s (Spectrum's data handling table properties, e.g. "
         .. "numeric_overflow_handling 'DROP_ROW', leave such rows out)"):format(e.file, e.line,
