@@ -292,7 +292,16 @@ function M.rewrite(s, text, line)
             if (k < it.first or k > it.last) and is_name(toks[k]) and toks[k].value == schema_part
                 and is_op(toks[k + 1], ".") and is_name(toks[k + 2]) and toks[k + 2].value == table_part
                 and is_op(toks[k + 3], ".") and not is_op(toks[k - 1], ".") then
-              edits[#edits + 1] = { first = k, last = k + 2, text = sql.ident(table_part) }
+              if is_op(toks[k + 4], "*") then
+                -- schema.table.*: the table's own columns
+                local q = {}
+                for i, c in ipairs(ext.columns) do
+                  q[i] = sql.ident(table_part) .. "." .. sql.ident(c)
+                end
+                edits[#edits + 1] = { first = k, last = k + 4, text = table.concat(q, ", ") }
+              else
+                edits[#edits + 1] = { first = k, last = k + 2, text = sql.ident(table_part) }
+              end
             end
           end
         end

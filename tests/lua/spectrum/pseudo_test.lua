@@ -163,6 +163,8 @@ t.test("SELECT * leaves the pseudocolumns out, also when the statement names one
   local want = { table.unpack(cols) }
   want[#want + 1] = "$path"
   t.eq(names(aliased), want)
+  local qualified = run([[select spectrum_ps.sales_part.*, "$path" from spectrum_ps.sales_part order by salesid limit 1]])
+  t.eq(names(qualified), want)
   t.eq(with[1].salesid, 1)
   t.eq(aliased[1]["$path"], S3 .. "sales_partition/saledate=2008-01/part_a.txt")
 end)
