@@ -35,4 +35,4 @@ if [ ${#tests[@]} -eq 0 ]; then
   for f in tests/t/*.t; do [ -e "$f" ] && tests+=("$f"); done
 fi
 
-prove --exec "$ROOT/tests/tap-exec" -j "${TEST_JOBS:-2}" "${tests[@]}"
+prove ${PROVE_FLAGS:-} --exec "$ROOT/tests/tap-exec" -j "${TEST_JOBS:-2}" "${tests[@]}"

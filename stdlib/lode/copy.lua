@@ -1031,8 +1031,11 @@ end
 -- holding one connection never waits for a second, so loads sharing a full
 -- pool cannot deadlock; with none free it runs as one stream.
 
-local DEFAULT_STREAMS = 2            -- a small server's cores (PostgreSQL does not tell its core count)
-local DEFAULT_STREAM_BYTES = 64 << 20 -- below that the stages' set-up costs more than a second stream wins
+-- One stream unless asked: on a 2-core server 2 streams ran at 0.77x of one
+-- (tests/bench/copy.sh, 3 M rows, quiet machine): the stages' second write
+-- costs more than the second backend wins. PostgreSQL does not report its
+-- cores, so only the user can say a server has room for more.
+local DEFAULT_STREAMS = 1
 
 local function stream_count(db, o, todo)
   if not db.try_acquire or core.dry_run() or #todo < 2 then
@@ -1040,11 +1043,7 @@ local function stream_count(db, o, todo)
   end
   local n = o.streams
   if n == nil then
-    local bytes = 0
-    for _, f in ipairs(todo) do
-      bytes = bytes + f.size
-    end
-    n = bytes >= DEFAULT_STREAM_BYTES and DEFAULT_STREAMS or 1
+    n = DEFAULT_STREAMS
   end
   return math.min(n, #todo, db.size)
 end

@@ -64,7 +64,7 @@ lode_load() {   # format from [streams]
   local rows rss
   read -r ms rows rss cpu <"$dir/out"
   [ "$rows" = "$N" ] || { echo "copy bench: lode reported $rows rows" >&2; exit 1; }
-  if [ -n "${3:-}" ]; then
+  if [ "${3:-1}" != 1 ]; then
     pq2_cpu=$(best "$pq2_cpu" "$cpu")
   elif [ "$1" = parquet ]; then
     [ "$rss" -gt "$pq_rss" ] && pq_rss=$rss
@@ -93,7 +93,7 @@ for round in $(seq 1 "$REPEAT"); do
   truncate_table; t0=$(now_ms)
   psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_sales from '$dir/sales.bin' (format binary)" >/dev/null
   psql_bin=$(best "$psql_bin" $(( $(now_ms) - t0 ))); check_rows "psql binary"
-  truncate_table; lode_load parquet "s3://$bucket/pq/"; lode_pq=$(best "$lode_pq" "$ms"); check_rows "lode parquet"
+  truncate_table; lode_load parquet "s3://$bucket/pq/" 1; lode_pq=$(best "$lode_pq" "$ms"); check_rows "lode parquet"
   truncate_table; lode_load parquet "s3://$bucket/pq/" 2; lode_pq2=$(best "$lode_pq2" "$ms"); check_rows "lode parquet, 2 streams"
   truncate_table; lode_load csv "s3://$bucket/csv/"; lode_csv=$(best "$lode_csv" "$ms"); check_rows "lode csv"
   truncate_table; t0=$(now_ms)
