@@ -421,6 +421,15 @@ local function parse_create_external_table(c, st)
       local t = c:peek() or parse_error(c, "CREATE EXTERNAL TABLE … AS needs a query")
       st.query = st.sql:sub(t.pos - c.toks[1].pos + 1):gsub("[%s;]+$", "")
       c.i = #c.toks + 1
+      -- the query is Redshift SQL: TOP, NVL, DATEADD, …
+      local ok, q, uses = pcall(dialect.rewrite, st.query, t.line)
+      if ok then
+        st.query, st.dialect = q, uses or nil
+      elseif type(q) == "table" and q.code == "unsupported" then
+        st.refused = q
+      else
+        error(q, 0)
+      end
     else
       parse_error(c, "unexpected word in CREATE EXTERNAL TABLE")
     end
@@ -869,6 +878,9 @@ local function name_sql(toks, k)
   return #parts > 0 and table.concat(parts, ".") or nil
 end
 
+-- The pseudocolumns of external tables, written "$path" (lode.spectrum.pseudo).
+local PSEUDO_COLUMNS = { ["$path"] = true, ["$size"] = true, ["$spectrum_oid"] = true }
+
 -- Redshift's query dialect (lode.redshift.dialect): SELECT TOP, NVL, DATEADD,
 -- LISTAGG, informational constraints, … in st.rewritten; st.dialect when the
 -- statement calls the schema lode_redshift; st.primary_key and st.key_table
@@ -1012,6 +1024,23 @@ function M.parse(stmt)
   end
   if (st.kind == "sql" or st.kind == "create_table") and not st.refused then
     rewrite_dialect(st, toks)
+    -- "$path" / "$size": read at run time from the external tables' siblings (lode.spectrum.pseudo)
+    for _, t in ipairs(toks) do
+      if t.type == "ident" and PSEUDO_COLUMNS[t.value] then
+        st.pseudo = true
+      end
+    end
+  end
+  if st.kind == "sql" and (w1 == "set" or w1 == "reset" or w1 == "show") then
+    -- Redshift's session setting, kept in a setting of lode's own
+    for _, t in ipairs(toks) do
+      if t.type == "word" and t.value == "spectrum_enable_pseudo_columns" then
+        local text = st.rewritten or st.sql
+        local at = text:find(t.text, 1, true)
+        st.rewritten = text:sub(1, at - 1) .. "lode.spectrum_enable_pseudo_columns" .. text:sub(at + #t.text)
+        break
+      end
+    end
   end
   return st
 end
@@ -1033,7 +1062,8 @@ function M.needs_emulation(text)
       or lower:find("unload", 1, true) or lower:find("dist", 1, true) or lower:find("sortkey", 1, true)
       or lower:find("encode", 1, true) or lower:find("identity", 1, true) or lower:find("getdate", 1, true)
       or lower:find("sysdate", 1, true) or lower:find("json_parse", 1, true) or lower:find("super", 1, true)
-      or lower:find("max", 1, true) or lower:find("partition", 1, true) or dialect.mentions(lower)) then
+      or lower:find("max", 1, true) or lower:find("partition", 1, true) or dialect.mentions(lower)
+      or lower:find('"$', 1, true) or lower:find("spectrum_enable_pseudo_columns", 1, true)) then
     return false
   end
   local ok, stmts = pcall(tok.split, text)
@@ -1050,6 +1080,9 @@ function M.needs_emulation(text)
       return true
     end
     for k, t in ipairs(toks) do
+      if (t.type == "ident" and PSEUDO_COLUMNS[t.value]) or (t.type == "word" and t.value == "spectrum_enable_pseudo_columns") then
+        return true
+      end
       if t.type == "word" and (t.value:sub(1, 1) == "#" or (REDSHIFT_WORDS[t.value] and (k > 1 or w1 == "unload"))) then
         if t.value ~= "encode" or (toks[k + 1] and toks[k + 1].type == "word") then   -- encode(x,'hex') is a function
           if t.value ~= "super" or w1 == "create" or w1 == "alter" then

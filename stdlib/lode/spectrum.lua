@@ -46,7 +46,7 @@ end
 -- internal to the parts, not part of lode.spectrum's interface
 M.fail, M.usage, M.check_dialect, M.name_parts, M.pg_catalog = nil, nil, nil, nil, nil
 M.register_table, M.add_partition, M.drop_partition = nil, nil, nil
-M.plan_table, M.plan_partitions, M.pg_views = nil, nil, nil
+M.plan_table, M.plan_partitions, M.pg_views, M.create_registry = nil, nil, nil, nil
 
 -- Warehouse operations --------------------------------------------------------------------
 
@@ -87,9 +87,7 @@ M._glue_database = glue_database
 
 -- Record an external schema in the emulation's registry (SVV_EXTERNAL_SCHEMAS).
 local function register_schema(wh, opts)
-  for _, s in ipairs(catalog.pg_catalog) do
-    wh:exec(s)
-  end
+  catalog.create_registry(wh)
   catalog.pg_views(wh)
   local options = {}
   if opts.iam_role then
@@ -296,6 +294,29 @@ function M.create_table_as(wh, opts)
     usage("create_table_as emulates CREATE EXTERNAL TABLE … AS on PostgreSQL; on Redshift the statement runs as written")
   end
   local format = (opts.format or "parquet"):lower()
+  -- CREATE EXTERNAL TABLE AS's usage notes: no ROW FORMAT SERDE, no LINES
+  -- TERMINATED BY, no LIMIT in the outer query (refused as Redshift refuses them)
+  local given = opts.row_format or {}
+  if given.serde then
+    fail("unsupported", ("CREATE EXTERNAL TABLE %s … AS: the ROW FORMAT SERDE '%s' clause isn't supported by CREATE "
+      .. "EXTERNAL TABLE AS on Redshift (STORED AS PARQUET, or TEXTFILE with ROW FORMAT DELIMITED, are)")
+      :format(sql.qname(opts.name), given.serde), { feature = "CREATE EXTERNAL TABLE AS … ROW FORMAT SERDE" })
+  elseif given.lines then
+    fail("unsupported", ("CREATE EXTERNAL TABLE %s … AS: the LINES TERMINATED BY clause isn't supported by CREATE "
+      .. "EXTERNAL TABLE AS on Redshift"):format(sql.qname(opts.name)), { feature = "CREATE EXTERNAL TABLE AS … LINES TERMINATED BY" })
+  end
+  local depth = 0
+  for _, t in ipairs(require("lode.sqltok").tokenize(opts.query or "")) do
+    if t.type == "op" and t.text == "(" then
+      depth = depth + 1
+    elseif t.type == "op" and t.text == ")" then
+      depth = depth - 1
+    elseif depth == 0 and t.type == "word" and t.value == "limit" then
+      fail("unsupported", ("CREATE EXTERNAL TABLE %s … AS: Redshift doesn't allow the LIMIT clause in the outer SELECT "
+        .. "query of CREATE EXTERNAL TABLE AS; nest it (SELECT * FROM (SELECT … LIMIT n))"):format(sql.qname(opts.name)),
+        { feature = "CREATE EXTERNAL TABLE AS … LIMIT" })
+    end
+  end
   if format ~= "parquet" and format ~= "textfile" then
     fail("unsupported", ("CREATE EXTERNAL TABLE %s … AS: STORED AS PARQUET or TEXTFILE (ROW FORMAT DELIMITED) "
       .. "only, as on Redshift, not %s"):format(sql.qname(opts.name), format:upper()))
@@ -315,11 +336,6 @@ function M.create_table_as(wh, opts)
   local temp = ("lode_ctas_%08x"):format(math.random(0, 0x7fffffff))
   local rf
   if format == "textfile" then
-    local given = opts.row_format or {}
-    if given.serde then
-      fail("unsupported", ("CREATE EXTERNAL TABLE %s … AS: ROW FORMAT SERDE is not written by lode (ROW FORMAT "
-        .. "DELIMITED is)"):format(qname))
-    end
     rf = { delimited = true, fields = given.fields or "\1", escaped = "\\" }
   end
   local ok, r = pcall(function()

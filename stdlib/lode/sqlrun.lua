@@ -46,8 +46,12 @@ M.EMULATED = {
   { "a statement lode cannot read (an unknown option)", "fails at its line once the statements before it ran; on Redshift it is sent as written" },
   { "option strings: DELIMITER '\\t', NULL AS '\\000', '\\\\', octal '\\174'", "decoded as Redshift reads them; other escapes (\\x, \\N, \\u) fail at the statement" },
   { [[string literals with backslashes: 'a\\b', 'it\'s', 'tab\t']], "read as Redshift reads them (a backslash escapes) and sent as E'…', the same bytes" },
-  { "SELECT TOP n, a subquery in FROM without an alias, NVL, NVL2, DECODE, LISTAGG … WITHIN GROUP, APPROXIMATE COUNT, CONVERT(type, x), RESPECT NULLS",
-    "rewritten (TOP → LIMIT, an alias lode_subquery_N, COALESCE, CASE, array_agg, CAST; APPROXIMATE is exact)" },
+  { "SELECT TOP n, a subquery in FROM without an alias, NVL, NVL2, DECODE, LISTAGG … WITHIN GROUP, APPROXIMATE COUNT, CONVERT(type, x), RESPECT NULLS, MINUS, CONCAT",
+    "rewritten (TOP → LIMIT, an alias lode_subquery_N, COALESCE, CASE, array_agg, CAST, EXCEPT, ||; APPROXIMATE is exact)" },
+  { "RATIO_TO_REPORT(x) OVER (…), FIRST_VALUE / LAST_VALUE / NTH_VALUE / LAG / LEAD … IGNORE NULLS",
+    "x / sum(x) OVER (…) as FLOAT8; the frame's non-NULL values in window order (array_agg … FILTER … OVER)" },
+  { "the pseudocolumns \"$path\" and \"$size\" of external tables; SET spectrum_enable_pseudo_columns",
+    "each row's object URL and size, read from a sibling of the table in schema lode_spectrum_pseudo; not in SELECT *" },
   { "DATEADD, DATEDIFF, DATE_TRUNC, DATE_PART, EXTRACT, ADD_MONTHS, LAST_DAY, MONTHS_BETWEEN, TRUNC, CONVERT_TIMEZONE, MEDIAN, LEN, CHARINDEX, STRTOL, SPLIT_PART, REPLICATE, JSON_EXTRACT_PATH_TEXT, JSON_EXTRACT_ARRAY_ELEMENT_TEXT, JSON_ARRAY_LENGTH, IS_VALID_JSON[_ARRAY], REGEXP_*",
     "Redshift's results, from the schema lode_redshift lode creates once per database (docs/reference.md)" },
   { "PRIMARY KEY, UNIQUE, FOREIGN KEY / REFERENCES (CREATE TABLE, ALTER TABLE … ADD)", "informational, as on Redshift: dropped, duplicates load" },
@@ -72,8 +76,11 @@ M.REFUSED = {
   { "ALTER TABLE … SET FILE FORMAT (external tables)", "not emulated: drop the table and create it in the new format" },
   { "string literal escapes other than \\t \\n \\r \\b \\f \\\\ \\' \\ddd (\\x, \\u, \\d…)", "PostgreSQL's E'…' may read them differently" },
   { "option-string escapes \\x, \\N, \\u (DELIMITER, NULL AS, …)", "not decoded exactly as Redshift does" },
-  { "SELECT TOP n with UNION / INTERSECT / EXCEPT or LIMIT, LISTAGG / PERCENTILE_CONT / PERCENTILE_DISC … WITHIN GROUP … OVER, IGNORE NULLS", "write LIMIT n / a subquery" },
-  { "Redshift functions not in lode_redshift (HLL, JSON_SERIALIZE, RATIO_TO_REPORT, PG_LAST_COPY_COUNT, …)", "lode: Redshift function X is not emulated on PostgreSQL (line N)" },
+  { "SELECT TOP n in an operand of UNION / INTERSECT / EXCEPT / MINUS, or with LIMIT; LISTAGG / PERCENTILE_CONT / PERCENTILE_DISC … WITHIN GROUP … OVER; IGNORE NULLS outside FIRST_VALUE / LAST_VALUE / NTH_VALUE / LAG / LEAD", "TOP is LIMIT, which Redshift refuses in an input to a set operation: SELECT TOP n * FROM (… UNION …)" },
+  { "CREATE EXTERNAL TABLE … AS with ROW FORMAT SERDE, LINES TERMINATED BY or an outer LIMIT", "not supported by Redshift's CREATE EXTERNAL TABLE AS either (its usage notes)" },
+  { "\"$spectrum_oid\"; SELECT * with JOIN … USING / NATURAL JOIN in a statement naming \"$path\" or \"$size\"", "not emulated: list the columns" },
+  { "Spectrum data handling SET_TO_NULL (numeric_overflow_handling, invalid_char_handling, surplus_char_handling, column_count_mismatch_handling)", "refused at CREATE: FAIL, DROP_ROW, REPLACE, TRUNCATE are emulated" },
+  { "Redshift functions not in lode_redshift (HLL, JSON_SERIALIZE, PG_LAST_COPY_COUNT, …)", "lode: Redshift function X is not emulated on PostgreSQL (line N)" },
 }
 
 local COPY_SUPPORTED = {
@@ -334,6 +341,10 @@ local function run_postgres(s, st, run_opts)
   if kind == "sql" or kind == "create_table" then
     -- a string partition key compared with a number: Redshift's cast, written out
     text = at(st, file, require("lode.spectrum.keycast").rewrite, s, text)
+  end
+  if st.pseudo then
+    -- "$path" / "$size": the external tables read from their pseudocolumns' siblings
+    text = at(st, file, require("lode.spectrum.pseudo").rewrite, s, text, st.line)
   end
   return at(st, file, s.query_raw, s, text)
 end

@@ -27,6 +27,7 @@ local spec = {
     { "--warehouse", arg = "URL", help = "refresh: postgresql://… (default $LODE_WAREHOUSE)" },
     { "--column", arg = "NAME", multi = true, help = "a column to print, in table order (NULL when a file lacks it); repeatable" },
     { "--value", arg = "VALUE", multi = true, help = "a partition value appended to every row; repeatable" },
+    { "--pseudo", help = "print each row's object URL and size (\"$path\", \"$size\") after its columns" },
     { "--text", arg = "JSON", help = "the objects are text, CSV or JSON: the decoder's options (the emulation writes them)" },
     { "--help", short = "-h", help = "show this help" },
   },
@@ -82,7 +83,7 @@ return {
       end
       text = t
     end
-    spectrum.scan(positional[2], opts.column, opts.value, text)
+    spectrum.scan(positional[2], opts.column, opts.value, text, opts.pseudo)
     return 0
   end,
 }

@@ -41,7 +41,7 @@ local QUALIFIED = {
 local SHARED = {
   extract = true, date_trunc = true, date_part = true, trunc = true, split_part = true,
   regexp_count = true, regexp_instr = true, regexp_substr = true, regexp_replace = true,
-  json_extract_path_text = true, json_array_length = true,
+  json_extract_path_text = true, json_array_length = true, concat = true,
 }
 
 -- The first argument is a date part, written as a word (DATEADD(day, …)) or a string.
@@ -79,7 +79,7 @@ local NOT_EMULATED = {}
 for name in ([[
   hll hll_cardinality hll_combine hll_combine_sketches hll_create_sketch
   json_serialize json_serialize_to_varbyte json_parse_array can_json_parse json_size
-  crc32 fnv_hash func_sha1 sha1 sha2 murmur3_32_hash ratio_to_report octetindex texttoint texttonumericalt
+  crc32 fnv_hash func_sha1 sha1 sha2 murmur3_32_hash octetindex texttoint texttonumericalt
   to_varbyte from_varbyte varbyte array_flatten get_array_length split_to_array subarray
   is_array is_object is_scalar is_varchar is_char is_boolean is_integer is_bigint is_smallint
   is_float is_decimal is_number is_fp is_int2 object_transform
@@ -95,6 +95,10 @@ local NOT_A_CALL_AFTER = {
   into = true, table = true, update = true, join = true, ["function"] = true, procedure = true,
   aggregate = true, view = true, index = true, references = true, trigger = true, exists = true,
 }
+
+-- The window functions that take IGNORE NULLS on Redshift: FIRST_VALUE and
+-- LAST_VALUE inside their parentheses, NTH_VALUE, LAG and LEAD after them.
+local NULLS_WINDOW = { first_value = true, last_value = true, nth_value = true, lag = true, lead = true }
 
 -- Words that end a FROM item: a subquery followed by one of them has no alias.
 local NOT_AN_ALIAS = {
@@ -132,6 +136,18 @@ local function close_of(toks, k)
   unsupported(toks[k].line, "parentheses", "unbalanced parentheses")
 end
 
+local SET_OPS = { union = true, intersect = true, except = true, minus = true }
+
+-- r_SELECT_list: "The behavior with the TOP clause is the same as the
+-- behavior with the LIMIT clause"; r_UNION: "The LIMIT and OFFSET clauses
+-- aren't supported as a means of restricting the number of rows returned by
+-- an intermediate result of a set operation".
+local function top_in_set_operation(t, op)
+  unsupported(t.line, "SELECT TOP in an operand of " .. op:upper(), ("TOP is Redshift's LIMIT, and Redshift refuses a "
+    .. "LIMIT within input to set operations; limit the whole result instead: SELECT TOP n * FROM (… %s …)")
+    :format(op:upper()))
+end
+
 -- Pass 1: SELECT TOP n and subqueries in FROM without an alias, as edits of
 -- the text (positions), so that pass 2 sees ordinary SQL.
 local function rewrite_select(text, toks, lines)
@@ -157,13 +173,30 @@ local function rewrite_select(text, toks, lines)
             break
           end
           depth = depth - 1
-        elseif depth == 0 and u.type == "word" and (u.value == "union" or u.value == "intersect"
-            or u.value == "except") then
-          unsupported(t.line, "SELECT TOP with " .. u.value:upper(),
-            "write LIMIT n")
+        elseif depth == 0 and u.type == "word" and SET_OPS[u.value] then
+          top_in_set_operation(t, u.value)
         elseif depth == 0 and u.type == "word" and (u.value == "limit" or u.value == "fetch") then
           unsupported(t.line, "SELECT TOP with LIMIT", "one of the two limits the query")
         end
+      end
+      -- a parenthesized operand of a set operation: ( SELECT TOP n … ) UNION …
+      local open = k - 1
+      local d = 0
+      while open >= 1 do
+        if is_op(toks[open], ")") then
+          d = d + 1
+        elseif is_op(toks[open], "(") then
+          if d == 0 then
+            break
+          end
+          d = d - 1
+        end
+        open = open - 1
+      end
+      local before, after = toks[open - 1], stop <= #toks and toks[stop + 1] or nil
+      if open >= 1 and ((before and before.type == "word" and SET_OPS[before.value])
+          or (after and after.type == "word" and SET_OPS[after.value])) then
+        top_in_set_operation(t, (after and after.type == "word" and SET_OPS[after.value]) and after.value or before.value)
       end
       edits[#edits + 1] = { pos = t.pos, len = n.pos + #n.text - t.pos, ins = "", prio = 0 }
       -- (after the last token, not the text: a trailing -- comment would swallow it)
@@ -353,6 +386,18 @@ local function rewrite_calls(text, toks, opts)
     end
     local v, prev, nxt = t.value, toks[k - 1], toks[k + 1]
     local qualified = is_op(prev, ".")
+    if v == "minus" and (is_word(nxt, "select") or is_op(nxt, "(")) and prev
+        and (prev.type == "word" or prev.type == "ident" or prev.type == "number" or prev.type == "string"
+          or is_op(prev, ")")) then
+      return "EXCEPT", k     -- r_UNION: "MINUS and EXCEPT are exact synonyms"
+    end
+    if NULLS_WINDOW[v] and is_op(nxt, "(") and not qualified then
+      local repl, last = M._ignore_nulls(k, close_of(toks, k + 1), args_of, render, toks, t)
+      if repl then
+        uses_schema = uses_schema or repl:find(M.SCHEMA, 1, true) ~= nil
+        return repl, last
+      end
+    end
     if v == "respect" and is_word(nxt, "nulls") then
       return "", k + 1     -- the default
     elseif v == "ignore" and is_word(nxt, "nulls") then
@@ -388,6 +433,12 @@ local function rewrite_calls(text, toks, opts)
       unsupported(t.line, v:upper() .. " … WITHIN GROUP … OVER", "PostgreSQL has no ordered-set window functions")
     end
     local args = args_of(k + 1, e)
+    if v == "ratio_to_report" then
+      return M._ratio_to_report(k, e, args, render, toks, t)
+    elseif v == "concat" and #args == 2 and not opts.detect then
+      -- r_CONCAT: NULL when either is NULL (PostgreSQL's concat() skips NULLs)
+      return ("((%s) || (%s))"):format(arg_text(args[1]), arg_text(args[2])), e
+    end
     if v == "nvl" then
       return "COALESCE", k
     elseif v == "convert" and #args == 2 and toks[args[1][1]].type == "word" then
@@ -488,6 +539,77 @@ function M._extract(k, e, render, toks, t)
   return ("EXTRACT(%s FROM %s)::integer"):format(canonical, src), e
 end
 
+-- f(x [IGNORE NULLS]) [IGNORE NULLS] OVER (…) with IGNORE NULLS: the non-NULL
+-- values of the frame gathered in window order (array_agg … FILTER … OVER)
+-- and the one asked for taken from them; LAG and LEAD's frame is the rows
+-- before or after the current one. nil when there is no IGNORE NULLS.
+function M._ignore_nulls(k, e, args_of, render, toks, t)
+  local v = t.value
+  local inside = is_word(toks[e - 2], "ignore") and is_word(toks[e - 1], "nulls")
+  local after = is_word(toks[e + 1], "ignore") and is_word(toks[e + 2], "nulls")
+  if not inside and not after then
+    return nil
+  end
+  local name = v:upper() .. " … IGNORE NULLS"
+  local args = args_of(k + 1, inside and e - 2 or e)
+  local o = after and e + 3 or e + 1
+  if not (is_word(toks[o], "over") and is_op(toks[o + 1], "(")) then
+    unsupported(t.line, name, "lode emulates it with a window: write OVER ( … )")
+  end
+  local c = close_of(toks, o + 1)
+  local over = c > o + 2 and render(o + 2, c - 1) or ""
+  local x = render(args[1][1], args[1][2])
+  local function agg(frame)
+    return ("array_agg(%s) FILTER (WHERE (%s) IS NOT NULL) OVER (%s%s)"):format(x, x, over, frame or "")
+  end
+  if v == "first_value" then
+    return ("(%s)[1]"):format(agg()), c
+  elseif v == "last_value" then
+    return ("%s.array_last(%s)"):format(M.SCHEMA, agg()), c
+  elseif v == "nth_value" then
+    if not args[2] then
+      unsupported(t.line, name, "NTH_VALUE takes an expression and an offset")
+    end
+    return ("(%s)[(%s)::integer]"):format(agg(), render(args[2][1], args[2][2])), c
+  end
+  -- LAG / LEAD: "The OVER clause cannot contain a window frame specification"
+  for j = o + 2, c - 1 do
+    if toks[j].type == "word" and (toks[j].value == "rows" or toks[j].value == "range" or toks[j].value == "groups") then
+      unsupported(t.line, name, "the OVER clause of LAG and LEAD takes no frame")
+    end
+  end
+  if #args > 2 then
+    unsupported(t.line, name, v:upper() .. " takes an expression and an offset")
+  end
+  local off = args[2] and render(args[2][1], args[2][2]) or "1"
+  if v == "lag" then
+    return ("%s.array_nth_last(%s, (%s)::integer)"):format(M.SCHEMA,
+      agg(" ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"), off), c
+  end
+  return ("%s.array_nth_first(%s, (%s)::integer)"):format(M.SCHEMA,
+    agg(" ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING"), off), c
+end
+
+-- RATIO_TO_REPORT(x) OVER ([PARTITION BY …]): x / the sum of x over the
+-- partition, as FLOAT8 (r_WF_RATIO_TO_REPORT); NULL for a NULL x.
+function M._ratio_to_report(k, e, args, render, toks, t)
+  if #args ~= 1 then
+    unsupported(t.line, "RATIO_TO_REPORT", "RATIO_TO_REPORT takes one expression")
+  end
+  if not (is_word(toks[e + 1], "over") and is_op(toks[e + 2], "(")) then
+    unsupported(t.line, "RATIO_TO_REPORT", "RATIO_TO_REPORT needs OVER ( [PARTITION BY …] )")
+  end
+  local c = close_of(toks, e + 2)
+  for j = e + 3, c - 1 do
+    if toks[j].type == "word" and (toks[j].value == "order" or toks[j].value == "rows" or toks[j].value == "range") then
+      unsupported(t.line, "RATIO_TO_REPORT", "its OVER clause cannot contain a window ordering or frame (as on Redshift)")
+    end
+  end
+  local x = render(args[1][1], args[1][2])
+  local over = c > e + 3 and render(e + 3, c - 1) or ""
+  return ("((%s)::float8 / sum((%s)::float8) OVER (%s))"):format(x, x, over), c
+end
+
 -- LISTAGG([DISTINCT] x [, delim]) [WITHIN GROUP (ORDER BY …)] [OVER (…)]:
 -- NULLs and empty strings are left out; no values is NULL.
 function M._listagg(k, e, args, render, toks, t)
@@ -576,7 +698,7 @@ end
 
 -- Words whose presence makes a text worth tokenizing (needs_emulation).
 M.TRIGGERS = { "top", "nvl", "decode", "listagg", "approximate", "pg_table_def", "case_insensitive",
-  "case_sensitive", "replicate", "convert", "nulls", "extract", "percentile_" }
+  "case_sensitive", "replicate", "convert", "nulls", "extract", "percentile_", "ratio_to_report", "minus", "concat" }
 for name in pairs(QUALIFIED) do
   M.TRIGGERS[#M.TRIGGERS + 1] = name
 end
@@ -941,6 +1063,28 @@ CREATE OR REPLACE FUNCTION lode_redshift.regexp_instr(s text, pat text, start in
   SELECT pg_catalog.regexp_instr(s, pat, start, n, endoption, flags, subexpr) $f$;
 CREATE OR REPLACE FUNCTION lode_redshift.json_extract_path_text(j json, VARIADIC path text[]) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT pg_catalog.json_extract_path_text(j, VARIADIC path) $f$;
+
+-- IGNORE NULLS in window functions: the non-NULL values of the frame, in order
+CREATE OR REPLACE FUNCTION lode_redshift.array_last(a anyarray) RETURNS anyelement
+LANGUAGE sql IMMUTABLE AS $f$ SELECT a[pg_catalog.array_upper(a, 1)] $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.array_nth_last(a anyarray, n integer) RETURNS anyelement
+LANGUAGE plpgsql IMMUTABLE AS $f$
+BEGIN
+  IF n IS NULL OR n < 1 THEN
+    RAISE EXCEPTION 'lode: LAG … IGNORE NULLS with offset % is not emulated (an offset of 1 or more is)', n
+      USING ERRCODE = '0A000';
+  END IF;
+  RETURN a[pg_catalog.array_upper(a, 1) - n + 1];
+END $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.array_nth_first(a anyarray, n integer) RETURNS anyelement
+LANGUAGE plpgsql IMMUTABLE AS $f$
+BEGIN
+  IF n IS NULL OR n < 1 THEN
+    RAISE EXCEPTION 'lode: LEAD … IGNORE NULLS with offset % is not emulated (an offset of 1 or more is)', n
+      USING ERRCODE = '0A000';
+  END IF;
+  RETURN a[pg_catalog.array_lower(a, 1) + n - 1];
+END $f$;
 
 -- MEDIAN: exact for DECIMAL (PostgreSQL's percentile_cont reads double precision)
 CREATE OR REPLACE FUNCTION lode_redshift.median_final(v numeric[]) RETURNS numeric

@@ -155,6 +155,24 @@ JOIN lode.spectrum_tables t ON t.schema_name = p.schema_name AND t.table_name = 
 
 --- pg_views(wh): Redshift's SVV_EXTERNAL_* views over the registry, created
 --- when missing (never replaced while other sessions may read them).
+--- create_registry(wh): the registry tables (pg_catalog above), once;
+--- concurrent first setups (parallel scripts) take turns, since CREATE TABLE
+--- IF NOT EXISTS alone races ("duplicate key … pg_type_typname_nsp_index").
+function M.create_registry(wh)
+  if require("lode.core").dry_run() then
+    for _, s in ipairs(PG_CATALOG) do
+      wh:exec(s)     -- printed by the plan
+    end
+    return
+  end
+  wh:transaction(function(tx)
+    tx:query("SELECT pg_advisory_xact_lock(hashtext('lode.spectrum.registry'))")
+    for _, s in ipairs(PG_CATALOG) do
+      tx:exec(s)
+    end
+  end)
+end
+
 function M.pg_views(wh)
   local have_sql = "SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     .. "WHERE n.nspname = 'public' AND c.relname IN ('svv_external_schemas', 'svv_external_tables', "

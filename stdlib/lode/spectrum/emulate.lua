@@ -191,6 +191,11 @@ function M._pg_table_sql(def)
   for i, c in ipairs(def.columns) do
     cols[i] = "  " .. sql.ident(c.name) .. " " .. pg_type(c.type)
   end
+  if def.pseudo then
+    -- the pseudocolumns' relation (lode.spectrum.pseudo): the scan prints them after the columns
+    cols[#cols + 1] = '  "$path" varchar'
+    cols[#cols + 1] = '  "$size" bigint'
+  end
   for _, p in ipairs(def.partitions) do
     cols[#cols + 1] = "  " .. sql.ident(p.name) .. " " .. (string_key(p.type) and "text" or pg_type(p.type))
   end
@@ -242,6 +247,9 @@ function M._program(def, location, values)
   for _, v in ipairs(values) do
     argv[#argv + 1] = "--value"
     argv[#argv + 1] = v
+  end
+  if def.pseudo then
+    argv[#argv + 1] = "--pseudo"
   end
   local text = textfmt.scan_options(def)
   if text then
@@ -324,16 +332,27 @@ end
 -- file_fdw, the server, the catalog and the env file: everything the
 -- emulated tables need, created when missing.
 function M._pg_setup(wh)
-  for _, s in ipairs({ "CREATE EXTENSION IF NOT EXISTS file_fdw",
-                       "CREATE SERVER IF NOT EXISTS " .. M.pg_server .. " FOREIGN DATA WRAPPER file_fdw" }) do
-    local ok, e = pcall(wh.exec, wh, s)
-    if not ok then
-      privilege_error(e, "the file_fdw extension and a server for it")
+  local stmts = { "CREATE EXTENSION IF NOT EXISTS file_fdw",
+    "CREATE SERVER IF NOT EXISTS " .. M.pg_server .. " FOREIGN DATA WRAPPER file_fdw" }
+  local ok, e = pcall(function()
+    if core.dry_run() then
+      for _, s in ipairs(stmts) do
+        wh:exec(s)
+      end
+      return
     end
+    -- concurrent first setups take turns (IF NOT EXISTS alone races on the catalog's unique indexes)
+    wh:transaction(function(tx)
+      tx:query("SELECT pg_advisory_xact_lock(hashtext('lode.spectrum.registry'))")
+      for _, s in ipairs(stmts) do
+        tx:exec(s)
+      end
+    end)
+  end)
+  if not ok then
+    privilege_error(e, "the file_fdw extension and a server for it")
   end
-  for _, s in ipairs(catalog.pg_catalog) do
-    wh:exec(s)
-  end
+  catalog.create_registry(wh)
   key_casts(wh)
   catalog.pg_views(wh)
   local env_file

@@ -48,7 +48,7 @@ local CHUNK = 4 << 20
 -- read in ranged chunks, one ahead, so memory stays at a few chunks whatever
 -- the object's size. A bad value ends the scan with its file, line and
 -- column unless the table's properties say to drop its row.
-local function scan_text(url, columns, suffix, o)
+local function scan_text(url, columns, suffix_of, o)
   local load = require "lode.load"
   local s3 = require "lode.s3"
   local textfmt = require "lode.spectrum.textfmt"
@@ -61,15 +61,17 @@ local function scan_text(url, columns, suffix, o)
     format = o.format, columns = cols, delimiter = o.delimiter, quote = o.quote, escape = o.escape,
     null_as = o.null_as, ignoreheader = o.ignoreheader, compression = o.compression, ignorecase = o.ignorecase,
     dots_in_keys = o.dots_in_keys, opencsv = o.opencsv, jsonpaths = o.jsonpaths, acceptinvchars = o.acceptinvchars,
+    truncatecolumns = o.truncatecolumns,
   }
   local out = io.stdout
+  local suffix = ""
   local function emit(text)
     if #text > 0 then
       -- COPY text escapes newlines inside values: every "\n" ends a row
       out:write(suffix == "" and text or (text:gsub("\n", suffix .. "\n")))
     end
   end
-  local ncols = #columns + select(2, suffix:gsub("\t", ""))
+  local ncols = #columns
   -- The server only says the program failed; its COPY error's context
   -- quotes the line it could not take: one line with a field too many
   -- carries the message to the query's error (the rows before it were
@@ -91,10 +93,29 @@ local function scan_text(url, columns, suffix, o)
     end
     return res
   end
+  -- the bad rows the table's properties leave out, by the decoder's error code
+  -- (a table made by an older lode says bad = "drop": every kind)
+  local drop, drop_all = {}, o.bad == "drop"
+  for _, code in ipairs(o.drop or {}) do
+    drop[code] = true
+  end
+  local classified = 0
   local function check()
     local errs = dec:take_errors()
-    if o.bad ~= "drop" and errs[1] then
-      local e = errs[1]
+    local e
+    for _, err in ipairs(errs) do
+      if not drop_all and not drop[err.code] then
+        e = err
+        break
+      end
+    end
+    classified = classified + #errs
+    if not e and not drop_all and dec:stats().errors > classified then
+      -- more bad rows than the decoder keeps details of: their kinds are unknown
+      e = { file = errs[1] and errs[1].file or "", line = errs[#errs] and errs[#errs].line or 0,
+        reason = "more bad rows than lode can tell the kinds of (the data handling properties drop some kinds only)" }
+    end
+    if e then
       local col = e.column and e.column >= 1 and columns[e.column] or nil
       local msg = ("lode spectrum scan: %s line %d%s: %s (Spectrum's data handling table properties, e.g. "
         .. "numeric_overflow_handling 'DROP_ROW', leave such rows out)"):format(e.file, e.line,
@@ -105,6 +126,8 @@ local function scan_text(url, columns, suffix, o)
     end
   end
   for _, f in ipairs(discover.list_files(url)) do
+    suffix = suffix_of(f)
+    ncols = #columns + select(2, suffix:gsub("\t", ""))
     dec:begin_file(f.url)
     local size = f.size or 0
     local function fetch(first)
@@ -138,19 +161,27 @@ local function scan_text(url, columns, suffix, o)
   return dec:stats().rows
 end
 
-function M.scan(url, columns, values, text)
+--- With pseudo, each row carries its object's URL and size ("$path",
+--- "$size") between the columns and the partition values.
+function M.scan(url, columns, values, text, pseudo)
   local pr = require "lode.parquetrows"
   local suffix = {}
   for i, v in ipairs(values) do
     suffix[i] = "\t" .. copy_text(v)
   end
   suffix = table.concat(suffix)
+  local function suffix_of(f)
+    if not pseudo then
+      return suffix
+    end
+    return "\t" .. copy_text(f.url) .. "\t" .. copy_text(math.tointeger(f.size) or 0) .. suffix
+  end
   if text then
-    return scan_text(url, columns, suffix, text)
+    return scan_text(url, columns, suffix_of, text)
   end
   local rows = 0
   for _, f in ipairs(discover.list_files(url)) do
-    rows = rows + pr.cat(f.url, { columns = columns, format = "text", missing = "null", suffix = suffix })
+    rows = rows + pr.cat(f.url, { columns = columns, format = "text", missing = "null", suffix = suffix_of(f) })
   end
   return rows
 end

@@ -34,14 +34,26 @@ end
 
 -- Spectrum's data-handling properties (CREATE EXTERNAL TABLE, TABLE
 -- PROPERTIES): DISABLED (the default) and FAIL end the query at a bad value,
--- naming file, line and column; DROP_ROW leaves the row out. SET_TO_NULL
--- and the other actions are refused at CREATE, never silently different.
+-- naming file, line and column; DROP_ROW leaves the row out; REPLACE puts
+-- replacement_char for an invalid character; TRUNCATE cuts a string to its
+-- column's width. 'data_cleansing_enabled'='false' turns them all off ("data
+-- handling is off for the table"). SET_TO_NULL is refused at CREATE (the
+-- COPY decoder drops or keeps a row whole), never silently different.
 local HANDLING = {
   column_count_mismatch_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop" },
   invalid_char_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop", REPLACE = "replace" },
   numeric_overflow_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop" },
-  surplus_char_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop" },
+  surplus_char_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop", TRUNCATE = "truncate" },
 }
+
+-- The decoder's error codes (lode/load/load.h LODE_ERR_*) each property governs.
+local HANDLED_CODES = {
+  column_count_mismatch_handling = { 1202, 1214 },   -- extra columns, delimiter not found
+  invalid_char_handling = { 1220, 1221 },            -- invalid UTF-8, NUL
+  numeric_overflow_handling = { 1216, 1207, 1208 },  -- overflow, invalid digit, invalid float
+  surplus_char_handling = { 1204 },                  -- longer than the column
+}
+local MALFORMED_JSON = 1224
 
 local KNOWN_PROPS = {
   ["skip.header.line.count"] = true, ["serialization.null.format"] = true, compression_type = true,
@@ -123,24 +135,46 @@ function M.scan_options(def)
   end
   o.compression = z
   o.bad = "fail"
+  o.drop = {}
+  local cleansing = (props.data_cleansing_enabled or "true"):lower()
+  if cleansing ~= "true" and cleansing ~= "false" then
+    fail("invalid", ("%s: data_cleansing_enabled must be 'true' or 'false' (got '%s')"):format(q, props.data_cleansing_enabled))
+  end
   for k, actions in pairs(HANDLING) do
     local v = props[k]
     if v then
       local a = actions[v:upper()]
       if not a then
-        fail("unsupported", ("%s: %s '%s' is not emulated locally by lode"):format(q, k, v))
+        fail("unsupported", ("%s: %s '%s' is not emulated locally by lode (%s are)"):format(q, k, v,
+          (function()
+            local names = {}
+            for name in pairs(actions) do
+              names[#names + 1] = name
+            end
+            table.sort(names)
+            return table.concat(names, ", ")
+          end)()), { feature = k .. " " .. v:upper() })
+      end
+      if cleansing == "false" then
+        a = "fail"    -- data handling is off for the table
       end
       if a == "drop" then
-        o.bad = "drop"
+        -- only the rows this property governs are left out; any other bad value still fails
+        for _, code in ipairs(HANDLED_CODES[k]) do
+          o.drop[#o.drop + 1] = code
+        end
       elseif a == "replace" then
         o.acceptinvchars = props.replacement_char or "?"
         one_char(q, "replacement_char", o.acceptinvchars)
+      elseif a == "truncate" then
+        o.truncatecolumns = true
       end
     end
   end
   if def.format == "json" and o.malformed == "drop" then
-    o.bad = "drop"
+    o.drop[#o.drop + 1] = MALFORMED_JSON
   end
+  table.sort(o.drop)
   o.malformed = nil
   for i, c in ipairs(def.columns or {}) do
     o.types[i] = c.type

@@ -108,3 +108,45 @@ AS SELECT id, name, amount, saledate FROM ctas_src WHERE id > 1;
     w:exec("DELETE FROM lode." .. tbl .. " WHERE schema_name = 'ctas_s'")
   end
 end)
+
+-- CREATE EXTERNAL TABLE AS's usage notes: "The ROW FORMAT SERDE 'serde_name'
+-- clause isn't supported", nor LINES TERMINATED BY, nor a LIMIT in the outer
+-- SELECT (a nested one is); the query is Redshift SQL (TOP, NVL).
+t.test("CREATE EXTERNAL TABLE … AS refuses what Redshift refuses (SERDE, LINES TERMINATED BY, outer LIMIT), "
+    .. "reads the query's dialect", { timeout = 180000 }, function()
+  local r = proc.run({ "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", endpoint .. "/" .. BUCKET })
+  t.ok(r.stdout == "200" or r.stdout == "409", "create bucket: " .. r.stdout)
+  local w = wh()
+  w:exec("DROP SCHEMA IF EXISTS ctas_r CASCADE")
+  w:exec("DROP TABLE IF EXISTS ctas_rsrc")
+  w:exec("CREATE TABLE ctas_rsrc (id int, name varchar(20))")
+  w:exec("INSERT INTO ctas_rsrc VALUES (1, 'a'), (2, NULL), (3, 'c'), (4, 'd')")
+  sqlrun.run(w, "CREATE EXTERNAL SCHEMA ctas_r FROM DATA CATALOG DATABASE 'ctasr' IAM_ROLE 'arn:aws:iam::1:role/R';\n")
+  local refused = {
+    { [[CREATE EXTERNAL TABLE ctas_r.csv1 ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
+      STORED AS TEXTFILE LOCATION 's3://spectrum-ctas/r_csv/' AS SELECT id, name FROM ctas_rsrc]], "ROW FORMAT SERDE" },
+    { [[CREATE EXTERNAL TABLE ctas_r.json1 ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+      LOCATION 's3://spectrum-ctas/r_json/' AS SELECT id, name FROM ctas_rsrc]], "ROW FORMAT SERDE" },
+    { [[CREATE EXTERNAL TABLE ctas_r.lines1 ROW FORMAT DELIMITED FIELDS TERMINATED BY '|' LINES TERMINATED BY '\n'
+      STORED AS TEXTFILE LOCATION 's3://spectrum-ctas/r_lines/' AS SELECT id, name FROM ctas_rsrc]], "LINES TERMINATED BY" },
+    { [[CREATE EXTERNAL TABLE ctas_r.limit1 STORED AS PARQUET LOCATION 's3://spectrum-ctas/r_limit/'
+      AS SELECT id, name FROM ctas_rsrc ORDER BY id LIMIT 2]], "LIMIT clause in the outer SELECT" },
+  }
+  for _, c in ipairs(refused) do
+    local ok, err = pcall(sqlrun.run, w, c[1] .. ";\n", { file = "r.sql" })
+    t.ok(not ok, c[2])
+    t.contains(tostring(err.message or err), c[2])
+    t.contains(tostring(err.message or err), "r.sql:1")
+    t.eq(err.code, "unsupported")
+  end
+  t.eq(#require("lode.s3").list("s3://" .. BUCKET .. "/r_"), 0, "nothing written")
+  sqlrun.run(w, [[CREATE EXTERNAL TABLE ctas_r.nested STORED AS PARQUET LOCATION 's3://spectrum-ctas/r_nested/'
+    AS SELECT * FROM (SELECT TOP 3 id, NVL(name, 'none') AS name FROM ctas_rsrc ORDER BY id);
+]], { file = "n.sql" })
+  t.eq(rows("SELECT id || '/' || name AS r FROM ctas_r.nested ORDER BY id"), { "1/a", "2/none", "3/c" })
+  w:exec("DROP SCHEMA IF EXISTS ctas_r CASCADE")
+  w:exec("DROP TABLE IF EXISTS ctas_rsrc")
+  for _, tbl in ipairs({ "spectrum_external_schemas", "spectrum_tables", "spectrum_partitions" }) do
+    w:exec("DELETE FROM lode." .. tbl .. " WHERE schema_name = 'ctas_r'")
+  end
+end)

@@ -165,10 +165,9 @@ t.test("NVL, NVL2, DECODE (NULL matches NULL), LEN, CHARINDEX, STRTOL", function
   t.eq(value("select convert(integer, pricepaid) as v from (values (12.00::decimal(8,2))) sales(pricepaid)"), 12)
   t.eq(value("select convert(varchar(20), 123) as v"), "123")
   t.eq(value("select replicate(catid, 3) as v from (values (1)) category(catid)"), "111")
-  -- RESPECT NULLS is the default; IGNORE NULLS fails naming it
+  -- RESPECT NULLS is the default; IGNORE NULLS is emulated (below)
   t.eq(value("select first_value(x respect nulls) over (order by n) as v from (values (1, 'a')) s(n, x)"), "a")
-  t.raises(function() value("select first_value(x ignore nulls) over (order by n) as v from (values (1, 'a')) s(n, x)") end,
-    "IGNORE NULLS is not emulated")
+  t.eq(value("select first_value(x ignore nulls) over (order by n) as v from (values (1, 'a')) s(n, x)"), "a")
   -- r_STRTOL
   t.eq(value("select strtol('0xf',16) as v"), 15)
   t.eq(value("select strtol('abcd1234',16) as v"), 2882343476)
@@ -284,9 +283,156 @@ t.test("SELECT TOP n, subqueries in FROM without an alias", function()
   t.raises(function() value("select percentile_cont(0.5) within group (order by x) over (partition by x % 2) as v "
     .. "from generate_series(1, 4) x") end, "PERCENTILE_CONT … WITHIN GROUP … OVER is not emulated")
   -- TOP in a UNION is refused, naming it
-  t.raises(function() value("select top 1 x as v from generate_series(1, 3) x union select 5") end, "SELECT TOP with UNION")
+  t.raises(function() value("select top 1 x as v from generate_series(1, 3) x union select 5") end, "SELECT TOP in an operand of UNION")
   -- a column named top is not a TOP clause
   t.eq(value("select top as v from (select 7 as top) q"), 7)
+end)
+
+t.test("TOP in an operand of UNION/INTERSECT/EXCEPT/MINUS is refused as Redshift refuses LIMIT there; MINUS is EXCEPT",
+    function()
+  -- r_SELECT_list: TOP behaves as LIMIT; r_UNION: LIMIT on an intermediate result of a set operation is an error
+  for _, q in ipairs {
+    "select top 1 x as v from generate_series(1, 3) x union select 5",
+    "(select top 1 x as v from generate_series(1, 3) x) union all select 5",
+    "select 5 as v intersect (select top 1 x from generate_series(1, 3) x)",
+    "select top 2 x as v from generate_series(1, 3) x minus select 1",
+  } do
+    t.raises(function() value(q) end, "SELECT TOP in an operand of", q)
+  end
+  -- the whole result limited: TOP over the set operation in a subquery
+  t.eq(column("select top 2 v from (select x as v from generate_series(1, 3) x union select 5) order by v desc"), { 5, 3 })
+  -- r_UNION: "MINUS and EXCEPT are exact synonyms"
+  t.eq(column("select x as v from generate_series(1, 5) x minus select y from generate_series(2, 3) y order by 1"),
+    { 1, 4, 5 })
+  t.eq(column("select v from (select x as v from generate_series(1, 4) x minus (select 2)) order by 1"), { 1, 3, 4 })
+  -- a column named minus is a column
+  t.eq(value("select minus as v from (select 7 as minus) q"), 7)
+end)
+
+t.test("CONCAT is NULL when either argument is (r_CONCAT); + is no string concatenation on Redshift", function()
+  t.eq(value("SELECT CONCAT('December 25, ', '2008') as v"), "December 25, 2008")
+  t.eq(value("SELECT CONCAT(CONCAT('December 25, ', '2008'), ' Christmas') as v"), "December 25, 2008 Christmas")
+  t.eq(value("SELECT CONCAT('a', NULL) IS NULL as v"), true)
+  t.eq(value("SELECT CONCAT(NULL, 'b') IS NULL as v"), true)
+  -- r_concat_op / r_CONCAT document || and CONCAT only; '+' on strings fails, as on Redshift
+  t.raises(function() value("select 'a'::varchar + 'b'::varchar as v") end, "operator does not exist")
+  -- a plain PostgreSQL warehouse's concat() keeps PostgreSQL's meaning
+  t.eq(redshift.needs_emulation("select concat('a', null)"), false)
+end)
+
+t.test("RATIO_TO_REPORT (r_WF_RATIO_TO_REPORT): the page's formula rows and its WINSALES example", function()
+  -- "2500 (2500)/(13900) 0.1798" …: the ratios printed to four places
+  t.eq(column("select trunc(ratio_to_report(x) over ()::numeric, 4)::text as v from (values (1, 2500), (2, 2600), "
+    .. "(3, 2800), (4, 2900), (5, 3100)) s(n, x) order by n"), { "0.1798", "0.1870", "0.2014", "0.2086", "0.2230" })
+  run([[
+DROP TABLE IF EXISTS d19_winsales;
+create table d19_winsales(salesid int, sellerid int, qty decimal(12,8));
+insert into d19_winsales values (1, 2, 20.12312341), (2, 2, 20.08630000), (3, 4, 10.12414400), (4, 4, 40.23000000),
+(5, 1, 30.37262000), (6, 1, 10.64000000), (7, 1, 10.00000000), (8, 3, 10.03500000), (9, 3, 15.14660000),
+(10, 3, 30.54790000), (11, 3, 20.74630000);
+]])
+  -- the page prints the ratios to two places
+  t.eq(column("select round(ratio_to_report(qty) over (partition by sellerid)::numeric, 2)::text as v "
+    .. "from d19_winsales order by salesid"),
+    { "0.50", "0.50", "0.20", "0.80", "0.60", "0.21", "0.20", "0.13", "0.20", "0.40", "0.27" })
+  t.eq(value("select pg_typeof(ratio_to_report(qty) over ())::text as v from d19_winsales limit 1"), "double precision")
+  -- "If ratio_expression is NULL, then the return value is NULL"
+  t.eq(column("select ratio_to_report(x) over () as v from (values (1, 1), (2, null), (3, 3)) s(n, x) order by n"),
+    { 0.25, require("lode.core").null, 0.75 })
+  t.raises(function() value("select ratio_to_report(qty) over (order by salesid) as v from d19_winsales") end,
+    "RATIO_TO_REPORT")
+  run("DROP TABLE d19_winsales")
+end)
+
+t.test("IGNORE NULLS in FIRST_VALUE, LAST_VALUE, NTH_VALUE (the pages' VENUE examples), LAG and LEAD (DuckDB)",
+    function()
+  run([[
+DROP TABLE IF EXISTS d19_venue;
+create table d19_venue (venueid int, venuename varchar(100), venuecity varchar(30), venuestate char(2), venueseats int);
+insert into d19_venue values
+(1, 'Qualcomm Stadium', 'San Diego', 'CA', 70561), (2, 'Monster Park', 'San Francisco', 'CA', 69843),
+(3, 'McAfee Coliseum', 'Oakland', 'CA', 63026), (4, 'Dodger Stadium', 'Los Angeles', 'CA', 56000),
+(5, 'Angel Stadium of Anaheim', 'Anaheim', 'CA', 45050), (6, 'PETCO Park', 'San Diego', 'CA', 42445),
+(7, 'AT&T Park', 'San Francisco', 'CA', 41503), (8, 'Shoreline Amphitheatre', 'Mountain View', 'CA', 22000),
+(9, 'INVESCO Field', 'Denver', 'CO', 76125), (10, 'Coors Field', 'Denver', 'CO', 50445),
+(11, 'Nationals Park', 'Washington', 'DC', 41888), (12, 'Dolphin Stadium', 'Miami Gardens', 'FL', 74916),
+(13, 'Jacksonville Municipal Stadium', 'Jacksonville', 'FL', 73800), (14, 'Raymond James Stadium', 'Tampa', 'FL', 65647),
+(15, 'Tropicana Field', 'St. Petersburg', 'FL', 36048), (16, 'Ralph Wilson Stadium', 'Orchard Park', 'NY', 73967),
+(17, 'Yankee Stadium', 'New York City', 'NY', 52325), (18, 'Madison Square Garden', 'New York City', 'NY', 20000),
+(19, 'Pacific Bell Park', 'San Francisco', 'CA', 0);
+]])
+  -- r_WF_NTH: the third largest venue of CA, FL and NY
+  local r = wh:query([[select venuestate, venuename, venueseats,
+nth_value(venueseats, 3)
+ignore nulls
+over(partition by venuestate order by venueseats desc
+rows between unbounded preceding and unbounded following)
+as third_most_seats
+from (select * from d19_venue where venueseats > 0 and
+venuestate in('CA', 'FL', 'NY'))
+order by venuestate, venueseats desc]])
+  local third = {}
+  for _, row in ipairs(r) do
+    third[#third + 1] = row.venuestate .. ":" .. row.third_most_seats
+  end
+  t.eq(third, { "CA:63026", "CA:63026", "CA:63026", "CA:63026", "CA:63026", "CA:63026", "CA:63026", "CA:63026",
+    "FL:65647", "FL:65647", "FL:65647", "FL:65647", "NY:20000", "NY:20000", "NY:20000" })
+  -- r_WF_first_value: after the page's INSERT of a NULL-named 90000-seat venue, FIRST_VALUE is NULL for CA
+  -- and FIRST_VALUE(… IGNORE NULLS) is Qualcomm Stadium
+  run("insert into d19_venue values(2000,null,'Stanford','CA',90000);")
+  local function fv(ignore)
+    return column(([[select first_value(venuename%s)
+over(partition by venuestate
+order by venueseats desc
+rows between unbounded preceding and unbounded following) as v
+from (select * from d19_venue where venuestate='CA')
+order by venuestate, venueseats desc]]):format(ignore))
+  end
+  local null = require("lode.core").null
+  local with, without = fv(" ignore nulls"), fv("")
+  t.eq(#with, 10)
+  for i = 1, 10 do
+    t.eq(with[i], "Qualcomm Stadium")
+    t.eq(without[i], null)
+  end
+  t.eq(fv(" respect nulls"), without)
+  -- LAST_VALUE(… IGNORE NULLS): "the last value in the frame that is not NULL"
+  t.eq(column([[select distinct last_value(venuename ignore nulls) over (partition by venuestate order by venueseats
+    rows between unbounded preceding and unbounded following) as v from d19_venue where venuestate = 'CA']]),
+    { "Qualcomm Stadium" })
+  t.eq(column([[select nth_value(venuename, 2) ignore nulls over (order by venueseats desc
+    rows between unbounded preceding and unbounded following) as v from d19_venue where venuestate = 'CA' limit 1]]),
+    { "Monster Park" })
+  run("DROP TABLE d19_venue")
+  -- LAG / LEAD IGNORE NULLS, offsets 1 and 2, with DuckDB's IGNORE NULLS as the oracle
+  local data = "(1, 'a', 1), (2, 'a', null), (3, 'a', null), (4, 'a', 2), (5, 'a', null), (6, 'a', 3), "
+    .. "(7, 'b', null), (8, 'b', 5), (9, 'b', 6), (10, 'b', null)"
+  local ours = {}
+  for _, row in ipairs(wh:query("select i, lag(x) ignore nulls over (partition by g order by i) as l1, "
+      .. "lag(x, 2) ignore nulls over (partition by g order by i) as l2, lead(x) ignore nulls over (partition by g "
+      .. "order by i) as d1, lead(x, 2) ignore nulls over (partition by g order by i) as d2 from (values " .. data
+      .. ") s(i, g, x) order by i")) do
+    ours[#ours + 1] = table.concat({ row.i, tostring(row.l1), tostring(row.l2), tostring(row.d1), tostring(row.d2) }, "/")
+  end
+  local proc = require "lode.proc"
+  local root = os.getenv("LODE_ROOT") or "."
+  local d = proc.run({ "node", root .. "/tests/tools/duckdb.js", "select i, lag(x, 1 ignore nulls) over (partition by g "
+    .. "order by i) as l1, lag(x, 2 ignore nulls) over (partition by g order by i) as l2, lead(x, 1 ignore nulls) over "
+    .. "(partition by g order by i) as d1, lead(x, 2 ignore nulls) over (partition by g order by i) as d2 from (values "
+    .. data .. ") s(i, g, x) order by i" }, { timeout = 60000 })
+  t.eq(d.status, 0, d.stdout .. d.stderr)
+  local theirs = {}
+  for _, row in ipairs(require("lode.json").decode(d.stdout)) do
+    local function s(v)
+      return v == nil and tostring(null) or tostring(math.tointeger(tonumber(v)) or v)
+    end
+    theirs[#theirs + 1] = table.concat({ s(row.i), s(row.l1), s(row.l2), s(row.d1), s(row.d2) }, "/")
+  end
+  t.eq(ours, theirs)
+  t.raises(function() value("select lag(x, 0) ignore nulls over (order by x) as v from (values (1)) s(x)") end,
+    "offset 0")
+  -- IGNORE NULLS anywhere else is refused, naming it
+  t.raises(function() value("select count(x ignore nulls) as v from (values (1)) s(x)") end, "IGNORE NULLS")
 end)
 
 -- t_Defining_constraints: "Uniqueness, primary key, and foreign key constraints
