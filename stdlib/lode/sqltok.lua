@@ -317,4 +317,34 @@ function Cursor:text(a, b)
   return self.stmt:sub(ta.pos - self.toks[1].pos + 1, tb.pos + #tb.text - self.toks[1].pos)
 end
 
+-- Token predicates and paren matching shared by the statement rewriters
+-- (redshift/dialect.lua, spectrum/keycast.lua, spectrum/pseudo.lua).
+
+--- is_op(t, text): t is the operator token `text` ("(", ",", "=", …).
+function M.is_op(t, text)
+  return t ~= nil and t.type == "op" and t.text == text
+end
+
+--- is_word(t, w): t is the unquoted word w (compared lower-cased).
+function M.is_word(t, w)
+  return t ~= nil and t.type == "word" and t.value == w
+end
+
+--- close_of(toks, k) -> the index of the ')' closing the '(' at toks[k],
+--- or nil when it is never closed.
+function M.close_of(toks, k)
+  local depth = 0
+  for j = k, #toks do
+    if M.is_op(toks[j], "(") then
+      depth = depth + 1
+    elseif M.is_op(toks[j], ")") then
+      depth = depth - 1
+      if depth == 0 then
+        return j
+      end
+    end
+  end
+  return nil
+end
+
 return M

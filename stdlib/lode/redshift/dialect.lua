@@ -112,28 +112,11 @@ local function unsupported(line, feature, message, as_is)
     message = as_is and message or ("line %d: %s is not emulated by lode on PostgreSQL: %s"):format(line, feature, message) }), 0)
 end
 
-local function is_op(t, text)
-  return t ~= nil and t.type == "op" and t.text == text
-end
-
-local function is_word(t, w)
-  return t ~= nil and t.type == "word" and t.value == w
-end
+local is_op, is_word = tok.is_op, tok.is_word
 
 -- The index of the ')' closing the '(' at k.
 local function close_of(toks, k)
-  local depth = 0
-  for j = k, #toks do
-    if is_op(toks[j], "(") then
-      depth = depth + 1
-    elseif is_op(toks[j], ")") then
-      depth = depth - 1
-      if depth == 0 then
-        return j
-      end
-    end
-  end
-  unsupported(toks[k].line, "parentheses", "unbalanced parentheses")
+  return tok.close_of(toks, k) or unsupported(toks[k].line, "parentheses", "unbalanced parentheses")
 end
 
 local SET_OPS = { union = true, intersect = true, except = true, minus = true }

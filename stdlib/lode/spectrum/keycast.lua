@@ -27,13 +27,7 @@ local BINDS = { ["."] = true, ["::"] = true, ["+"] = true, ["-"] = true, ["*"] =
   ["^"] = true, ["||"] = true, ["["] = true, ["|"] = true, ["&"] = true, ["#"] = true,
   ["~"] = true, ["@"] = true }
 
-local function is_op(t, text)
-  return t ~= nil and t.type == "op" and t.text == text
-end
-
-local function is_word(t, w)
-  return t ~= nil and t.type == "word" and t.value == w
-end
+local is_op, is_word = tok.is_op, tok.is_word
 
 local function binds(t)
   return t ~= nil and t.type == "op" and BINDS[t.text] == true

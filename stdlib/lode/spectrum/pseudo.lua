@@ -113,13 +113,7 @@ end
 
 -- Statement rewriting ---------------------------------------------------------------
 
-local function is_op(t, text)
-  return t ~= nil and t.type == "op" and t.text == text
-end
-
-local function is_word(t, w)
-  return t ~= nil and t.type == "word" and t.value == w
-end
+local is_op, is_word = tok.is_op, tok.is_word
 
 local function is_name(t)
   return t ~= nil and (t.type == "word" or t.type == "ident")
@@ -149,18 +143,7 @@ local function nesting(toks)
 end
 
 local function close_of(toks, k)
-  local d = 0
-  for j = k, #toks do
-    if is_op(toks[j], "(") then
-      d = d + 1
-    elseif is_op(toks[j], ")") then
-      d = d - 1
-      if d == 0 then
-        return j
-      end
-    end
-  end
-  return #toks
+  return tok.close_of(toks, k) or #toks
 end
 
 -- The FROM items of the statement: {first=, last=, parts=, alias=, from=}
