@@ -944,13 +944,13 @@ end
 -- The previous path, kept for tests (M._lua_text_path): files fetched in
 -- Lua, decoded in C chunk by chunk, into one text COPY into `target`.
 -- acc.counts[sid] is this stream's decoder total.
-local function load_text_lua(s, o, todo, cols, result, target, acc, sid, show, t0)
+local function load_text_lua(s, o, todo, cols, result, target, acc, sid, show, t0, statement)
   local dec = decoder_for(o, cols)
   local names = {}
   for i, c in ipairs(cols) do
     names[i] = c.name
   end
-  local w = s:copy_in(("COPY %s (%s) FROM STDIN"):format(target, sql.idents(names)), "text")
+  local w = s:copy_in(statement or ("COPY %s (%s) FROM STDIN"):format(target, sql.idents(names)), "text")
   local errors = acc.errors
   local file_t0 = core.now()
   local ok, err = pcall(fetch_in_order, todo, o.concurrency or 4, function(fi, _, bytes, last)
@@ -1014,15 +1014,25 @@ local BINARY_TYPES = { text = true, varchar = true, bpchar = true, int2 = true, 
                        numeric = true, float4 = true, float8 = true, bool = true, date = true, time = true,
                        timestamp = true, timestamptz = true }
 
+-- The Lua path: in tests that compare the two, and under `lode plan`, where
+-- its session's copy_in prints the COPY and reads (decodes, checks) the
+-- files without sending a row (the C path would send them to the server).
+local function lua_text_path()
+  return M._lua_text_path or core.dry_run()
+end
+
 local function load_text(s, o, todo, cols, result, target, acc, sid, show, t0, progress)
-  if M._lua_text_path then
-    return load_text_lua(s, o, todo, cols, result, target, acc, sid, show, t0)
-  end
   local names = {}
   local binary = not M._text_copy_text
   for i, c in ipairs(cols) do
     names[i] = c.name
     binary = binary and BINARY_TYPES[c.type] == true
+  end
+  local statement = ("COPY %s (%s) FROM STDIN%s"):format(target, sql.idents(names), binary and " (FORMAT binary)" or "")
+  if lua_text_path() then
+    -- the plan prints the statement a run sends
+    return load_text_lua(s, o, todo, cols, result, target, acc, sid, show, t0,
+      core.dry_run() and statement or nil)
   end
   local dec = decoder_for(o, cols, binary)
   local conn = s.conn
@@ -1035,8 +1045,7 @@ local function load_text(s, o, todo, cols, result, target, acc, sid, show, t0, p
   for i, f in ipairs(todo) do
     urls[i], sizes[i], etags[i] = f.url, f.size, f.etag
   end
-  local ok, r = pcall(load.text_copy, conn, ("COPY %s (%s) FROM STDIN%s"):format(target, sql.idents(names),
-    binary and " (FORMAT binary)" or ""), dec,
+  local ok, r = pcall(load.text_copy, conn, statement, dec,
     urls, { sizes = sizes, etags = etags, errors = acc.account, depth = o.concurrency, progress = progress })
   local errors = acc.errors
   for _, e in ipairs(acc.account:take()) do
@@ -1256,7 +1265,7 @@ local function into_postgres(db, o, t0)
     result.streams = #extra + 1
     local progs = {}
     local ticker
-    if show and (o.format == "parquet" or not M._lua_text_path) then
+    if show and (o.format == "parquet" or not lua_text_path()) then
       for i = 1, #extra + 1 do
         progs[i] = load.progress()
       end
