@@ -298,6 +298,11 @@ static int file_ended(lode_textcopy *t, size_t f)
     t->file_rows[f] = s.file_rows;
     t->file_bad[f] = s.file_errors;
     if (t->progress) t->progress->files++;
+    /* one line per file as it goes through (copy.lua logs "file loaded"
+     * for all of them once the COPY has ended) */
+    if (lode_log_enabled(LODE_LOG_DEBUG))
+        lode_logf(LODE_LOG_DEBUG, "copy: file streamed key=%s rows=%lld bad_rows=%lld", t->files[f],
+                  (long long)s.file_rows, (long long)s.file_errors);
     lode_load_errors *a = t->acct;
     if (!a) {
         if (s.file_errors == 0) return 0;

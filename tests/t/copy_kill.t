@@ -31,7 +31,8 @@ print(("loaded files=%d rows=%d skipped=%d"):format(r.files, r.rows, r.skipped_f
 LUA
 
 # 1. start the load and kill -9 it right after its 10th file went through
-#    (its debug log read line by line from a FIFO: an event, not a time)
+#    the COPY (its debug log's "file streamed" lines, read line by line from
+#    a FIFO: an event, not a time)
 mkfifo "$dir/events"
 $L run "$dir/load.lua" --log-level debug >"$dir/events" 2>&1 &
 pid=$!
@@ -39,10 +40,10 @@ pid=$!
 seen=0
 while IFS= read -r line; do
   printf '%s\n' "$line" >>"$dir/run.log"
-  case $line in *'file loaded'*) seen=$((seen + 1)); [ $seen -eq 10 ] && kill -9 $pid ;; esac
+  case $line in *'file streamed'*) seen=$((seen + 1)); [ $seen -eq 10 ] && kill -9 $pid ;; esac
 done <"$dir/events" 2>/dev/null # (bash reports the SIGKILLed job on stderr)
 wait $pid 2>/dev/null
-loaded_before=$(grep -c 'file loaded' "$dir/run.log")
+loaded_before=$(grep -c 'file streamed' "$dir/run.log")
 check "the run was killed mid-load ($loaded_before of $files files streamed)" "[ $loaded_before -ge 10 ] && [ $loaded_before -lt $files ]"
 c=$(psql "$LODE_TEST_PG_URL" -Atc "SELECT count(*) FROM copy_kill")
 check "nothing of the killed load is visible" "[ $c -eq 0 ]"
