@@ -21,10 +21,15 @@ end
 
 -- Start a metadata server; returns its base URL.
 local ECS_TOKEN = "ecs-token-" .. math.random(1, 1e9)
+-- the loopback servers started here (pids; "-pgid" for a group), stopped by the last test
+local SERVERS = {}
+
 local function start_server(prefix, lifetime, mode)
   local r = proc.run({ PY, here .. "/metadata_server.py", prefix, tostring(lifetime), ECS_TOKEN, mode, "1200" })
   assert(r.status == 0, r.stderr)
-  return "http://127.0.0.1:" .. r.stdout:match("%d+")
+  local port, pid = r.stdout:match("(%d+) (%d+)")
+  SERVERS[#SERVERS + 1] = pid
+  return "http://127.0.0.1:" .. port
 end
 
 local fixed = start_server("FIX", 3600, "fixed")
@@ -36,7 +41,9 @@ local moto
 do
   local r = proc.run({ PY, here .. "/moto.py", "1200" })
   assert(r.status == 0, r.stderr)
-  moto = "http://127.0.0.1:" .. r.stdout:match("%d+")
+  local port, pid = r.stdout:match("(%d+) (%d+)")
+  SERVERS[#SERVERS + 1] = "-" .. pid -- moto's process group
+  moto = "http://127.0.0.1:" .. port
 end
 
 -- botocore exception class -> lode error code
@@ -353,5 +360,11 @@ t.test("no IMDS answering: the chain fails fast and names every provider it trie
   for _, name in ipairs { "env", "assume-role", "assume-role-with-web-identity", "sso", "shared-credentials-file",
                           "custom-process", "config-file", "container-role", "iam-role" } do
     t.contains(out.message, name .. ": ", "names " .. name)
+  end
+end)
+
+t.test("the loopback servers this file started stop with it", function()
+  for _, pid in ipairs(SERVERS) do
+    t.eq(proc.run({ "kill", "--", pid }).status, 0, "kill " .. pid)
   end
 end)

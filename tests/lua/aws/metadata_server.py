@@ -146,8 +146,10 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 srv = Server(("127.0.0.1", 0), Handler)
-print(srv.server_address[1], flush=True)
-if os.fork() > 0:
+# "port pid": the detached server's pid, for a test to stop it before LIVE ends
+pid = os.fork()
+if pid > 0:
+    print(srv.server_address[1], pid, flush=True)
     os._exit(0)
 os.setsid()
 fd = os.open(os.devnull, os.O_RDWR)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Start moto_server on a free loopback port for a test (test-only): prints
-the port once moto answers, then detaches; moto is stopped after <seconds>
-(default 300). Usage: moto.py [seconds]"""
+"port pid" once moto answers (pid: moto's, the leader of its own process
+group, for a test to stop it), then detaches; moto is stopped after
+<seconds> (default 300). Usage: moto.py [seconds]"""
 import os, signal, socket, subprocess, sys, time, urllib.request
 
 LIVE = float(sys.argv[1]) if len(sys.argv) > 1 else 300.0
@@ -20,7 +21,7 @@ while True:
         if child.poll() is not None or time.time() > deadline:
             sys.exit("moto_server did not start")
         time.sleep(0.1)
-print(port, flush=True)
+print(port, child.pid, flush=True)
 if os.fork() > 0:
     os._exit(0)
 os.setsid()
