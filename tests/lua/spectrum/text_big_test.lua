@@ -45,6 +45,10 @@ t.test("1 GB of '|' text in one gzip object: every row out, peak RSS bounded", {
   f:close()
   t.diag(("spectrum scan of %d bytes (%d gzip'd): peak RSS %d KiB"):format(bytes,
     require("lode.fs").stat(gz).size, rss))
-  t.ok(rss < 200 * 1024, "peak RSS " .. rss .. " KiB")
+  -- sanitizer builds inflate RSS with shadow memory and ASan's quarantine of
+  -- freed blocks (425 MiB here): the bound is checked by the normal build
+  if os.getenv("ASAN_OPTIONS") == nil then
+    t.ok(rss < 200 * 1024, "peak RSS " .. rss .. " KiB")
+  end
   require("lode.s3").delete("s3://" .. BUCKET .. "/big/part-0.txt.gz")
 end)
