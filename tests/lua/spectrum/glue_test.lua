@@ -19,52 +19,9 @@ local SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 local INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 local OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 
-local pg_url = t.env("LODE_TEST_PG_URL", "tests/run.sh starts PostgreSQL")
-local s3_endpoint = t.env("AWS_ENDPOINT_URL", "tests/run.sh starts s3rver")
-local dir = t.tmpdir()
-fs.mkdir(dir .. "/stack", true)
-local stack = dir .. "/stack/moto"
-local moto_env = dev.up({ dir = stack, pg = false, aws = "moto" })
-local glue_ep = moto_env.AWS_ENDPOINT_URL
-
-local function wh()
-  return lode.warehouse({ url = pg_url, dialect = "postgres" })
-end
-
-local function duckdb(...)
-  local r = proc.run({ "node", root .. "/tests/tools/duckdb.js", ... }, { timeout = 60000 })
-  t.eq(r.status, 0, "duckdb.js: " .. (r.stdout or "") .. (r.stderr or ""))
-  return json.decode(r.stdout)
-end
-
--- botocore against moto's Glue: `src` prints one JSON document
-local function botocore(src)
-  local prelude = ([[
-import json, botocore.session
-glue = botocore.session.get_session().create_client("glue", endpoint_url=%q, region_name="us-east-1",
-    aws_access_key_id="testing", aws_secret_access_key="testing")
-]]):format(glue_ep)
-  local r = proc.run({ "python3", "-c", prelude .. src })
-  t.eq(r.status, 0, "botocore: " .. r.stderr)
-  return json.decode(r.stdout)
-end
-
--- a lode child process with the Glue endpoint configured
-local function run_lode(argv, env)
-  local a = { lode_bin }
-  for _, x in ipairs(argv) do a[#a + 1] = x end
-  local e = { AWS_ENDPOINT_URL_GLUE = glue_ep }
-  for k, v in pairs(env or {}) do e[k] = v end
-  return proc.run(a, { env = e, timeout = 180000 })
-end
-
-local function lode_sql(text)
-  local path = dir .. "/script-" .. math.random(1, 1e9) .. ".sql"
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  return run_lode({ "sql", path, "--warehouse", pg_url })
-end
+local E = dofile(root .. "/tests/lua/spectrum/glue_env.lua")
+local pg_url, s3_endpoint, dir, stack, moto_env, glue_ep = E.pg_url, E.s3_endpoint, E.dir, E.stack, E.moto_env, E.glue_ep
+local wh, duckdb, botocore, run_lode, lode_sql = E.wh, E.duckdb, E.botocore, E.run_lode, E.lode_sql
 
 local function lode_lua(src)
   local path = dir .. "/script-" .. math.random(1, 1e9) .. ".lua"
