@@ -103,9 +103,9 @@ local function ensure(db)
   for _, s in ipairs(M.ddl(dialect)) do
     local function attempt()
       if in_tx and dialect ~= "redshift" then
-        return pcall(db.transaction, db, function(sp) sp:exec(s) end)
+        return pcall(db.transaction, db, function(sp) (sp.query_raw or sp.exec)(sp, s) end)
       end
-      return pcall(db.exec, db, s)
+      return pcall(db.query_raw or db.exec, db, s)   -- as written: emulate = "redshift" would drop the key
     end
     local ok, err = attempt()
     if not ok and not attempt() then

@@ -910,6 +910,20 @@ function Warehouse:query(q, ...)
   return self:with_conn(run_on, redshift_literals(self, q, params), params)
 end
 
+--- wh:query_raw(sql, ...) -> sent to the server as written (no emulation):
+--- lode's own statements (its ledger and cursor tables) are PostgreSQL's
+--- even on a warehouse opened with emulate = "redshift", whose dialect would
+--- drop their PRIMARY KEYs as informational.
+function Warehouse:query_raw(q, ...)
+  check_sql(q, "wh:query_raw")
+  local params = table.pack(...)
+  if core.dry_run() and not M.is_read(q) then
+    plan_print(q, params)
+    return empty_result()
+  end
+  return self:with_conn(run_on, q, params)
+end
+
 --- wh:exec(sql, ...) -> rows affected
 function Warehouse:exec(q, ...)
   check_sql(q, "wh:exec")
