@@ -94,7 +94,7 @@ static void row_sent(void *ud, int64_t line)
     if (t->nsegs) {
         rowseg *s = &t->segs[(t->seg0 + t->nsegs - 1) % t->capsegs];
         if (s->file == t->cur_file && s->first + s->n == tuple) {
-            if (s->n == 1 && line > s->line) {
+            if (s->n == 1 && line >= s->line) {   /* step 0: JSON objects sharing a line */
                 s->step = line - s->line;
                 s->n = 2;
                 return;
