@@ -379,6 +379,26 @@ static int pqcopy_push(lua_State *L, lode_op *op)
             lua_pushstring(L, lode_pqcopy_error_file(p));
             lua_setfield(L, -2, "key");
         }
+        /* the server's failure: SQLSTATE, the file's row and column it blamed */
+        int rg;
+        int64_t row = lode_pqcopy_error_row(p, &rg);
+        const struct { const char *k; const char *v; } strs[] = {
+            { "sqlstate", lode_pqcopy_sqlstate(p) }, { "column", lode_pqcopy_error_column(p) } };
+        for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+            if (!strs[i].v) continue;
+            lua_pushstring(L, strs[i].v);
+            lua_setfield(L, -2, strs[i].k);
+        }
+        if (row > 0) {
+            lua_pushinteger(L, row);
+            lua_setfield(L, -2, "row");
+            lua_pushinteger(L, rg);
+            lua_setfield(L, -2, "row_group");
+        }
+        if (lode_pqcopy_copy_line(p) > 0) {
+            lua_pushinteger(L, lode_pqcopy_copy_line(p));
+            lua_setfield(L, -2, "copy_line");
+        }
         return -1;
     }
     lua_createtable(L, 0, 2);
@@ -640,9 +660,21 @@ static int textcopy_push(lua_State *L, lode_op *op)
                 lua_pushstring(L, st);
                 lua_setfield(L, -2, "sqlstate");
             }
+            /* the source row the server blamed: key, line (or row when the
+             * line is no longer kept), column; copy_line is the server's own */
             if (lode_textcopy_server_line(t) > 0) {
                 lua_pushinteger(L, lode_textcopy_server_line(t));
-                lua_setfield(L, -2, "line");
+                lua_setfield(L, -2, "copy_line");
+            }
+            if (lode_textcopy_error_file(t)) {
+                lua_pushstring(L, lode_textcopy_error_file(t));
+                lua_setfield(L, -2, "key");
+                lua_pushinteger(L, lode_textcopy_error_line(t) ? lode_textcopy_error_line(t) : lode_textcopy_error_row(t));
+                lua_setfield(L, -2, lode_textcopy_error_line(t) ? "line" : "row");
+            }
+            if (lode_textcopy_error_column(t)) {
+                lua_pushstring(L, lode_textcopy_error_column(t));
+                lua_setfield(L, -2, "column");
             }
             return -1;
         }

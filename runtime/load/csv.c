@@ -313,6 +313,19 @@ int lode_csv_feed(lode_csv *p, const void *data, size_t len)
                 if (rc) return rc;
             } else if (c == '\r') {
                 /* CRLF after a closing quote */
+            } else if (p->o.removequotes && !p->o.csv) {
+                /* REMOVEQUOTES: that quote was data (AWS: ' ' 'Black' ' '
+                 * loads as ' 'Black' '); only one before the delimiter or
+                 * the end of the line closes. c is read as inside quotes. */
+                if (put(p, p->field_q)) return -1;
+                if (c == p->field_q) break;   /* the next closing candidate */
+                if (c == '\\' && p->o.escape) {
+                    p->st_before_escape = ST_QUOTED;
+                    p->st = ST_ESCAPED;
+                } else {
+                    if (put(p, c)) return -1;
+                    p->st = ST_QUOTED;
+                }
             } else {
                 char m[120];
                 snprintf(m, sizeof m, "unexpected character '%c' after a closing quote (field %zu)",

@@ -50,6 +50,8 @@ struct lode_decoder {
     lode_bad_row *bad;
     size_t nbad, capbad;
     char fatal[400];
+    lode_decoder_row_fn on_row;   /* each row that goes out, with its line (NULL: none) */
+    void *on_row_ud;
 };
 
 static char *dup_n(const char *p, size_t n)
@@ -328,6 +330,7 @@ static int on_record(void *ud, const lode_csv_record *r)
     }
     d->rows++;
     d->file_rows++;
+    if (d->on_row) d->on_row(d->on_row_ud, r->line);
     return 0;
 }
 
@@ -352,6 +355,7 @@ static int on_json_record(void *ud, const lode_json_record *r)
     }
     d->rows++;
     d->file_rows++;
+    if (d->on_row) d->on_row(d->on_row_ud, r->line);
     return 0;
 }
 
@@ -563,4 +567,10 @@ void lode_decoder_get_stats(const lode_decoder *d, lode_decoder_stats *s)
     s->bytes = d->bytes_in;
     s->file_rows = d->file_rows;
     s->file_errors = d->file_errors;
+}
+
+void lode_decoder_on_row(lode_decoder *d, lode_decoder_row_fn fn, void *ud)
+{
+    d->on_row = fn;
+    d->on_row_ud = ud;
 }

@@ -124,6 +124,11 @@ struct lode_pqcopy {
     lode_load_progress *progress;   /* NULL, or counters shared with the caller */
     lode_pqcopy_cb done;
     void *ud;
+    /* the server's failure: its SQLSTATE, the row of err_file it blamed and the column */
+    char sqlstate[6];
+    int64_t err_row, copy_line;
+    int err_rg;
+    char *err_column;
 };
 
 static void pump(lode_pqcopy *p);
@@ -152,6 +157,14 @@ int lode_pqcopy_retryable(const lode_pqcopy *p) { return p->retryable; }
 int64_t lode_pqcopy_rows(const lode_pqcopy *p) { return p->rows; }
 int64_t lode_pqcopy_file_rows(const lode_pqcopy *p, size_t i) { return i < p->n_files ? p->file_rows[i] : 0; }
 size_t lode_pqcopy_nfiles(const lode_pqcopy *p) { return p->n_files; }
+const char *lode_pqcopy_sqlstate(const lode_pqcopy *p) { return p->sqlstate[0] ? p->sqlstate : NULL; }
+int64_t lode_pqcopy_copy_line(const lode_pqcopy *p) { return p->copy_line; }
+int64_t lode_pqcopy_error_row(const lode_pqcopy *p, int *row_group)
+{
+    if (row_group) *row_group = p->err_rg;
+    return p->err_row;
+}
+const char *lode_pqcopy_error_column(const lode_pqcopy *p) { return p->err_column; }
 
 void lode_pqcopy_read_stats(const lode_pqcopy *p, int64_t *ahead, int64_t *direct, int *peak_groups)
 {
@@ -1317,13 +1330,15 @@ static void on_finish(lode_copy_in *ci, const lode_pg_outcome *o, void *ud)
         p->rows = o->rows;
     } else if (!p->failed) {
         p->retryable = o->retryable;
+        if (o->sqlstate) snprintf(p->sqlstate, sizeof p->sqlstate, "%s", o->sqlstate);
+        p->copy_line = o->line;
+        if (o->column) p->err_column = strdup(o->column);
         if (o->line > 0 && p->nsegs) {
             size_t file;
-            int rg;
-            int64_t row;
-            locate(p, o->line - 1, &file, &rg, &row);
-            fail(p, "load_failed", p->files[file], "%s: row group %d, row %lld: %s", p->files[file], rg,
-                 (long long)row, o->message ? o->message : "COPY failed");
+            locate(p, o->line - 1, &file, &p->err_rg, &p->err_row);
+            fail(p, "load_failed", p->files[file], "%s: row group %d, row %lld%s%s: %s", p->files[file], p->err_rg,
+                 (long long)p->err_row, o->column ? ", column " : "", o->column ? o->column : "",
+                 o->message ? o->message : "COPY failed");
         } else {
             fail(p, "load_failed", NULL, "%s", o->message ? o->message : "COPY failed");
         }
@@ -1419,6 +1434,7 @@ void lode_pqcopy_free(lode_pqcopy *p)
     free(p->tmpdir);
     free(p->segs);
     free(p->err_file);
+    free(p->err_column);
     pool_free(p);
     lode_load_progress_unref(p->progress);
     lode_pqr_buf_free(&p->raw);

@@ -23,6 +23,7 @@
 #define DEFAULT_CHUNK ((size_t)4 << 20)
 #define DEFAULT_DEPTH 4
 #define SLICE ((size_t)128 << 10)   /* decoder input per step: bounds one render into the COPY buffer */
+#define MAX_ROWSEGS ((size_t)1 << 16) /* runs of rows remembered for the server's errors (2 MiB) */
 
 typedef struct {
     struct lode_textcopy *t;
@@ -34,6 +35,13 @@ typedef struct {
     int done;
     size_t pos;                /* bytes fed to the decoder */
 } chunk;
+
+/* COPY tuples first..first+n-1 were lines line, line+step, ... of one file:
+ * a run, so a file of one-line rows is one entry. */
+typedef struct {
+    int64_t first, line, step, n;
+    size_t file;
+} rowseg;
 
 struct lode_textcopy {
     lode_copy_in *ci;          /* NULL after on_finish */
@@ -64,9 +72,76 @@ struct lode_textcopy {
     lode_load_errors *acct;
     lode_textcopy_cb done;
     void *ud;
+    /* which source row each COPY tuple was: the last MAX_ROWSEGS runs (a
+     * ring from seg0), and each begun file's first tuple (0: not begun) */
+    int64_t tuples;
+    size_t cur_file;
+    int64_t *file_first;
+    rowseg *segs;
+    size_t seg0, nsegs, capsegs;
+    int64_t err_line, err_row;
+    char *err_column;
 };
 
 static void pump(lode_textcopy *t);
+
+/* ---- which source row a tuple was ------------------------------------------------------------ */
+
+static void row_sent(void *ud, int64_t line)
+{
+    lode_textcopy *t = ud;
+    int64_t tuple = ++t->tuples;
+    if (t->nsegs) {
+        rowseg *s = &t->segs[(t->seg0 + t->nsegs - 1) % t->capsegs];
+        if (s->file == t->cur_file && s->first + s->n == tuple) {
+            if (s->n == 1 && line >= s->line) {   /* step 0: JSON objects sharing a line */
+                s->step = line - s->line;
+                s->n = 2;
+                return;
+            }
+            if (line == s->line + s->n * s->step) {
+                s->n++;
+                return;
+            }
+        }
+    }
+    if (t->nsegs == t->capsegs && t->capsegs < MAX_ROWSEGS) {   /* grows before it wraps: seg0 is 0 */
+        size_t n = t->capsegs ? t->capsegs * 2 : 16;
+        rowseg *g = realloc(t->segs, n * sizeof *g);
+        if (!g) return;   /* this run is not known: its tuples map to their file only */
+        t->segs = g;
+        t->capsegs = n;
+    }
+    if (t->nsegs == t->capsegs) {    /* full: the oldest run goes */
+        t->seg0 = (t->seg0 + 1) % t->capsegs;
+        t->nsegs--;
+    }
+    t->segs[(t->seg0 + t->nsegs) % t->capsegs] = (rowseg){ tuple, line, 1, 1, t->cur_file };
+    t->nsegs++;
+}
+
+/* The file of COPY tuple `tuple` (1-based), its line there (0: not kept)
+ * and its row among the file's rows sent; -1 when no file sent it. */
+static int locate_tuple(const lode_textcopy *t, int64_t tuple, size_t *file, int64_t *line, int64_t *row)
+{
+    if (tuple < 1 || tuple > t->tuples) return -1;
+    int found = 0;
+    for (size_t f = 0; f < t->n_files && t->file_first[f]; f++) {
+        if (t->file_first[f] > tuple) break;
+        *file = f;
+        found = 1;
+    }
+    if (!found) return -1;
+    *row = tuple - t->file_first[*file] + 1;
+    *line = 0;
+    for (size_t i = t->nsegs; i-- > 0;) {
+        const rowseg *s = &t->segs[(t->seg0 + i) % t->capsegs];
+        if (s->first > tuple) continue;
+        if (tuple < s->first + s->n) *line = s->line + (tuple - s->first) * s->step;
+        break;
+    }
+    return 0;
+}
 
 /* ---- the shared bad-row account ------------------------------------------------------------- */
 
@@ -175,6 +250,9 @@ int lode_textcopy_retryable(const lode_textcopy *t) { return t->retryable; }
 const lode_s3_error *lode_textcopy_s3_error(const lode_textcopy *t) { return t->have_s3err ? &t->s3err : NULL; }
 const char *lode_textcopy_sqlstate(const lode_textcopy *t) { return t->sqlstate[0] ? t->sqlstate : NULL; }
 int64_t lode_textcopy_server_line(const lode_textcopy *t) { return t->server_line; }
+int64_t lode_textcopy_error_line(const lode_textcopy *t) { return t->err_line; }
+int64_t lode_textcopy_error_row(const lode_textcopy *t) { return t->err_row; }
+const char *lode_textcopy_error_column(const lode_textcopy *t) { return t->err_column; }
 int64_t lode_textcopy_bytes(const lode_textcopy *t) { return t->bytes; }
 size_t lode_textcopy_nfiles(const lode_textcopy *t) { return t->n_files; }
 int64_t lode_textcopy_file_rows(const lode_textcopy *t, size_t i) { return i < t->n_files ? t->file_rows[i] : 0; }
@@ -361,6 +439,8 @@ static void pump_once(lode_textcopy *t)
                 return;
             }
             t->in_file = 1;
+            t->cur_file = c->file;
+            t->file_first[c->file] = t->tuples + 1;
         }
         const char *data = c->call ? lode_s3_call_result(c->call)->data : NULL;
         while (c->pos < c->len) {
@@ -424,7 +504,16 @@ static void on_finish(lode_copy_in *ci, const lode_pg_outcome *o, void *ud)
         t->retryable = o->retryable;
         if (o->sqlstate) snprintf(t->sqlstate, sizeof t->sqlstate, "%s", o->sqlstate);
         t->server_line = o->line;
-        fail(t, "server", NULL, "%s", o->message ? o->message : "COPY failed");
+        const char *msg = o->message ? o->message : "COPY failed";
+        size_t f;
+        if (o->column) t->err_column = strdup(o->column);
+        if (locate_tuple(t, o->line, &f, &t->err_line, &t->err_row) != 0) {
+            fail(t, "server", NULL, "%s", msg);
+        } else {   /* the decoder's errors' shape: "<file>, line N, column c: <why>" */
+            fail(t, "server", t->files[f], "%s, %s %lld%s%s: %s", t->files[f],
+                 t->err_line ? "line" : "row (line not kept)", (long long)(t->err_line ? t->err_line : t->err_row),
+                 o->column ? ", column " : "", o->column ? o->column : "", msg);
+        }
     }
     pump(t);
 }
@@ -442,6 +531,7 @@ lode_textcopy *lode_textcopy_start(lode_pg_conn *c, const char *sql, lode_decode
         goto oom;
     }
     t->dec = dec;
+    lode_decoder_on_row(dec, row_sent, t);
     t->done = done;
     t->ud = ud;
     t->n_files = o->n_files;
@@ -464,8 +554,10 @@ lode_textcopy *lode_textcopy_start(lode_pg_conn *c, const char *sql, lode_decode
     t->sizes = calloc(nf, sizeof *t->sizes);
     t->file_rows = calloc(nf, sizeof *t->file_rows);
     t->file_bad = calloc(nf, sizeof *t->file_bad);
+    t->file_first = calloc(nf, sizeof *t->file_first);
     t->ring = calloc(t->depth, sizeof *t->ring);
-    if (!t->files || !t->etags || !t->buckets || !t->keys || !t->sizes || !t->file_rows || !t->file_bad || !t->ring)
+    if (!t->files || !t->etags || !t->buckets || !t->keys || !t->sizes || !t->file_rows || !t->file_bad || !t->ring
+        || !t->file_first)
         goto oom;
     for (size_t i = 0; i < o->n_files; i++) {
         if (!(t->files[i] = strdup(o->files[i]))) goto oom;
@@ -529,6 +621,9 @@ void lode_textcopy_free(lode_textcopy *t)
     free(t->sizes);
     free(t->file_rows);
     free(t->file_bad);
+    free(t->file_first);
+    free(t->segs);
+    free(t->err_column);
     free(t->err_file);
     lode_decoder_free(t->dec);
     lode_load_progress_unref(t->progress);

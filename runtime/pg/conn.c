@@ -823,6 +823,22 @@ static int64_t context_line(const char *ctx)
     return strtoll(p + 7, NULL, 10);
 }
 
+/* The CONTEXT's column ("COPY t, line 3, column b: ..."; a binary COPY's
+ * ends after the name), kept in buf after the message when it fits. */
+static void context_column(lode_pg_outcome *o, const char *ctx, char *buf, size_t bufsize)
+{
+    const char *p = ctx ? strstr(ctx, ", line ") : NULL;
+    p = p ? strstr(p, ", column ") : NULL;
+    if (!p) return;
+    p += 9;
+    size_t n = strcspn(p, ":\n");
+    size_t used = strlen(buf) + 1;
+    if (n == 0 || used + n + 1 > bufsize) return;
+    memcpy(buf + used, p, n);
+    buf[used + n] = '\0';
+    o->column = buf + used;
+}
+
 void pg_outcome_from(lode_pg_outcome *o, const PGresult *res, lode_pg_conn *c,
                      char *buf, size_t bufsize)
 {
@@ -853,6 +869,8 @@ void pg_outcome_from(lode_pg_outcome *o, const PGresult *res, lode_pg_conn *c,
         }
         o->message = buf;
         o->retryable = pg_sqlstate_retryable(o->sqlstate);
+        o->column = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
+        if (!o->column) context_column(o, context, buf, bufsize);
         return;
     }
     const char *err = c && c->error ? c->error : (c && c->pg ? PQerrorMessage(c->pg) : NULL);

@@ -223,6 +223,44 @@ local function find_moto()
   fail("moto not found: run `make deps` (it runs pip install 'moto[server]') or set LODE_MOTO_SERVER", "no_moto")
 end
 
+local function alive(pid)
+  if not proc.kill(pid, 0) then
+    return false
+  end
+  local f = io.open("/proc/" .. pid .. "/stat", "r")
+  local stat = f and f:read("a") or ""
+  if f then
+    f:close()
+  end
+  return not stat:match("^%d+ %b() Z")   -- a zombie has exited
+end
+
+-- Readiness: wait until the server at url answers (curl with `flags`) or
+-- its process exits. No fixed budget, so a loaded machine only waits
+-- longer; the 10-minute guard is only against a server that neither
+-- listens nor exits.
+local READY_GUARD_MS = 600000
+local function wait_ready(pid, url, flags, what, log)
+  local guard = core.now() + READY_GUARD_MS
+  while true do
+    local argv = { "curl", "-s", "-o", "/dev/null", "--max-time", "60" }
+    for _, a in ipairs(flags) do
+      argv[#argv + 1] = a
+    end
+    argv[#argv + 1] = url
+    if proc.run(argv).status == 0 then
+      return
+    end
+    if not alive(pid) then
+      fail(what .. " exited before it answered; see " .. log)
+    end
+    if core.now() > guard then
+      fail(what .. " neither answered nor exited in 10 minutes; see " .. log)
+    end
+    core.sleep(100)   -- no readiness event from another process: poll it (and its exit)
+  end
+end
+
 -- moto_server on a free loopback port. With auth = N, moto checks IAM
 -- (SigV4 signatures and policies) after its first N requests
 -- (INITIAL_NO_AUTH_ACTION_COUNT), which a test spends creating a user and key.
@@ -248,11 +286,7 @@ local function start_moto(dir, env, order, opts)
   pf:close()
   -- readiness: moto's own API answers without counting as an AWS request
   local url = ("http://127.0.0.1:%d"):format(port)
-  local r = proc.run({ "curl", "-s", "-f", "-o", "/dev/null", "--retry", "60", "--retry-connrefused",
-                       "--retry-delay", "0", "--retry-max-time", "30", url .. "/moto-api/" })
-  if r.status ~= 0 then
-    fail("moto_server did not start; see " .. dir .. "/moto.log")
-  end
+  wait_ready(pid, url .. "/moto-api/", { "-f" }, "moto_server", dir .. "/moto.log")
   set("AWS_ENDPOINT_URL", url)
   set("LODE_DEV_MOTO_PID", tostring(pid))
 end
@@ -285,12 +319,7 @@ local function start_s3(dir, env, order, opts)
     local pf = assert(io.open(dir .. "/s3rver.pid", "w"))
     pf:write(pid, "\n")
     pf:close()
-    -- readiness: curl retries the connection itself until the server listens
-    local r = proc.run({ "curl", "-s", "-o", "/dev/null", "--retry", "40", "--retry-connrefused",
-                         "--retry-delay", "0", "--retry-max-time", "30", ("http://127.0.0.1:%d/"):format(port) })
-    if r.status ~= 0 then
-      fail("s3rver did not start; see " .. dir .. "/s3rver.log")
-    end
+    wait_ready(pid, ("http://127.0.0.1:%d/"):format(port), {}, "s3rver", dir .. "/s3rver.log")
     set(s3_endpoint, ("http://127.0.0.1:%d"):format(port))
     set("LODE_DEV_S3RVER_PID", tostring(pid))
   end
@@ -350,18 +379,6 @@ end
 --- dev.env{dir=} -> env, order of a running stack, or nil
 function M.env(opts)
   return read_env(abspath((opts or {}).dir or ".lode/dev"))
-end
-
-local function alive(pid)
-  if not proc.kill(pid, 0) then
-    return false
-  end
-  local f = io.open("/proc/" .. pid .. "/stat", "r")
-  local stat = f and f:read("a") or ""
-  if f then
-    f:close()
-  end
-  return not stat:match("^%d+ %b() Z")   -- a zombie has exited
 end
 
 --- Stop a process: SIGTERM, wait up to 5 s for it to exit, then SIGKILL and

@@ -250,7 +250,7 @@ function M.run_files(files, opts)
         end
         do
           local ttb
-          local timeout = test.opts.timeout or opts.timeout or 60000
+          local timeout = math.max(test.opts.timeout or opts.timeout or 60000, opts.min_timeout or 0)
           local lode = require "lode"
           local started = core.now()
           local tok, terr = xpcall(function()

@@ -112,6 +112,13 @@ int main(void)
     same_for_all_chunks(&rq, "\"a|b\"|c\n", "1:[a|b]|c;", "text REMOVEQUOTES");
     same_for_all_chunks(&rq, "'Black'|\"White\"|Blue'|'a\"b'\n", "1:[Black]|[White]|Blue'|[a\"b];",
                         "text REMOVEQUOTES: single or double quotes, the one that opened closes");
+    /* AWS, "Data conversion parameters", REMOVEQUOTES: ' ' 'Black' ' ' loads
+     * as ' 'Black' ' (the surrounding quotes go, every character inside
+     * stays) and ' ' as a blank: a quote closes the field only before the
+     * delimiter or the end of the line */
+    same_for_all_chunks(&rq, "' ' 'Black' ' '|' '|'it''s'\n\"a\"b\"|x\n",
+                        "1:[ ' 'Black' ' ]|[ ]|[it''s];2:[a\"b]|x;",
+                        "text REMOVEQUOTES: AWS's ' ' 'Black' ' ' keeps the quotes inside");
     same_for_all_chunks(&text, "\"a|b\"|c\n", "1:\"a|b\"|c;", "text: quotes are data without REMOVEQUOTES");
 
     /* OpenCSVSerde: CSV where it reads the same; where opencsv reads its own

@@ -119,4 +119,10 @@ const char *lode_decoder_column_name(const lode_decoder *d, size_t i);   /* 0-ba
 
 void lode_decoder_get_stats(const lode_decoder *d, lode_decoder_stats *s);
 
+/* fn(ud, line) for each row that goes out, in output order, with the line
+ * of the current file it began on (NULL: none): which source row a COPY
+ * tuple was, for the server's errors. */
+typedef void (*lode_decoder_row_fn)(void *ud, int64_t line);
+void lode_decoder_on_row(lode_decoder *d, lode_decoder_row_fn fn, void *ud);
+
 #endif

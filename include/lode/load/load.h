@@ -313,6 +313,13 @@ const char *lode_pqcopy_error_code(const lode_pqcopy *p);
 /* The file at fault, or NULL. */
 const char *lode_pqcopy_error_file(const lode_pqcopy *p);
 int lode_pqcopy_retryable(const lode_pqcopy *p);
+/* When the server failed the COPY ("load_failed"): its SQLSTATE (or NULL),
+ * the COPY input line it blamed (0: none), that row of the file at fault
+ * (1-based; 0: unknown) and its row group, and the column it named (or NULL). */
+const char *lode_pqcopy_sqlstate(const lode_pqcopy *p);
+int64_t lode_pqcopy_copy_line(const lode_pqcopy *p);
+int64_t lode_pqcopy_error_row(const lode_pqcopy *p, int *row_group);
+const char *lode_pqcopy_error_column(const lode_pqcopy *p);
 /* Rows the server loaded, and rows read from file i. */
 int64_t lode_pqcopy_rows(const lode_pqcopy *p);
 int64_t lode_pqcopy_file_rows(const lode_pqcopy *p, size_t i);

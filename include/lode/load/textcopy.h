@@ -90,6 +90,13 @@ const lode_s3_error *lode_textcopy_s3_error(const lode_textcopy *t);
 /* The server's verdict when it failed the COPY: SQLSTATE (or NULL) and the input line it blamed. */
 const char *lode_textcopy_sqlstate(const lode_textcopy *t);
 int64_t lode_textcopy_server_line(const lode_textcopy *t);
+/* The source row of that input line (the COPY's tuple): its file is
+ * lode_textcopy_error_file; its line in the file (0 when no longer known:
+ * then its row among the rows the file sent), and the column the server
+ * named (or NULL). */
+int64_t lode_textcopy_error_line(const lode_textcopy *t);
+int64_t lode_textcopy_error_row(const lode_textcopy *t);
+const char *lode_textcopy_error_column(const lode_textcopy *t);
 /* Rows the decoder produced and bad rows it skipped (whole load), bytes read. */
 int64_t lode_textcopy_rows(const lode_textcopy *t);
 int64_t lode_textcopy_bad(const lode_textcopy *t);

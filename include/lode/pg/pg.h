@@ -68,6 +68,8 @@ typedef struct {
     const char *message;      /* primary message (+ detail, + context), or NULL */
     const char *sqlstate;     /* five characters, or NULL for a client-side failure */
     int64_t line;             /* COPY input line the server blamed, or 0 */
+    const char *column;       /* the column it blamed (its error field, or the CONTEXT's
+                                 "column x"), or NULL */
     int retryable;            /* the connection was lost, the query was cancelled... */
 } lode_pg_outcome;
 

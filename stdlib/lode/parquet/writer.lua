@@ -222,16 +222,18 @@ local function next_part_size(st)
 end
 
 -- Streaming to S3: send the output in parts while it is written (every
--- part but the last must be >= 5 MiB); the rest waits.
+-- part but the last must be >= 5 MiB); the rest waits. At close, output
+-- of one part or less with no upload begun is one PUT; more goes in parts
+-- (a PUT per part-sized piece would leave only the last piece).
 local function ship_parts(self, final)
   local s3 = require "lode.s3"
   local st = self.stream
   while self.pq:pending() >= next_part_size(st) or (final and self.pq:pending() > 0) do
-    local data = self.pq:take(final and nil or next_part_size(st))
+    local data = self.pq:take(next_part_size(st))
     self.bytes = self.bytes + #data
     if core.dry_run() then
       -- `lode plan`: nothing is sent (s3.put logs what would be)
-    elseif final and not st.upload_id then
+    elseif final and not st.upload_id and self.pq:pending() == 0 then
       st.etag = s3.put(self.target, data, { content_type = "application/vnd.apache.parquet" }).etag
     else
       if not st.upload_id then

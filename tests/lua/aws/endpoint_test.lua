@@ -10,6 +10,9 @@ local json = require "lode.json"
 local root = os.getenv("LODE_ROOT") or "."
 local lode_bin = os.getenv("LODE_BIN") or (root .. "/build/lode")
 local dir = t.tmpdir()
+-- every wait below is for a process's exit (botocore, lode): the per-test
+-- timeout only guards against a hang, so a loaded machine is only slower
+local HANG = { timeout = 1800000 }
 
 -- Run argv with exactly this environment (plus PATH and HOME).
 local function run_clean(argv, env)
@@ -104,12 +107,12 @@ local cases = {
 }
 
 for _, c in ipairs(cases) do
-  t.test(c[1] .. " (as botocore)", function()
+  t.test(c[1] .. " (as botocore)", HANG, function()
     t.eq(lode_endpoints(c[2], c[3]), botocore_endpoints(c[2], c[3]))
   end)
 end
 
-t.test("AWS_REGION wins over AWS_DEFAULT_REGION (aws CLI v2); IAM signs for the partition's region", function()
+t.test("AWS_REGION wins over AWS_DEFAULT_REGION (aws CLI v2); IAM signs for the partition's region", HANG, function()
   local path = dir .. "/regions.lua"
   local f = assert(io.open(path, "w"))
   f:write([==[
@@ -122,12 +125,12 @@ t.test("AWS_REGION wins over AWS_DEFAULT_REGION (aws CLI v2); IAM signs for the 
   t.eq(r, { glue = "eu-central-1", iam = "us-east-1", opt = "https://glue.sa-east-1.amazonaws.com" })
 end)
 
-t.test("a profile naming a missing services section is refused, as botocore does", function()
+t.test("a profile naming a missing services section is refused, as botocore does", HANG, function()
   local r = lode_endpoints({ "glue" }, { AWS_CONFIG_FILE = config("[default]\nregion = us-west-2\nservices = nope\n") })
   t.eq(r.glue, "error:config")
 end)
 
-t.test("unknown and REST services are refused with a structured error", function()
+t.test("unknown and REST services are refused with a structured error", HANG, function()
   local aws = require "lode.aws"
   local e = t.raises(function() aws.client("lambda") end)
   t.eq(e.code, "config")
@@ -139,7 +142,7 @@ t.test("unknown and REST services are refused with a structured error", function
   e = t.raises(function() aws.client("glue", { regoin = "eu-west-1" }) end, "unknown option")
 end)
 
-t.test("no credentials: a structured error naming the profile, before any request", function()
+t.test("no credentials: a structured error naming the profile, before any request", HANG, function()
   local path = dir .. "/nocreds.lua"
   local f = assert(io.open(path, "w"))
   f:write([==[

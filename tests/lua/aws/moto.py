@@ -12,7 +12,8 @@ port = s.getsockname()[1]
 s.close()
 child = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-deadline = time.time() + 30
+# waits for moto to answer or exit; the 10 minutes only guard against a hang
+deadline = time.time() + 600
 while True:
     try:
         urllib.request.urlopen("http://127.0.0.1:%d/moto-api/" % port, timeout=1).read()

@@ -8,7 +8,7 @@ local M = dofile((os.getenv("LODE_ROOT") or ".") .. "/tests/lua/aws/moto.lua")
 
 local m = M.start_with_auth()
 
-t.test("STS GetCallerIdentity is signed with the bootstrapped key (Query protocol)", function()
+t.test("STS GetCallerIdentity is signed with the bootstrapped key (Query protocol)", M.HANG, function()
   local r = M.run_json(m, [==[
     local aws, json = require "lode.aws", require "lode.json"
     local id = aws.client("sts"):call("GetCallerIdentity")
@@ -19,7 +19,7 @@ t.test("STS GetCallerIdentity is signed with the bootstrapped key (Query protoco
   t.ok(#r.rid > 0, "a request id")
 end)
 
-t.test("Glue CreateDatabase, GetDatabase, GetTables paginated (JSON 1.1) agree with botocore", function()
+t.test("Glue CreateDatabase, GetDatabase, GetTables paginated (JSON 1.1) agree with botocore", M.HANG, function()
   local r = M.run_json(m, [==[
     local aws, json = require "lode.aws", require "lode.json"
     local glue = aws.client("glue")
@@ -67,7 +67,7 @@ print(json.dumps({"db": db["Name"], "description": db["Description"], "names": n
   t.eq(r.pages, 3)
 end)
 
-t.test("IAM (Query, global endpoint) creates what botocore lists, and lists what botocore created", function()
+t.test("IAM (Query, global endpoint) creates what botocore lists, and lists what botocore created", M.HANG, function()
   M.botocore(m, [==[
 client("iam").create_user(UserName="from-botocore", Path="/x/")
 print("{}")
@@ -118,7 +118,7 @@ local S3_SCRIPT = [==[
   print(json.encode(out))
 ]==]
 
-t.test("every S3 call lode makes (flat keys) is accepted: put, get, ranged get, head, multipart, copy, batch delete, list", { timeout = 120000 }, function()
+t.test("every S3 call lode makes (flat keys) is accepted: put, get, ranged get, head, multipart, copy, batch delete, list", M.HANG, function()
   local r = M.run_json(m, S3_SCRIPT)
   t.eq(r.get, "hello moto")
   t.eq(r.range, "moto")
@@ -138,7 +138,7 @@ print(json.dumps({"keys": [o["Key"] + "=" + str(o["Size"]) for o in objs], "big"
   t.eq(oracle.line, ("%08d"):format(7000) .. ("x"):rep(1015) .. "\n")
 end)
 
-t.test("a wrong secret fails with SignatureDoesNotMatch, as a structured error, for Query, JSON and S3", function()
+t.test("a wrong secret fails with SignatureDoesNotMatch, as a structured error, for Query, JSON and S3", M.HANG, function()
   local status, out, err = M.run(m, [==[
     local aws, s3, json = require "lode.aws", require "lode.s3", require "lode.json"
     local res = {}
@@ -164,7 +164,7 @@ t.test("a wrong secret fails with SignatureDoesNotMatch, as a structured error, 
   t.eq(r[3].status, 403)
 end)
 
-t.test("an unknown access key fails with InvalidClientTokenId; the secret never reaches the output", function()
+t.test("an unknown access key fails with InvalidClientTokenId; the secret never reaches the output", M.HANG, function()
   local status, out, err = M.run(m, [==[
     local aws = require "lode.aws"
     aws.client("sts"):call("GetCallerIdentity")
@@ -204,7 +204,7 @@ local function role_files(secret)
            AWS_EC2_METADATA_DISABLED = "true" }
 end
 
-t.test("lode.aws signs with the chain: a role profile (AssumeRole signed by the chain) is the caller, as botocore says", function()
+t.test("lode.aws signs with the chain: a role profile (AssumeRole signed by the chain) is the caller, as botocore says", M.HANG, function()
   local env = role_files(m.secret)
   local r = M.run_json(m, [==[
     local aws, json = require "lode.aws", require "lode.json"
@@ -231,7 +231,7 @@ print(json.dumps({"arn": sts.get_caller_identity()["Arn"], "provider": c.method}
   t.ne(r.key, m.key)
 end)
 
-t.test("the chain's own AssumeRole with a wrong source secret fails with SignatureDoesNotMatch", function()
+t.test("the chain's own AssumeRole with a wrong source secret fails with SignatureDoesNotMatch", M.HANG, function()
   local status, out, err = M.run(m, [==[
     local aws, json = require "lode.aws", require "lode.json"
     local ok, e = pcall(function() return aws.client("sts"):call("GetCallerIdentity") end)
@@ -293,7 +293,7 @@ local CALLS_SCRIPT = [==[
   print(json.encode({ calls = calls, failures = failures, provider = aws.credentials().provider }))
 ]==]
 
-t.test("lode.aws refreshes credential_process keys inside the advisory window in the background, one fetch at a time", { timeout = 60000 }, function()
+t.test("lode.aws refreshes credential_process keys inside the advisory window in the background, one fetch at a time", M.HANG, function()
   -- 30-minute keys with a 60-minute advisory and a 1-minute mandatory window:
   -- every key is due for a refresh on arrival but still usable, however slow
   -- the process is, so each call may start a refresh and none waits for one
@@ -306,7 +306,7 @@ t.test("lode.aws refreshes credential_process keys inside the advisory window in
   t.ok(fetched() >= 4 and fetched() <= r.calls + 1, ("fetches: %d for %d calls"):format(fetched(), r.calls))
 end)
 
-t.test("lode.aws fetches credential_process keys inside the mandatory window before each call, once", { timeout = 60000 }, function()
+t.test("lode.aws fetches credential_process keys inside the mandatory window before each call, once", M.HANG, function()
   -- 30-second keys with a 1-minute mandatory window: every key must be
   -- replaced before its next use, however fast or slow the machine
   local env, fetched = process_profile(30)
@@ -323,7 +323,7 @@ end)
 -- (GetClusterCredentials, signed with the chain's keys and verified by
 -- moto); the local PostgreSQL trusts every user on loopback, so the test
 -- creates the role moto names and checks lode connects as it.
-t.test("redshift://...?iam=true connects as the fetched user; each new pool connection fetches; the password never shows", { timeout = 120000 }, function()
+t.test("redshift://...?iam=true connects as the fetched user; each new pool connection fetches; the password never shows", M.HANG, function()
   local pgurl = t.env("LODE_TEST_PG_URL")
   local cl = M.botocore(m, [==[
 rs = client("redshift")
@@ -377,7 +377,7 @@ print(json.dumps({"user": c["DbUser"]}))
 end)
 
 -- tests run in the order registered: this one last
-t.test("moto stops with lode dev down", function()
+t.test("moto stops with lode dev down", M.HANG, function()
   local pid = M.stop(m)
   -- gone, or a zombie waiting for this process to reap it
   local f = io.open("/proc/" .. pid .. "/stat", "r")

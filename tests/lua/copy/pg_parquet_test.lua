@@ -195,7 +195,8 @@ t.test("values convert to the target's types; a value the column cannot hold nam
   e = t.raises(function()
     copy.into(wh, { table = "copy_pq_short", from = B .. "conv/", format = "parquet" })
   end, "value too long")
-  t.contains(tostring(e), "conv/a.parquet: row group 0, row 101:")
+  t.contains(tostring(e), "conv/a.parquet: row group 0, row 101, column s:")
+  t.eq({ e.sqlstate, e.row, e.row_group, e.column }, { "22001", 101, 0, "s" })
 end)
 
 t.test("Redshift's rules: column counts must match, a type the column cannot take fails, no MAXERROR", function()

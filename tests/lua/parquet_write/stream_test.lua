@@ -118,6 +118,42 @@ t.test("a small file is one PUT at close", function()
   t.eq(json.decode(out).ETag, res.etag)
 end)
 
+-- One row group larger than a part, all of it still held at close (nothing
+-- went out while the rows were written): the object must be every byte of
+-- the file, in parts. (It was two PUTs of the same key: the first part's
+-- bytes, then the rest over them; the bench's 16 MiB run kept 37,600 bytes.)
+t.test("a file still held whole at close and larger than a part goes up whole (aws CLI, DuckDB)", { timeout = 600000 },
+  function()
+  local n = 60000 -- about 6.7 MB in one row group, more than one 5 MiB part
+  local w = parquet.writer(B .. "close/rows.parquet", { columns = { { name = "id", type = "bigint" },
+    { name = "note", type = "varchar(100)" } }, compression = "none", row_group_rows = 1000000, part_size = 5 * MiB })
+  for i = 1, n do
+    w:write({ id = i, note = ("%08d"):format(i) .. ("n"):rep(92) })
+  end
+  local res = w:close()
+  t.eq(res.rows, n)
+  t.ok(res.bytes > 5 * MiB, "larger than a part: " .. res.bytes)
+  local st, out = aws({ "aws", "s3api", "head-object", "--bucket", bucket, "--key", "close/rows.parquet" })
+  t.eq(st, 0)
+  local head = json.decode(out)
+  t.eq(head.ContentLength, res.bytes)
+  t.eq(head.ETag, res.etag)
+  t.eq(res.parts, 2, "a 5 MiB part and the rest")
+  if not H.have_node() then
+    t.skip("node with @duckdb/node-api is not installed in tests/")
+    return
+  end
+  local dir = t.tmpdir()
+  local file = dir .. "/rows.parquet"
+  t.eq(aws({ "aws", "s3", "cp", "--quiet", B .. "close/rows.parquet", file }), 0)
+  local q = proc.run({ "node", root .. "/tests/tools/duckdb.js", ([[SELECT count(*)::VARCHAR AS n,
+    sum(id)::VARCHAR AS s,
+    count(*) FILTER (WHERE note = lpad(id::VARCHAR, 8, '0') || repeat('n', 92))::VARCHAR AS good
+    FROM read_parquet('%s')]]):format(file) })
+  t.eq(q.status, 0, q.stdout .. q.stderr)
+  t.eq(json.decode(q.stdout)[1], { n = tostring(n), s = tostring(n * (n + 1) // 2), good = tostring(n) })
+end)
+
 t.test("a part that keeps failing: the write raises, the upload is aborted, no object is left", { timeout = 120000 },
   function()
   local dir = t.tmpdir()
