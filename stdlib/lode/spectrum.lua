@@ -217,6 +217,8 @@ function M.table(wh, opts)
       -- refused now, not at the table's first query
       fail("unsupported", ("%s: format %s is not emulated on PostgreSQL: lode's local Spectrum scans Parquet, "
         .. "text, CSV and JSON"):format(def.qname, serde and ("'" .. serde .. "'") or def.format:upper()))
+    else
+      textfmt.scan_options(def)   -- Parquet: a data handling action it cannot take is refused now
     end
     def.env_file = emulate._pg_setup(wh)
     -- a DATA CATALOG schema's table is Glue's first, as on Redshift
@@ -592,7 +594,7 @@ function M.set_table_properties(wh, name, props)
     merged[k] = tostring(v)
   end
   def.properties = merged
-  if textfmt.TEXT[def.format] then
+  if textfmt.TEXT[def.format] or def.format == "parquet" then
     textfmt.scan_options(def) -- refused now, before anything changes
   end
   def.env_file = emulate._pg_setup(wh)

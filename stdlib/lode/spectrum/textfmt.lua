@@ -33,17 +33,22 @@ local function one_char(qname, what, v)
 end
 
 -- Spectrum's data-handling properties (CREATE EXTERNAL TABLE, TABLE
--- PROPERTIES): DISABLED (the default) and FAIL end the query at a bad value,
--- naming file, line and column; DROP_ROW leaves the row out; REPLACE puts
+-- PROPERTIES): FAIL (and DISABLED, whose reading AWS does not give) ends the
+-- query at a bad value, naming file, line and column; DROP_ROW leaves the row
+-- out; SET_TO_NULL makes the bad value NULL and keeps the row ("Replaces
+-- invalid UTF-8 values with null", "Replaces data that exceeds the column
+-- width with null"; for a column count mismatch "Fill missing values with
+-- NULL and ignore the additional values in each row"); REPLACE puts
 -- replacement_char for an invalid character; TRUNCATE cuts a string to its
 -- column's width. 'data_cleansing_enabled'='false' turns them all off ("data
--- handling is off for the table"). SET_TO_NULL is refused at CREATE (the
--- COPY decoder drops or keeps a row whole), never silently different.
+-- handling is off for the table"): a bad value then fails the query.
 local HANDLING = {
-  column_count_mismatch_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop" },
-  invalid_char_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop", REPLACE = "replace" },
-  numeric_overflow_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop" },
-  surplus_char_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop", TRUNCATE = "truncate" },
+  column_count_mismatch_handling = { DISABLED = "fail", FAIL = "fail", SET_TO_NULL = "null", DROP_ROW = "drop" },
+  invalid_char_handling = { DISABLED = "fail", FAIL = "fail", SET_TO_NULL = "null", DROP_ROW = "drop",
+    REPLACE = "replace" },
+  numeric_overflow_handling = { DISABLED = "fail", FAIL = "fail", SET_TO_NULL = "null", DROP_ROW = "drop" },
+  surplus_char_handling = { DISABLED = "fail", FAIL = "fail", SET_TO_NULL = "null", DROP_ROW = "drop",
+    TRUNCATE = "truncate" },
 }
 
 -- The decoder's error codes (lode/load/load.h LODE_ERR_*) each property governs.
@@ -63,10 +68,40 @@ local KNOWN_PROPS = {
   classification = true,
 }
 
+-- A Parquet table's data handling: its values go from the file to the
+-- server as they are, so a value its column cannot hold (a string longer than
+-- its VARCHAR, a DECIMAL that overflows, invalid UTF-8) fails the query. An
+-- action that would change or drop such a value is refused at CREATE, never
+-- silently not taken; column_count_mismatch_handling is for text files only
+-- (AWS: "only available for an uncompressed text file format").
+local PARQUET_HANDLED = { invalid_char_handling = true, numeric_overflow_handling = true,
+  surplus_char_handling = true }
+
+local function check_parquet_handling(def)
+  local props = lower_keys(def.properties)
+  local names = {}
+  for k in pairs(PARQUET_HANDLED) do
+    names[#names + 1] = k
+  end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    local v = props[k]
+    if v and v:upper() ~= "FAIL" and v:upper() ~= "DISABLED" then
+      fail("unsupported", ("%s: %s '%s' is not emulated locally by lode for Parquet tables: lode's Parquet scan "
+        .. "hands each value to PostgreSQL as the file has it, so a value its column cannot hold fails the query "
+        .. "(FAIL, DISABLED); text tables take every action"):format(def.qname or "external table", k, v),
+        { feature = k .. " " .. v:upper() })
+    end
+  end
+end
+
 --- scan_options(def) -> the options `lode spectrum scan` gives the decoder
 --- for a text table (nil for Parquet); refuses what it cannot read exactly.
 function M.scan_options(def)
   if not M.TEXT[def.format] then
+    if def.format == "parquet" then
+      check_parquet_handling(def)
+    end
     return nil
   end
   local q = def.qname or "external table"
@@ -136,6 +171,7 @@ function M.scan_options(def)
   o.compression = z
   o.bad = "fail"
   o.drop = {}
+  o.null_codes = {}
   local cleansing = (props.data_cleansing_enabled or "true"):lower()
   if cleansing ~= "true" and cleansing ~= "false" then
     fail("invalid", ("%s: data_cleansing_enabled must be 'true' or 'false' (got '%s')"):format(q, props.data_cleansing_enabled))
@@ -158,10 +194,11 @@ function M.scan_options(def)
       if cleansing == "false" then
         a = "fail"    -- data handling is off for the table
       end
-      if a == "drop" then
-        -- only the rows this property governs are left out; any other bad value still fails
+      if a == "drop" or a == "null" then
+        -- only the values this property governs are left out or NULL; any other bad value still fails
+        local list = a == "drop" and o.drop or o.null_codes
         for _, code in ipairs(HANDLED_CODES[k]) do
-          o.drop[#o.drop + 1] = code
+          list[#list + 1] = code
         end
       elseif a == "replace" then
         o.acceptinvchars = props.replacement_char or "?"
@@ -175,6 +212,7 @@ function M.scan_options(def)
     o.drop[#o.drop + 1] = MALFORMED_JSON
   end
   table.sort(o.drop)
+  table.sort(o.null_codes)
   o.malformed = nil
   for i, c in ipairs(def.columns or {}) do
     o.types[i] = c.type
