@@ -33,9 +33,10 @@ local function one_char(qname, what, v)
 end
 
 -- Spectrum's data-handling properties (CREATE EXTERNAL TABLE, TABLE
--- PROPERTIES): FAIL (and DISABLED, whose reading AWS does not give) ends the
--- query at a bad value, naming file, line and column; DROP_ROW leaves the row
--- out; SET_TO_NULL makes the bad value NULL and keeps the row ("Replaces
+-- PROPERTIES; without one: DEFAULT_HANDLING): FAIL (and DISABLED, whose
+-- reading AWS does not give) ends the query at a bad value, naming file, line
+-- and column; DROP_ROW leaves the row out; SET_TO_NULL makes the bad value
+-- NULL and keeps the row ("Replaces
 -- invalid UTF-8 values with null", "Replaces data that exceeds the column
 -- width with null"; for a column count mismatch "Fill missing values with
 -- NULL and ignore the additional values in each row"); REPLACE puts
@@ -50,6 +51,19 @@ local HANDLING = {
   surplus_char_handling = { DISABLED = "fail", FAIL = "fail", SET_TO_NULL = "null", DROP_ROW = "drop",
     TRUNCATE = "truncate" },
 }
+
+-- What a table without the property reads. AWS's CREATE EXTERNAL TABLE
+-- page: its soccer_league example (no data handling property) prints NULL
+-- for the name holding an invalid character ("Because club Barcelona has an
+-- invalid character in the string, a NULL is displayed for the name") and
+-- names cut to their VARCHAR, as its data types paragraph says ("When you
+-- query an external table, results are truncated to fit the defined column
+-- size without returning an error"; its surplus_char_handling paragraph's
+-- "sets the value to null" is the one sentence against). Nothing says what a
+-- number too big for its column or a column count mismatch read without
+-- their property: the query fails.
+local DEFAULT_HANDLING = { column_count_mismatch_handling = "fail", invalid_char_handling = "null",
+  numeric_overflow_handling = "fail", surplus_char_handling = "truncate" }
 
 -- The decoder's error codes (lode/load/load.h LODE_ERR_*) each property governs.
 local HANDLED_CODES = {
@@ -178,8 +192,9 @@ function M.scan_options(def)
   end
   for k, actions in pairs(HANDLING) do
     local v = props[k]
+    local a = DEFAULT_HANDLING[k]
     if v then
-      local a = actions[v:upper()]
+      a = actions[v:upper()]
       if not a then
         fail("unsupported", ("%s: %s '%s' is not emulated locally by lode (%s are)"):format(q, k, v,
           (function()
@@ -191,21 +206,21 @@ function M.scan_options(def)
             return table.concat(names, ", ")
           end)()), { feature = k .. " " .. v:upper() })
       end
-      if cleansing == "false" then
-        a = "fail"    -- data handling is off for the table
+    end
+    if cleansing == "false" then
+      a = "fail"    -- data handling is off for the table
+    end
+    if a == "drop" or a == "null" then
+      -- only the values this property governs are left out or NULL; any other bad value still fails
+      local list = a == "drop" and o.drop or o.null_codes
+      for _, code in ipairs(HANDLED_CODES[k]) do
+        list[#list + 1] = code
       end
-      if a == "drop" or a == "null" then
-        -- only the values this property governs are left out or NULL; any other bad value still fails
-        local list = a == "drop" and o.drop or o.null_codes
-        for _, code in ipairs(HANDLED_CODES[k]) do
-          list[#list + 1] = code
-        end
-      elseif a == "replace" then
-        o.acceptinvchars = props.replacement_char or "?"
-        one_char(q, "replacement_char", o.acceptinvchars)
-      elseif a == "truncate" then
-        o.truncatecolumns = true
-      end
+    elseif a == "replace" then
+      o.acceptinvchars = props.replacement_char or "?"
+      one_char(q, "replacement_char", o.acceptinvchars)
+    elseif a == "truncate" then
+      o.truncatecolumns = true
     end
   end
   if def.format == "json" and o.malformed == "drop" then
