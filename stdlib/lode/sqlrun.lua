@@ -79,6 +79,7 @@ M.REFUSED = {
   { "SELECT TOP n in an operand of UNION / INTERSECT / EXCEPT / MINUS, or with LIMIT; LISTAGG / PERCENTILE_CONT / PERCENTILE_DISC … WITHIN GROUP … OVER; IGNORE NULLS outside FIRST_VALUE / LAST_VALUE / NTH_VALUE / LAG / LEAD", "TOP is LIMIT, which Redshift refuses in an input to a set operation: SELECT TOP n * FROM (… UNION …)" },
   { "CREATE EXTERNAL TABLE … AS with ROW FORMAT SERDE, LINES TERMINATED BY or an outer LIMIT", "not supported by Redshift's CREATE EXTERNAL TABLE AS either (its usage notes)" },
   { "\"$spectrum_oid\"; SELECT * with JOIN … USING / NATURAL JOIN in a statement naming \"$path\" or \"$size\"", "not emulated: list the columns" },
+  { "CREATE EXTERNAL TABLE … LINES TERMINATED BY other than '\\n' (AWS's examples' '\\n\\l' too)", "AWS's reference takes one ASCII character there and documents no '\\l' escape: leave the clause out (lines end at '\\n')" },
   { "Spectrum data handling other than FAIL / DISABLED (SET_TO_NULL, DROP_ROW, REPLACE, TRUNCATE) on a Parquet external table", "refused at CREATE and ALTER: the Parquet scan hands values over as the file has them (text, CSV and JSON tables take every action)" },
   { "Redshift functions not in lode_redshift (HLL, JSON_SERIALIZE, PG_LAST_COPY_COUNT, …)", "lode: Redshift function X is not emulated on PostgreSQL (line N)" },
 }
