@@ -347,7 +347,16 @@ local function run_postgres(s, st, run_opts)
     -- "$path" / "$size": the external tables read from their pseudocolumns' siblings
     text = at(st, file, require("lode.spectrum.pseudo").rewrite, s, text, st.line)
   end
-  return at(st, file, s.query_raw, s, text)
+  local r = at(st, file, s.query_raw, s, text)
+  if kind == "sql" and st.sql:lower():find("schema", 1, true) then
+    local tok = require "lode.sqltok"
+    local toks = tok.tokenize(st.sql)
+    if tok.is_word(toks[1], "drop") and tok.is_word(toks[2], "schema") then
+      -- DROP SCHEMA … CASCADE took external tables with it: their "$path" siblings go too
+      at(st, file, s.transaction, s, require("lode.spectrum.pseudo").drop_orphans)
+    end
+  end
+  return r
 end
 
 local function parse(text, file)
