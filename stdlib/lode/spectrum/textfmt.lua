@@ -230,6 +230,13 @@ function M.scan_options(def)
   table.sort(o.null_codes)
   o.malformed = nil
   for i, c in ipairs(def.columns or {}) do
+    local ty = tostring(c.type):lower()
+    if ty:find("^%s*varbyte") or ty:find("^%s*varbinary") or ty:find("^%s*binary%s+varying") then
+      -- the decoder would pass the text through whole: neither Spectrum's reading of a VARBYTE from
+      -- text nor its width (surplus_bytes_handling: by default "sets the value to null") is emulated
+      fail("unsupported", ("%s: column \"%s\" is %s: VARBYTE columns of text tables are not emulated locally "
+        .. "by lode (Parquet tables read them)"):format(q, c.name, c.type), { feature = "VARBYTE in a text table" })
+    end
     o.types[i] = c.type
   end
   return o

@@ -265,3 +265,18 @@ table properties ('surplus_char_handling'='FAIL', 'column_count_mismatch_handlin
   end)
   t.contains(tostring(err.message), "surplus_char_handling 'TRUNCATE' is not emulated locally by lode for Parquet")
 end)
+
+t.test("surplus_bytes_handling: a text table's VARBYTE column (whose width lode cannot apply) is refused at CREATE",
+    { timeout = 180000 }, function()
+  local E = setup()
+  sqlrun.run(E.wh, [[
+create external schema if not exists schema_spectrum_uddh from data catalog database 'spectrum_db_uddh'
+iam_role 'arn:aws:iam::123456789012:role/role-name' create external database if not exists;]], { file = "s.sql" })
+  local err = t.raises(function()
+    sqlrun.run(E.wh, [[create external table schema_spectrum_uddh.vb (id int, b varbyte(4))
+row format delimited fields terminated by '|' location 's3://spectrum-uddh/vb/'
+table properties ('surplus_bytes_handling'='SET_TO_NULL');]], { file = "vb.sql" })
+  end)
+  t.contains(tostring(err.message), 'column "b" is varbyte(4): VARBYTE columns of text tables are not emulated')
+  t.eq(E.wh:query("SELECT to_regclass('schema_spectrum_uddh.vb') IS NULL AS gone")[1].gone, true)
+end)
