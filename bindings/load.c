@@ -6,7 +6,8 @@
  *   local load = require "lode.load"
  *   local dec = load.decoder{ format = "csv", columns = {{name=, type=, length=, precision=, scale=}, ...},
  *                             delimiter=, quote=, ignoreheader=, null_as=, compression = "gzip"|"auto"|...,
- *                             encoding = "UTF8"|"UTF16"|..., widths = {3, 25, ...} (FIXEDWIDTH), ... }
+ *                             encoding = "UTF8"|"UTF16"|..., widths = {3, 25, ...} (FIXEDWIDTH),
+ *                             null_codes = {1220, ...} (Spectrum's SET_TO_NULL), ... }
  *   dec:begin_file("s3://b/k.csv")
  *   w:write(dec:feed(chunk))          -- rows completed by this chunk
  *   w:write(dec:end_file())           -- the last row; then dec:file_rows()
@@ -307,6 +308,21 @@ static int l_decoder(lua_State *L)
     }
     o.columns = cols;
     o.ncols = n;
+    if (lua_getfield(L, 1, "null_codes") == LUA_TTABLE) {
+        /* Spectrum's SET_TO_NULL: the LODE_ERR_* codes whose bad field is NULL */
+        size_t nc = (size_t)luaL_len(L, -1);
+        int *codes = lua_newuserdatauv(L, (nc ? nc : 1) * sizeof *codes, 0);
+        anchor(L, keep);
+        for (size_t i = 0; i < nc; i++) {
+            lua_rawgeti(L, -1, (lua_Integer)i + 1);
+            if (!lua_isinteger(L, -1)) return luaL_error(L, "load.decoder: null_codes[%d] must be an integer", (int)i + 1);
+            codes[i] = (int)lua_tointeger(L, -1);
+            lua_pop(L, 1);
+        }
+        o.null_codes = codes;
+        o.n_null_codes = nc;
+    }
+    lua_pop(L, 1);
     o.binary = opt_bool(L, 1, "binary");
     for (size_t i = 0; o.binary && i < n; i++)
         if (!lode_conv_binary_type(cols[i].col.type))

@@ -3,7 +3,7 @@
  * PostgreSQL text COPY rows, bad rows kept aside.
  * Owns: copies of the option strings, the per-file parser and unzip state
  * (released by end_file, begin_file or free), the output and transcoding
- * buffers, the FIXEDWIDTH widths, the kept
+ * buffers, the FIXEDWIDTH widths, the SET_TO_NULL codes, the kept
  * bad rows (released by clear_bad or free). No I/O, no Lua. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +26,8 @@ struct lode_decoder {
     int ignorecase, dots_in_keys;
     char **jsonpaths;
     size_t njsonpaths;
+    int *null_codes;          /* SET_TO_NULL: the LODE_ERR_* codes whose field becomes NULL */
+    size_t n_null_codes;
     /* per file */
     lode_csv *parser;
     lode_jsonload *jparser;
@@ -149,6 +151,7 @@ void lode_decoder_free(lode_decoder *d)
     free(d->colnames);
     for (size_t i = 0; i < d->njsonpaths; i++) free(d->jsonpaths[i]);
     free(d->jsonpaths);
+    free(d->null_codes);
     free(d->cols);
     free(d->null_as);
     free(d->dateformat);
@@ -200,6 +203,11 @@ lode_decoder *lode_decoder_new(const lode_decoder_opts *o)
             d->njsonpaths = i + 1;
         }
     }
+    if (o->n_null_codes) {
+        if (!(d->null_codes = malloc(o->n_null_codes * sizeof *d->null_codes))) goto nomem;
+        memcpy(d->null_codes, o->null_codes, o->n_null_codes * sizeof *d->null_codes);
+        d->n_null_codes = o->n_null_codes;
+    }
     d->cols = calloc(o->ncols ? o->ncols : 1, sizeof *d->cols);
     d->colnames = calloc(o->ncols ? o->ncols : 1, sizeof *d->colnames);
     if (!d->cols || !d->colnames) goto nomem;
@@ -241,6 +249,14 @@ static void record_bad(lode_decoder *d, const lode_csv_record *r, int column, in
     b->reason = dup_n(reason, strlen(reason));
 }
 
+/* Whether a bad value of this kind is NULL instead (Spectrum's SET_TO_NULL). */
+static int sets_null(const lode_decoder *d, int code)
+{
+    for (size_t i = 0; i < d->n_null_codes; i++)
+        if (d->null_codes[i] == code) return 1;
+    return 0;
+}
+
 /* One field into the output in the decoder's format; 0, -1 a bad value
  * (e filled), 1 a fatal one (d->fatal set: the load stops). */
 static int put_field(lode_decoder *d, const lode_csv_record *r, size_t i, const char *p, size_t n, int quoted,
@@ -262,6 +278,16 @@ static int put_field(lode_decoder *d, const lode_csv_record *r, size_t i, const 
 oom:
     snprintf(d->fatal, sizeof d->fatal, "out of memory");
     return 1;
+}
+
+/* put_field, with a bad value the table's SET_TO_NULL governs written as
+ * NULL (the row is kept, the other columns untouched). */
+static int put_field_or_null(lode_decoder *d, const lode_csv_record *r, size_t i, const char *p, size_t n,
+                             int quoted, int is_null, lode_conv_error *e)
+{
+    int rc = put_field(d, r, i, p, n, quoted, is_null, e);
+    if (rc < 0 && e->code != 0 && sets_null(d, e->code)) rc = put_field(d, r, i, "", 0, 0, 1, e);
+    return rc;
 }
 
 /* A binary tuple's field count. */
@@ -287,6 +313,8 @@ static int on_record(void *ud, const lode_csv_record *r)
     if (!d->copts.csv && !d->widths && nfields == d->ncols + 1 && d->ncols > 0 &&
         r->fields[d->ncols].len == 0 && !r->fields[d->ncols].quoted)
         nfields = d->ncols;
+    if (nfields > d->ncols && sets_null(d, LODE_ERR_EXTRA_COLUMNS))
+        nfields = d->ncols;   /* SET_TO_NULL: the surplus fields are ignored */
     if (nfields > d->ncols) {
         char m[120];
         snprintf(m, sizeof m, "Extra column(s) found: %zu fields for %zu columns", r->nfields, d->ncols);
@@ -294,7 +322,7 @@ static int on_record(void *ud, const lode_csv_record *r)
                    r->fields[d->ncols].data, r->fields[d->ncols].len);
         return 0;
     }
-    if (nfields < d->ncols && !d->fillrecord) {
+    if (nfields < d->ncols && !d->fillrecord && !sets_null(d, LODE_ERR_DELIMITER)) {
         char m[120];
         snprintf(m, sizeof m, "Delimiter not found: %zu fields for %zu columns (FILLRECORD allows this)",
                  nfields, d->ncols);
@@ -305,7 +333,7 @@ static int on_record(void *ud, const lode_csv_record *r)
     for (size_t i = 0; i < d->ncols; i++) {
         lode_conv_error e;
         int rc;
-        if (i < r->nfields) {
+        if (i < nfields) {
             const lode_field *f = &r->fields[i];
             const char *p = f->data;
             size_t n = f->len;
@@ -314,16 +342,17 @@ static int on_record(void *ud, const lode_csv_record *r)
                 while (n > 0 && p[0] == ' ') p++, n--;
                 while (n > 0 && p[n - 1] == ' ') n--;
             }
-            rc = put_field(d, r, i, p, n, f->quoted, 0, &e);
+            rc = put_field_or_null(d, r, i, p, n, f->quoted, 0, &e);
         } else {
-            /* FILLRECORD: missing character columns are empty strings, others NULL */
-            int text = d->cols[i].type == LODE_LT_TEXT;
-            rc = put_field(d, r, i, "", 0, 0, !text, &e);
+            /* FILLRECORD: missing character columns are empty strings, others NULL;
+             * SET_TO_NULL of a column count mismatch: all NULL */
+            int empty = d->fillrecord && d->cols[i].type == LODE_LT_TEXT;
+            rc = put_field(d, r, i, "", 0, 0, !empty, &e);
         }
         if (rc != 0) {
             d->out->len = mark;
             if (rc > 0) return 1;
-            const lode_field *f = i < r->nfields ? &r->fields[i] : NULL;
+            const lode_field *f = i < nfields ? &r->fields[i] : NULL;
             record_bad(d, r, (int)i + 1, e.code, e.reason, f ? f->data : NULL, f ? f->len : 0);
             return 0;
         }
@@ -345,7 +374,7 @@ static int on_json_record(void *ud, const lode_json_record *r)
     for (size_t i = 0; i < d->ncols; i++) {
         lode_conv_error e;
         const lode_field *f = &r->fields[i];
-        int rc = put_field(d, &cr, i, f->data, f->len, 1, r->isnull[i], &e);
+        int rc = put_field_or_null(d, &cr, i, f->data, f->len, 1, r->isnull[i], &e);
         if (rc != 0) {
             d->out->len = mark;
             if (rc > 0) return 1;

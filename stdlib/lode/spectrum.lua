@@ -217,6 +217,8 @@ function M.table(wh, opts)
       -- refused now, not at the table's first query
       fail("unsupported", ("%s: format %s is not emulated on PostgreSQL: lode's local Spectrum scans Parquet, "
         .. "text, CSV and JSON"):format(def.qname, serde and ("'" .. serde .. "'") or def.format:upper()))
+    else
+      textfmt.scan_options(def)   -- Parquet: a data handling action it cannot take is refused now
     end
     def.env_file = emulate._pg_setup(wh)
     -- a DATA CATALOG schema's table is Glue's first, as on Redshift
@@ -229,6 +231,15 @@ function M.table(wh, opts)
     end
     if def.replace then
       wh:exec("DELETE FROM lode.spectrum_partitions WHERE schema_name = $1 AND table_name = $2", def.schema, def.table)
+      wh:transaction(function(tx)
+        -- an unpartitioned table is a foreign table, which the DROP TABLE of the statements below would refuse
+        local kind = tx:query("SELECT c.relkind AS k FROM pg_catalog.pg_class c "
+          .. "WHERE c.oid = pg_catalog.to_regclass($1)", def.qname)[1]
+        if kind and kind.k == "f" then
+          tx:exec("DROP FOREIGN TABLE " .. def.qname .. " CASCADE")
+        end
+        require("lode.spectrum.pseudo").drop_sibling(tx, def.schema, def.table)
+      end)
     end
     stmts = emulate._pg_table_sql(def)
     wh:exec("CREATE SCHEMA IF NOT EXISTS " .. sql.ident(def.schema))
@@ -592,7 +603,7 @@ function M.set_table_properties(wh, name, props)
     merged[k] = tostring(v)
   end
   def.properties = merged
-  if textfmt.TEXT[def.format] then
+  if textfmt.TEXT[def.format] or def.format == "parquet" then
     textfmt.scan_options(def) -- refused now, before anything changes
   end
   def.env_file = emulate._pg_setup(wh)
@@ -625,6 +636,7 @@ local function local_drop(wh, schema, tbl)
     end
     tx:exec("DELETE FROM lode.spectrum_partitions WHERE schema_name = $1 AND table_name = $2", schema, tbl)
     tx:exec("DELETE FROM lode.spectrum_tables WHERE schema_name = $1 AND table_name = $2", schema, tbl)
+    require("lode.spectrum.pseudo").drop_sibling(tx, schema, tbl)   -- "$path" / "$size"'s relation
   end)
 end
 

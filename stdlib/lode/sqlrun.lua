@@ -79,7 +79,8 @@ M.REFUSED = {
   { "SELECT TOP n in an operand of UNION / INTERSECT / EXCEPT / MINUS, or with LIMIT; LISTAGG / PERCENTILE_CONT / PERCENTILE_DISC … WITHIN GROUP … OVER; IGNORE NULLS outside FIRST_VALUE / LAST_VALUE / NTH_VALUE / LAG / LEAD", "TOP is LIMIT, which Redshift refuses in an input to a set operation: SELECT TOP n * FROM (… UNION …)" },
   { "CREATE EXTERNAL TABLE … AS with ROW FORMAT SERDE, LINES TERMINATED BY or an outer LIMIT", "not supported by Redshift's CREATE EXTERNAL TABLE AS either (its usage notes)" },
   { "\"$spectrum_oid\"; SELECT * with JOIN … USING / NATURAL JOIN in a statement naming \"$path\" or \"$size\"", "not emulated: list the columns" },
-  { "Spectrum data handling SET_TO_NULL (numeric_overflow_handling, invalid_char_handling, surplus_char_handling, column_count_mismatch_handling)", "refused at CREATE: FAIL, DROP_ROW, REPLACE, TRUNCATE are emulated" },
+  { "CREATE EXTERNAL TABLE … LINES TERMINATED BY other than '\\n' (AWS's examples' '\\n\\l' too)", "AWS's reference takes one ASCII character there and documents no '\\l' escape: leave the clause out (lines end at '\\n')" },
+  { "Spectrum data handling other than FAIL / DISABLED (SET_TO_NULL, DROP_ROW, REPLACE, TRUNCATE) on a Parquet external table", "refused at CREATE and ALTER: the Parquet scan hands values over as the file has them (text, CSV and JSON tables take every action)" },
   { "Redshift functions not in lode_redshift (HLL, JSON_SERIALIZE, PG_LAST_COPY_COUNT, …)", "lode: Redshift function X is not emulated on PostgreSQL (line N)" },
 }
 
@@ -346,7 +347,16 @@ local function run_postgres(s, st, run_opts)
     -- "$path" / "$size": the external tables read from their pseudocolumns' siblings
     text = at(st, file, require("lode.spectrum.pseudo").rewrite, s, text, st.line)
   end
-  return at(st, file, s.query_raw, s, text)
+  local r = at(st, file, s.query_raw, s, text)
+  if kind == "sql" and st.sql:lower():find("schema", 1, true) then
+    local tok = require "lode.sqltok"
+    local toks = tok.tokenize(st.sql)
+    if tok.is_word(toks[1], "drop") and tok.is_word(toks[2], "schema") then
+      -- DROP SCHEMA … CASCADE took external tables with it: their "$path" siblings go too
+      at(st, file, s.transaction, s, require("lode.spectrum.pseudo").drop_orphans)
+    end
+  end
+  return r
 end
 
 local function parse(text, file)

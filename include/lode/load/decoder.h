@@ -52,6 +52,11 @@ typedef struct {
     size_t njsonpaths;
     int binary;                /* rows as binary COPY tuples (every column's type must pass
                                   lode_conv_binary_type); the caller sends the header and trailer */
+    const int *null_codes;     /* Spectrum's SET_TO_NULL data handling (never COPY's): a field whose
+                                  conversion fails with one of these LODE_ERR_* codes is NULL and its
+                                  row is kept; LODE_ERR_EXTRA_COLUMNS: fields past the last column are
+                                  ignored; LODE_ERR_DELIMITER: missing trailing fields are NULL (copied) */
+    size_t n_null_codes;
 } lode_decoder_opts;
 
 /* One row kept aside. */

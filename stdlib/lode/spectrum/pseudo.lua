@@ -9,7 +9,9 @@
 -- same pruning), whose leaves run `lode spectrum scan --pseudo`. It is built
 -- from the emulation's registry when first needed and rebuilt when the
 -- table's definition or partitions changed (a checksum of its statements is
--- its comment). In the statement, each such table is replaced by its
+-- its comment), and dropped with the table (DROP TABLE, a replacing CREATE,
+-- a Glue refresh dropping it; after DROP SCHEMA … CASCADE or any drop lode
+-- did not see, before the next statement naming a pseudocolumn). In the statement, each such table is replaced by its
 -- sibling under the table's name, and a SELECT * over it is written out as
 -- the table's own columns. SET spectrum_enable_pseudo_columns TO false turns
 -- it off for the session, as on Redshift (the columns are then unknown).
@@ -61,6 +63,59 @@ local function relname(schema, tbl)
   return base .. "_" .. fnv1a(schema .. "\0" .. tbl):sub(1, 12)
 end
 
+-- Drop one relation of the sibling schema (a foreign table, or the
+-- partitioned table its partitions go with).
+local function drop_relation(tx, qname, kind)
+  tx:query_raw((kind == "f" and "DROP FOREIGN TABLE IF EXISTS " or "DROP TABLE IF EXISTS ") .. qname .. " CASCADE")
+end
+
+--- drop_sibling(tx, schema, table): the table's sibling dropped, if it has
+--- one (in tx, a transaction: it goes with the table's own drop).
+function M.drop_sibling(tx, schema, tbl)
+  if core.dry_run() then
+    return
+  end
+  local qname = sql.qualified(M.SCHEMA, relname(schema, tbl))
+  local have = tx:query_raw("SELECT c.relkind AS k FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)",
+    qname)[1]
+  if have then
+    drop_relation(tx, qname, have.k)
+  end
+end
+
+--- drop_orphans(tx) -> how many siblings were dropped: those whose table is
+--- gone or no longer an external table (DROP SCHEMA … CASCADE, a drop run
+--- straight on the server).
+function M.drop_orphans(tx)
+  if core.dry_run() or not tx:query_raw("SELECT pg_catalog.to_regnamespace($1) IS NOT NULL AS e", M.SCHEMA)[1].e then
+    return 0
+  end
+  local keep = {}
+  if tx:query_raw("SELECT pg_catalog.to_regclass('lode.spectrum_tables') IS NOT NULL AS e")[1].e then
+    for _, r in ipairs(tx:query_raw("SELECT t.schema_name AS s, t.table_name AS t FROM lode.spectrum_tables t "
+        .. "JOIN pg_catalog.pg_namespace n ON n.nspname = t.schema_name "
+        .. "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = t.table_name")) do
+      keep[relname(r.s, r.t)] = true
+    end
+  end
+  local orphans = {}
+  for _, r in ipairs(tx:query_raw("SELECT c.relname AS r, c.relkind AS k FROM pg_catalog.pg_class c "
+      .. "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 "
+      .. "AND c.relkind IN ('r', 'p', 'f') AND NOT c.relispartition", M.SCHEMA)) do
+    if not keep[r.r] then
+      orphans[#orphans + 1] = r
+    end
+  end
+  if #orphans > 0 then
+    -- one builder or cleaner at a time (ensure takes the same lock)
+    tx:query_raw("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('lode.spectrum.pseudo'))")
+    for _, r in ipairs(orphans) do
+      drop_relation(tx, sql.qualified(M.SCHEMA, r.r), r.k)
+    end
+  end
+  return #orphans
+end
+
 --- ensure(s, schema, table) -> the sibling relation's qualified name, built
 --- or rebuilt when the registry says the table changed.
 function M.ensure(s, schema, tbl)
@@ -98,14 +153,16 @@ function M.ensure(s, schema, tbl)
     if have and have.v == version then
       return
     end
-    tx:exec("CREATE SCHEMA IF NOT EXISTS " .. sql.ident(M.SCHEMA))
+    -- lode's own PostgreSQL statements, sent as written (read as Redshift SQL,
+    -- the '\\N' in a text table's scan options would lose its backslash)
+    tx:query_raw("CREATE SCHEMA IF NOT EXISTS " .. sql.ident(M.SCHEMA))
     if have then
-      tx:exec((have.k == "f" and "DROP FOREIGN TABLE " or "DROP TABLE ") .. pdef.qname .. " CASCADE")
+      drop_relation(tx, pdef.qname, have.k)
     end
     for _, st in ipairs(stmts) do
-      tx:exec(st)
+      tx:query_raw(st)
     end
-    tx:exec(("COMMENT ON %s %s IS %s"):format(#def.partitions == 0 and "FOREIGN TABLE" or "TABLE", pdef.qname,
+    tx:query_raw(("COMMENT ON %s %s IS %s"):format(#def.partitions == 0 and "FOREIGN TABLE" or "TABLE", pdef.qname,
       sql.literal(version)))
   end)
   return pdef.qname
@@ -232,6 +289,8 @@ function M.rewrite(s, text, line)
   if not s:query("SELECT pg_catalog.to_regclass('lode.spectrum_tables') IS NOT NULL AS e")[1].e then
     return text
   end
+  -- siblings of tables dropped without lode seeing it (DROP SCHEMA … CASCADE) go first
+  s:transaction(M.drop_orphans)
   local depth, group = nesting(toks)
   local items = from_items(toks, group)
   local edits = {}

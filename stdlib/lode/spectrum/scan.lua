@@ -61,7 +61,7 @@ local function scan_text(url, columns, suffix_of, o)
     format = o.format, columns = cols, delimiter = o.delimiter, quote = o.quote, escape = o.escape,
     null_as = o.null_as, ignoreheader = o.ignoreheader, compression = o.compression, ignorecase = o.ignorecase,
     dots_in_keys = o.dots_in_keys, opencsv = o.opencsv, jsonpaths = o.jsonpaths, acceptinvchars = o.acceptinvchars,
-    truncatecolumns = o.truncatecolumns,
+    truncatecolumns = o.truncatecolumns, null_codes = o.null_codes,
   }
   local out = io.stdout
   local suffix = ""

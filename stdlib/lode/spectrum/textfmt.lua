@@ -33,18 +33,37 @@ local function one_char(qname, what, v)
 end
 
 -- Spectrum's data-handling properties (CREATE EXTERNAL TABLE, TABLE
--- PROPERTIES): DISABLED (the default) and FAIL end the query at a bad value,
--- naming file, line and column; DROP_ROW leaves the row out; REPLACE puts
+-- PROPERTIES; without one: DEFAULT_HANDLING): FAIL (and DISABLED, whose
+-- reading AWS does not give) ends the query at a bad value, naming file, line
+-- and column; DROP_ROW leaves the row out; SET_TO_NULL makes the bad value
+-- NULL and keeps the row ("Replaces
+-- invalid UTF-8 values with null", "Replaces data that exceeds the column
+-- width with null"; for a column count mismatch "Fill missing values with
+-- NULL and ignore the additional values in each row"); REPLACE puts
 -- replacement_char for an invalid character; TRUNCATE cuts a string to its
 -- column's width. 'data_cleansing_enabled'='false' turns them all off ("data
--- handling is off for the table"). SET_TO_NULL is refused at CREATE (the
--- COPY decoder drops or keeps a row whole), never silently different.
+-- handling is off for the table"): a bad value then fails the query.
 local HANDLING = {
-  column_count_mismatch_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop" },
-  invalid_char_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop", REPLACE = "replace" },
-  numeric_overflow_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop" },
-  surplus_char_handling = { DISABLED = "fail", FAIL = "fail", DROP_ROW = "drop", TRUNCATE = "truncate" },
+  column_count_mismatch_handling = { DISABLED = "fail", FAIL = "fail", SET_TO_NULL = "null", DROP_ROW = "drop" },
+  invalid_char_handling = { DISABLED = "fail", FAIL = "fail", SET_TO_NULL = "null", DROP_ROW = "drop",
+    REPLACE = "replace" },
+  numeric_overflow_handling = { DISABLED = "fail", FAIL = "fail", SET_TO_NULL = "null", DROP_ROW = "drop" },
+  surplus_char_handling = { DISABLED = "fail", FAIL = "fail", SET_TO_NULL = "null", DROP_ROW = "drop",
+    TRUNCATE = "truncate" },
 }
+
+-- What a table without the property reads. AWS's CREATE EXTERNAL TABLE
+-- page: its soccer_league example (no data handling property) prints NULL
+-- for the name holding an invalid character ("Because club Barcelona has an
+-- invalid character in the string, a NULL is displayed for the name") and
+-- names cut to their VARCHAR, as its data types paragraph says ("When you
+-- query an external table, results are truncated to fit the defined column
+-- size without returning an error"; its surplus_char_handling paragraph's
+-- "sets the value to null" is the one sentence against). Nothing says what a
+-- number too big for its column or a column count mismatch read without
+-- their property: the query fails.
+local DEFAULT_HANDLING = { column_count_mismatch_handling = "fail", invalid_char_handling = "null",
+  numeric_overflow_handling = "fail", surplus_char_handling = "truncate" }
 
 -- The decoder's error codes (lode/load/load.h LODE_ERR_*) each property governs.
 local HANDLED_CODES = {
@@ -63,10 +82,40 @@ local KNOWN_PROPS = {
   classification = true,
 }
 
+-- A Parquet table's data handling: its values go from the file to the
+-- server as they are, so a value its column cannot hold (a string longer than
+-- its VARCHAR, a DECIMAL that overflows, invalid UTF-8) fails the query. An
+-- action that would change or drop such a value is refused at CREATE, never
+-- silently not taken; column_count_mismatch_handling is for text files only
+-- (AWS: "only available for an uncompressed text file format").
+local PARQUET_HANDLED = { invalid_char_handling = true, numeric_overflow_handling = true,
+  surplus_char_handling = true }
+
+local function check_parquet_handling(def)
+  local props = lower_keys(def.properties)
+  local names = {}
+  for k in pairs(PARQUET_HANDLED) do
+    names[#names + 1] = k
+  end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    local v = props[k]
+    if v and v:upper() ~= "FAIL" and v:upper() ~= "DISABLED" then
+      fail("unsupported", ("%s: %s '%s' is not emulated locally by lode for Parquet tables: lode's Parquet scan "
+        .. "hands each value to PostgreSQL as the file has it, so a value its column cannot hold fails the query "
+        .. "(FAIL, DISABLED); text tables take every action"):format(def.qname or "external table", k, v),
+        { feature = k .. " " .. v:upper() })
+    end
+  end
+end
+
 --- scan_options(def) -> the options `lode spectrum scan` gives the decoder
 --- for a text table (nil for Parquet); refuses what it cannot read exactly.
 function M.scan_options(def)
   if not M.TEXT[def.format] then
+    if def.format == "parquet" then
+      check_parquet_handling(def)
+    end
     return nil
   end
   local q = def.qname or "external table"
@@ -136,14 +185,16 @@ function M.scan_options(def)
   o.compression = z
   o.bad = "fail"
   o.drop = {}
+  o.null_codes = {}
   local cleansing = (props.data_cleansing_enabled or "true"):lower()
   if cleansing ~= "true" and cleansing ~= "false" then
     fail("invalid", ("%s: data_cleansing_enabled must be 'true' or 'false' (got '%s')"):format(q, props.data_cleansing_enabled))
   end
   for k, actions in pairs(HANDLING) do
     local v = props[k]
+    local a = DEFAULT_HANDLING[k]
     if v then
-      local a = actions[v:upper()]
+      a = actions[v:upper()]
       if not a then
         fail("unsupported", ("%s: %s '%s' is not emulated locally by lode (%s are)"):format(q, k, v,
           (function()
@@ -155,28 +206,37 @@ function M.scan_options(def)
             return table.concat(names, ", ")
           end)()), { feature = k .. " " .. v:upper() })
       end
-      if cleansing == "false" then
-        a = "fail"    -- data handling is off for the table
+    end
+    if cleansing == "false" then
+      a = "fail"    -- data handling is off for the table
+    end
+    if a == "drop" or a == "null" then
+      -- only the values this property governs are left out or NULL; any other bad value still fails
+      local list = a == "drop" and o.drop or o.null_codes
+      for _, code in ipairs(HANDLED_CODES[k]) do
+        list[#list + 1] = code
       end
-      if a == "drop" then
-        -- only the rows this property governs are left out; any other bad value still fails
-        for _, code in ipairs(HANDLED_CODES[k]) do
-          o.drop[#o.drop + 1] = code
-        end
-      elseif a == "replace" then
-        o.acceptinvchars = props.replacement_char or "?"
-        one_char(q, "replacement_char", o.acceptinvchars)
-      elseif a == "truncate" then
-        o.truncatecolumns = true
-      end
+    elseif a == "replace" then
+      o.acceptinvchars = props.replacement_char or "?"
+      one_char(q, "replacement_char", o.acceptinvchars)
+    elseif a == "truncate" then
+      o.truncatecolumns = true
     end
   end
   if def.format == "json" and o.malformed == "drop" then
     o.drop[#o.drop + 1] = MALFORMED_JSON
   end
   table.sort(o.drop)
+  table.sort(o.null_codes)
   o.malformed = nil
   for i, c in ipairs(def.columns or {}) do
+    local ty = tostring(c.type):lower()
+    if ty:find("^%s*varbyte") or ty:find("^%s*varbinary") or ty:find("^%s*binary%s+varying") then
+      -- the decoder would pass the text through whole: neither Spectrum's reading of a VARBYTE from
+      -- text nor its width (surplus_bytes_handling: by default "sets the value to null") is emulated
+      fail("unsupported", ("%s: column \"%s\" is %s: VARBYTE columns of text tables are not emulated locally "
+        .. "by lode (Parquet tables read them)"):format(q, c.name, c.type), { feature = "VARBYTE in a text table" })
+    end
     o.types[i] = c.type
   end
   return o

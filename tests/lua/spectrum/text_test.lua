@@ -295,7 +295,8 @@ location 's3://spectrum-text/bad/ints/'
 table properties ('numeric_overflow_handling'='DROP_ROW');
 create external table spectrum.bad_utf8 (id int, v varchar(10))
 row format delimited fields terminated by '|'
-location 's3://spectrum-text/bad/utf8/';
+location 's3://spectrum-text/bad/utf8/'
+table properties ('invalid_char_handling'='FAIL');
 create external table spectrum.bad_utf8_replace (id int, v varchar(10))
 row format delimited fields terminated by '|'
 location 's3://spectrum-text/bad/utf8/'
