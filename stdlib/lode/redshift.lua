@@ -909,6 +909,7 @@ local function rewrite_dialect(st, toks)
     st.rewritten = q
   end
   st.dialect = uses or nil
+  st.catalog_views = info and info.catalog_views or nil
   if info and info.primary_key and #info.primary_key > 0 then
     -- create [local] [temp] table [if not exists] name
     local k = 2

@@ -89,6 +89,13 @@ for name in ([[
   NOT_EMULATED[name] = true
 end
 
+-- Redshift's catalog views of external tables, served from lode_redshift
+-- (lode.spectrum.catalog creates them over its registry), never from a
+-- user's schema public.
+local CATALOG_VIEWS = {
+  svv_external_schemas = true, svv_external_tables = true, svv_external_columns = true, svv_external_partitions = true,
+}
+
 -- Words after which a name followed by '(' is not a call (a table, a
 -- function being created, …).
 local NOT_A_CALL_AFTER = {
@@ -391,6 +398,10 @@ local function rewrite_calls(text, toks, opts)
     elseif v == "pg_table_def" and not qualified then
       uses_schema = true
       return M.SCHEMA .. ".pg_table_def", k
+    elseif CATALOG_VIEWS[v] and not qualified and not is_word(prev, "as") then
+      -- Redshift's catalog views of external tables (lode.spectrum.catalog makes them)
+      info.catalog_views = true
+      return M.SCHEMA .. "." .. v, k
     elseif v == "collate" and nxt and nxt.type == "word" and nxt.value == "case_insensitive" then
       uses_schema = true
       return "COLLATE " .. M.SCHEMA .. ".case_insensitive", k + 1
@@ -633,7 +644,8 @@ end
 --- ensure). opts.ddl: a CREATE TABLE, whose PRIMARY KEY, UNIQUE and FOREIGN
 --- KEY / REFERENCES constraints are dropped (informational on Redshift, so
 --- duplicate keys load); info.primary_key lists the primary key's columns
---- (see record_primary_key). Raises (code "unsupported", naming the
+--- (see record_primary_key); info.catalog_views that it reads
+--- SVV_EXTERNAL_* (lode.spectrum.catalog.ensure_views). Raises (code "unsupported", naming the
 --- construct and its line) for what lode does not emulate.
 function M.rewrite(text, line, opts)
   opts = opts or {}
@@ -680,7 +692,7 @@ function M.informational_constraint(toks)
 end
 
 -- Words whose presence makes a text worth tokenizing (needs_emulation).
-M.TRIGGERS = { "top", "nvl", "decode", "listagg", "approximate", "pg_table_def", "case_insensitive",
+M.TRIGGERS = { "top", "nvl", "decode", "listagg", "approximate", "pg_table_def", "svv_external_", "case_insensitive",
   "case_sensitive", "replicate", "convert", "nulls", "extract", "percentile_", "ratio_to_report", "minus", "concat" }
 for name in pairs(QUALIFIED) do
   M.TRIGGERS[#M.TRIGGERS + 1] = name
