@@ -565,10 +565,11 @@ local function rewrite_create_table(st, toks, text, hash_only)
     elseif not v then
       i = i + 1
     elseif v == "getdate" and nxt and nxt.text == "(" and toks[i + 2] and toks[i + 2].text == ")" then
-      -- Redshift's GETDATE(): the current timestamp, to the second
+      -- Redshift's GETDATE(): the start of the current statement, to the second,
+      -- "even when it is within a transaction block" (r_GETDATE; SYSDATE is the transaction's)
       keep_until(i)
       skip_through(i + 2)
-      out[#out + 1] = "pg_catalog.date_trunc('second', LOCALTIMESTAMP)"
+      out[#out + 1] = "pg_catalog.date_trunc('second', pg_catalog.statement_timestamp()::timestamp)"
       i = i + 3
     elseif v == "json_parse" and nxt and nxt.text == "(" then
       -- Redshift's JSON_PARSE(text) -> SUPER; here (text)::jsonb
