@@ -93,7 +93,8 @@ end
 -- (lode.spectrum.catalog creates them over its registry), never from a
 -- user's schema public.
 local CATALOG_VIEWS = {
-  svv_external_schemas = true, svv_external_tables = true, svv_external_columns = true, svv_external_partitions = true,
+  svv_external_schemas = true, svv_external_databases = true, svv_external_tables = true, svv_external_columns = true,
+  svv_external_partitions = true,
 }
 
 -- Words after which a name followed by '(' is not a call (a table, a

@@ -53,8 +53,8 @@ M.pg_catalog = PG_CATALOG
 
 -- Redshift's catalog views over the registry --------------------------------------------
 --
--- SVV_EXTERNAL_SCHEMAS, _TABLES, _COLUMNS and _PARTITIONS with the columns
--- AWS's system-view pages list, as views in lode's Redshift schema
+-- SVV_EXTERNAL_SCHEMAS, _DATABASES, _TABLES, _COLUMNS and _PARTITIONS with the
+-- columns AWS's system-view pages list, as views in lode's Redshift schema
 -- lode_redshift, next to the dialect's functions: Redshift serves them from
 -- its catalog, so a user's own schema public never gets them, and
 -- lode.redshift.dialect rewrites a script's unqualified name to this one
@@ -122,6 +122,12 @@ FROM (SELECT schema_name, database, options FROM lode.spectrum_external_schemas
       WHERE NOT EXISTS (SELECT 1 FROM lode.spectrum_external_schemas e WHERE e.schema_name = t.schema_name)
         AND NOT EXISTS (SELECT 1 FROM lode.spectrum_schemas g WHERE g.schema_name = t.schema_name)) s
 JOIN pg_namespace n ON n.nspname = s.schema_name]],
+  -- the external databases the schemas name (r_SVV_EXTERNAL_DATABASES; lode's catalog is its registry)
+  [[CREATE OR REPLACE VIEW lode_redshift.svv_external_databases AS
+SELECT DISTINCT ON (s.databasename) 1::integer AS eskind, s.esoptions, s.databasename, ''::text AS location,
+  '{}'::text AS parameters
+FROM lode_redshift.svv_external_schemas s
+ORDER BY s.databasename, s.schemaname]],
   [[CREATE OR REPLACE VIEW lode_redshift.svv_external_tables AS
 SELECT current_database()::text AS redshift_database_name, t.schema_name AS schemaname, t.table_name AS tablename,
   ''::text AS tabletype, t.location,
@@ -185,8 +191,8 @@ local OLD_PUBLIC_VIEWS_SQL = "SELECT c.relname AS name FROM pg_class c JOIN pg_n
 
 function M.pg_views(wh)
   local have_sql = "SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    .. "WHERE n.nspname = 'lode_redshift' AND c.relname IN ('svv_external_schemas', 'svv_external_tables', "
-    .. "'svv_external_columns', 'svv_external_partitions')"
+    .. "WHERE n.nspname = 'lode_redshift' AND c.relname IN ('svv_external_schemas', 'svv_external_databases', "
+    .. "'svv_external_tables', 'svv_external_columns', 'svv_external_partitions')"
   if tonumber(wh:query(have_sql)[1].n) == #VIEWS and not wh:query(OLD_PUBLIC_VIEWS_SQL)[1] then
     return
   end
