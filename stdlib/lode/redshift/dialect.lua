@@ -781,6 +781,10 @@ BEGIN
   END IF;
   RETURN lode_redshift.dateadd(p, n, date '2000-01-01' + t)::time;
 END $f$;
+-- TIMETZ: the time in the session's zone (UTC by default, as the page's examples print it)
+CREATE OR REPLACE FUNCTION lode_redshift.dateadd(p text, n bigint, t timetz) RETURNS timetz
+LANGUAGE sql STABLE STRICT AS $f$
+  SELECT lode_redshift.dateadd(p, n, (t AT TIME ZONE current_setting('TimeZone'))::time)::timetz $f$;
 
 -- DATEDIFF: date part boundaries crossed between a and b
 CREATE OR REPLACE FUNCTION lode_redshift.datediff(p text, a timestamp, b timestamp) RETURNS bigint
@@ -816,6 +820,9 @@ BEGIN
   END IF;
   RETURN lode_redshift.datediff(p, date '2000-01-01' + a, date '2000-01-01' + b);
 END $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.datediff(p text, a timetz, b timetz) RETURNS bigint
+LANGUAGE sql STABLE STRICT AS $f$
+  SELECT lode_redshift.datediff(p, (a AT TIME ZONE 'UTC')::time, (b AT TIME ZONE 'UTC')::time) $f$;
 
 -- DATE_TRUNC: TIMESTAMP for a DATE or TIMESTAMP (PostgreSQL would make a DATE a TIMESTAMPTZ)
 CREATE OR REPLACE FUNCTION lode_redshift.date_trunc(p text, t timestamp) RETURNS timestamp
@@ -905,6 +912,20 @@ BEGIN
   END IF;
   RETURN pg_catalog.split_part(s, delim, part);
 END $f$;
+-- a number or a datetime given to a string function is read as its text, as Redshift converts it
+-- implicitly (r_CHARINDEX's COMMISSION example, SPLIT_PART's LISTTIME examples)
+CREATE OR REPLACE FUNCTION lode_redshift.charindex(sub text, s numeric) RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT pg_catalog.strpos(s::text, sub) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.charindex(sub text, s timestamp) RETURNS integer
+LANGUAGE sql STABLE STRICT AS $f$ SELECT pg_catalog.strpos(s::text, sub) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.charindex(sub text, s date) RETURNS integer
+LANGUAGE sql STABLE STRICT AS $f$ SELECT pg_catalog.strpos(s::text, sub) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.split_part(s numeric, delim text, part integer) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT lode_redshift.split_part(s::text, delim, part) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.split_part(s timestamp, delim text, part integer) RETURNS text
+LANGUAGE sql STABLE STRICT AS $f$ SELECT lode_redshift.split_part(s::text, delim, part) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.split_part(s date, delim text, part integer) RETURNS text
+LANGUAGE sql STABLE STRICT AS $f$ SELECT lode_redshift.split_part(s::text, delim, part) $f$;
 CREATE OR REPLACE FUNCTION lode_redshift.strtol(s text, base integer) RETURNS bigint
 LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
 DECLARE
@@ -1095,6 +1116,16 @@ CREATE OR REPLACE AGGREGATE lode_redshift.median(numeric) (SFUNC = array_append,
   FINALFUNC = lode_redshift.median_final, INITCOND = '{}');
 CREATE OR REPLACE AGGREGATE lode_redshift.median(double precision) (SFUNC = array_append, STYPE = double precision[],
   FINALFUNC = lode_redshift.median_final_float, INITCOND = '{}');
+-- INT2, INT4, INT8 give DECIMAL (r_MEDIAN's table), exact: not the double precision overload,
+-- which PostgreSQL would otherwise pick for them (a BIGINT past 2^53 would come back rounded)
+CREATE OR REPLACE FUNCTION lode_redshift.median_final_int(v anyarray) RETURNS numeric
+LANGUAGE sql IMMUTABLE AS $f$ SELECT lode_redshift.median_final(v::text::numeric[]) $f$;
+CREATE OR REPLACE AGGREGATE lode_redshift.median(smallint) (SFUNC = array_append, STYPE = smallint[],
+  FINALFUNC = lode_redshift.median_final_int, INITCOND = '{}');
+CREATE OR REPLACE AGGREGATE lode_redshift.median(integer) (SFUNC = array_append, STYPE = integer[],
+  FINALFUNC = lode_redshift.median_final_int, INITCOND = '{}');
+CREATE OR REPLACE AGGREGATE lode_redshift.median(bigint) (SFUNC = array_append, STYPE = bigint[],
+  FINALFUNC = lode_redshift.median_final_int, INITCOND = '{}');
 
 -- the primary keys Redshift's DDL declared, informational (no index): what
 -- lode.merge takes as the key, as it reads Redshift's catalog

@@ -48,3 +48,93 @@ commit;
   t.eq(value("select pg_typeof(trunc(sysdate))::text as v"), "date")
   t.eq(value("select cast((trunc(sysdate)) as timestamp) = current_date::timestamp as v"), true)
 end)
+
+t.test("DATEADD and DATEDIFF on TIMETZ: the pages' TIMETZ examples (r_DATEADD_function, r_DATEDIFF_function)", function()
+  -- "The output values in these examples are in UTC which is the default timezone"
+  t.eq(value("select dateadd(hour, 2, timetz '13:24:55 PST')::text as v"), "23:24:55+00")
+  t.eq(value("select datediff(hours, timetz '20:00:00 PST', timetz '00:58:00 EST') as v"), 1)
+  results([[
+drop table if exists timetz_test;
+create table timetz_test (n int, timetz_val timetz);
+insert into timetz_test values (1, '04:00:00+00'), (2, '00:00:00.5550+00'), (3, '05:58:00+00');
+]])
+  local plus, hours = {}, {}
+  for i, row in ipairs(wh:query("select dateadd(minute,5,timetz_val)::text as minplus5_tz, "
+      .. "datediff(hours, timetz '20:00:00 PST', timetz_val) as numhours from timetz_test order by n")) do
+    plus[i], hours[i] = row.minplus5_tz, row.numhours
+  end
+  -- the page prints 00:05:00.5550+00: PostgreSQL's text drops the trailing zero of the same value
+  t.eq(plus, { "04:05:00+00", "00:05:00.555+00", "06:03:00+00" })
+  t.eq(hours, { 0, -4, 1 })
+  results("drop table timetz_test")
+end)
+
+t.test("MEDIAN of INT2, INT4, INT8 is an exact DECIMAL (r_MEDIAN's types); the MEDIAN window example (r_WF_MEDIAN)",
+    function()
+  for _, ty in ipairs({ "smallint", "integer", "bigint" }) do
+    t.eq(value(("select pg_typeof(median(x))::text as v from (values (1::%s), (2)) s(x)"):format(ty)), "numeric", ty)
+  end
+  -- beyond 2^53 a double precision median would come back rounded (9007199254740992)
+  t.eq(value("select median(x)::text as v from (values (9007199254740993::bigint), (9007199254740993), (1)) s(x)"),
+    "9007199254740993")
+  t.eq(value("select (median(x) = 1.5) as v from (values (1::int), (2)) s(x)"), true)
+  -- r_WF_MEDIAN: "the median sales quantity for each seller", over WINSALES
+  results([[
+drop table if exists a19_winsales;
+create table a19_winsales(salesid int, sellerid int, qty int);
+insert into a19_winsales values (30001, 3, 10), (10001, 1, 10), (10005, 1, 30), (40001, 4, 40), (10006, 1, 10),
+(20001, 2, 20), (40005, 4, 10), (20002, 2, 20), (30003, 3, 15), (30004, 3, 20), (30007, 3, 30);
+]])
+  local got = {}
+  for i, row in ipairs(wh:query("select sellerid, qty, median(qty) over (partition by sellerid) as median "
+      .. "from a19_winsales order by sellerid, qty")) do
+    got[i] = ("%d %d %g"):format(row.sellerid, row.qty, tonumber(row.median))
+  end
+  t.eq(got, { "1 10 10", "1 10 10", "1 30 10", "2 20 20", "2 20 20", "3 10 17.5", "3 15 17.5", "3 20 17.5",
+    "3 30 17.5", "4 10 25", "4 40 25" })
+  results("drop table a19_winsales")
+end)
+
+t.test("a number or a timestamp given to CHARINDEX or SPLIT_PART is read as its text (r_CHARINDEX, SPLIT_PART)",
+    function()
+  -- r_CHARINDEX: "the number of sales transactions with a COMMISSION over 999.00" (generated SALES rows:
+  -- three commissions of four digits before the point, two of fewer)
+  results([[
+drop table if exists a19_sales;
+create table a19_sales(salesid int, commission decimal(8,2));
+insert into a19_sales values (1, 1052.15), (2, 52.15), (3, 9999.99), (4, 1000.00), (5, 999.00);
+]])
+  local r = wh:query([[select distinct charindex('.', commission), count (charindex('.', commission))
+from a19_sales where charindex('.', commission) > 4 group by charindex('.', commission)
+order by 1,2]])
+  t.eq(#r, 1)
+  t.eq({ r[1].charindex, r[1].count }, { 5, 3 })
+  -- SPLIT_PART: the page's five LISTTIME rows and its printed year, month and date
+  results([[
+drop table if exists a19_listing;
+create table a19_listing(listid int, listtime timestamp);
+insert into a19_listing values (1, '2008-03-05 12:25:29'), (2, '2008-09-09 08:03:36'), (3, '2008-09-26 05:43:12'),
+(4, '2008-10-04 02:00:30'), (5, '2008-01-06 08:33:11');
+]])
+  local rows = {}
+  for i, row in ipairs(wh:query([[select listtime, split_part(listtime,'-',1) as year,
+split_part(listtime,'-',2) as month,
+split_part(split_part(listtime,'-',3),' ',1) as date
+from (select * from a19_listing order by listid) limit 5]])) do
+    rows[i] = table.concat({ row.year, row.month, row.date }, " ")
+  end
+  t.eq(rows, { "2008 03 05", "2008 09 09", "2008 09 26", "2008 10 04", "2008 01 06" })
+  t.eq(value("select split_part(listtime,'-',2) as v from a19_listing where listid = 1"), "03")
+  results("drop table a19_sales; drop table a19_listing")
+end)
+
+t.test("documented constructs lode does not emulate fail, naming them (never a different answer)", function()
+  -- r_DATE_TRUNC's example compares a TIMESTAMP with LIKE (Redshift casts it to text; PostgreSQL has no such operator)
+  t.raises(function() value("select count(*) as v from (select timestamp '2008-09-01' as saletime) s "
+    .. "where saletime like '2008-09%'") end, "timestamp without time zone ~~ unknown")
+  -- r_LEN's VARBYTE example
+  t.raises(function() value("select len('aaa'::varbyte) as v") end, 'type "varbyte" does not exist')
+  -- MEDIAN of a TIMESTAMP (r_MEDIAN's table) is not emulated
+  t.raises(function() value("select median(x) as v from (values (timestamp '2008-01-01')) s(x)") end,
+    "lode_redshift.median(timestamp without time zone) does not exist")
+end)
