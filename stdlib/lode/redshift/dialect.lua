@@ -443,8 +443,13 @@ local function rewrite_calls(text, toks, opts)
       if #args ~= 3 then
         unsupported(t.line, "NVL2", "NVL2 takes 3 arguments")
       end
-      return ("CASE WHEN (%s) IS NOT NULL THEN (%s) ELSE (%s) END")
-        :format(arg_text(args[1]), arg_text(args[2]), arg_text(args[3])), e
+      -- r_NVL2: the result has not_null_return_value's type, the other value cast to it; a string
+      -- literal there makes it a VARCHAR (nvl2(column1, '2345', 1234) is '1234', where PostgreSQL's
+      -- CASE would resolve both to INTEGER)
+      local a2 = args[2][1] == args[2][2] and toks[args[2][1]]
+      return ("CASE WHEN (%s) IS NOT NULL THEN (%s) ELSE (%s)%s END")
+        :format(arg_text(args[1]), arg_text(args[2]), arg_text(args[3]),
+          a2 and a2.type == "string" and "::text" or ""), e
     elseif v == "decode" and #args >= 3 then
       -- DECODE(expr, search, result, …, default): NULL matches NULL
       local expr = arg_text(args[1])

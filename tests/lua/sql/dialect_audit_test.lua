@@ -138,3 +138,23 @@ t.test("documented constructs lode does not emulate fail, naming them (never a d
   t.raises(function() value("select median(x) as v from (values (timestamp '2008-01-01')) s(x)") end,
     "lode_redshift.median(timestamp without time zone) does not exist")
 end)
+
+t.test("NVL2 has not_null_return_value's type, DECODE its result's (r_NVL2's usage notes)", function()
+  -- "assuming column1 is NULL, the following queries will return the same value. However, the DECODE
+  -- return value data type will be INTEGER and the NVL2 return value data type will be VARCHAR"
+  results([[
+drop table if exists a19_nvl2;
+create table a19_nvl2 (column1 int);
+insert into a19_nvl2 values (null);
+]])
+  local r = wh:query("select decode(column1, null, 1234, '2345') as d, pg_typeof(decode(column1, null, 1234, '2345'))::text "
+    .. "as dt, nvl2(column1, '2345', 1234) as n, pg_typeof(nvl2(column1, '2345', 1234))::text as nt from a19_nvl2")[1]
+  t.eq({ r.d, r.dt }, { 1234, "integer" })
+  t.eq({ r.n, r.nt }, { "1234", "text" })
+  -- not null: the not_null_return_value, still a string
+  t.eq(value("select nvl2(1, '2345', 1234) as v"), "2345")
+  -- a number as not_null_return_value: the string is cast to it, and one that is no number fails, as on Redshift
+  t.eq(value("select nvl2(column1, 1234, '2345') as v from a19_nvl2"), 2345)
+  t.raises(function() value("select nvl2(column1, 1234, 'abc') as v from a19_nvl2") end, "invalid input syntax")
+  results("drop table a19_nvl2")
+end)
