@@ -409,6 +409,27 @@ local function rewrite_calls(text, toks, opts)
     elseif v == "collate" and nxt and nxt.type == "word" and nxt.value == "case_sensitive" then
       return "", k + 1   -- the default: byte-wise comparison
     end
+    if (v == "pivot" or v == "unpivot") and not qualified and prev and (is_op(prev, ")") or prev.type == "word"
+        or prev.type == "ident") then
+      -- r_FROM_clause30: table_reference PIVOT ( agg FOR col IN ( … ) ), UNPIVOT [INCLUDE|EXCLUDE NULLS] ( … )
+      local p = k + 1
+      if v == "unpivot" and (is_word(toks[p], "include") or is_word(toks[p], "exclude")) and is_word(toks[p + 1], "nulls") then
+        p = p + 2
+      end
+      if is_op(toks[p], "(") then
+        local c, depth = close_of(toks, p), 0
+        for j = p + 1, c - 1 do
+          if is_op(toks[j], "(") then
+            depth = depth + 1
+          elseif is_op(toks[j], ")") then
+            depth = depth - 1
+          elseif depth == 0 and is_word(toks[j], "for") then
+            unsupported(t.line, v:upper(), "PostgreSQL has no " .. v:upper() .. "; write it with GROUP BY and "
+              .. "aggregates FILTER (WHERE col = value), or a UNION ALL of the columns")
+          end
+        end
+      end
+    end
     if not is_op(nxt, "(") or qualified or (prev and prev.type == "word" and NOT_A_CALL_AFTER[prev.value]) then
       return nil
     end
@@ -698,7 +719,7 @@ function M.informational_constraint(toks)
 end
 
 -- Words whose presence makes a text worth tokenizing (needs_emulation).
-M.TRIGGERS = { "top", "nvl", "decode", "listagg", "approximate", "pg_table_def", "svv_external_", "case_insensitive",
+M.TRIGGERS = { "top", "nvl", "decode", "listagg", "approximate", "pg_table_def", "svv_external_", "pivot", "case_insensitive",
   "case_sensitive", "replicate", "convert", "nulls", "extract", "percentile_", "ratio_to_report", "minus", "concat" }
 for name in pairs(QUALIFIED) do
   M.TRIGGERS[#M.TRIGGERS + 1] = name

@@ -134,6 +134,26 @@ t.test("documented constructs lode does not emulate fail, naming them (never a d
     .. "where saletime like '2008-09%'") end, "timestamp without time zone ~~ unknown")
   -- r_LEN's VARBYTE example
   t.raises(function() value("select len('aaa'::varbyte) as v") end, 'type "varbyte" does not exist')
+  -- r_FROM_clause-pivot-unpivot-examples: PIVOT and UNPIVOT are refused by name (PostgreSQL's own error named "(")
+  results([[
+drop table if exists a19_part;
+create table a19_part (partname varchar, manufacturer varchar, quality int, price decimal(12,2));
+insert into a19_part values ('prop', 'local parts co', 2, 10.00), ('prop', 'big parts co', NULL, 9.00),
+('prop', 'small parts co', 1, 12.00), ('rudder', 'big parts co', 1, 2.25), ('rudder', 'small parts co', NULL, 2.25),
+('rudder', 'local parts co', 2, 1.99), ('wing', 'big parts co', NULL, 7.50);
+]])
+  local ok, err = pcall(value, "SELECT * FROM (SELECT partname, price FROM a19_part) PIVOT (AVG(price) FOR partname IN "
+    .. "('prop', 'rudder', 'wing'))")
+  t.eq(ok, false)
+  t.contains(tostring(err.message or err), "PIVOT is not emulated")
+  t.eq(err.feature, "PIVOT")
+  ok, err = pcall(value, "SELECT * FROM (SELECT red, green, blue FROM (SELECT 23 AS red, 56 AS green, 12 AS blue) c) "
+    .. "UNPIVOT INCLUDE NULLS (cnt FOR color IN (red, green, blue))")
+  t.eq(ok, false)
+  t.eq(err.feature, "UNPIVOT")
+  -- a column or table named pivot is not the clause
+  t.eq(value("select pivot as v from (select 3 as pivot) q"), 3)
+  results("drop table a19_part")
   -- MEDIAN of a TIMESTAMP (r_MEDIAN's table) is not emulated
   t.raises(function() value("select median(x) as v from (values (timestamp '2008-01-01')) s(x)") end,
     "lode_redshift.median(timestamp without time zone) does not exist")
