@@ -178,3 +178,29 @@ insert into a19_nvl2 values (null);
   t.raises(function() value("select nvl2(column1, 1234, 'abc') as v from a19_nvl2") end, "invalid input syntax")
   results("drop table a19_nvl2")
 end)
+
+t.test("Examples with TOP (r_Examples_with_TOP): the printed QTYSOLD/SELLERID rows over generated SALES", function()
+  -- the ten sellers the page prints sold 8 tickets; two more sellers of 8 sort after them, the rest sold fewer
+  results([[
+drop table if exists a19_top_sales;
+create table a19_top_sales (salesid int, qtysold smallint, sellerid int);
+insert into a19_top_sales select g, case when g % 7 = 0 then 8 else 1 + g % 7 end, 10000 + g from generate_series(1, 200) g
+  where g % 7 <> 0;
+insert into a19_top_sales values (301, 8, 6216), (302, 8, 518), (303, 8, 3396), (304, 8, 868), (305, 8, 2663),
+  (306, 8, 520), (307, 8, 5250), (308, 8, 718), (309, 8, 574), (310, 8, 3726), (311, 8, 7001), (312, 8, 9000);
+]])
+  local function rows(q)
+    local out = {}
+    for i, row in ipairs(wh:query(q)) do
+      out[i] = row.qtysold .. " " .. row.sellerid
+    end
+    return out
+  end
+  t.eq(rows("select top 10 qtysold, sellerid\nfrom a19_top_sales\norder by qtysold desc, sellerid"),
+    { "8 518", "8 520", "8 574", "8 718", "8 868", "8 2663", "8 3396", "8 3726", "8 5250", "8 6216" })
+  t.eq(rows("select top 2 qtysold, sellerid\nfrom a19_top_sales\norder by qtysold desc, sellerid"), { "8 518", "8 520" })
+  -- "Return any 10 rows": TOP and LIMIT give ten
+  t.eq(#wh:query("select top 10 *\nfrom a19_top_sales"), 10)
+  t.eq(#wh:query("select *\nfrom a19_top_sales\nlimit 10"), 10)
+  results("drop table a19_top_sales")
+end)
