@@ -177,7 +177,9 @@ function M.create_registry(wh)
   wh:transaction(function(tx)
     tx:query("SELECT pg_advisory_xact_lock(hashtext('lode.spectrum.registry'))")
     for _, s in ipairs(PG_CATALOG) do
-      tx:exec(s)
+      -- as written: on a warehouse whose every text is Redshift SQL (emulate = "redshift") the
+      -- dialect would drop the PRIMARY KEYs as informational, and the registry's upserts need them
+      tx:query_raw(s)
     end
   end)
 end
@@ -187,7 +189,7 @@ end
 local OLD_PUBLIC_VIEWS_SQL = "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
   .. "WHERE n.nspname = 'public' AND c.relkind = 'v' AND c.relname IN ('svv_external_schemas', "
   .. "'svv_external_tables', 'svv_external_columns', 'svv_external_partitions') "
-  .. "AND pg_get_viewdef(c.oid) LIKE '%lode.spectrum\\_%'"
+  .. "AND position('lode.spectrum_' in pg_get_viewdef(c.oid)) > 0"
 
 function M.pg_views(wh)
   local have_sql = "SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -199,27 +201,27 @@ function M.pg_views(wh)
   local ok, e = pcall(wh.transaction, wh, function(tx)
     -- concurrent first setups (parallel scripts) take turns; the later ones find them made
     tx:query("SELECT pg_advisory_xact_lock(hashtext('lode.spectrum.setup'))")
-    local old = tx:query(OLD_PUBLIC_VIEWS_SQL)
-    if tonumber(tx:query(have_sql)[1].n) == #VIEWS and not old[1] then
+    local old = tx:query_raw(OLD_PUBLIC_VIEWS_SQL)
+    if tonumber(tx:query_raw(have_sql)[1].n) == #VIEWS and not old[1] then
       return
     end
-    tx:exec("CREATE SCHEMA IF NOT EXISTS lode_redshift")
+    tx:query_raw("CREATE SCHEMA IF NOT EXISTS lode_redshift")
     for _, r in ipairs(old) do
       -- one a user's view depends on moves (and is replaced below), so that view keeps working
-      local moved = tx:query("SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+      local moved = tx:query_raw("SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         .. "WHERE n.nspname = 'lode_redshift' AND c.relname = $1) AS taken, EXISTS (SELECT 1 FROM pg_depend d "
         .. "JOIN pg_rewrite w ON w.oid = d.objid WHERE d.refobjid = ('public.' || $1)::regclass "
         .. "AND w.ev_class <> d.refobjid) AS used", r.name)[1]
       if moved.used and not moved.taken then
-        tx:exec(("ALTER VIEW public.%s SET SCHEMA lode_redshift"):format(r.name))
+        tx:query_raw(("ALTER VIEW public.%s SET SCHEMA lode_redshift"):format(r.name))
       elseif not moved.used then
-        tx:exec(("DROP VIEW public.%s"):format(r.name))
+        tx:query_raw(("DROP VIEW public.%s"):format(r.name))
       end
     end
-    tx:exec(HIVE_TYPE_SQL)
-    tx:exec(FORMAT_SQL)
+    tx:query_raw(HIVE_TYPE_SQL)
+    tx:query_raw(FORMAT_SQL)
     for _, v in ipairs(VIEWS) do
-      tx:exec(v)
+      tx:query_raw(v)
     end
   end)
   if not ok then

@@ -203,3 +203,25 @@ alter table spectrum.sales add partition(saledate='2008-01-01') location 's3://s
   w:close()
   wh():exec("DROP DATABASE svv_public_upgrade WITH (FORCE)")
 end)
+
+t.test("a warehouse whose every text is Redshift SQL (emulate = 'redshift') sets up the registry with its keys",
+    { timeout = 120000 }, function()
+  -- the registry was created through the dialect, which drops PRIMARY KEYs as informational: the
+  -- first CREATE EXTERNAL SCHEMA then failed ("no unique or exclusion constraint matching the ON CONFLICT")
+  fresh_database("svv_emulated"):close()
+  local url = pg_url:gsub("/[^/?]*(%??[^/]*)$", "/svv_emulated%1")
+  local w = lode.warehouse({ url = url, emulate = "redshift" })
+  sqlrun.run(w, [==[
+create external schema spectrum_schema
+from data catalog
+database 'spectrum_db'
+iam_role 'arn:aws:iam::123456789012:role/MySpectrumRole'
+create external database if not exists;
+]==], { file = "emulated.sql" })
+  t.eq(w:query("select databasename from svv_external_schemas where schemaname = 'spectrum_schema'")[1].databasename,
+    "spectrum_db")
+  t.eq(tonumber(w:query("select count(*) as n from pg_constraint where contype = 'p' "
+    .. "and connamespace = 'lode'::regnamespace")[1].n), 4)
+  w:close()
+  wh():exec("DROP DATABASE svv_emulated WITH (FORCE)")
+end)
