@@ -282,8 +282,18 @@ local function parse_create_external_schema(c, st)
   st.if_not_exists = c:accept("if", "not", "exists")
   st.name = (c:name("the schema"))
   c:expect("from")
-  if c:accept("data", "catalog") or c:accept("hive", "metastore") then
+  if c:accept("data", "catalog") then
     st.catalog = true
+  else
+    -- r_CREATE_EXTERNAL_SCHEMA's other sources: the emulation's external schemas are DATA CATALOG ones
+    for _, src in ipairs({ { "hive", "metastore" }, { "postgres" }, { "mysql" }, { "kinesis" }, { "msk" }, { "redshift" } }) do
+      if c:accept(table.unpack(src)) then
+        local feature = "CREATE EXTERNAL SCHEMA … FROM " .. table.concat(src, " "):upper()
+        error(core.error({ op = "sql", code = "unsupported", line = st.line, feature = feature,
+          message = ("%s is not emulated by lode on PostgreSQL: its external schemas are DATA CATALOG ones "
+            .. "(S3 through the registry or Glue)"):format(feature) }), 0)
+      end
+    end
   end
   while not c:eof() do
     if c:accept("database") then

@@ -80,6 +80,7 @@ M.REFUSED = {
   { "CREATE EXTERNAL TABLE … AS with ROW FORMAT SERDE, LINES TERMINATED BY or an outer LIMIT", "not supported by Redshift's CREATE EXTERNAL TABLE AS either (its usage notes)" },
   { "\"$spectrum_oid\"; SELECT * with JOIN … USING / NATURAL JOIN in a statement naming \"$path\" or \"$size\"", "not emulated: list the columns" },
   { "Spectrum data handling SET_TO_NULL (numeric_overflow_handling, invalid_char_handling, surplus_char_handling, column_count_mismatch_handling)", "refused at CREATE: FAIL, DROP_ROW, REPLACE, TRUNCATE are emulated" },
+  { "CREATE EXTERNAL SCHEMA … FROM HIVE METASTORE | POSTGRES | MYSQL | KINESIS | MSK | REDSHIFT", "not emulated: external schemas are DATA CATALOG ones" },
   { "PIVOT and UNPIVOT in FROM", "not emulated: PostgreSQL has neither (GROUP BY with aggregates FILTER (WHERE …) does PIVOT's work)" },
   { "Redshift functions not in lode_redshift (HLL, JSON_SERIALIZE, PG_LAST_COPY_COUNT, …)", "lode: Redshift function X is not emulated on PostgreSQL (line N)" },
 }

@@ -598,6 +598,14 @@ def spectrum_catalog():
                      for m in range(1, 13)]))
 
 
+    # r_CREATE_EXTERNAL_SCHEMA: the data catalog schema stays, with the page's options; the Hive one is refused
+    c = "aws_spectrum/external_schema_examples"
+    expect(c, "SELECT (databasename || ' ' || (esoptions::jsonb = '{\"IAM_ROLE\": \"arn:aws:iam::123456789012:role/"
+           "MySpectrumRole\", \"REGION\": \"us-west-2\"}'::jsonb)::text) FROM svv_external_schemas "
+           "WHERE schemaname = 'spectrum_schema'", "sampledb true")
+    expect(c, "SELECT count(*)::text FROM information_schema.schemata WHERE schema_name = 'hive_schema'", 0)
+
+
 copy_formats()
 spectrum_catalog()
 dbt_snapshot()
