@@ -604,6 +604,7 @@ def spectrum_catalog():
            "MySpectrumRole\", \"REGION\": \"us-west-2\"}'::jsonb)::text) FROM svv_external_schemas "
            "WHERE schemaname = 'spectrum_schema'", "sampledb true")
     expect(c, "SELECT count(*)::text FROM information_schema.schemata WHERE schema_name = 'hive_schema'", 0)
+    expect(c, "SELECT databasename FROM svv_external_schemas WHERE schemaname = 'spectrum_schema_chained'", "spectrum_db")
 
 
 copy_formats()

@@ -303,6 +303,10 @@ def generate(put, expect, data_dir):
         os.makedirs(os.path.dirname(o.path(key)), exist_ok=True)
         pq.append("COPY (SELECT * FROM (%s)) TO '%s' (FORMAT PARQUET)"
                   % (o.csv_view("x", ["dbt_ext/csv/section=%s/people_%s.csv" % (s, s)], people_cols, header=True), o.path(key)))
+    key = "dbt_ext/parquet_unpartitioned/people.parquet"
+    os.makedirs(os.path.dirname(o.path(key)), exist_ok=True)
+    pq.append("COPY (SELECT * FROM (%s)) TO '%s' (FORMAT PARQUET)"
+              % (o.csv_view("x", ["dbt_ext/csv_unpartitioned/people.csv"], people_cols, header=True), o.path(key)))
     o.writes.extend(pq)
     sch = "dbt_ext_spectrum"
 
@@ -332,6 +336,8 @@ def generate(put, expect, data_dir):
         "x", ["dbt_ext/parquet/section=%s/people.parquet" % s], extra=[("section", "'%s'" % s)])))
     o.expect_query('select * from "%s"."people_parquet_partitioned"' % sch, 5)
     o.expect_query('select section, count(*) from "%s"."people_parquet_partitioned" group by section' % sch, 2)
+    o.view(sch + ".people_parquet_unpartitioned", o.parquet_view("x", ["dbt_ext/parquet_unpartitioned/people.parquet"]))
+    o.expect_query('select * from "%s"."people_parquet_unpartitioned"' % sch, 4)
 
     # refused and waiting cases: what ran before the refusal stays, nothing after it runs
     o.begin("aws_spectrum/getting_started_top")
