@@ -988,7 +988,7 @@ BEGIN
   RETURN (CASE WHEN neg THEN -v ELSE v END)::bigint;
 END $f$;
 
--- JSON_EXTRACT_PATH_TEXT: '' for a path that is not there; null_if_invalid
+-- JSON_EXTRACT_PATH_TEXT: NULL for a path that is not there; null_if_invalid
 CREATE OR REPLACE FUNCTION lode_redshift.json_extract_path_text(j text, path text[], null_if_invalid boolean)
 RETURNS text LANGUAGE plpgsql IMMUTABLE AS $f$
 DECLARE doc json;
@@ -1004,9 +1004,7 @@ BEGIN
     END IF;
     RAISE EXCEPTION 'lode: JSON_EXTRACT_PATH_TEXT: invalid JSON: %', left(j, 80) USING ERRCODE = '22P02';
   END;
-  IF doc #> path IS NULL THEN
-    RETURN '';
-  END IF;
+  -- a path that is not there is NULL (the reference's current text; its older one said '')
   RETURN doc #>> path;
 END $f$;
 CREATE OR REPLACE FUNCTION lode_redshift.json_extract_path_text(j text, VARIADIC path text[]) RETURNS text
@@ -1023,7 +1021,7 @@ CREATE OR REPLACE FUNCTION lode_redshift.json_extract_path_text(j text, p1 text,
   b boolean) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
   SELECT lode_redshift.json_extract_path_text(j, ARRAY[p1, p2, p3, p4, p5], b) $f$;
 
--- JSON_ARRAY_LENGTH, JSON_EXTRACT_ARRAY_ELEMENT_TEXT (zero-based; '' out of
+-- JSON_ARRAY_LENGTH, JSON_EXTRACT_ARRAY_ELEMENT_TEXT (zero-based; NULL out of
 -- bounds), IS_VALID_JSON (an object), IS_VALID_JSON_ARRAY
 CREATE OR REPLACE FUNCTION lode_redshift.json_or_null(j text, null_if_invalid boolean, fn text) RETURNS json
 LANGUAGE plpgsql IMMUTABLE AS $f$
@@ -1040,7 +1038,7 @@ LANGUAGE sql IMMUTABLE AS $f$
   SELECT pg_catalog.json_array_length(lode_redshift.json_or_null(j, null_if_invalid, 'JSON_ARRAY_LENGTH')) $f$;
 CREATE OR REPLACE FUNCTION lode_redshift.json_extract_array_element_text(j text, pos integer,
   null_if_invalid boolean DEFAULT false) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
-  SELECT CASE WHEN d IS NULL THEN NULL WHEN pos < 0 OR pos >= pg_catalog.json_array_length(d) THEN '' ELSE d ->> pos END
+  SELECT CASE WHEN d IS NULL OR pos < 0 OR pos >= pg_catalog.json_array_length(d) THEN NULL ELSE d ->> pos END
   FROM (SELECT lode_redshift.json_or_null(j, null_if_invalid, 'JSON_EXTRACT_ARRAY_ELEMENT_TEXT') AS d) q $f$;
 CREATE OR REPLACE FUNCTION lode_redshift.is_valid_json(j text) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE STRICT AS $f$

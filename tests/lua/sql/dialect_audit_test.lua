@@ -204,3 +204,19 @@ insert into a19_top_sales values (301, 8, 6216), (302, 8, 518), (303, 8, 3396), 
   t.eq(#wh:query("select *\nfrom a19_top_sales\nlimit 10"), 10)
   results("drop table a19_top_sales")
 end)
+
+t.test("JSON_EXTRACT_PATH_TEXT of a missing path and JSON_EXTRACT_ARRAY_ELEMENT_TEXT out of bounds are NULL", function()
+  -- JSON_EXTRACT_PATH_TEXT.html: "If a path element does not exist in the JSON string, JSON_EXTRACT_PATH_TEXT
+  -- returns NULL"; JSON_EXTRACT_ARRAY_ELEMENT_TEXT.html: "If the index is negative or out of bounds,
+  -- JSON_EXTRACT_ARRAY_ELEMENT_TEXT returns NULL" (the guide's earlier text said an empty string for both)
+  t.eq(value([[select json_extract_path_text('{"f2":{"f3":1},"f4":{"f5":99,"f6":"star"}}','f4', 'f7') is null as v]]), true)
+  t.eq(value([[select json_extract_path_text('{"f2":{"f3":1}}','f2', 'f3', 'f9') is null as v]]), true)
+  t.eq(value("select json_extract_array_element_text('[111,112,113]', 3) is null as v"), true)
+  t.eq(value("select json_extract_array_element_text('[111,112,113]', -1) is null as v"), true)
+  -- the pages' printed values stay
+  t.eq(value([[select json_extract_path_text('{"f2":{"f3":1},"f4":{"f5":99,"f6":"star"}}','f4', 'f6') as v]]), "star")
+  t.eq(value("select json_extract_array_element_text('[111,112,113]', 2) as v"), "113")
+  -- a JSON null is NULL too; an empty string value is ''
+  t.eq(value([[select json_extract_path_text('{"a":null}','a') is null as v]]), true)
+  t.eq(value([[select json_extract_path_text('{"a":""}','a') as v]]), "")
+end)
