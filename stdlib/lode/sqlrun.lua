@@ -66,7 +66,7 @@ M.REFUSED = {
   { "COPY … LZOP, ENCRYPTED, AVRO, ORC", "COPY option … is not emulated (lode has no Avro or ORC decoder)" },
   { "COPY … FROM 'dynamodb://…' | 'emr://…', COPY … SSH", "lode's COPY reads s3:// only" },
   { "COPY … PARQUET | ORC with MAXERROR n > 0", "columnar COPY fails on any error, as on Redshift" },
-  { "CREATE EXTERNAL TABLE … STORED AS ORC, AVRO, SEQUENCEFILE, RegexSerDe and other serdes", "the Spectrum emulation scans Parquet, text (DELIMITED), CSV (OpenCSVSerde) and JSON (JsonSerDe)" },
+  { "CREATE EXTERNAL TABLE … STORED AS ORC, AVRO, SEQUENCEFILE, RegexSerDe and other serdes; Hudi (HoodieParquetInputFormat) and Delta Lake (SymlinkTextInputFormat) tables", "the Spectrum emulation scans Parquet, text (DELIMITED), CSV (OpenCSVSerde) and JSON (JsonSerDe)" },
   { "UNLOAD … ENCRYPTED, KMS_KEY_ID, MASTER_SYMMETRIC_KEY", "not emulated (text, FIXEDWIDTH, CSV, JSON, Parquet are)" },
   { "UNLOAD … FIXEDWIDTH with ESCAPE or ADDQUOTES, or a value holding a line break", "not emulated: AWS documents no fixed-width output for them" },
   { "MERGE … REMOVE DUPLICATES", "the WHEN MATCHED / WHEN NOT MATCHED form is run by PostgreSQL" },
@@ -192,7 +192,9 @@ local function external_format(st)
   if not stored and st.inputformat then
     clause = ("STORED AS INPUTFORMAT '%s'"):format(st.inputformat)
     local inf = st.inputformat:lower()
-    stored = inf:find("parquet", 1, true) and "parquet"
+    -- Hive's Parquet input format only: Hudi's HoodieParquetInputFormat (and its realtime one) names
+    -- Parquet too, but a Hudi table's files hold superseded versions a plain Parquet scan would read
+    stored = inf == "org.apache.hadoop.hive.ql.io.parquet.mapredparquetinputformat" and "parquet"
       or inf == "org.apache.hadoop.mapred.textinputformat" and "textfile" or "other"
   end
   stored = stored or (rf.delimited or rf.serde) and "textfile" or "parquet"
