@@ -233,12 +233,19 @@ end
 --- ensure_views(wh): the registry and the SVV_EXTERNAL_* views, for a script
 --- that reads the views before (or without) any external DDL: on Redshift
 --- they always exist, empty when there are no external tables.
+local views_ready = setmetatable({}, { __mode = "k" })   -- connections that have seen them, once committed
+
 function M.ensure_views(wh)
-  if require("lode.core").dry_run() then
+  local c = wh.conn
+  if require("lode.core").dry_run() or (c and views_ready[c]) then
     return
   end
   M.create_registry(wh)
   M.pg_views(wh)
+  local st = c and c:transaction_status()
+  if st and st ~= "intrans" and st ~= "inerror" then
+    views_ready[c] = true
+  end
 end
 
 --- name_parts(name) -> schema, table of an external table name ("schema.table" or {schema, table})
