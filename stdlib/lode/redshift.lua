@@ -282,8 +282,18 @@ local function parse_create_external_schema(c, st)
   st.if_not_exists = c:accept("if", "not", "exists")
   st.name = (c:name("the schema"))
   c:expect("from")
-  if c:accept("data", "catalog") or c:accept("hive", "metastore") then
+  if c:accept("data", "catalog") then
     st.catalog = true
+  else
+    -- r_CREATE_EXTERNAL_SCHEMA's other sources: the emulation's external schemas are DATA CATALOG ones
+    for _, src in ipairs({ { "hive", "metastore" }, { "postgres" }, { "mysql" }, { "kinesis" }, { "msk" }, { "redshift" } }) do
+      if c:accept(table.unpack(src)) then
+        local feature = "CREATE EXTERNAL SCHEMA … FROM " .. table.concat(src, " "):upper()
+        error(core.error({ op = "sql", code = "unsupported", line = st.line, feature = feature,
+          message = ("%s is not emulated by lode on PostgreSQL: its external schemas are DATA CATALOG ones "
+            .. "(S3 through the registry or Glue)"):format(feature) }), 0)
+      end
+    end
   end
   while not c:eof() do
     if c:accept("database") then
@@ -574,10 +584,11 @@ local function rewrite_create_table(st, toks, text, hash_only)
     elseif not v then
       i = i + 1
     elseif v == "getdate" and nxt and nxt.text == "(" and toks[i + 2] and toks[i + 2].text == ")" then
-      -- Redshift's GETDATE(): the current timestamp, to the second
+      -- Redshift's GETDATE(): the start of the current statement, to the second,
+      -- "even when it is within a transaction block" (r_GETDATE; SYSDATE is the transaction's)
       keep_until(i)
       skip_through(i + 2)
-      out[#out + 1] = "pg_catalog.date_trunc('second', LOCALTIMESTAMP)"
+      out[#out + 1] = "pg_catalog.date_trunc('second', pg_catalog.statement_timestamp()::timestamp)"
       i = i + 3
     elseif v == "json_parse" and nxt and nxt.text == "(" then
       -- Redshift's JSON_PARSE(text) -> SUPER; here (text)::jsonb
@@ -918,6 +929,7 @@ local function rewrite_dialect(st, toks)
     st.rewritten = q
   end
   st.dialect = uses or nil
+  st.catalog_views = info and info.catalog_views or nil
   if info and info.primary_key and #info.primary_key > 0 then
     -- create [local] [temp] table [if not exists] name
     local k = 2

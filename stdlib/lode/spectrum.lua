@@ -46,7 +46,7 @@ end
 -- internal to the parts, not part of lode.spectrum's interface
 M.fail, M.usage, M.check_dialect, M.name_parts, M.pg_catalog = nil, nil, nil, nil, nil
 M.register_table, M.add_partition, M.drop_partition = nil, nil, nil
-M.plan_table, M.plan_partitions, M.pg_views, M.create_registry = nil, nil, nil, nil
+M.plan_table, M.plan_partitions, M.pg_views, M.create_registry, M.ensure_views = nil, nil, nil, nil, nil
 
 -- Warehouse operations --------------------------------------------------------------------
 

@@ -576,7 +576,39 @@ def tool_variants():
     expect_table("aws_unload/unload_fixedwidth", "venue_back", ["venueid", "venuename", "venuecity", "venuestate", "venueseats"], venue)
 
 
+def spectrum_catalog():
+    """r_CREATE_EXTERNAL_TABLE_examples: the catalog views' rows as the page prints them (bucket and role ours;
+    the page's schema also had a REGION). Locations are compared without a trailing '/': the page prints
+    them without one, lode keeps a LOCATION as it was written (see tests/conformance/AUDIT.md)."""
+    c = "aws_spectrum/create_examples_catalog"
+    loc = "s3://lode-conformance/tickit/spectrum/"
+    expect(c, fp_query("svv_external_databases", ["eskind", "databasename", "esoptions"]),
+           fp_value([[1, "spectrumdb", '{"IAM_ROLE":"arn:aws:iam::123456789012:role/myspectrumrole"}']]))
+    expect(c, fp_query("svv_external_tables", ["schemaname", "tablename", "rtrim(location, '/')"]),
+           fp_value([["spectrum", "sales", loc + "sales_date"], ["spectrum", "sales_part", loc + "sales_partition"]]))
+    cols = [("salesid", "int"), ("listid", "int"), ("sellerid", "int"), ("buyerid", "int"), ("eventid", "int"),
+            ("saledate", "date"), ("qtysold", "smallint"), ("pricepaid", "decimal(8,2)"), ("commission", "decimal(8,2)"),
+            ("saletime", "timestamp")]
+    expect(c, fp_query("svv_external_columns where schemaname like 'spectrum%' and tablename ='sales'",
+                       ["schemaname", "tablename", "columnname", "external_type", "columnnum", "part_key"]),
+           fp_value([["spectrum", "sales", n, t, i + 1, 0] for i, (n, t) in enumerate(cols)]))
+    expect(c, fp_query("svv_external_partitions where tablename = 'sales_part'",
+                       ["schemaname", "tablename", "values", "rtrim(location, '/')"]),
+           fp_value([["spectrum", "sales_part", '["2008-%02d-01"]' % m, loc + "sales_partition/saledate=2008-%02d" % m]
+                     for m in range(1, 13)]))
+
+
+    # r_CREATE_EXTERNAL_SCHEMA: the data catalog schema stays, with the page's options; the Hive one is refused
+    c = "aws_spectrum/external_schema_examples"
+    expect(c, "SELECT (databasename || ' ' || (esoptions::jsonb = '{\"IAM_ROLE\": \"arn:aws:iam::123456789012:role/"
+           "MySpectrumRole\", \"REGION\": \"us-west-2\"}'::jsonb)::text) FROM svv_external_schemas "
+           "WHERE schemaname = 'spectrum_schema'", "sampledb true")
+    expect(c, "SELECT count(*)::text FROM information_schema.schemata WHERE schema_name = 'hive_schema'", 0)
+    expect(c, "SELECT databasename FROM svv_external_schemas WHERE schemaname = 'spectrum_schema_chained'", "spectrum_db")
+
+
 copy_formats()
+spectrum_catalog()
 dbt_snapshot()
 ssb()
 tool_variants()

@@ -87,7 +87,8 @@ class Oracle:
     def view(self, name, sel):
         self.union_view(name, [sel])
 
-    def expect_query(self, query, ncols):
+    def expect_query(self, query, ncols, duck_query=None):
+        # duck_query: the same query in DuckDB's dialect, where Redshift's differs (TOP n is LIMIT n)
         case = self.case
         names = ", ".join("c%d" % i for i in range(1, ncols + 1))
         row_pg = " || '|' || ".join("coalesce(c%d::text, 'NULL!')" % i for i in range(1, ncols + 1))
@@ -95,7 +96,7 @@ class Oracle:
               "FROM (SELECT %s AS r FROM (%s) q(%s)) x" % (row_pg, query, names))
         row_duck = " || '|' || ".join("coalesce(CAST(c%d AS VARCHAR), 'NULL!')" % i for i in range(1, ncols + 1))
         duck = ("SELECT count(*)::VARCHAR || ':' || coalesce(md5(string_agg(r, chr(10) ORDER BY r)), '') "
-                "FROM (SELECT %s AS r FROM (%s) q(%s)) x" % (row_duck, query, names))
+                "FROM (SELECT %s AS r FROM (%s) q(%s)) x" % (row_duck, duck_query or query, names))
         self.pending.append((case, pg, duck))
 
     def run(self, expect):
@@ -302,6 +303,10 @@ def generate(put, expect, data_dir):
         os.makedirs(os.path.dirname(o.path(key)), exist_ok=True)
         pq.append("COPY (SELECT * FROM (%s)) TO '%s' (FORMAT PARQUET)"
                   % (o.csv_view("x", ["dbt_ext/csv/section=%s/people_%s.csv" % (s, s)], people_cols, header=True), o.path(key)))
+    key = "dbt_ext/parquet_unpartitioned/people.parquet"
+    os.makedirs(os.path.dirname(o.path(key)), exist_ok=True)
+    pq.append("COPY (SELECT * FROM (%s)) TO '%s' (FORMAT PARQUET)"
+              % (o.csv_view("x", ["dbt_ext/csv_unpartitioned/people.csv"], people_cols, header=True), o.path(key)))
     o.writes.extend(pq)
     sch = "dbt_ext_spectrum"
 
@@ -331,6 +336,8 @@ def generate(put, expect, data_dir):
         "x", ["dbt_ext/parquet/section=%s/people.parquet" % s], extra=[("section", "'%s'" % s)])))
     o.expect_query('select * from "%s"."people_parquet_partitioned"' % sch, 5)
     o.expect_query('select section, count(*) from "%s"."people_parquet_partitioned" group by section' % sch, 2)
+    o.view(sch + ".people_parquet_unpartitioned", o.parquet_view("x", ["dbt_ext/parquet_unpartitioned/people.parquet"]))
+    o.expect_query('select * from "%s"."people_parquet_unpartitioned"' % sch, 4)
 
     # refused and waiting cases: what ran before the refusal stays, nothing after it runs
     o.begin("aws_spectrum/getting_started_top")
@@ -358,5 +365,38 @@ def generate(put, expect, data_dir):
     o.expect_query("select schemaname, tablename, values, location from svv_external_partitions where tablename = 'sales_part'", 4)
     expect("aws_spectrum/nested_refused", "SELECT count(*)::text FROM information_schema.schemata WHERE schema_name = 'spectrum'", 1)
     expect("aws_spectrum/nested_refused", "SELECT count(*)::text FROM information_schema.tables WHERE table_name = 'customers'", 0)
+
+    # 8. CREATE EXTERNAL TABLE "Examples" (r_CREATE_EXTERNAL_TABLE_examples), catalog and
+    #    partitioning: sales_partition/saledate=2008-05 .. 2008-12 as well, one object each;
+    #    December has 14 events of distinct totals, so that TOP 10 cuts a well-defined list
+    late = []
+    for m in range(5, 13):
+        n = 14 if m == 12 else 6
+        for k in range(n):
+            i = 1000 + m * 20 + k
+            price = Decimal(31 + 17 * k + m) + Decimal(k) / 100
+            late.append([i, 1 + i % 50, 1 + (i * 7) % 30, 1 + (i * 11) % 30, 1 + k, 1827 + i % 60, 1 + k % 4,
+                         money(price), money(price * Decimal("0.15")),
+                         "2008-%02d-%02d %02d:%02d:%02d" % (m, 1 + k, k % 24, (k * 7) % 60, (k * 13) % 60)])
+    for m in range(5, 13):
+        put(part_key(m), "".join(line(r, "|") for r in late if r[9][5:7] == "%02d" % m))
+
+    def pseudo(m):
+        key = part_key(m)
+        return [("saledate", "DATE '2008-%02d-01'" % m), ('"$path"', "'%s%s'" % (BUCKET, key)),
+                ('"$size"', str(os.path.getsize(o.path(key))))]
+
+    o.begin("aws_spectrum/create_examples_catalog")
+    o.union_view("spectrum.sales_part", [o.text_view("x", [part_key(m)], SALES_COLS, "|", extra=pseudo(m))
+                                         for m in range(1, 13)])
+    o.view("event", event_tbl)
+    o.expect_query('select distinct "$path", "$size" from spectrum.sales_part', 2)
+    o.expect_query('select "$path", "$size" from spectrum.sales_part where saledate = \'2008-12-01\'', 2)
+    top = ("select top 10 spectrum.sales_part.eventid, sum(spectrum.sales_part.pricepaid) "
+           "from spectrum.sales_part, event where spectrum.sales_part.eventid = event.eventid "
+           "and spectrum.sales_part.pricepaid > 30 and saledate = '2008-12-01' "
+           "group by spectrum.sales_part.eventid order by 2 desc")
+    o.expect_query(top, 2, duck_query=top.replace("select top 10 ", "select ") + " limit 10")
+    o.expect_query("select saledate, count(*), sum(pricepaid) from spectrum.sales_part group by saledate", 3)
 
     o.run(expect)

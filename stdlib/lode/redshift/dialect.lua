@@ -89,6 +89,14 @@ for name in ([[
   NOT_EMULATED[name] = true
 end
 
+-- Redshift's catalog views of external tables, served from lode_redshift
+-- (lode.spectrum.catalog creates them over its registry), never from a
+-- user's schema public.
+local CATALOG_VIEWS = {
+  svv_external_schemas = true, svv_external_databases = true, svv_external_tables = true, svv_external_columns = true,
+  svv_external_partitions = true,
+}
+
 -- Words after which a name followed by '(' is not a call (a table, a
 -- function being created, …).
 local NOT_A_CALL_AFTER = {
@@ -391,11 +399,36 @@ local function rewrite_calls(text, toks, opts)
     elseif v == "pg_table_def" and not qualified then
       uses_schema = true
       return M.SCHEMA .. ".pg_table_def", k
+    elseif CATALOG_VIEWS[v] and not qualified and not is_word(prev, "as") then
+      -- Redshift's catalog views of external tables (lode.spectrum.catalog makes them)
+      info.catalog_views = true
+      return M.SCHEMA .. "." .. v, k
     elseif v == "collate" and nxt and nxt.type == "word" and nxt.value == "case_insensitive" then
       uses_schema = true
       return "COLLATE " .. M.SCHEMA .. ".case_insensitive", k + 1
     elseif v == "collate" and nxt and nxt.type == "word" and nxt.value == "case_sensitive" then
       return "", k + 1   -- the default: byte-wise comparison
+    end
+    if (v == "pivot" or v == "unpivot") and not qualified and prev and (is_op(prev, ")") or prev.type == "word"
+        or prev.type == "ident") then
+      -- r_FROM_clause30: table_reference PIVOT ( agg FOR col IN ( … ) ), UNPIVOT [INCLUDE|EXCLUDE NULLS] ( … )
+      local p = k + 1
+      if v == "unpivot" and (is_word(toks[p], "include") or is_word(toks[p], "exclude")) and is_word(toks[p + 1], "nulls") then
+        p = p + 2
+      end
+      if is_op(toks[p], "(") then
+        local c, depth = close_of(toks, p), 0
+        for j = p + 1, c - 1 do
+          if is_op(toks[j], "(") then
+            depth = depth + 1
+          elseif is_op(toks[j], ")") then
+            depth = depth - 1
+          elseif depth == 0 and is_word(toks[j], "for") then
+            unsupported(t.line, v:upper(), "PostgreSQL has no " .. v:upper() .. "; write it with GROUP BY and "
+              .. "aggregates FILTER (WHERE col = value), or a UNION ALL of the columns")
+          end
+        end
+      end
     end
     if not is_op(nxt, "(") or qualified or (prev and prev.type == "word" and NOT_A_CALL_AFTER[prev.value]) then
       return nil
@@ -431,8 +464,13 @@ local function rewrite_calls(text, toks, opts)
       if #args ~= 3 then
         unsupported(t.line, "NVL2", "NVL2 takes 3 arguments")
       end
-      return ("CASE WHEN (%s) IS NOT NULL THEN (%s) ELSE (%s) END")
-        :format(arg_text(args[1]), arg_text(args[2]), arg_text(args[3])), e
+      -- r_NVL2: the result has not_null_return_value's type, the other value cast to it; a string
+      -- literal there makes it a VARCHAR (nvl2(column1, '2345', 1234) is '1234', where PostgreSQL's
+      -- CASE would resolve both to INTEGER)
+      local a2 = args[2][1] == args[2][2] and toks[args[2][1]]
+      return ("CASE WHEN (%s) IS NOT NULL THEN (%s) ELSE (%s)%s END")
+        :format(arg_text(args[1]), arg_text(args[2]), arg_text(args[3]),
+          a2 and a2.type == "string" and "::text" or ""), e
     elseif v == "decode" and #args >= 3 then
       -- DECODE(expr, search, result, …, default): NULL matches NULL
       local expr = arg_text(args[1])
@@ -633,7 +671,8 @@ end
 --- ensure). opts.ddl: a CREATE TABLE, whose PRIMARY KEY, UNIQUE and FOREIGN
 --- KEY / REFERENCES constraints are dropped (informational on Redshift, so
 --- duplicate keys load); info.primary_key lists the primary key's columns
---- (see record_primary_key). Raises (code "unsupported", naming the
+--- (see record_primary_key); info.catalog_views that it reads
+--- SVV_EXTERNAL_* (lode.spectrum.catalog.ensure_views). Raises (code "unsupported", naming the
 --- construct and its line) for what lode does not emulate.
 function M.rewrite(text, line, opts)
   opts = opts or {}
@@ -680,7 +719,7 @@ function M.informational_constraint(toks)
 end
 
 -- Words whose presence makes a text worth tokenizing (needs_emulation).
-M.TRIGGERS = { "top", "nvl", "decode", "listagg", "approximate", "pg_table_def", "case_insensitive",
+M.TRIGGERS = { "top", "nvl", "decode", "listagg", "approximate", "pg_table_def", "svv_external_", "pivot", "case_insensitive",
   "case_sensitive", "replicate", "convert", "nulls", "extract", "percentile_", "ratio_to_report", "minus", "concat" }
 for name in pairs(QUALIFIED) do
   M.TRIGGERS[#M.TRIGGERS + 1] = name
@@ -768,6 +807,10 @@ BEGIN
   END IF;
   RETURN lode_redshift.dateadd(p, n, date '2000-01-01' + t)::time;
 END $f$;
+-- TIMETZ: the time in the session's zone (UTC by default, as the page's examples print it)
+CREATE OR REPLACE FUNCTION lode_redshift.dateadd(p text, n bigint, t timetz) RETURNS timetz
+LANGUAGE sql STABLE STRICT AS $f$
+  SELECT lode_redshift.dateadd(p, n, (t AT TIME ZONE current_setting('TimeZone'))::time)::timetz $f$;
 
 -- DATEDIFF: date part boundaries crossed between a and b
 CREATE OR REPLACE FUNCTION lode_redshift.datediff(p text, a timestamp, b timestamp) RETURNS bigint
@@ -803,6 +846,9 @@ BEGIN
   END IF;
   RETURN lode_redshift.datediff(p, date '2000-01-01' + a, date '2000-01-01' + b);
 END $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.datediff(p text, a timetz, b timetz) RETURNS bigint
+LANGUAGE sql STABLE STRICT AS $f$
+  SELECT lode_redshift.datediff(p, (a AT TIME ZONE 'UTC')::time, (b AT TIME ZONE 'UTC')::time) $f$;
 
 -- DATE_TRUNC: TIMESTAMP for a DATE or TIMESTAMP (PostgreSQL would make a DATE a TIMESTAMPTZ)
 CREATE OR REPLACE FUNCTION lode_redshift.date_trunc(p text, t timestamp) RETURNS timestamp
@@ -892,6 +938,20 @@ BEGIN
   END IF;
   RETURN pg_catalog.split_part(s, delim, part);
 END $f$;
+-- a number or a datetime given to a string function is read as its text, as Redshift converts it
+-- implicitly (r_CHARINDEX's COMMISSION example, SPLIT_PART's LISTTIME examples)
+CREATE OR REPLACE FUNCTION lode_redshift.charindex(sub text, s numeric) RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT pg_catalog.strpos(s::text, sub) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.charindex(sub text, s timestamp) RETURNS integer
+LANGUAGE sql STABLE STRICT AS $f$ SELECT pg_catalog.strpos(s::text, sub) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.charindex(sub text, s date) RETURNS integer
+LANGUAGE sql STABLE STRICT AS $f$ SELECT pg_catalog.strpos(s::text, sub) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.split_part(s numeric, delim text, part integer) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT lode_redshift.split_part(s::text, delim, part) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.split_part(s timestamp, delim text, part integer) RETURNS text
+LANGUAGE sql STABLE STRICT AS $f$ SELECT lode_redshift.split_part(s::text, delim, part) $f$;
+CREATE OR REPLACE FUNCTION lode_redshift.split_part(s date, delim text, part integer) RETURNS text
+LANGUAGE sql STABLE STRICT AS $f$ SELECT lode_redshift.split_part(s::text, delim, part) $f$;
 CREATE OR REPLACE FUNCTION lode_redshift.strtol(s text, base integer) RETURNS bigint
 LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
 DECLARE
@@ -928,7 +988,7 @@ BEGIN
   RETURN (CASE WHEN neg THEN -v ELSE v END)::bigint;
 END $f$;
 
--- JSON_EXTRACT_PATH_TEXT: '' for a path that is not there; null_if_invalid
+-- JSON_EXTRACT_PATH_TEXT: NULL for a path that is not there; null_if_invalid
 CREATE OR REPLACE FUNCTION lode_redshift.json_extract_path_text(j text, path text[], null_if_invalid boolean)
 RETURNS text LANGUAGE plpgsql IMMUTABLE AS $f$
 DECLARE doc json;
@@ -944,9 +1004,7 @@ BEGIN
     END IF;
     RAISE EXCEPTION 'lode: JSON_EXTRACT_PATH_TEXT: invalid JSON: %', left(j, 80) USING ERRCODE = '22P02';
   END;
-  IF doc #> path IS NULL THEN
-    RETURN '';
-  END IF;
+  -- a path that is not there is NULL (the reference's current text; its older one said '')
   RETURN doc #>> path;
 END $f$;
 CREATE OR REPLACE FUNCTION lode_redshift.json_extract_path_text(j text, VARIADIC path text[]) RETURNS text
@@ -963,7 +1021,7 @@ CREATE OR REPLACE FUNCTION lode_redshift.json_extract_path_text(j text, p1 text,
   b boolean) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
   SELECT lode_redshift.json_extract_path_text(j, ARRAY[p1, p2, p3, p4, p5], b) $f$;
 
--- JSON_ARRAY_LENGTH, JSON_EXTRACT_ARRAY_ELEMENT_TEXT (zero-based; '' out of
+-- JSON_ARRAY_LENGTH, JSON_EXTRACT_ARRAY_ELEMENT_TEXT (zero-based; NULL out of
 -- bounds), IS_VALID_JSON (an object), IS_VALID_JSON_ARRAY
 CREATE OR REPLACE FUNCTION lode_redshift.json_or_null(j text, null_if_invalid boolean, fn text) RETURNS json
 LANGUAGE plpgsql IMMUTABLE AS $f$
@@ -980,7 +1038,7 @@ LANGUAGE sql IMMUTABLE AS $f$
   SELECT pg_catalog.json_array_length(lode_redshift.json_or_null(j, null_if_invalid, 'JSON_ARRAY_LENGTH')) $f$;
 CREATE OR REPLACE FUNCTION lode_redshift.json_extract_array_element_text(j text, pos integer,
   null_if_invalid boolean DEFAULT false) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
-  SELECT CASE WHEN d IS NULL THEN NULL WHEN pos < 0 OR pos >= pg_catalog.json_array_length(d) THEN '' ELSE d ->> pos END
+  SELECT CASE WHEN d IS NULL OR pos < 0 OR pos >= pg_catalog.json_array_length(d) THEN NULL ELSE d ->> pos END
   FROM (SELECT lode_redshift.json_or_null(j, null_if_invalid, 'JSON_EXTRACT_ARRAY_ELEMENT_TEXT') AS d) q $f$;
 CREATE OR REPLACE FUNCTION lode_redshift.is_valid_json(j text) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
@@ -1082,6 +1140,16 @@ CREATE OR REPLACE AGGREGATE lode_redshift.median(numeric) (SFUNC = array_append,
   FINALFUNC = lode_redshift.median_final, INITCOND = '{}');
 CREATE OR REPLACE AGGREGATE lode_redshift.median(double precision) (SFUNC = array_append, STYPE = double precision[],
   FINALFUNC = lode_redshift.median_final_float, INITCOND = '{}');
+-- INT2, INT4, INT8 give DECIMAL (r_MEDIAN's table), exact: not the double precision overload,
+-- which PostgreSQL would otherwise pick for them (a BIGINT past 2^53 would come back rounded)
+CREATE OR REPLACE FUNCTION lode_redshift.median_final_int(v anyarray) RETURNS numeric
+LANGUAGE sql IMMUTABLE AS $f$ SELECT lode_redshift.median_final(v::text::numeric[]) $f$;
+CREATE OR REPLACE AGGREGATE lode_redshift.median(smallint) (SFUNC = array_append, STYPE = smallint[],
+  FINALFUNC = lode_redshift.median_final_int, INITCOND = '{}');
+CREATE OR REPLACE AGGREGATE lode_redshift.median(integer) (SFUNC = array_append, STYPE = integer[],
+  FINALFUNC = lode_redshift.median_final_int, INITCOND = '{}');
+CREATE OR REPLACE AGGREGATE lode_redshift.median(bigint) (SFUNC = array_append, STYPE = bigint[],
+  FINALFUNC = lode_redshift.median_final_int, INITCOND = '{}');
 
 -- the primary keys Redshift's DDL declared, informational (no index): what
 -- lode.merge takes as the key, as it reads Redshift's catalog

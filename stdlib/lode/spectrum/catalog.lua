@@ -53,9 +53,12 @@ M.pg_catalog = PG_CATALOG
 
 -- Redshift's catalog views over the registry --------------------------------------------
 --
--- SVV_EXTERNAL_SCHEMAS, _TABLES, _COLUMNS and _PARTITIONS with the columns
--- AWS's system-view pages list, as views in schema public (on the default
--- search path, so scripts name them as on Redshift). Types are shown as Glue
+-- SVV_EXTERNAL_SCHEMAS, _DATABASES, _TABLES, _COLUMNS and _PARTITIONS with the
+-- columns AWS's system-view pages list, as views in lode's Redshift schema
+-- lode_redshift, next to the dialect's functions: Redshift serves them from
+-- its catalog, so a user's own schema public never gets them, and
+-- lode.redshift.dialect rewrites a script's unqualified name to this one
+-- (as it does pg_table_def). Types are shown as Glue
 -- records them (Hive's names: int, string, decimal(8,2)); formats and SerDes
 -- as Redshift registers them for each format.
 
@@ -107,7 +110,7 @@ SELECT CASE part
 $f$]]
 
 local VIEWS = {
-  [[CREATE OR REPLACE VIEW public.svv_external_schemas AS
+  [[CREATE OR REPLACE VIEW lode_redshift.svv_external_schemas AS
 SELECT n.oid AS esoid, 1::smallint AS eskind, n.nspname AS schemaname, n.nspowner::integer AS esowner,
   s.database AS databasename, s.options AS esoptions
 FROM (SELECT schema_name, database, options FROM lode.spectrum_external_schemas
@@ -119,7 +122,13 @@ FROM (SELECT schema_name, database, options FROM lode.spectrum_external_schemas
       WHERE NOT EXISTS (SELECT 1 FROM lode.spectrum_external_schemas e WHERE e.schema_name = t.schema_name)
         AND NOT EXISTS (SELECT 1 FROM lode.spectrum_schemas g WHERE g.schema_name = t.schema_name)) s
 JOIN pg_namespace n ON n.nspname = s.schema_name]],
-  [[CREATE OR REPLACE VIEW public.svv_external_tables AS
+  -- the external databases the schemas name (r_SVV_EXTERNAL_DATABASES; lode's catalog is its registry)
+  [[CREATE OR REPLACE VIEW lode_redshift.svv_external_databases AS
+SELECT DISTINCT ON (s.databasename) 1::integer AS eskind, s.esoptions, s.databasename, ''::text AS location,
+  '{}'::text AS parameters
+FROM lode_redshift.svv_external_schemas s
+ORDER BY s.databasename, s.schemaname]],
+  [[CREATE OR REPLACE VIEW lode_redshift.svv_external_tables AS
 SELECT current_database()::text AS redshift_database_name, t.schema_name AS schemaname, t.table_name AS tablename,
   ''::text AS tabletype, t.location,
   lode.spectrum_format(t.format, coalesce(t.format_options, '{}'), 'input') AS input_format,
@@ -129,7 +138,7 @@ SELECT current_database()::text AS redshift_database_name, t.schema_name AS sche
   0 AS compressed,
   lode.spectrum_format(t.format, coalesce(t.format_options, '{}'), 'parameters') AS parameters
 FROM lode.spectrum_tables t]],
-  [[CREATE OR REPLACE VIEW public.svv_external_columns AS
+  [[CREATE OR REPLACE VIEW lode_redshift.svv_external_columns AS
 SELECT current_database()::text AS redshift_database_name, t.schema_name AS schemaname, t.table_name AS tablename,
   c.name AS columnname, lode.hive_type(c.type) AS external_type, c.num::integer AS columnnum, c.part_key::integer,
   ''::text AS is_nullable
@@ -142,7 +151,7 @@ CROSS JOIN LATERAL (
   SELECT n.name, ty.type, jsonb_array_length(t.column_names::jsonb) + n.i, n.i
   FROM jsonb_array_elements_text(t.partition_names::jsonb) WITH ORDINALITY n(name, i)
   JOIN jsonb_array_elements_text(t.partition_types::jsonb) WITH ORDINALITY ty(type, i) ON ty.i = n.i) c]],
-  [[CREATE OR REPLACE VIEW public.svv_external_partitions AS
+  [[CREATE OR REPLACE VIEW lode_redshift.svv_external_partitions AS
 SELECT p.schema_name AS schemaname, p.table_name AS tablename, p."values", left(p.location, 128) AS location,
   lode.spectrum_format(t.format, coalesce(t.format_options, '{}'), 'input') AS input_format,
   lode.spectrum_format(t.format, coalesce(t.format_options, '{}'), 'output') AS output_format,
@@ -168,33 +177,74 @@ function M.create_registry(wh)
   wh:transaction(function(tx)
     tx:query("SELECT pg_advisory_xact_lock(hashtext('lode.spectrum.registry'))")
     for _, s in ipairs(PG_CATALOG) do
-      tx:exec(s)
+      -- as written: on a warehouse whose every text is Redshift SQL (emulate = "redshift") the
+      -- dialect would drop the PRIMARY KEYs as informational, and the registry's upserts need them
+      tx:query_raw(s)
     end
   end)
 end
 
+-- The views an earlier lode created in schema public (over its registry,
+-- not a user's own views of those names).
+local OLD_PUBLIC_VIEWS_SQL = "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+  .. "WHERE n.nspname = 'public' AND c.relkind = 'v' AND c.relname IN ('svv_external_schemas', "
+  .. "'svv_external_tables', 'svv_external_columns', 'svv_external_partitions') "
+  .. "AND position('lode.spectrum_' in pg_get_viewdef(c.oid)) > 0"
+
 function M.pg_views(wh)
   local have_sql = "SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    .. "WHERE n.nspname = 'public' AND c.relname IN ('svv_external_schemas', 'svv_external_tables', "
-    .. "'svv_external_columns', 'svv_external_partitions')"
-  if tonumber(wh:query(have_sql)[1].n) == #VIEWS then
+    .. "WHERE n.nspname = 'lode_redshift' AND c.relname IN ('svv_external_schemas', 'svv_external_databases', "
+    .. "'svv_external_tables', 'svv_external_columns', 'svv_external_partitions')"
+  if tonumber(wh:query(have_sql)[1].n) == #VIEWS and not wh:query(OLD_PUBLIC_VIEWS_SQL)[1] then
     return
   end
   local ok, e = pcall(wh.transaction, wh, function(tx)
     -- concurrent first setups (parallel scripts) take turns; the later ones find them made
     tx:query("SELECT pg_advisory_xact_lock(hashtext('lode.spectrum.setup'))")
-    if tonumber(tx:query(have_sql)[1].n) == #VIEWS then
+    local old = tx:query_raw(OLD_PUBLIC_VIEWS_SQL)
+    if tonumber(tx:query_raw(have_sql)[1].n) == #VIEWS and not old[1] then
       return
     end
-    tx:exec(HIVE_TYPE_SQL)
-    tx:exec(FORMAT_SQL)
+    tx:query_raw("CREATE SCHEMA IF NOT EXISTS lode_redshift")
+    for _, r in ipairs(old) do
+      -- one a user's view depends on moves (and is replaced below), so that view keeps working
+      local moved = tx:query_raw("SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        .. "WHERE n.nspname = 'lode_redshift' AND c.relname = $1) AS taken, EXISTS (SELECT 1 FROM pg_depend d "
+        .. "JOIN pg_rewrite w ON w.oid = d.objid WHERE d.refobjid = ('public.' || $1)::regclass "
+        .. "AND w.ev_class <> d.refobjid) AS used", r.name)[1]
+      if moved.used and not moved.taken then
+        tx:query_raw(("ALTER VIEW public.%s SET SCHEMA lode_redshift"):format(r.name))
+      elseif not moved.used then
+        tx:query_raw(("DROP VIEW public.%s"):format(r.name))
+      end
+    end
+    tx:query_raw(HIVE_TYPE_SQL)
+    tx:query_raw(FORMAT_SQL)
     for _, v in ipairs(VIEWS) do
-      tx:exec(v)
+      tx:query_raw(v)
     end
   end)
   if not ok then
-    require("lode.core").log("warn", "spectrum: the SVV_EXTERNAL_* views could not be created in schema public",
+    require("lode.core").log("warn", "spectrum: the SVV_EXTERNAL_* views could not be created in schema lode_redshift",
       { error = type(e) == "table" and e.message or tostring(e) })
+  end
+end
+
+--- ensure_views(wh): the registry and the SVV_EXTERNAL_* views, for a script
+--- that reads the views before (or without) any external DDL: on Redshift
+--- they always exist, empty when there are no external tables.
+local views_ready = setmetatable({}, { __mode = "k" })   -- connections that have seen them, once committed
+
+function M.ensure_views(wh)
+  local c = wh.conn
+  if require("lode.core").dry_run() or (c and views_ready[c]) then
+    return
+  end
+  M.create_registry(wh)
+  M.pg_views(wh)
+  local st = c and c:transaction_status()
+  if st and st ~= "intrans" and st ~= "inerror" then
+    views_ready[c] = true
   end
 end
 

@@ -114,7 +114,7 @@ end
 local OLD_OPERATORS_SQL = "SELECT o.oprname AS op, format_type(o.oprleft, NULL) AS l, format_type(o.oprright, NULL) AS r "
   .. "FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace JOIN pg_proc p ON p.oid = o.oprcode "
   .. "JOIN pg_namespace pn ON pn.oid = p.pronamespace "
-  .. "WHERE n.nspname = 'public' AND pn.nspname = 'lode' AND p.proname LIKE 'rs\\_cmp\\_%'"
+  .. "WHERE n.nspname = 'public' AND pn.nspname = 'lode' AND left(p.proname, 7) = 'rs_cmp_'"
 
 --- drop_public_operators(wh): the text/number operators an earlier lode
 --- created in schema public are dropped (one catalog query when there are

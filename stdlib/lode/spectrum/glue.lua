@@ -329,7 +329,14 @@ function M.def_from_table(schema, t)
     def.unscannable = "it has no S3 location"
   end
   local text, rf, props = M.text_def(sd, params)
-  if text then
+  local input = (sd.InputFormat or ""):lower()
+  if input:find("hoodie", 1, true) or input:find("symlinktextinputformat", 1, true) then
+    -- a Hudi table's Parquet files hold superseded versions of its rows, and a Delta Lake table
+    -- is read through its manifest: neither is a plain Parquet folder
+    def.format = "parquet"
+    def.unscannable = ("its input format is %s (a Hudi or Delta Lake table), which lode's local Spectrum does not "
+      .. "read"):format(sd.InputFormat)
+  elseif text then
     def.format, def.row_format, def.properties = text, rf, props
   elseif is_parquet(sd, params) then
     def.format = "parquet"

@@ -1,6 +1,7 @@
 -- The row formats of AWS's CREATE EXTERNAL TABLE examples ("Row format
 -- examples") that lode's Spectrum emulation does not scan — Avro, RegexSerDe
--- (and the S3 server access log table), Grok, Ion — each refused at its
+-- (and the S3 server access log table), Grok, Ion — and the guide's Hudi and
+-- Delta Lake tables, each refused at its
 -- CREATE EXTERNAL TABLE on PostgreSQL, naming the script's line and the
 -- SerDe, before anything is created.
 local t = require "lode.test"
@@ -77,6 +78,29 @@ STORED AS
 INPUTFORMAT 'com.amazon.ionhiveserde.formats.IonInputFormat'
 OUTPUTFORMAT 'com.amazon.ionhiveserde.formats.IonOutputFormat'
 LOCATION 's3://s3-bucket/prefix']], "IonHiveSerDe" },
+  -- "External tables for Redshift Spectrum": Apache Hudi Copy-on-Write and Delta Lake tables
+  -- (c-spectrum-external-tables.html; tbl_name (columns) filled in). A Hudi table's Parquet files hold
+  -- superseded versions of its rows: read as plain Parquet (its input format names Parquet) they
+  -- would come back twice; a Delta Lake table is read through its manifest.
+  { [[CREATE EXTERNAL TABLE spectrum_rf.tbl_name (c1 int)
+ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
+STORED AS
+INPUTFORMAT 'org.apache.hudi.hadoop.HoodieParquetInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat'
+LOCATION 's3://s3-bucket/prefix']], "HoodieParquetInputFormat" },
+  { [[CREATE EXTERNAL TABLE spectrum_rf.tbl_name (c1 int)
+PARTITIONED BY (c2 int)
+ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
+STORED AS
+INPUTFORMAT 'org.apache.hudi.hadoop.HoodieParquetInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat'
+LOCATION 's3://s3-bucket/prefix']], "HoodieParquetInputFormat" },
+  { [[CREATE EXTERNAL TABLE spectrum_rf.tbl_name (c1 int)
+ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
+STORED AS
+INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
+LOCATION 's3://s3-bucket/delta_table_folder/_symlink_format_manifest']], "SymlinkTextInputFormat" },
 }
 
 t.test("AWS's row format examples lode does not scan are refused at CREATE EXTERNAL TABLE, naming line and SerDe",

@@ -147,3 +147,49 @@ t.test("lode help sql lists every refusal the corpus asserts", function()
     end
   end
 end)
+
+-- tests/conformance/AUDIT.md maps every example of AWS's guides and every
+-- dbt-external-tables statement to the case or test that runs it: each name
+-- it gives must exist, and each AWS Spectrum and dbt-external-tables case must
+-- be in it.
+t.test("AUDIT.md names only cases and tests that exist, and lists every Spectrum and dbt-external-tables case", function()
+  local audit = read(corpus .. "/AUDIT.md")
+  local have = {}
+  for _, case in ipairs(all) do
+    have[case] = true
+    if case:match("^aws_spectrum/") or case:match("^aws_alter/external") or case:match("^dbt_external_tables/") then
+      t.ok(audit:find(case, 1, true), case .. " is in AUDIT.md")
+    end
+  end
+  for case in audit:gmatch("%f[%w_](aws_%w+/[%w_]+)") do
+    t.ok(have[case], "AUDIT.md names " .. case .. ", a case of the corpus")
+  end
+  for case in audit:gmatch("%f[%w_](dbt_external_tables/[%w_]+)") do
+    t.ok(have[case], "AUDIT.md names " .. case .. ", a case of the corpus")
+  end
+  -- `file_test.lua "test name …"`, and D / A for the two dialect tests
+  local short = { D = "tests/lua/sql/dialect_test.lua", A = "tests/lua/sql/dialect_audit_test.lua" }
+  local function has_test(file, name)
+    local text = read(root .. "/" .. file)
+    name = name:gsub("%s*…$", "")
+    t.ok(text:find('t.test("' .. name, 1, true) or text:find("t.test('" .. name, 1, true), file .. ' has a test "' .. name .. '"')
+  end
+  for file, name in audit:gmatch("(tests/lua/[%w_/]+_test%.lua) \"([^\"]+)\"") do
+    has_test(file, name)
+  end
+  for file, name in audit:gmatch("([%w_]+_test%.lua) \"([^\"]+)\"") do
+    if not file:find("/") then
+      local path = root .. "/tests/lua/spectrum/" .. file
+      local f = io.open(path)
+      if f then
+        f:close()
+        has_test("tests/lua/spectrum/" .. file, name)
+      else
+        has_test("tests/lua/sql/" .. file, name)
+      end
+    end
+  end
+  for d, name in audit:gmatch("%f[%w]([DA]) \"([^\"]+)\"") do
+    has_test(short[d], name)
+  end
+end)
