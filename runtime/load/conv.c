@@ -153,6 +153,88 @@ oom:
     return -1;
 }
 
+/* ---- binary fields written in place ------------------------------------------- */
+
+/* Room for n more bytes in b (grown by doubling, as lode_copy_buf_append grows it). */
+static int bin_room(lode_copy_buf *b, size_t n)
+{
+    if (b->cap - b->len >= n) return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < n) cap *= 2;
+    unsigned char *d = realloc(b->data, cap);
+    if (!d) return -1;
+    b->data = d;
+    b->cap = cap;
+    return 0;
+}
+
+static inline void store_be16(unsigned char *w, uint16_t v)
+{
+    w[0] = (unsigned char)(v >> 8); w[1] = (unsigned char)v;
+}
+
+static inline void store_be32(unsigned char *w, uint32_t v)
+{
+    w[0] = (unsigned char)(v >> 24); w[1] = (unsigned char)(v >> 16);
+    w[2] = (unsigned char)(v >> 8); w[3] = (unsigned char)v;
+}
+
+/* A fixed-size field (length word, then v in `bytes` = 2, 4 or 8 big-endian
+ * bytes): what lode_copy_bin_int2/int4/int8 write, without a call per byte. */
+static inline int bin_put_uint(lode_copy_buf *b, uint64_t v, unsigned bytes)
+{
+    if (b->cap - b->len < 4 + bytes && bin_room(b, 4 + bytes)) return -1;
+    unsigned char *w = b->data + b->len;
+    store_be32(w, bytes);
+    if (bytes == 2) store_be16(w + 4, (uint16_t)v);
+    else if (bytes == 4) store_be32(w + 4, (uint32_t)v);
+    else store_be32(w + 4, (uint32_t)(v >> 32)), store_be32(w + 8, (uint32_t)v);
+    b->len += 4 + bytes;
+    return 0;
+}
+
+/* numeric's send format for the decimal conv_numeric writes as text: the
+ * integer digits ip[0..ni) and the fraction digits fp[0..nf), nf being the
+ * display scale, in base-10000 groups aligned on the point, leading and
+ * trailing zero groups left out (lode_copy_bin_numeric_text reads that
+ * text to the same bytes). At most NUMERIC_DIRECT_DIGITS digits. */
+#define NUMERIC_DIRECT_DIGITS 256
+static int bin_put_numeric(lode_copy_buf *b, int neg, const char *ip, size_t ni, const char *fp, size_t nf)
+{
+    uint16_t g[NUMERIC_DIRECT_DIGITS / 4 + 2];
+    size_t ng = 0;
+    unsigned v = 0, k = (unsigned)((4 - ni % 4) % 4);   /* the first group padded on the left */
+    for (size_t i = 0; i < ni; i++) {
+        v = v * 10 + (unsigned)(ip[i] - '0');
+        if (++k == 4) { g[ng++] = (uint16_t)v; v = 0; k = 0; }
+    }
+    size_t gi = ng;
+    for (size_t i = 0; i < nf; i++) {
+        v = v * 10 + (unsigned)(fp[i] - '0');
+        if (++k == 4) { g[ng++] = (uint16_t)v; v = 0; k = 0; }
+    }
+    if (k) {                                              /* the last padded on the right */
+        for (; k < 4; k++) v *= 10;
+        g[ng++] = (uint16_t)v;
+    }
+    size_t first = 0, last = ng;
+    while (first < last && g[first] == 0) first++;
+    while (last > first && g[last - 1] == 0) last--;
+    size_t ndig = last - first;
+    int weight = ndig ? (int)gi - 1 - (int)first : 0;
+    size_t len = 8 + 2 * ndig;
+    if (bin_room(b, 4 + len)) return -1;
+    unsigned char *w = b->data + b->len;
+    uint16_t head[4] = { (uint16_t)ndig, (uint16_t)(int16_t)weight, (uint16_t)(neg && ndig ? 0x4000 : 0),
+                         (uint16_t)nf };
+    store_be32(w, (uint32_t)len);
+    w += 4;
+    for (size_t i = 0; i < 4; i++, w += 2) store_be16(w, head[i]);
+    for (size_t i = first; i < last; i++, w += 2) store_be16(w, g[i]);
+    b->len += 4 + len;
+    return 0;
+}
+
 /* ---- numbers ------------------------------------------------------------------ */
 
 static int64_t days_from_2000(int64_t y, int64_t m, int64_t d);
@@ -170,6 +252,8 @@ static int conv_int(const lode_load_column *col, const char *p, size_t n, lode_b
     uint64_t v = 0;
     uint64_t max = which == 0 ? 32767u : which == 1 ? 2147483647u : 9223372036854775807u;
     max += (uint64_t)neg;
+    const uint64_t max10 = max / 10;
+    const unsigned maxlast = (unsigned)(max % 10);
     for (; i < n; i++) {
         if (p[i] < '0' || p[i] > '9') {
             char fmt[96];
@@ -177,7 +261,7 @@ static int conv_int(const lode_load_column *col, const char *p, size_t n, lode_b
             return conv_fail(e, LODE_ERR_DIGIT, fmt, p, n);
         }
         unsigned d = (unsigned)(p[i] - '0');
-        if (v > (max - d) / 10) {
+        if (v > max10 || (v == max10 && d > maxlast)) {   /* v * 10 + d > max */
             char fmt[96];
             snprintf(fmt, sizeof fmt, "Overflow, Value '%%s', Type: %s", names[which]);
             return conv_fail(e, LODE_ERR_OVERFLOW, fmt, p, n);
@@ -186,8 +270,8 @@ static int conv_int(const lode_load_column *col, const char *p, size_t n, lode_b
     }
     if (bin) {
         int64_t x = neg ? (int64_t)((uint64_t)0 - v) : (int64_t)v;
-        return which == 0 ? lode_copy_bin_int2(bin, (int16_t)x)
-             : which == 1 ? lode_copy_bin_int4(bin, (int32_t)x) : lode_copy_bin_int8(bin, x);
+        return which == 0 ? bin_put_uint(bin, (uint16_t)(int16_t)x, 2)
+             : which == 1 ? bin_put_uint(bin, (uint32_t)(int32_t)x, 4) : bin_put_uint(bin, (uint64_t)x, 8);
     }
     char buf[24];
     int k = neg && v ? snprintf(buf, sizeof buf, "-%llu", (unsigned long long)v)
@@ -248,8 +332,10 @@ oom:
     return -1;
 }
 
+/* bin set: the value straight in binary form, unless ROUNDEC rounds it or
+ * it has more than NUMERIC_DIRECT_DIGITS digits (then its text, as without bin). */
 static int conv_numeric(const lode_load_column *col, const lode_conv_opts *o, const char *p, size_t n,
-                        lode_buf *out, lode_conv_error *e)
+                        lode_buf *out, lode_conv_error *e, lode_copy_buf *bin)
 {
     size_t i = 0;
     int neg = 0;
@@ -281,6 +367,8 @@ static int conv_numeric(const lode_load_column *col, const lode_conv_opts *o, co
             frac_digits = (size_t)col->scale; /* truncated, not rounded (Redshift without ROUNDEC) */
         }
     }
+    if (bin && int_end - int_start + frac_digits <= NUMERIC_DIRECT_DIGITS)
+        return bin_put_numeric(bin, neg, p + int_start, int_end - int_start, p + frac_start, frac_digits);
     size_t mark = out->len;
     int zero = 1;
     for (size_t k = int_start; k < int_end; k++) if (p[k] != '0') zero = 0;
@@ -572,6 +660,48 @@ int lode_parse_datetime(const char *fmt, const char *p, size_t n, lode_datetime 
     return valid_datetime(dt) ? 0 : -1;
 }
 
+static inline int two_digits(const char *p, int *v)
+{
+    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') return -1;
+    *v = (p[0] - '0') * 10 + (p[1] - '0');
+    return 0;
+}
+
+/* The default DATEFORMAT's and TIMEFORMAT's usual values without the format
+ * interpreter: exactly "YYYY-MM-DD", or (with_time) that followed by a space
+ * or a T, "HH:MI:SS" and an optional fraction, and nothing else.
+ * parse_with_format reads such text to the same fields. 0 with dt filled
+ * when p has that shape and is a valid date and time; -1 leaves p to
+ * lode_parse_datetime (which gives the error of an invalid one). */
+static int parse_iso_fast(const char *p, size_t n, int with_time, lode_datetime *dt)
+{
+    int y1, y2;
+    if (n < 10 || (n != 10 && !with_time)) return -1;
+    memset(dt, 0, sizeof *dt);
+    if (two_digits(p, &y1) || two_digits(p + 2, &y2) || p[4] != '-' || two_digits(p + 5, &dt->month) ||
+        p[7] != '-' || two_digits(p + 8, &dt->day))
+        return -1;
+    dt->year = y1 * 100 + y2;
+    dt->has_date = 1;
+    if (n > 10) {
+        if (n < 19 || (p[10] != ' ' && p[10] != 'T') || two_digits(p + 11, &dt->hour) || p[13] != ':' ||
+            two_digits(p + 14, &dt->minute) || p[16] != ':' || two_digits(p + 17, &dt->second))
+            return -1;
+        dt->has_time = 1;
+        if (n > 19) {
+            if (p[19] != '.' || n == 20) return -1;
+            int usec = 0, k = 0;
+            for (size_t i = 20; i < n; i++) {
+                if (p[i] < '0' || p[i] > '9') return -1;
+                if (k < 6) { usec = usec * 10 + (p[i] - '0'); k++; }
+            }
+            for (; k < 6; k++) usec *= 10;
+            dt->usec = usec;
+        }
+    }
+    return valid_datetime(dt) ? 0 : -1;
+}
+
 static int put_date(lode_buf *out, const lode_datetime *dt)
 {
     char b[16];
@@ -598,12 +728,12 @@ static int put_datetime_bin(lode_copy_buf *bin, lode_load_type type, const lode_
     int64_t days = days_from_2000(dt->year, dt->month, dt->day);
     int64_t us = (((int64_t)dt->hour * 60 + dt->minute) * 60 + dt->second) * 1000000 + dt->usec;
     switch (type) {
-    case LODE_LT_DATE: return lode_copy_bin_int4(bin, (int32_t)days);
-    case LODE_LT_TIME: return lode_copy_bin_int8(bin, us);
-    case LODE_LT_TIMESTAMP: return lode_copy_bin_int8(bin, days * 86400 * 1000000 + us);
+    case LODE_LT_DATE: return bin_put_uint(bin, (uint32_t)(int32_t)days, 4);
+    case LODE_LT_TIME: return bin_put_uint(bin, (uint64_t)us, 8);
+    case LODE_LT_TIMESTAMP: return bin_put_uint(bin, (uint64_t)(days * 86400 * 1000000 + us), 8);
     default: /* timestamptz: put_time writes the offset given, or +00:00 */
-        return lode_copy_bin_int8(bin, days * 86400 * 1000000 + us -
-                                           (dt->has_tz ? (int64_t)dt->tz_minutes * 60 * 1000000 : 0));
+        return bin_put_uint(bin, (uint64_t)(days * 86400 * 1000000 + us -
+                                            (dt->has_tz ? (int64_t)dt->tz_minutes * 60 * 1000000 : 0)), 8);
     }
 }
 
@@ -616,7 +746,8 @@ static int conv_datetime(const lode_load_column *col, const lode_conv_opts *o, c
     switch (col->type) {
     case LODE_LT_DATE: {
         const char *f = o->dateformat ? o->dateformat : "YYYY-MM-DD";
-        if (lode_parse_datetime(f, p, n, &dt) || !dt.has_date || dt.has_time) {
+        if ((o->dateformat || parse_iso_fast(p, n, 0, &dt)) &&
+            (lode_parse_datetime(f, p, n, &dt) || !dt.has_date || dt.has_time)) {
             char fmt[160];
             snprintf(fmt, sizeof fmt, "Invalid Date Format - '%%s' does not match DATEFORMAT '%.60s'", f);
             return conv_fail(e, LODE_ERR_DATE, fmt, p, n);
@@ -637,7 +768,7 @@ static int conv_datetime(const lode_load_column *col, const lode_conv_opts *o, c
     }
     default: {
         const char *f = o->timeformat ? o->timeformat : "YYYY-MM-DD HH:MI:SS";
-        int rc = lode_parse_datetime(f, p, n, &dt);
+        int rc = !o->timeformat && parse_iso_fast(p, n, 1, &dt) == 0 ? 0 : lode_parse_datetime(f, p, n, &dt);
         /* the default format also takes a bare date, as Redshift does */
         if (rc && !o->timeformat) rc = lode_parse_datetime("YYYY-MM-DD", p, n, &dt);
         if (rc || !dt.has_date) {
@@ -718,7 +849,7 @@ static int conv_field(const lode_load_column *col, const lode_conv_opts *o, cons
     case LODE_LT_INT2: case LODE_LT_INT4: case LODE_LT_INT8:
         return conv_int(col, p, n, out, err, bin);
     case LODE_LT_NUMERIC:
-        return conv_numeric(col, o, p, n, out, err);
+        return conv_numeric(col, o, p, n, out, err, bin);
     case LODE_LT_FLOAT4: case LODE_LT_FLOAT8:
         return conv_float(col, p, n, out, err);
     case LODE_LT_BOOL:
