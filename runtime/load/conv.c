@@ -722,12 +722,23 @@ static int put_time(lode_buf *out, const lode_datetime *dt, int with_tz)
 }
 
 /* The value put_date / put_time would write, as the server reads that text:
- * days from 2000-01-01, microseconds since midnight or since 2000-01-01 UTC. */
+ * days from 2000-01-01, microseconds since midnight or since 2000-01-01 UTC;
+ * timetz: microseconds since midnight, then the zone in seconds west of UTC. */
 static int put_datetime_bin(lode_copy_buf *bin, lode_load_type type, const lode_datetime *dt)
 {
     int64_t days = days_from_2000(dt->year, dt->month, dt->day);
     int64_t us = (((int64_t)dt->hour * 60 + dt->minute) * 60 + dt->second) * 1000000 + dt->usec;
     switch (type) {
+    case LODE_LT_TIMETZ: {   /* put_time writes the offset given, or +00:00 */
+        if (bin_room(bin, 16)) return -1;
+        unsigned char *w = bin->data + bin->len;
+        store_be32(w, 12);
+        store_be32(w + 4, (uint32_t)((uint64_t)us >> 32));
+        store_be32(w + 8, (uint32_t)us);
+        store_be32(w + 12, (uint32_t)(int32_t)(-(dt->has_tz ? dt->tz_minutes : 0) * 60));
+        bin->len += 16;
+        return 0;
+    }
     case LODE_LT_DATE: return bin_put_uint(bin, (uint32_t)(int32_t)days, 4);
     case LODE_LT_TIME: return bin_put_uint(bin, (uint64_t)us, 8);
     case LODE_LT_TIMESTAMP: return bin_put_uint(bin, (uint64_t)(days * 86400 * 1000000 + us), 8);
@@ -737,7 +748,7 @@ static int put_datetime_bin(lode_copy_buf *bin, lode_load_type type, const lode_
     }
 }
 
-/* A date/time column's value: bin set (not TIMETZ), straight in binary form; else its text. */
+/* A date/time column's value: bin set, straight in binary form; else its text. */
 static int conv_datetime(const lode_load_column *col, const lode_conv_opts *o, const char *p, size_t n,
                          lode_buf *out, lode_conv_error *e, lode_copy_buf *bin)
 {
@@ -762,7 +773,7 @@ static int conv_datetime(const lode_load_column *col, const lode_conv_opts *o, c
         if (lode_parse_datetime(f, p, n, &dt) || dt.has_date) {
             return conv_fail(e, LODE_ERR_TIMESTAMP, "Invalid time format - '%s' (HH:MI:SS expected)", p, n);
         }
-        if (bin && col->type == LODE_LT_TIME) return put_datetime_bin(bin, col->type, &dt);
+        if (bin) return put_datetime_bin(bin, col->type, &dt);
         if (put_time(out, &dt, col->type == LODE_LT_TIMETZ)) goto oom;
         return 0;
     }
@@ -829,7 +840,8 @@ static int conv_field(const lode_load_column *col, const lode_conv_opts *o, cons
     err->reason[0] = 0;
     if (is_null) return PUT_NULL();
     if (o->null_as && !quoted && n == o->null_as_len && memcmp(p, o->null_as, n) == 0) return PUT_NULL();
-    int is_text = col->type == LODE_LT_TEXT || col->type == LODE_LT_OTHER || col->type == LODE_LT_JSON;
+    int is_json = col->type == LODE_LT_JSON || col->type == LODE_LT_JSONB;
+    int is_text = col->type == LODE_LT_TEXT || col->type == LODE_LT_OTHER || col->type == LODE_LT_BYTEA || is_json;
     if (o->trimblanks && col->type == LODE_LT_TEXT)
         while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
     if (is_text) {
@@ -837,7 +849,7 @@ static int conv_field(const lode_load_column *col, const lode_conv_opts *o, cons
         if (o->blanksasnull && all_blank(p, n)) return PUT_NULL();
         size_t mark = out->len;
         int rc = conv_text(col, o, p, n, out, err, raw);
-        if (rc == 0 && col->type == LODE_LT_JSON && n == 0) {
+        if (rc == 0 && is_json && n == 0) {
             out->len = mark;
             return conv_fail(err, LODE_ERR_JSON, "Invalid JSON value '%s'", p, n);
         }
@@ -886,7 +898,8 @@ int lode_conv_binary_type(lode_load_type t)
     switch (t) {
     case LODE_LT_TEXT: case LODE_LT_INT2: case LODE_LT_INT4: case LODE_LT_INT8: case LODE_LT_NUMERIC:
     case LODE_LT_FLOAT4: case LODE_LT_FLOAT8: case LODE_LT_BOOL: case LODE_LT_DATE: case LODE_LT_TIME:
-    case LODE_LT_TIMESTAMP: case LODE_LT_TIMESTAMPTZ:
+    case LODE_LT_TIMETZ: case LODE_LT_TIMESTAMP: case LODE_LT_TIMESTAMPTZ: case LODE_LT_JSON: case LODE_LT_JSONB:
+    case LODE_LT_BYTEA:
         return 1;
     default:
         return 0;
@@ -937,26 +950,103 @@ static int text_to_binary(const lode_load_column *col, const char *p, size_t n, 
     }
 }
 
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* bytea's input text (s, n: valid UTF-8 without NUL) decoded as byteain
+ * decodes it (PostgreSQL's varlena.c and encode.c): after "\x", hex digit
+ * pairs with blanks between them; otherwise bytes as they are, "\\" for a
+ * backslash and "\ooo" (first digit 0-3) for an octal byte. 0, -1 out of
+ * memory, -2 with the server's message when it would refuse the text. */
+static int bytea_decode(const char *s, size_t n, lode_buf *out, lode_conv_error *e)
+{
+    if (n >= 2 && s[0] == '\\' && s[1] == 'x') {
+        for (size_t i = 2; i < n;) {
+            if (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') { i++; continue; }
+            int hi = hex_value(s[i]);
+            if (hi < 0) goto bad_hex;
+            if (++i >= n) {
+                snprintf(e->reason, sizeof e->reason, "invalid hexadecimal data: odd number of digits");
+                return -2;
+            }
+            int lo = hex_value(s[i]);
+            if (lo < 0) goto bad_hex;
+            i++;
+            if (lode_buf_putc(out, (char)(hi << 4 | lo))) return -1;
+            continue;
+        bad_hex: {   /* s[i] is the character, quoted whole as pg_mblen counts it */
+                unsigned char c = (unsigned char)s[i];
+                size_t k = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+                if (i + k > n) k = n - i;
+                snprintf(e->reason, sizeof e->reason, "invalid hexadecimal digit: \"%.*s\"", (int)k, s + i);
+                return -2;
+            }
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < n;) {
+        if (s[i] != '\\') {
+            size_t j = i;
+            while (j < n && s[j] != '\\') j++;
+            if (lode_buf_append(out, s + i, j - i)) return -1;
+            i = j;
+        } else if (i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7' &&
+                   s[i + 3] >= '0' && s[i + 3] <= '7') {
+            if (lode_buf_putc(out, (char)((s[i + 1] - '0') << 6 | (s[i + 2] - '0') << 3 | (s[i + 3] - '0')))) return -1;
+            i += 4;
+        } else if (i + 1 < n && s[i + 1] == '\\') {
+            if (lode_buf_putc(out, '\\')) return -1;
+            i += 2;
+        } else {
+            snprintf(e->reason, sizeof e->reason, "invalid input syntax for type bytea");
+            return -2;
+        }
+    }
+    return 0;
+}
+
 int lode_conv_field_binary(const lode_load_column *col, const lode_conv_opts *o,
                            const char *p, size_t n, int quoted, int is_null,
                            lode_buf *out, lode_buf *scratch, lode_conv_error *err)
 {
     size_t mark = out->len;
     int null = 0, rc;
-    if (col->type == LODE_LT_TEXT) {
-        /* the value's bytes straight after their length word */
-        if (lode_buf_append(out, "\0\0\0\0", 4)) goto oom;
+    if (col->type == LODE_LT_TEXT || col->type == LODE_LT_JSON || col->type == LODE_LT_JSONB) {
+        /* the value's bytes straight after their length word (jsonb: and its version byte, 1) */
+        if (lode_buf_append(out, "\0\0\0\0\1", col->type == LODE_LT_JSONB ? 5 : 4)) goto oom;
         if (conv_field(col, o, p, n, quoted, is_null, out, err, 1, &null, NULL) != 0) {
             out->len = mark;
             return -1;
         }
+        if (null) out->len = mark + 4;
         uint32_t len = null ? 0xFFFFFFFFu : (uint32_t)(out->len - mark - 4);
         unsigned char *w = (unsigned char *)out->data + mark;
         w[0] = (unsigned char)(len >> 24); w[1] = (unsigned char)(len >> 16);
         w[2] = (unsigned char)(len >> 8); w[3] = (unsigned char)len;
         return 0;
     }
-    /* integers and dates/times go straight into out; the rest through their text in scratch */
+    if (col->type == LODE_LT_BYTEA) {
+        /* the text checked as for text COPY, then decoded as the server would read it */
+        scratch->len = 0;
+        if (conv_field(col, o, p, n, quoted, is_null, scratch, err, 1, &null, NULL) != 0) return -1;
+        if (lode_buf_append(out, null ? "\xff\xff\xff\xff" : "\0\0\0\0", 4)) goto oom;
+        if (null) return 0;
+        err->code = 0;
+        rc = bytea_decode(scratch->data ? scratch->data : "", scratch->len, out, err);
+        if (rc != 0) {
+            out->len = mark;
+            if (rc == -2) return -2;
+            goto oom;
+        }
+        uint32_t len = (uint32_t)(out->len - mark - 4);
+        unsigned char *w = (unsigned char *)out->data + mark;
+        w[0] = (unsigned char)(len >> 24); w[1] = (unsigned char)(len >> 16);
+        w[2] = (unsigned char)(len >> 8); w[3] = (unsigned char)len;
+        return 0;
+    }
+    /* integers, numerics and dates/times go straight into out; the rest through their text in scratch */
     lode_copy_buf b = { (unsigned char *)out->data, out->len, out->cap };
     scratch->len = 0;
     rc = conv_field(col, o, p, n, quoted, is_null, scratch, err, 1, &null, &b);

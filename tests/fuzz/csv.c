@@ -19,7 +19,8 @@ static const lode_load_column COLS[] = {
     { LODE_LT_DATE, -1, 0, 0 }, { LODE_LT_TIMESTAMPTZ, -1, 0, 0 }, { LODE_LT_FLOAT8, -1, 0, 0 },
     { LODE_LT_BOOL, -1, 0, 0 }, { LODE_LT_INT2, -1, 0, 0 }, { LODE_LT_TIME, -1, 0, 0 },
     { LODE_LT_FLOAT4, -1, 0, 0 }, { LODE_LT_NUMERIC, -1, 0, 0 }, { LODE_LT_TIMESTAMP, -1, 0, 0 },
-    { LODE_LT_INT8, -1, 0, 0 }, { LODE_LT_TEXT, -1, 0, 0 },
+    { LODE_LT_INT8, -1, 0, 0 }, { LODE_LT_TEXT, -1, 0, 0 }, { LODE_LT_TIMETZ, -1, 0, 0 },
+    { LODE_LT_JSON, -1, 0, 0 }, { LODE_LT_JSONB, -1, 0, 0 }, { LODE_LT_BYTEA, -1, 0, 0 },
 };
 #define NCOLS (sizeof COLS / sizeof *COLS)
 
@@ -59,7 +60,8 @@ static int on_record(void *ud, const lode_csv_record *r)
         int a = lode_conv_field(col, &s->conv, f->data, f->len, f->quoted, 0, &s->out, &e);
         size_t m = s->bin.len;
         int b = lode_conv_field_binary(col, &s->conv, f->data, f->len, f->quoted, 0, &s->bin, &s->scratch, &e);
-        if (b == -2 && (a != 0 || col->type != LODE_LT_FLOAT4)) abort();
+        /* -2: the server would refuse the text (a float4 out of range, bytea input) */
+        if (b == -2 && (a != 0 || (col->type != LODE_LT_FLOAT4 && col->type != LODE_LT_BYTEA))) abort();
         if (b != -2 && (a == 0) != (b == 0)) abort();
         if (b == 0) {
             const unsigned char *w = (const unsigned char *)s->bin.data + m;
