@@ -153,6 +153,88 @@ oom:
     return -1;
 }
 
+/* ---- binary fields written in place ------------------------------------------- */
+
+/* Room for n more bytes in b (grown by doubling, as lode_copy_buf_append grows it). */
+static int bin_room(lode_copy_buf *b, size_t n)
+{
+    if (b->cap - b->len >= n) return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < n) cap *= 2;
+    unsigned char *d = realloc(b->data, cap);
+    if (!d) return -1;
+    b->data = d;
+    b->cap = cap;
+    return 0;
+}
+
+static inline void store_be16(unsigned char *w, uint16_t v)
+{
+    w[0] = (unsigned char)(v >> 8); w[1] = (unsigned char)v;
+}
+
+static inline void store_be32(unsigned char *w, uint32_t v)
+{
+    w[0] = (unsigned char)(v >> 24); w[1] = (unsigned char)(v >> 16);
+    w[2] = (unsigned char)(v >> 8); w[3] = (unsigned char)v;
+}
+
+/* A fixed-size field (length word, then v in `bytes` = 2, 4 or 8 big-endian
+ * bytes): what lode_copy_bin_int2/int4/int8 write, without a call per byte. */
+static inline int bin_put_uint(lode_copy_buf *b, uint64_t v, unsigned bytes)
+{
+    if (b->cap - b->len < 4 + bytes && bin_room(b, 4 + bytes)) return -1;
+    unsigned char *w = b->data + b->len;
+    store_be32(w, bytes);
+    if (bytes == 2) store_be16(w + 4, (uint16_t)v);
+    else if (bytes == 4) store_be32(w + 4, (uint32_t)v);
+    else store_be32(w + 4, (uint32_t)(v >> 32)), store_be32(w + 8, (uint32_t)v);
+    b->len += 4 + bytes;
+    return 0;
+}
+
+/* numeric's send format for the decimal conv_numeric writes as text: the
+ * integer digits ip[0..ni) and the fraction digits fp[0..nf), nf being the
+ * display scale, in base-10000 groups aligned on the point, leading and
+ * trailing zero groups left out (lode_copy_bin_numeric_text reads that
+ * text to the same bytes). At most NUMERIC_DIRECT_DIGITS digits. */
+#define NUMERIC_DIRECT_DIGITS 256
+static int bin_put_numeric(lode_copy_buf *b, int neg, const char *ip, size_t ni, const char *fp, size_t nf)
+{
+    uint16_t g[NUMERIC_DIRECT_DIGITS / 4 + 2];
+    size_t ng = 0;
+    unsigned v = 0, k = (unsigned)((4 - ni % 4) % 4);   /* the first group padded on the left */
+    for (size_t i = 0; i < ni; i++) {
+        v = v * 10 + (unsigned)(ip[i] - '0');
+        if (++k == 4) { g[ng++] = (uint16_t)v; v = 0; k = 0; }
+    }
+    size_t gi = ng;
+    for (size_t i = 0; i < nf; i++) {
+        v = v * 10 + (unsigned)(fp[i] - '0');
+        if (++k == 4) { g[ng++] = (uint16_t)v; v = 0; k = 0; }
+    }
+    if (k) {                                              /* the last padded on the right */
+        for (; k < 4; k++) v *= 10;
+        g[ng++] = (uint16_t)v;
+    }
+    size_t first = 0, last = ng;
+    while (first < last && g[first] == 0) first++;
+    while (last > first && g[last - 1] == 0) last--;
+    size_t ndig = last - first;
+    int weight = ndig ? (int)gi - 1 - (int)first : 0;
+    size_t len = 8 + 2 * ndig;
+    if (bin_room(b, 4 + len)) return -1;
+    unsigned char *w = b->data + b->len;
+    uint16_t head[4] = { (uint16_t)ndig, (uint16_t)(int16_t)weight, (uint16_t)(neg && ndig ? 0x4000 : 0),
+                         (uint16_t)nf };
+    store_be32(w, (uint32_t)len);
+    w += 4;
+    for (size_t i = 0; i < 4; i++, w += 2) store_be16(w, head[i]);
+    for (size_t i = first; i < last; i++, w += 2) store_be16(w, g[i]);
+    b->len += 4 + len;
+    return 0;
+}
+
 /* ---- numbers ------------------------------------------------------------------ */
 
 static int64_t days_from_2000(int64_t y, int64_t m, int64_t d);
@@ -170,6 +252,8 @@ static int conv_int(const lode_load_column *col, const char *p, size_t n, lode_b
     uint64_t v = 0;
     uint64_t max = which == 0 ? 32767u : which == 1 ? 2147483647u : 9223372036854775807u;
     max += (uint64_t)neg;
+    const uint64_t max10 = max / 10;
+    const unsigned maxlast = (unsigned)(max % 10);
     for (; i < n; i++) {
         if (p[i] < '0' || p[i] > '9') {
             char fmt[96];
@@ -177,7 +261,7 @@ static int conv_int(const lode_load_column *col, const char *p, size_t n, lode_b
             return conv_fail(e, LODE_ERR_DIGIT, fmt, p, n);
         }
         unsigned d = (unsigned)(p[i] - '0');
-        if (v > (max - d) / 10) {
+        if (v > max10 || (v == max10 && d > maxlast)) {   /* v * 10 + d > max */
             char fmt[96];
             snprintf(fmt, sizeof fmt, "Overflow, Value '%%s', Type: %s", names[which]);
             return conv_fail(e, LODE_ERR_OVERFLOW, fmt, p, n);
@@ -186,8 +270,8 @@ static int conv_int(const lode_load_column *col, const char *p, size_t n, lode_b
     }
     if (bin) {
         int64_t x = neg ? (int64_t)((uint64_t)0 - v) : (int64_t)v;
-        return which == 0 ? lode_copy_bin_int2(bin, (int16_t)x)
-             : which == 1 ? lode_copy_bin_int4(bin, (int32_t)x) : lode_copy_bin_int8(bin, x);
+        return which == 0 ? bin_put_uint(bin, (uint16_t)(int16_t)x, 2)
+             : which == 1 ? bin_put_uint(bin, (uint32_t)(int32_t)x, 4) : bin_put_uint(bin, (uint64_t)x, 8);
     }
     char buf[24];
     int k = neg && v ? snprintf(buf, sizeof buf, "-%llu", (unsigned long long)v)
@@ -248,8 +332,10 @@ oom:
     return -1;
 }
 
+/* bin set: the value straight in binary form, unless ROUNDEC rounds it or
+ * it has more than NUMERIC_DIRECT_DIGITS digits (then its text, as without bin). */
 static int conv_numeric(const lode_load_column *col, const lode_conv_opts *o, const char *p, size_t n,
-                        lode_buf *out, lode_conv_error *e)
+                        lode_buf *out, lode_conv_error *e, lode_copy_buf *bin)
 {
     size_t i = 0;
     int neg = 0;
@@ -281,6 +367,8 @@ static int conv_numeric(const lode_load_column *col, const lode_conv_opts *o, co
             frac_digits = (size_t)col->scale; /* truncated, not rounded (Redshift without ROUNDEC) */
         }
     }
+    if (bin && int_end - int_start + frac_digits <= NUMERIC_DIRECT_DIGITS)
+        return bin_put_numeric(bin, neg, p + int_start, int_end - int_start, p + frac_start, frac_digits);
     size_t mark = out->len;
     int zero = 1;
     for (size_t k = int_start; k < int_end; k++) if (p[k] != '0') zero = 0;
@@ -572,6 +660,48 @@ int lode_parse_datetime(const char *fmt, const char *p, size_t n, lode_datetime 
     return valid_datetime(dt) ? 0 : -1;
 }
 
+static inline int two_digits(const char *p, int *v)
+{
+    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') return -1;
+    *v = (p[0] - '0') * 10 + (p[1] - '0');
+    return 0;
+}
+
+/* The default DATEFORMAT's and TIMEFORMAT's usual values without the format
+ * interpreter: exactly "YYYY-MM-DD", or (with_time) that followed by a space
+ * or a T, "HH:MI:SS" and an optional fraction, and nothing else.
+ * parse_with_format reads such text to the same fields. 0 with dt filled
+ * when p has that shape and is a valid date and time; -1 leaves p to
+ * lode_parse_datetime (which gives the error of an invalid one). */
+static int parse_iso_fast(const char *p, size_t n, int with_time, lode_datetime *dt)
+{
+    int y1, y2;
+    if (n < 10 || (n != 10 && !with_time)) return -1;
+    memset(dt, 0, sizeof *dt);
+    if (two_digits(p, &y1) || two_digits(p + 2, &y2) || p[4] != '-' || two_digits(p + 5, &dt->month) ||
+        p[7] != '-' || two_digits(p + 8, &dt->day))
+        return -1;
+    dt->year = y1 * 100 + y2;
+    dt->has_date = 1;
+    if (n > 10) {
+        if (n < 19 || (p[10] != ' ' && p[10] != 'T') || two_digits(p + 11, &dt->hour) || p[13] != ':' ||
+            two_digits(p + 14, &dt->minute) || p[16] != ':' || two_digits(p + 17, &dt->second))
+            return -1;
+        dt->has_time = 1;
+        if (n > 19) {
+            if (p[19] != '.' || n == 20) return -1;
+            int usec = 0, k = 0;
+            for (size_t i = 20; i < n; i++) {
+                if (p[i] < '0' || p[i] > '9') return -1;
+                if (k < 6) { usec = usec * 10 + (p[i] - '0'); k++; }
+            }
+            for (; k < 6; k++) usec *= 10;
+            dt->usec = usec;
+        }
+    }
+    return valid_datetime(dt) ? 0 : -1;
+}
+
 static int put_date(lode_buf *out, const lode_datetime *dt)
 {
     char b[16];
@@ -592,22 +722,33 @@ static int put_time(lode_buf *out, const lode_datetime *dt, int with_tz)
 }
 
 /* The value put_date / put_time would write, as the server reads that text:
- * days from 2000-01-01, microseconds since midnight or since 2000-01-01 UTC. */
+ * days from 2000-01-01, microseconds since midnight or since 2000-01-01 UTC;
+ * timetz: microseconds since midnight, then the zone in seconds west of UTC. */
 static int put_datetime_bin(lode_copy_buf *bin, lode_load_type type, const lode_datetime *dt)
 {
     int64_t days = days_from_2000(dt->year, dt->month, dt->day);
     int64_t us = (((int64_t)dt->hour * 60 + dt->minute) * 60 + dt->second) * 1000000 + dt->usec;
     switch (type) {
-    case LODE_LT_DATE: return lode_copy_bin_int4(bin, (int32_t)days);
-    case LODE_LT_TIME: return lode_copy_bin_int8(bin, us);
-    case LODE_LT_TIMESTAMP: return lode_copy_bin_int8(bin, days * 86400 * 1000000 + us);
+    case LODE_LT_TIMETZ: {   /* put_time writes the offset given, or +00:00 */
+        if (bin_room(bin, 16)) return -1;
+        unsigned char *w = bin->data + bin->len;
+        store_be32(w, 12);
+        store_be32(w + 4, (uint32_t)((uint64_t)us >> 32));
+        store_be32(w + 8, (uint32_t)us);
+        store_be32(w + 12, (uint32_t)(int32_t)(-(dt->has_tz ? dt->tz_minutes : 0) * 60));
+        bin->len += 16;
+        return 0;
+    }
+    case LODE_LT_DATE: return bin_put_uint(bin, (uint32_t)(int32_t)days, 4);
+    case LODE_LT_TIME: return bin_put_uint(bin, (uint64_t)us, 8);
+    case LODE_LT_TIMESTAMP: return bin_put_uint(bin, (uint64_t)(days * 86400 * 1000000 + us), 8);
     default: /* timestamptz: put_time writes the offset given, or +00:00 */
-        return lode_copy_bin_int8(bin, days * 86400 * 1000000 + us -
-                                           (dt->has_tz ? (int64_t)dt->tz_minutes * 60 * 1000000 : 0));
+        return bin_put_uint(bin, (uint64_t)(days * 86400 * 1000000 + us -
+                                            (dt->has_tz ? (int64_t)dt->tz_minutes * 60 * 1000000 : 0)), 8);
     }
 }
 
-/* A date/time column's value: bin set (not TIMETZ), straight in binary form; else its text. */
+/* A date/time column's value: bin set, straight in binary form; else its text. */
 static int conv_datetime(const lode_load_column *col, const lode_conv_opts *o, const char *p, size_t n,
                          lode_buf *out, lode_conv_error *e, lode_copy_buf *bin)
 {
@@ -616,7 +757,8 @@ static int conv_datetime(const lode_load_column *col, const lode_conv_opts *o, c
     switch (col->type) {
     case LODE_LT_DATE: {
         const char *f = o->dateformat ? o->dateformat : "YYYY-MM-DD";
-        if (lode_parse_datetime(f, p, n, &dt) || !dt.has_date || dt.has_time) {
+        if ((o->dateformat || parse_iso_fast(p, n, 0, &dt)) &&
+            (lode_parse_datetime(f, p, n, &dt) || !dt.has_date || dt.has_time)) {
             char fmt[160];
             snprintf(fmt, sizeof fmt, "Invalid Date Format - '%%s' does not match DATEFORMAT '%.60s'", f);
             return conv_fail(e, LODE_ERR_DATE, fmt, p, n);
@@ -631,13 +773,13 @@ static int conv_datetime(const lode_load_column *col, const lode_conv_opts *o, c
         if (lode_parse_datetime(f, p, n, &dt) || dt.has_date) {
             return conv_fail(e, LODE_ERR_TIMESTAMP, "Invalid time format - '%s' (HH:MI:SS expected)", p, n);
         }
-        if (bin && col->type == LODE_LT_TIME) return put_datetime_bin(bin, col->type, &dt);
+        if (bin) return put_datetime_bin(bin, col->type, &dt);
         if (put_time(out, &dt, col->type == LODE_LT_TIMETZ)) goto oom;
         return 0;
     }
     default: {
         const char *f = o->timeformat ? o->timeformat : "YYYY-MM-DD HH:MI:SS";
-        int rc = lode_parse_datetime(f, p, n, &dt);
+        int rc = !o->timeformat && parse_iso_fast(p, n, 1, &dt) == 0 ? 0 : lode_parse_datetime(f, p, n, &dt);
         /* the default format also takes a bare date, as Redshift does */
         if (rc && !o->timeformat) rc = lode_parse_datetime("YYYY-MM-DD", p, n, &dt);
         if (rc || !dt.has_date) {
@@ -698,7 +840,8 @@ static int conv_field(const lode_load_column *col, const lode_conv_opts *o, cons
     err->reason[0] = 0;
     if (is_null) return PUT_NULL();
     if (o->null_as && !quoted && n == o->null_as_len && memcmp(p, o->null_as, n) == 0) return PUT_NULL();
-    int is_text = col->type == LODE_LT_TEXT || col->type == LODE_LT_OTHER || col->type == LODE_LT_JSON;
+    int is_json = col->type == LODE_LT_JSON || col->type == LODE_LT_JSONB;
+    int is_text = col->type == LODE_LT_TEXT || col->type == LODE_LT_OTHER || col->type == LODE_LT_BYTEA || is_json;
     if (o->trimblanks && col->type == LODE_LT_TEXT)
         while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
     if (is_text) {
@@ -706,7 +849,7 @@ static int conv_field(const lode_load_column *col, const lode_conv_opts *o, cons
         if (o->blanksasnull && all_blank(p, n)) return PUT_NULL();
         size_t mark = out->len;
         int rc = conv_text(col, o, p, n, out, err, raw);
-        if (rc == 0 && col->type == LODE_LT_JSON && n == 0) {
+        if (rc == 0 && is_json && n == 0) {
             out->len = mark;
             return conv_fail(err, LODE_ERR_JSON, "Invalid JSON value '%s'", p, n);
         }
@@ -718,7 +861,7 @@ static int conv_field(const lode_load_column *col, const lode_conv_opts *o, cons
     case LODE_LT_INT2: case LODE_LT_INT4: case LODE_LT_INT8:
         return conv_int(col, p, n, out, err, bin);
     case LODE_LT_NUMERIC:
-        return conv_numeric(col, o, p, n, out, err);
+        return conv_numeric(col, o, p, n, out, err, bin);
     case LODE_LT_FLOAT4: case LODE_LT_FLOAT8:
         return conv_float(col, p, n, out, err);
     case LODE_LT_BOOL:
@@ -755,7 +898,8 @@ int lode_conv_binary_type(lode_load_type t)
     switch (t) {
     case LODE_LT_TEXT: case LODE_LT_INT2: case LODE_LT_INT4: case LODE_LT_INT8: case LODE_LT_NUMERIC:
     case LODE_LT_FLOAT4: case LODE_LT_FLOAT8: case LODE_LT_BOOL: case LODE_LT_DATE: case LODE_LT_TIME:
-    case LODE_LT_TIMESTAMP: case LODE_LT_TIMESTAMPTZ:
+    case LODE_LT_TIMETZ: case LODE_LT_TIMESTAMP: case LODE_LT_TIMESTAMPTZ: case LODE_LT_JSON: case LODE_LT_JSONB:
+    case LODE_LT_BYTEA:
         return 1;
     default:
         return 0;
@@ -806,26 +950,103 @@ static int text_to_binary(const lode_load_column *col, const char *p, size_t n, 
     }
 }
 
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* bytea's input text (s, n: valid UTF-8 without NUL) decoded as byteain
+ * decodes it (PostgreSQL's varlena.c and encode.c): after "\x", hex digit
+ * pairs with blanks between them; otherwise bytes as they are, "\\" for a
+ * backslash and "\ooo" (first digit 0-3) for an octal byte. 0, -1 out of
+ * memory, -2 with the server's message when it would refuse the text. */
+static int bytea_decode(const char *s, size_t n, lode_buf *out, lode_conv_error *e)
+{
+    if (n >= 2 && s[0] == '\\' && s[1] == 'x') {
+        for (size_t i = 2; i < n;) {
+            if (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') { i++; continue; }
+            int hi = hex_value(s[i]);
+            if (hi < 0) goto bad_hex;
+            if (++i >= n) {
+                snprintf(e->reason, sizeof e->reason, "invalid hexadecimal data: odd number of digits");
+                return -2;
+            }
+            int lo = hex_value(s[i]);
+            if (lo < 0) goto bad_hex;
+            i++;
+            if (lode_buf_putc(out, (char)(hi << 4 | lo))) return -1;
+            continue;
+        bad_hex: {   /* s[i] is the character, quoted whole as pg_mblen counts it */
+                unsigned char c = (unsigned char)s[i];
+                size_t k = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+                if (i + k > n) k = n - i;
+                snprintf(e->reason, sizeof e->reason, "invalid hexadecimal digit: \"%.*s\"", (int)k, s + i);
+                return -2;
+            }
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < n;) {
+        if (s[i] != '\\') {
+            size_t j = i;
+            while (j < n && s[j] != '\\') j++;
+            if (lode_buf_append(out, s + i, j - i)) return -1;
+            i = j;
+        } else if (i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7' &&
+                   s[i + 3] >= '0' && s[i + 3] <= '7') {
+            if (lode_buf_putc(out, (char)((s[i + 1] - '0') << 6 | (s[i + 2] - '0') << 3 | (s[i + 3] - '0')))) return -1;
+            i += 4;
+        } else if (i + 1 < n && s[i + 1] == '\\') {
+            if (lode_buf_putc(out, '\\')) return -1;
+            i += 2;
+        } else {
+            snprintf(e->reason, sizeof e->reason, "invalid input syntax for type bytea");
+            return -2;
+        }
+    }
+    return 0;
+}
+
 int lode_conv_field_binary(const lode_load_column *col, const lode_conv_opts *o,
                            const char *p, size_t n, int quoted, int is_null,
                            lode_buf *out, lode_buf *scratch, lode_conv_error *err)
 {
     size_t mark = out->len;
     int null = 0, rc;
-    if (col->type == LODE_LT_TEXT) {
-        /* the value's bytes straight after their length word */
-        if (lode_buf_append(out, "\0\0\0\0", 4)) goto oom;
+    if (col->type == LODE_LT_TEXT || col->type == LODE_LT_JSON || col->type == LODE_LT_JSONB) {
+        /* the value's bytes straight after their length word (jsonb: and its version byte, 1) */
+        if (lode_buf_append(out, "\0\0\0\0\1", col->type == LODE_LT_JSONB ? 5 : 4)) goto oom;
         if (conv_field(col, o, p, n, quoted, is_null, out, err, 1, &null, NULL) != 0) {
             out->len = mark;
             return -1;
         }
+        if (null) out->len = mark + 4;
         uint32_t len = null ? 0xFFFFFFFFu : (uint32_t)(out->len - mark - 4);
         unsigned char *w = (unsigned char *)out->data + mark;
         w[0] = (unsigned char)(len >> 24); w[1] = (unsigned char)(len >> 16);
         w[2] = (unsigned char)(len >> 8); w[3] = (unsigned char)len;
         return 0;
     }
-    /* integers and dates/times go straight into out; the rest through their text in scratch */
+    if (col->type == LODE_LT_BYTEA) {
+        /* the text checked as for text COPY, then decoded as the server would read it */
+        scratch->len = 0;
+        if (conv_field(col, o, p, n, quoted, is_null, scratch, err, 1, &null, NULL) != 0) return -1;
+        if (lode_buf_append(out, null ? "\xff\xff\xff\xff" : "\0\0\0\0", 4)) goto oom;
+        if (null) return 0;
+        err->code = 0;
+        rc = bytea_decode(scratch->data ? scratch->data : "", scratch->len, out, err);
+        if (rc != 0) {
+            out->len = mark;
+            if (rc == -2) return -2;
+            goto oom;
+        }
+        uint32_t len = (uint32_t)(out->len - mark - 4);
+        unsigned char *w = (unsigned char *)out->data + mark;
+        w[0] = (unsigned char)(len >> 24); w[1] = (unsigned char)(len >> 16);
+        w[2] = (unsigned char)(len >> 8); w[3] = (unsigned char)len;
+        return 0;
+    }
+    /* integers, numerics and dates/times go straight into out; the rest through their text in scratch */
     lode_copy_buf b = { (unsigned char *)out->data, out->len, out->cap };
     scratch->len = 0;
     rc = conv_field(col, o, p, n, quoted, is_null, scratch, err, 1, &null, &b);

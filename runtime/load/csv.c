@@ -54,6 +54,9 @@ struct lode_csv {
     size_t field_start;      /* offset of the current field in buf */
     char err[200];
     int64_t err_line;
+    int fast;                /* records on one line may take fast_record */
+    int nspecial;            /* bytes set in special */
+    unsigned char special[256]; /* fast_record: bytes of an unquoted field it leaves to the state machine */
 };
 
 lode_csv *lode_csv_new(const lode_csv_opts *opts, lode_csv_record_fn fn, void *ud)
@@ -69,6 +72,15 @@ lode_csv *lode_csv_new(const lode_csv_opts *opts, lode_csv_record_fn fn, void *u
     p->line = 1;
     p->header_left = opts->ignoreheader;
     p->st = p->header_left > 0 ? ST_HEADER : ST_FIELD_START;
+    /* fast_record reads a line as the state machine would when the
+     * delimiter and quote cannot be mistaken for each other, a newline, a CR
+     * or an escape */
+    char d = p->o.delimiter, q = p->o.quote;
+    p->fast = !p->o.nwidths && d != '\n' && d != '\r' && d != '\\' && d != '"' && d != '\'' &&
+              (!p->o.csv || (q && q != d && q != '\n' && q != '\r' && q != '\\'));
+    if (p->o.escape) p->special['\\'] = 1;        /* text: ESCAPE; OpenCSVSerde: its escapeChar */
+    if (p->o.opencsv && q) p->special[(unsigned char)q] = 1;
+    p->nspecial = p->o.escape || (p->o.opencsv && q);
     return p;
 }
 
@@ -216,11 +228,85 @@ static int opencsv_refuse(lode_csv *p, char c)
     return fail(p, m);
 }
 
+/* The common record, read without the state machine: all of it on one line
+ * of this chunk, no escape, and in CSV only quoted fields without a doubled
+ * quote or a quoted newline. Its fields and raw line point into the chunk.
+ * Returns 0 with *used the bytes read through the newline, or with *used 0
+ * when the record needs the state machine (nothing read then); else the
+ * callback's non-zero value or -1. */
+static int fast_record(lode_csv *p, const char *s, size_t n, size_t *used)
+{
+    *used = 0;
+    const char *eol = memchr(s, '\n', n);
+    if (!eol || (size_t)(eol - s) + 1 > p->o.max_record) return 0;
+    const char d = p->o.delimiter, q = p->o.quote;
+    const int quotes = p->o.csv || p->o.removequotes;
+    size_t nf = 0;
+    const char *f = s;
+    for (;;) {
+        if (nf == p->capfields) {
+            size_t cap = p->capfields ? p->capfields * 2 : 32;
+            lode_field *nfl = realloc(p->fields, cap * sizeof *nfl);
+            if (!nfl) return fail(p, "out of memory");
+            p->fields = nfl;
+            p->capfields = cap;
+        }
+        lode_field *fl = &p->fields[nf++];
+        if (quotes && f < eol && ((q && *f == q) || (*f == '\'' && p->o.removequotes && !p->o.csv))) {
+            if (!p->o.csv) return 0;   /* REMOVEQUOTES: escapes inside, quotes of two kinds */
+            const char *close = memchr(f + 1, q, (size_t)(eol - f - 1));
+            if (!close) return 0;      /* a newline inside quotes, or no closing quote */
+            if (p->o.opencsv && p->o.escape && memchr(f + 1, '\\', (size_t)(close - f - 1))) return 0;
+            const char *after = close + 1;
+            fl->data = f + 1;
+            fl->len = (size_t)(close - f - 1);
+            fl->quoted = 1;
+            if (after == eol || (*after == '\r' && after + 1 == eol)) break;
+            if (*after != d) return 0; /* a doubled quote, or bytes after the closing quote */
+            f = after + 1;
+            continue;
+        }
+        const char *e = f;
+        if (p->nspecial) {
+            while (e < eol && *e != d) {
+                if (p->special[(unsigned char)*e]) return 0;
+                e++;
+            }
+        } else {
+            while (e < eol && *e != d) e++;
+        }
+        fl->data = f;
+        fl->len = (size_t)(e - f);
+        fl->quoted = 0;
+        if (e == eol) {
+            if (fl->len && f[fl->len - 1] == '\r') fl->len--;   /* CRLF */
+            break;
+        }
+        f = e + 1;
+    }
+    *used = (size_t)(eol - s) + 1;
+    p->rec_line = p->line++;
+    size_t raw_len = (size_t)(eol - s) < LODE_RAW_LINE_MAX ? (size_t)(eol - s) : LODE_RAW_LINE_MAX;
+    if (raw_len > 0 && s[raw_len - 1] == '\r') raw_len--;
+    if (nf == 1 && p->fields[0].len == 0 && !p->fields[0].quoted && p->o.ignoreblanklines) return 0;
+    lode_csv_record rec = { p->rec_line, nf, p->fields, s, raw_len };
+    return p->fn(p->ud, &rec);
+}
+
 int lode_csv_feed(lode_csv *p, const void *data, size_t len)
 {
     const char *s = data;
     const char d = p->o.delimiter, q = p->o.quote;
     for (size_t i = 0; i < len; i++) {
+        if (p->fast && !p->in_record && p->st == ST_FIELD_START) {
+            size_t used;
+            int rc = fast_record(p, s + i, len - i, &used);
+            if (rc) return rc;
+            if (used) {
+                i += used - 1;
+                continue;
+            }
+        }
         char c = s[i];
         if (p->st == ST_HEADER) {
             if (c == '\n') {

@@ -80,7 +80,8 @@ static const struct { const char *name; lode_load_type type; } TYPES[] = {
     { "timetz", LODE_LT_TIMETZ }, { "time with time zone", LODE_LT_TIMETZ },
     { "timestamp", LODE_LT_TIMESTAMP }, { "timestamp without time zone", LODE_LT_TIMESTAMP },
     { "timestamptz", LODE_LT_TIMESTAMPTZ }, { "timestamp with time zone", LODE_LT_TIMESTAMPTZ },
-    { "json", LODE_LT_JSON }, { "jsonb", LODE_LT_JSON }, { "super", LODE_LT_JSON },
+    { "json", LODE_LT_JSON }, { "jsonb", LODE_LT_JSONB }, { "super", LODE_LT_JSON },
+    { "bytea", LODE_LT_BYTEA },
 };
 
 lode_load_type lode_load_type_of(const char *name)

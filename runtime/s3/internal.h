@@ -86,6 +86,9 @@ const lode_s3_error *s3_req_error(const s3_req *r);
 const lode_http *s3_req_http(const s3_req *r);
 /* The collected body: the error document, or the response when on_data was NULL. */
 const char *s3_req_body(const s3_req *r, size_t *len);
+/* The collected body handed over (the caller frees it; NUL-terminated, NULL
+ * when memory is short); the request keeps none. */
+char *s3_req_take_body(s3_req *r, size_t *len);
 /* Attempts made so far. */
 int s3_req_attempts(const s3_req *r);
 

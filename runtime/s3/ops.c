@@ -230,11 +230,7 @@ static void simple_done(s3_req *req, void *ud)
         break;
     }
     case K_GET:
-        r->data = malloc(n + 1);
-        if (r->data) {
-            memcpy(r->data, b, n);
-            r->ndata = n;
-        }
+        r->data = s3_req_take_body(req, &r->ndata);   /* the body as received, not a copy */
         break;
     case K_PUT:
     case K_UPLOAD_PART:

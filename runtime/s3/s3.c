@@ -242,7 +242,7 @@ struct s3_req {
     uint64_t delivered;              /* bytes handed to the sink */
     uint64_t first_start_ms;         /* the request's deadline counts from here (lode_http_now_ms) */
     char *errbody;                   /* error document collected instead of the sink */
-    size_t errlen;
+    size_t errlen, errcap;
     char *url, *host_hdr;
     char **hdr_lines;
     size_t nhdr_lines;
@@ -382,18 +382,32 @@ static int check_head(s3_req *r, long status)
     return 0;
 }
 
+/* Append n bytes to the collected body (kept NUL-terminated): its room
+ * doubles, and a 206 reserves its announced length at once, so a 4 MiB
+ * range is not copied again each time curl hands over a few KiB. */
+static int collect(s3_req *r, const char *p, size_t n)
+{
+    if (r->errlen + n + 1 > r->errcap) {
+        size_t cap = r->errcap ? r->errcap * 2 : 4096;
+        if (!r->errcap && r->expect_body != UINT64_MAX && r->expect_body < r->o.max_body) cap = (size_t)r->expect_body + 1;
+        if (cap < r->errlen + n + 1) cap = r->errlen + n + 1;
+        char *b = realloc(r->errbody, cap);
+        if (!b) return -1;
+        r->errbody = b;
+        r->errcap = cap;
+    }
+    memcpy(r->errbody + r->errlen, p, n);
+    r->errlen += n;
+    r->errbody[r->errlen] = '\0';
+    return 0;
+}
+
 /* Hand n body bytes to the sink or the collected body; n, or less to stop. */
 static size_t deliver(s3_req *r, const char *p, size_t n)
 {
     if (r->o.on_data) return r->o.on_data(r->o.ud, p, n);
     if (r->errlen + n > r->o.max_body) return 0;
-    char *b = realloc(r->errbody, r->errlen + n + 1);
-    if (!b) return 0;
-    r->errbody = b;
-    memcpy(b + r->errlen, p, n);
-    r->errlen += n;
-    b[r->errlen] = '\0';
-    return n;
+    return collect(r, p, n) ? 0 : n;
 }
 
 static size_t req_on_data(void *ud, const char *p, size_t n)
@@ -405,13 +419,7 @@ static size_t req_on_data(void *ud, const char *p, size_t n)
     }
     if (r->live_status >= 300) {
         if (r->errlen + n > 65536) return n;     /* keep the head of an error */
-        char *b = realloc(r->errbody, r->errlen + n + 1);
-        if (!b) return 0;
-        r->errbody = b;
-        memcpy(b + r->errlen, p, n);
-        r->errlen += n;
-        b[r->errlen] = '\0';
-        return n;
+        return collect(r, p, n) ? 0 : n;
     }
     if (!r->head_checked && check_head(r, r->live_status) != 0) return 0;
     uint64_t pos = r->body_pos;
@@ -572,7 +580,7 @@ static int attempt_send(s3_req *r)
     r->live_status = 0;
     free(r->errbody);
     r->errbody = NULL;
-    r->errlen = 0;
+    r->errlen = r->errcap = 0;
     r->head_checked = r->bad = r->no_retry = r->whole = r->range_done = 0;
     r->body_pos = r->delivered = 0;
     r->expect_body = r->whole_total = UINT64_MAX;
@@ -868,6 +876,15 @@ const char *s3_req_body(const s3_req *r, size_t *len)
 {
     if (len) *len = r->errlen;
     return r->errbody ? r->errbody : "";
+}
+
+char *s3_req_take_body(s3_req *r, size_t *len)
+{
+    char *b = r->errbody ? r->errbody : calloc(1, 1);
+    *len = b ? r->errlen : 0;
+    r->errbody = NULL;
+    r->errlen = r->errcap = 0;
+    return b;
 }
 
 char *s3_presign(lode_s3 *c, const char *method, const char *bucket, const char *key,

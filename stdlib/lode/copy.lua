@@ -1010,9 +1010,12 @@ end
 -- lode.load_errors.
 -- The column types the decoder renders in binary COPY form; a table with
 -- any other column is loaded in text form (the server parses that column).
+-- Not interval: its input syntax (units, ISO 8601, SQL forms, the typmod's
+-- fields) is the server's to read.
 local BINARY_TYPES = { text = true, varchar = true, bpchar = true, int2 = true, int4 = true, int8 = true,
                        numeric = true, float4 = true, float8 = true, bool = true, date = true, time = true,
-                       timestamp = true, timestamptz = true }
+                       timetz = true, timestamp = true, timestamptz = true, json = true, jsonb = true,
+                       bytea = true }
 
 -- The Lua path: in tests that compare the two, and under `lode plan`, where
 -- its session's copy_in prints the COPY and reads (decodes, checks) the

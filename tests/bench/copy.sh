@@ -5,8 +5,10 @@
 #   psql  \copy FROM a local CSV file, and \copy FROM a local binary COPY file
 #   lode  copy.into(format = "csv") from s3rver, vs aws s3 cp … - | psql \copy FROM STDIN CSV
 #   lode  copy.into(format = "parquet", streams = 2) vs streams = 1
+#   the server's CPU per row for each step of an atomic multi-stream load, and
+#   psql \copy binary in 2 concurrent sessions (the ceiling of streams)
 # Goals: Parquet ≥ 1.5× psql's CSV rate and ≥ 0.9× psql's binary rate (the
-# server's ingest limit); CSV from S3 ≥ 1.0× the aws | psql pipe.
+# server's ingest limit); CSV from S3 ≥ 1.5× the aws | psql pipe (#21).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 L=${LODE_BIN:-build/lode}
@@ -102,6 +104,49 @@ for round in $(seq 1 "$REPEAT"); do
   aws s3 cp --quiet "s3://$bucket/csv/sales.csv" - | psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_sales from stdin csv" >/dev/null
   pipe=$(best "$pipe" $(( $(now_ms) - t0 ))); check_rows "aws | psql"
 done
+# The ceiling of parallel streams that stay all-or-nothing (copy.into's
+# streams, docs/architecture.md): the CPU per row of the server backend for
+# each step, from /proc/<backend>/stat around the statement in one psql
+# session: (a) binary COPY into the target, (b) into an UNLOGGED stage, (c)
+# INSERT INTO target SELECT FROM stage, into the bench table (unlogged) and
+# into a logged copy of it; and, as the physical ceiling, two psql sessions
+# each COPYing half into the target at once (not atomic).
+backend_cpu() {   # sql: prints the backend's CPU seconds for it
+  psql "$LODE_WAREHOUSE" -qXAt -v ON_ERROR_STOP=1 <<SQL | awk '$1 == "T" { t[++n] = $2 } END { printf "%.2f\n", (t[2] - t[1]) / 100 }'
+select pg_backend_pid() as pid \gset
+\setenv LODE_BENCH_PID :pid
+\! awk '{ print "T", \$14 + \$15 }' /proc/\$LODE_BENCH_PID/stat
+$1
+\! awk '{ print "T", \$14 + \$15 }' /proc/\$LODE_BENCH_PID/stat
+SQL
+}
+psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 >/dev/null <<SQL
+set client_min_messages = warning;
+drop table if exists bench_stage, bench_logged;
+create unlogged table bench_stage (like bench_sales);
+create table bench_logged (like bench_sales);
+\copy (select * from bench_sales where sale_id % 2 = 0) to '$dir/half0.bin' (format binary)
+\copy (select * from bench_sales where sale_id % 2 = 1) to '$dir/half1.bin' (format binary)
+SQL
+trap 'rm -rf "$dir"; aws s3 rb "s3://$bucket" --force >/dev/null 2>&1 || true; psql "$LODE_WAREHOUSE" -qXc "drop table if exists bench_sales, bench_stage, bench_logged" >/dev/null 2>&1 || true' EXIT
+cpu_copy="" cpu_stage="" cpu_ins="" cpu_copy_l="" cpu_ins_l="" psql_bin2=""
+for round in $(seq 1 "$REPEAT"); do
+  psql "$LODE_WAREHOUSE" -qX -c "truncate bench_sales, bench_stage, bench_logged" >/dev/null
+  cpu_copy=$(best "$cpu_copy" "$(backend_cpu "\\copy bench_sales from '$dir/sales.bin' (format binary)")")
+  cpu_copy_l=$(best "$cpu_copy_l" "$(backend_cpu "\\copy bench_logged from '$dir/sales.bin' (format binary)")")
+  cpu_stage=$(best "$cpu_stage" "$(backend_cpu "\\copy bench_stage from '$dir/sales.bin' (format binary)")")
+  psql "$LODE_WAREHOUSE" -qX -c "truncate bench_sales, bench_logged" >/dev/null
+  cpu_ins=$(best "$cpu_ins" "$(backend_cpu "begin; insert into bench_sales select * from bench_stage; commit;")")
+  cpu_ins_l=$(best "$cpu_ins_l" "$(backend_cpu "begin; insert into bench_logged select * from bench_stage; commit;")")
+  truncate_table; t0=$(now_ms)
+  psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_sales from '$dir/half0.bin' (format binary)" >/dev/null &
+  p0=$!
+  psql "$LODE_WAREHOUSE" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_sales from '$dir/half1.bin' (format binary)" >/dev/null &
+  p1=$!
+  wait "$p0" && wait "$p1" || { echo "copy bench: psql 2 streams failed" >&2; exit 1; }
+  psql_bin2=$(best "$psql_bin2" $(( $(now_ms) - t0 ))); check_rows "psql binary, 2 streams"
+done
+
 pq_bytes=$(du -cb "$dir"/pq/*.parquet | tail -1 | cut -f1)
 csv_bytes=$(stat -c %s "$dir/sales.csv")
 
@@ -122,7 +167,23 @@ awk -v n="$N" -v files="$FILES" -v pc="$psql_csv" -v pb="$psql_bin" -v lp="$lode
   printf "copy.lode_csv_peak_rss_kib: %d\n", crss
   printf "ratio: parquet-from-S3 vs psql CSV local %.2f (goal >= 1.5)\n", pc / lp
   printf "ratio: parquet-from-S3 vs psql binary local %.2f (goal >= 0.9)\n", pb / lp
-  printf "ratio: lode CSV-from-S3 vs aws s3 cp | psql %.2f (goal >= 1.0)\n", pp / lc
+  printf "ratio: lode CSV-from-S3 vs aws s3 cp | psql %.2f (goal >= 1.5)\n", pp / lc
   printf "ratio: parquet-from-S3 2 streams vs 1 stream %.2f\n", lp / lp2
   printf "copy.lode_parquet_cpu_us_per_row: %.3f (goal <= 0.40)\n", pcpu * 1000 / n
+  printf "copy.lode_csv_cpu_us_per_row: %.3f (goal <= 0.7)\n", ccpu * 1000 / n
+}'
+awk -v n="$N" -v cc="$cpu_copy" -v cs="$cpu_stage" -v ci="$cpu_ins" -v ccl="$cpu_copy_l" -v cil="$cpu_ins_l" \
+    -v pb="$psql_bin" -v pb2="$psql_bin2" -v lp="$lode_pq" -v lp2="$lode_pq2" 'BEGIN {
+  us = 1e6 / n
+  printf "copy.server_cpu_us_per_row.copy_target: %.3f (binary COPY into the bench table, unlogged; logged: %.3f)\n", cc * us, ccl * us
+  printf "copy.server_cpu_us_per_row.copy_stage: %.3f (binary COPY into an UNLOGGED stage)\n", cs * us
+  printf "copy.server_cpu_us_per_row.insert_select: %.3f (INSERT INTO target SELECT FROM stage; logged target: %.3f)\n", ci * us, cil * us
+  printf "copy.psql_binary_2streams_ms: %d (two psql sessions, half each, at once: not atomic)\n", pb2
+  # all-or-nothing: the committing backend inserts every row; with the files split
+  # f : 1-f it COPYs f and INSERT ... SELECTs 1-f after the stage stream ends, so
+  # its time is at best f*copy + (1-f)*insert_select with f = stage/(copy+stage)
+  f = cs / (cc + cs); fl = cs / (ccl + cs)
+  printf "ceiling: atomic 2 streams vs 1, backend-bound %.2f (unlogged target), %.2f (logged)\n", cc / (f * cc + (1 - f) * ci), ccl / (fl * ccl + (1 - fl) * cil)
+  printf "ratio: psql binary 2 streams vs 1 %.2f (the physical ceiling, not atomic)\n", pb / pb2
+  printf "ratio: parquet-from-S3 2 streams vs psql binary 2 streams %.2f (goal >= 0.9)\n", pb2 / lp2
 }'

@@ -1,9 +1,148 @@
 /* loadconv_test.c — per-column conversion into PostgreSQL text COPY form
  * with Redshift's COPY rules, and the reasons given for rejected values. */
 #include "tap.h"
+#include <errno.h>
+#include <limits.h>
 #include "lode/load/load.h"
+#include "lode/pg/pg.h"
 
 static lode_conv_opts O;
+
+/* ---- the binary form's short cuts against the general reading ---------------------- */
+
+static uint64_t rng_state = 88172645463325252u;
+static unsigned rnd(unsigned n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (unsigned)(rng_state % n);
+}
+
+/* Binary form of one field under opts o: "ERR" or the bytes as hex. */
+static const char *bin_of(lode_load_type t, int p, int s, const lode_conv_opts *o, const char *in, size_t n)
+{
+    static char res[2][1200];
+    static int which;
+    char *r = res[which ^= 1];
+    lode_load_column col = { t, -1, p, s };
+    lode_buf out = { 0 }, scratch = { 0 };
+    lode_conv_error e;
+    if (lode_conv_field_binary(&col, o, in, n, 0, 0, &out, &scratch, &e) != 0) {
+        snprintf(r, 1200, "ERR");
+    } else {
+        size_t k = 0;
+        for (size_t i = 0; i < out.len && k + 3 < 1200; i++) k += (size_t)snprintf(r + k, 1200 - k, "%02x", (unsigned char)out.data[i]);
+        r[k] = 0;
+    }
+    lode_buf_free(&out);
+    lode_buf_free(&scratch);
+    return r;
+}
+
+/* Dates and timestamps in the default formats take a short cut (exact
+ * ISO shapes); what they give must be what the format reader gives: the
+ * default DATEFORMAT is 'YYYY-MM-DD', the default TIMEFORMAT
+ * 'YYYY-MM-DD HH:MI:SS' then a bare 'YYYY-MM-DD'. */
+static void datetime_shortcut_agrees(void)
+{
+    static const char base[] = "2024-02-29 23:59:59.1234567";
+    static const char alphabet[] = "0123456789-: T.+Z1920";
+    int bad = 0, tried = 0;
+    for (int round = 0; round < 200000 && bad < 5; round++) {
+        char v[40];
+        size_t n = 8 + rnd(22);
+        memcpy(v, base, sizeof base);
+        if (n > sizeof base - 1) n = sizeof base - 1;
+        for (unsigned k = rnd(4); k > 0; k--) v[rnd((unsigned)n)] = alphabet[rnd(sizeof alphabet - 1)];
+        if (rnd(3) == 0) { v[5] = (char)('0' + rnd(2)); v[6] = (char)('0' + rnd(10)); v[8] = (char)('0' + rnd(4)); }
+        if (rnd(3) == 0) { v[11] = (char)('0' + rnd(3)); v[12] = (char)('0' + rnd(10)); v[14] = (char)('0' + rnd(7)); }
+        lode_conv_opts def = { 0 }, d_fmt = { .dateformat = "YYYY-MM-DD" },
+                       t_fmt = { .timeformat = "YYYY-MM-DD HH:MI:SS" }, t_date = { .timeformat = "YYYY-MM-DD" };
+        char got[1200], want[1200];
+        snprintf(got, sizeof got, "%s", bin_of(LODE_LT_DATE, 0, 0, &def, v, n));
+        snprintf(want, sizeof want, "%s", bin_of(LODE_LT_DATE, 0, 0, &d_fmt, v, n));
+        tried++;
+        if (strcmp(got, want) != 0) { diag("date '%.*s': %s, the format reader %s", (int)n, v, got, want); bad++; }
+        for (lode_load_type t = LODE_LT_TIMESTAMP; t <= LODE_LT_TIMESTAMPTZ; t++) {
+            snprintf(got, sizeof got, "%s", bin_of(t, 0, 0, &def, v, n));
+            snprintf(want, sizeof want, "%s", bin_of(t, 0, 0, &t_fmt, v, n));
+            if (strcmp(want, "ERR") == 0) snprintf(want, sizeof want, "%s", bin_of(t, 0, 0, &t_date, v, n));
+            if (strcmp(got, want) != 0) { diag("timestamp '%.*s': %s, the format reader %s", (int)n, v, got, want); bad++; }
+        }
+    }
+    ok(bad == 0, "dates and timestamps in the default formats: the short cut agrees with the format reader (%d values)", tried);
+}
+
+/* Numerics go to binary straight from their digits; the bytes must be those
+ * of their canonical text read by lode_copy_bin_numeric_text. Integers: the
+ * binary value is the text's. */
+static void numeric_direct_agrees(void)
+{
+    static const int typmods[][2] = { { 0, 0 }, { 10, 2 }, { 4, 2 }, { 38, 10 }, { 5, 0 }, { 19, 19 } };
+    static const char alphabet[] = "0000123456789999..-+";
+    int bad = 0, tried = 0;
+    for (int round = 0; round < 100000 && bad < 5; round++) {
+        char v[80];
+        size_t n = 1 + rnd(40);
+        for (size_t i = 0; i < n; i++) v[i] = alphabet[rnd(sizeof alphabet - 1)];
+        if (rnd(2)) { for (size_t i = 1; i < n; i++) if (v[i] == '-' || v[i] == '+') v[i] = '0'; }
+        for (int roundec = 0; roundec < 2; roundec++) {
+            lode_conv_opts o = { .roundec = roundec };
+            const int *tm = typmods[rnd(sizeof typmods / sizeof *typmods)];
+            lode_load_column col = { LODE_LT_NUMERIC, -1, tm[0], tm[1] };
+            lode_buf text = { 0 };
+            lode_conv_error e;
+            char want[1200];
+            if (lode_conv_field(&col, &o, v, n, 0, 0, &text, &e) != 0) {
+                snprintf(want, sizeof want, "ERR");
+            } else if (text.len == 2 && memcmp(text.data, "\\N", 2) == 0) {
+                snprintf(want, sizeof want, "ffffffff");
+            } else {
+                lode_copy_buf b = { 0 };
+                lode_copy_bin_numeric_text(&b, text.data, text.len);
+                size_t k = 0;
+                for (size_t i = 0; i < b.len; i++) k += (size_t)snprintf(want + k, sizeof want - k, "%02x", b.data[i]);
+                want[k] = 0;
+                lode_copy_buf_free(&b);
+            }
+            lode_buf_free(&text);
+            const char *got = bin_of(LODE_LT_NUMERIC, tm[0], tm[1], &o, v, n);
+            tried++;
+            if (strcmp(got, want) != 0) {
+                diag("numeric(%d,%d) '%.*s': %s, from its text %s", tm[0], tm[1], (int)n, v, got, want);
+                bad++;
+            }
+        }
+    }
+    ok(bad == 0, "numerics: binary from the digits is binary from the canonical text (%d values)", tried);
+    bad = 0;
+    for (int round = 0; round < 100000 && bad < 5; round++) {
+        char v[32];
+        size_t n = 1 + rnd(21);
+        for (size_t i = 0; i < n; i++) v[i] = (char)('0' + (rnd(4) ? 9 - rnd(3) : rnd(10)));
+        if (rnd(2)) v[0] = '-';
+        v[n] = 0;
+        lode_load_type t = (lode_load_type)(LODE_LT_INT2 + rnd(3));
+        lode_conv_opts o = { 0 };
+        const char *got = bin_of(t, 0, 0, &o, v, n);
+        char *end;
+        errno = 0;
+        long long x = strtoll(v, &end, 10);
+        long long lo = t == LODE_LT_INT2 ? -32768 : t == LODE_LT_INT4 ? -2147483648LL : LLONG_MIN;
+        long long hi = t == LODE_LT_INT2 ? 32767 : t == LODE_LT_INT4 ? 2147483647LL : LLONG_MAX;
+        char want[64];
+        if (errno || *end || x < lo || x > hi || strcmp(v, "-") == 0) {
+            snprintf(want, sizeof want, "ERR");
+        } else {
+            int bytes = t == LODE_LT_INT2 ? 2 : t == LODE_LT_INT4 ? 4 : 8;
+            size_t k = (size_t)snprintf(want, sizeof want, "%08x", bytes);
+            for (int i = bytes - 1; i >= 0; i--) k += (size_t)snprintf(want + k, sizeof want - k, "%02x", (unsigned)(((unsigned long long)x >> (8 * i)) & 0xff));
+        }
+        if (strcmp(got, want) != 0) { diag("int '%s': %s, strtoll %s", v, got, want); bad++; }
+    }
+    ok(bad == 0, "integers near their limits: binary is strtoll's value or an error where it overflows");
+}
 
 /* Convert and render: the output text, or "ERR <code>: <reason>". */
 static const char *conv(lode_load_type t, int length, int p, int s, const char *in, size_t n, int quoted)
@@ -198,5 +337,8 @@ int main(void)
     ok(lode_utf8_valid("h\xc3\xa9llo", 6), "valid UTF-8");
     ok(!lode_utf8_valid("\xf4\x90\x80\x80", 4), "past U+10FFFF");
     ok(!lode_utf8_valid("\xe2\x82", 2), "truncated sequence");
+
+    datetime_shortcut_agrees();
+    numeric_direct_agrees();
     return done_testing();
 }

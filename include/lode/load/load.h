@@ -90,7 +90,10 @@ typedef enum {
     LODE_LT_NUMERIC, LODE_LT_FLOAT4, LODE_LT_FLOAT8,
     LODE_LT_BOOL,
     LODE_LT_DATE, LODE_LT_TIME, LODE_LT_TIMETZ, LODE_LT_TIMESTAMP, LODE_LT_TIMESTAMPTZ,
-    LODE_LT_JSON,              /* json, jsonb, super: must be valid UTF-8 text */
+    LODE_LT_JSON,              /* json, super: must be valid UTF-8 text */
+    LODE_LT_JSONB,             /* jsonb: as JSON; binary form is a version byte, then the text */
+    LODE_LT_BYTEA,             /* bytea (Redshift VARBYTE): UTF-8 text the server reads as bytea
+                                * input (\x hex, or escapes); binary form decodes it the same way */
     LODE_LT_OTHER              /* passed through as UTF-8 text; the server validates */
 } lode_load_type;
 

@@ -20,6 +20,15 @@ local bucket = "lode-copy-equiv-" .. math.random(1, 1e9)
 local B = "s3://" .. bucket .. "/"
 local wh = lode.warehouse { url = url }
 
+-- the statements the C stream sends (load.text_copy's second argument)
+local load = require "lode.load"
+local sent = {}
+local text_copy = load.text_copy
+load.text_copy = function(conn, statement, ...)
+  sent[#sent + 1] = statement
+  return text_copy(conn, statement, ...)
+end
+
 local VARIANTS = {
   { name = "lua", set = function() copy._lua_text_path, copy._text_copy_text = true, nil end },
   { name = "ctext", set = function() copy._lua_text_path, copy._text_copy_text = nil, true end },
@@ -65,9 +74,16 @@ local function case(name, ddl, files, opts, expect)
         o[k] = x
       end
       v.set()
+      sent = {}
       local ok, r = pcall(copy.into, wh, o)
       copy._lua_text_path, copy._text_copy_text = nil, nil
-      results[v.name] = { ok = ok, r = r, table = tbl }
+      results[v.name] = { ok = ok, r = r, table = tbl, statements = sent }
+    end
+    -- the binary variant really sent binary COPY (every column's type is rendered), or text where expected
+    local binary = not (expect and expect.text_copy)
+    t.ok(#results.cbin.statements > 0, "cbin: the C stream ran")
+    for _, st in ipairs(results.cbin.statements) do
+      t.eq(st:find("(FORMAT binary)", 1, true) ~= nil, binary, "cbin: " .. st)
     end
     local ref = results.lua
     if expect and expect.fails then
@@ -135,6 +151,16 @@ local COLS = {
   { "o", "char(3)", "c", { "ab", "abc", "abc ", "abcd", "" } },
   { "p", "text", "x", { "tab\there", "back\\slash", "\\N", "cr\rhere", "\"new\nline\"", "\"q\"\"uote\"", "\xF0\x9F\x98\x80",
     "\"\"", "bad\xFFutf8", "nul\0byte", "  spaced  ", "\"a,b\"" } },
+  -- the types binary COPY renders since #21's second part: timetz (its zone as seconds west),
+  -- json (the text), jsonb (version byte and text), bytea (decoded as the server reads its input)
+  { "q", "timetz", "00:00:00", { "10:00:00+02", "23:59:59.999999-15:59", "24:00:00+00", "00:00:00+15:59",
+    "12:34:56.5+05:30", "12:00:00 UTC", "12:00:00Z", "01:02:03-0930", "12:00", "25:00:00+01", "12:00:00+16", "x" } },
+  { "r", "json", "{}", { "\"{\"\"a\"\": [1, 2.5e300, null], \"\"a\"\": {}}\"", "\"\"\"str\\u00e9\"\"\"", "1",
+    "-0.0", "null", "true", "\"\"\"h\xC3\xA9\xF0\x9F\x98\x80\"\"\"", "", "  []  ", "\"[\"\"\\\\\"\"]\"" } },
+  { "s", "jsonb", "{}", { "\"{\"\"b\"\": 1, \"\"a\"\": 2, \"\"b\"\": 3}\"", "[]", "false", "123456789012345678901234567890.5",
+    "\"\"\"\\ud83d\\ude00\"\"\"", "", "\"{\"\"k\"\": \"\"h\xC3\xA9\"\"}\"" } },
+  { "u", "bytea", "ab", { "\\x", "\\x0aff", "\\xDEADbeef", "\\x 0a FF\t01", "plain", "\\\\", "\\101\\102\\377",
+    "a\\\\b", "", "\xC3\xA9" } },
 }
 
 local function csv_rows(cols)
@@ -255,10 +281,36 @@ case("json", "id bigint, name varchar(8), amount numeric(10,3), at timestamptz, 
   }, "\n") .. "\n",
 }, { format = "json", maxerror = 10 })
 
--- a table with a column the binary path does not render (timetz, jsonb) loads as text COPY
-case("fallback", "id int, tt timetz, j jsonb, s text", {
-  ["1.csv"] = '1,10:00:00+02,"{""a"": 1}",x\n2,,"[1, 2]",\n3,bad,"{}",y\n',
-}, { format = "csv", maxerror = 10 })
+-- a table with a column the binary path does not render (interval) loads as text COPY
+case("fallback", "id int, iv interval, j jsonb, s text", {
+  ["1.csv"] = '1,1 day 02:00:00,"{""a"": 1}",x\n2,1 hour,"[1, 2]",\n3,P1Y2M,"{}",y\n4,@ 3 hours ago,null,z\n',
+}, { format = "csv", maxerror = 10 }, { text_copy = true })
+
+-- bytea input the server refuses fails the whole load in every path, nothing
+-- loaded; the binary path names the file, line and column and gives the
+-- server's reason (PostgreSQL's byteain is the oracle)
+t.test("bytea input the server refuses fails the load", { timeout = 600000 }, function()
+  for i, v in ipairs({ "\\x0g", "\\x123", "\\q", "\\12", "\\x\xC3\xA9", "\\X00", "ok\\" }) do
+    s3.put(B .. "badbytea" .. i .. "/1.csv", "1,ab\n2," .. v .. "\n")
+    local reasons = {}
+    for _, var in ipairs(VARIANTS) do
+      local tbl = "equiv_badbytea_" .. var.name
+      fresh(tbl, "id int, b bytea")
+      var.set()
+      local ok, e = pcall(copy.into, wh, { table = tbl, from = B .. "badbytea" .. i .. "/", format = "csv", maxerror = 10 })
+      copy._lua_text_path, copy._text_copy_text = nil, nil
+      t.ok(not ok, var.name .. " fails on " .. v)
+      reasons[var.name] = tostring(type(e) == "table" and e.message or e)
+      t.eq(wh:query("SELECT count(*)::int AS n FROM " .. tbl)[1].n, 0, var.name .. ": nothing loaded")
+      t.eq(wh:query("SELECT count(*)::int AS n FROM lode.load_history WHERE table_name = $1", tbl)[1].n, 0)
+    end
+    local ok, perr = pcall(wh.query, wh, "SELECT $1::bytea AS b", v)
+    t.ok(not ok, "PostgreSQL refuses " .. v)
+    local why = tostring(type(perr) == "table" and perr.message or perr)
+    why = why:match("^(.-) %(unnamed portal") or why
+    t.ok(reasons.cbin:find("line 2, column 2 'b': " .. why, 1, true) ~= nil, reasons.cbin .. " / " .. why)
+  end
+end)
 
 -- the server's own error mid-stream (NOT NULL), after 80,000 rows were sent:
 -- the same error as the text path's writer raised, nothing loaded
