@@ -323,3 +323,75 @@ core.future():await()
   t.ne(r.status, 0)
   t.contains(r.stderr, "deadlock")
 end)
+
+-- Fairness: the run queue is run in batches, and libuv gets a turn between two
+-- batches. Counted in resumes of other tasks, never in time: how many ran
+-- between an event becoming due and the loop noticing it (the waiting task's
+-- status turning from "waiting" to "ready" is the loop's callback at work).
+local SPINNERS, BATCH = 20000, 1024
+
+t.test("a due timer is seen after at most one batch of resumes, however many tasks are runnable", function()
+  local resumes, slept_at, seen_at = 0, nil, nil
+  local sleeper = lode.spawn(function()
+    slept_at = resumes
+    lode.sleep(0)               -- due at the next loop turn
+  end)
+  local hs = {}
+  for i = 1, SPINNERS do
+    hs[i] = lode.spawn(function()
+      while not seen_at do
+        if slept_at and sleeper:status() ~= "waiting" then seen_at = resumes; break end
+        resumes = resumes + 1
+        coroutine.yield()       -- a plain yield: runnable again at once
+      end
+    end)
+  end
+  for i = 1, SPINNERS do hs[i]:await() end
+  sleeper:await()
+  t.ok(seen_at - slept_at <= BATCH,
+       ("the timer fired after %d resumes of %d runnable tasks (at most %d)"):format(seen_at - slept_at, SPINNERS, BATCH))
+end)
+
+t.test("an I/O event is seen after at most one batch of resumes, however many tasks are runnable", function()
+  -- SIGTERM wakes signal.wait through libuv's async handle (an eventfd read in
+  -- the loop's poll phase); the signal is sent by a child process that has
+  -- exited before os.execute returns, so the handler has run by then.
+  local dir = t.tmpdir()
+  local path = dir .. "/io_fair.lua"
+  local f = assert(io.open(path, "w"))
+  f:write(([[
+local lode = require "lode"
+local signal = require "lode.signal"
+signal.configure { grace_ms = 3600000 }
+local pid = assert(io.open("/proc/self/stat")):read("n")
+local resumes, sent_at, seen_at = 0, nil, nil
+local waiter = lode.spawn(function() return signal.wait() end)
+lode.sleep(0)
+assert(waiter:status() == "waiting")
+local hs = {}
+for i = 1, %d do
+  hs[i] = lode.spawn(function()
+    while not seen_at do
+      if not sent_at then
+        assert(os.execute("kill -TERM " .. pid))
+        assert(signal.received() == "SIGTERM")
+        sent_at = resumes
+      elseif waiter:status() ~= "waiting" then
+        seen_at = resumes
+        break
+      end
+      resumes = resumes + 1
+      coroutine.yield()
+    end
+  end)
+end
+for i = 1, #hs do hs[i]:await() end
+assert(waiter:await() == "SIGTERM")
+print(seen_at - sent_at)
+]]):format(SPINNERS))
+  f:close()
+  local r = require("lode.proc").run({ t.env("LODE_BIN", "tests/run.sh sets it"), "run", path })
+  t.eq(r.status, 0, r.stderr)
+  local n = tonumber(r.stdout)
+  t.ok(n and n <= BATCH, ("the signal's wake-up was seen after %s resumes of %d runnable tasks (at most %d)"):format(r.stdout:gsub("%s+$", ""), SPINNERS, BATCH))
+end)
