@@ -1,8 +1,10 @@
 /* core/sched.c — tasks as Lua threads, resumed only from one run queue.
  *
  * Owns: every lode_task (freed when its last reference drops: the scheduler's
- * while it runs, one per Lua handle, one per waiter), the run queue, the idle
- * handle that drains it, and every lode_op between lode_op_new and its release.
+ * while it runs, one per Lua handle, one per waiter), the run queue (tasks to
+ * resume, and spawned tasks not started yet), the pool of finished tasks'
+ * threads, the idle handle that drains the queue in bounded batches, and
+ * every lode_op between lode_op_new and its release.
  * Loop callbacks only call lode_op_done(); drain_ready() is the single place
  * where lua_resume is called. lode.sleep's timers are in timer.c. */
 #include <stdlib.h>
@@ -34,9 +36,10 @@ struct waiter {
 };
 
 struct lode_task {
-    lua_State *co;               /* NULL for a future, and once finished */
+    lua_State *co;               /* NULL for a future, before it starts, and once finished */
     int co_ref;                  /* pins the thread while it runs */
-    int nargs;                   /* values to pass on the next resume */
+    int start_ref;               /* until it starts: its function, or {fn, args...} */
+    int nargs;                   /* values to pass on the next resume (or the start) */
     task_state state;
     int queued;                  /* in the run queue */
     lode_op *pending;            /* the op it is suspended on */
@@ -61,13 +64,25 @@ typedef struct {
     lode_task *t;
 } task_handle;
 
+/* Threads of tasks that returned normally, kept for the next tasks to start:
+ * a task's thread is ~1 KiB that would otherwise be allocated, first touched
+ * and collected once per task. With tasks started only as the run queue
+ * reaches them (task_start) and woken tasks not kept waiting behind a backlog
+ * of unstarted ones (drain_ready), a million spawned tasks need only as many
+ * threads as run at once. */
+#define THREAD_POOL 1024
+
 static struct {
     uv_loop_t loop;
     lua_State *L;
     uv_idle_t idle;
     int idle_active;
-    lode_task *ready_head, *ready_tail;
+    lode_task *ready_head, *ready_tail;     /* tasks to resume */
+    lode_task *fresh_head, *fresh_tail;     /* spawned tasks not started yet */
+    long nready;                /* tasks in the ready queue */
     uint64_t queue_seq;         /* tasks queued so far */
+    struct { lua_State *co; int ref; } pool[THREAD_POOL];   /* finished tasks' threads */
+    int npool;
     lode_task *current;
     lode_task *main;
     int dry_run;
@@ -88,6 +103,7 @@ uint64_t lode_now_ms(void) { return uv_now(&S.loop); }
  * allocator (mem.c), with the Lua state's own objects. */
 
 static void drain_ready(uv_idle_t *h);
+static void thread_recycle(lode_task *t);
 
 static lode_task **extra(lua_State *L) { return (lode_task **)lua_getextraspace(L); }
 
@@ -123,6 +139,7 @@ static void task_unref(lode_task *t)
         luaL_unref(S.L, LUA_REGISTRYINDEX, t->error_ref);
         luaL_unref(S.L, LUA_REGISTRYINDEX, t->traceback_ref);
         luaL_unref(S.L, LUA_REGISTRYINDEX, t->co_ref);
+        luaL_unref(S.L, LUA_REGISTRYINDEX, t->start_ref);
     }
     free(t->name);
     lode_mem_free(t, sizeof *t);
@@ -132,7 +149,7 @@ static lode_task *task_alloc(lode_task *parent)
 {
     lode_task *t = lode_mem_calloc(sizeof *t);
     if (!t) return NULL;
-    t->co_ref = t->result_ref = t->error_ref = t->traceback_ref = LUA_NOREF;
+    t->co_ref = t->start_ref = t->result_ref = t->error_ref = t->traceback_ref = LUA_NOREF;
     t->refs = 1;
     t->id = ++S.next_id;
     if (parent) {
@@ -155,6 +172,8 @@ static void unlink_from_parent(lode_task *t)
     t->parent = t->next_sibling = t->prev_sibling = NULL;
 }
 
+/* A task not started yet waits in the fresh queue, one to resume in the
+ * ready queue; queued_at orders the two (drain_ready). */
 static void queue_ready(lode_task *t)
 {
     t->state = TS_READY;
@@ -163,9 +182,16 @@ static void queue_ready(lode_task *t)
     t->refs++;
     t->next_ready = NULL;
     t->queued_at = ++S.queue_seq;
-    if (S.ready_tail) S.ready_tail->next_ready = t;
-    else S.ready_head = t;
-    S.ready_tail = t;
+    lode_task **head = &S.ready_head, **tail = &S.ready_tail;
+    if (t->start_ref != LUA_NOREF) {
+        head = &S.fresh_head;
+        tail = &S.fresh_tail;
+    } else {
+        S.nready++;
+    }
+    if (*tail) (*tail)->next_ready = t;
+    else *head = t;
+    *tail = t;
     if (!S.idle_active) {
         uv_idle_start(&S.idle, drain_ready);
         S.idle_active = 1;
@@ -231,6 +257,8 @@ static void task_finish(lode_task *t, task_state st, int nres)
         luaL_unref(L, LUA_REGISTRYINDEX, t->co_ref);
         t->co_ref = LUA_NOREF;
     }
+    luaL_unref(L, LUA_REGISTRYINDEX, t->start_ref);   /* cancelled before it started */
+    t->start_ref = LUA_NOREF;
     /* Children outlive a parent that finished normally. */
     for (lode_task *c = t->first_child; c; ) {
         lode_task *next = c->next_sibling;
@@ -438,6 +466,7 @@ static void task_resume(lode_task *t)
     }
     if (st == LUA_OK) {
         lua_xmove(co, S.L, nres);
+        thread_recycle(t);
         task_finish(t, TS_OK, nres);
         return;
     }
@@ -452,12 +481,107 @@ static void task_resume(lode_task *t)
     task_finish(t, TS_FAILED, 0);
 }
 
+/* Give a finished task's thread to the pool when it is clean: it returned
+ * (status LUA_OK, empty stack, so every to-be-closed variable was closed) and
+ * carries the main state's hook, as lua_newthread would give it. A thread
+ * that failed or was cancelled is left to the collector. In the pool it looks
+ * like any finished coroutine ("dead"). */
+static void thread_recycle(lode_task *t)
+{
+    lua_State *co = t->co;
+    if (S.npool == THREAD_POOL || lua_status(co) != LUA_OK || lua_gettop(co) != 0
+        || lua_gethook(co) != lua_gethook(S.L) || lua_gethookmask(co) != lua_gethookmask(S.L)
+        || lua_gethookcount(co) != lua_gethookcount(S.L))
+        return;                        /* task_finish unpins it */
+    *extra(co) = NULL;
+    S.pool[S.npool].co = co;
+    S.pool[S.npool].ref = t->co_ref;
+    S.npool++;
+    t->co = NULL;
+    t->co_ref = LUA_NOREF;
+}
+
+/* lua_newthread raises when memory runs out; called protected. */
+static int new_thread(lua_State *L)
+{
+    lua_newthread(L);
+    return 1;
+}
+
+/* Start a spawned task: a thread from the pool (or a new one), its function
+ * and arguments moved onto it, then the first resume. */
+static void task_start(lode_task *t)
+{
+    lua_State *co;
+    int n = t->nargs;
+    if (S.npool > 0) {
+        S.npool--;
+        co = S.pool[S.npool].co;
+        t->co_ref = S.pool[S.npool].ref;
+    } else {
+        lua_pushcfunction(S.L, new_thread);
+        if (lua_pcall(S.L, 0, 1, 0) != LUA_OK) {
+            /* the error is Lua's preallocated memory-error string */
+            lua_pushvalue(S.L, -1);
+            task_finish(t, TS_FAILED, 0);
+            return;
+        }
+        co = lua_tothread(S.L, -1);
+        t->co_ref = luaL_ref(S.L, LUA_REGISTRYINDEX);
+    }
+    t->co = co;
+    *extra(co) = t;
+    if (!lua_checkstack(co, n + 2)) {  /* the spawner held them: only when memory runs out */
+        lua_pushliteral(S.L, "not enough memory");
+        lua_pushvalue(S.L, -1);
+        task_finish(t, TS_FAILED, 0);
+        return;
+    }
+    lua_rawgeti(co, LUA_REGISTRYINDEX, t->start_ref);
+    if (n > 0) {                       /* {fn, args...} */
+        for (int i = 1; i <= n + 1; i++) lua_rawgeti(co, -i, i);
+        lua_remove(co, -(n + 2));
+    }
+    luaL_unref(S.L, LUA_REGISTRYINDEX, t->start_ref);
+    t->start_ref = LUA_NOREF;
+    task_resume(t);
+}
+
 /* Resumes per loop turn. Between two batches libuv runs its timers and polls
  * for I/O, so with a million runnable tasks a due timer or a socket that
  * became readable is seen after at most this many resumes, not after all of
  * them (the batch costs ~0.3 ms at ~1 us per resume; a loop turn with nothing
  * to wait for costs a few us). */
 #define DRAIN_BATCH 1024
+/* Of which at most START_BATCH start new tasks, and fewer when the tasks to
+ * resume need the room (never fewer than START_MIN, so spawned tasks start
+ * however busy the others are): tasks woken by a timer or I/O are not kept
+ * waiting behind a backlog of spawned ones, so they finish (and give their
+ * thread back) while later ones start. */
+#define START_BATCH 512
+#define START_MIN 64
+
+/* The next task to run this turn: the one queued first of the two queues
+ * (one FIFO, as long as starts stay under START_BATCH), among those queued
+ * before the turn began. */
+static lode_task *next_to_run(uint64_t last, int may_start)
+{
+    lode_task *r = S.ready_head, *f = may_start ? S.fresh_head : NULL;
+    if (r && r->queued_at > last) r = NULL;
+    if (f && f->queued_at > last) f = NULL;
+    if (f && (!r || f->queued_at < r->queued_at)) {
+        if (!(S.fresh_head = f->next_ready)) S.fresh_tail = NULL;
+    } else if (r) {
+        if (!(S.ready_head = r->next_ready)) S.ready_tail = NULL;
+        S.nready--;
+        f = r;
+    }
+    if (f) {
+        f->next_ready = NULL;
+        f->queued = 0;
+    }
+    return f;
+}
 
 static void drain_ready(uv_idle_t *h)
 {
@@ -466,38 +590,46 @@ static void drain_ready(uv_idle_t *h)
      * queued meanwhile wait one loop turn so I/O is never starved. Cancelled
      * tasks still in the queue cost nothing and are not counted. */
     uint64_t last = S.queue_seq;
+    long room = DRAIN_BATCH - S.nready;
     int budget = DRAIN_BATCH;
-    while (S.ready_head && S.ready_head->queued_at <= last && budget > 0) {
-        lode_task *t = S.ready_head;
-        S.ready_head = t->next_ready;
-        if (!S.ready_head) S.ready_tail = NULL;
-        t->next_ready = NULL;
-        t->queued = 0;
-        if (t->state == TS_READY && t->co) {
+    int starts = room > START_BATCH ? START_BATCH : room < START_MIN ? START_MIN : (int)room;
+    lode_task *t;
+    while (budget > 0 && (t = next_to_run(last, starts > 0))) {
+        if (t->state == TS_READY) {
             budget--;
-            task_resume(t);
+            if (t->co) {
+                task_resume(t);
+            } else {
+                starts--;
+                task_start(t);
+            }
         }
         task_unref(t);
     }
-    if (!S.ready_head && S.idle_active) {
+    if (!S.ready_head && !S.fresh_head && S.idle_active) {
         uv_idle_stop(&S.idle);
         S.idle_active = 0;
     }
 }
 
-/* Create a task from the function and nargs arguments on top of L. */
+/* Create a task from the function and nargs arguments on top of L (popped).
+ * Its thread comes when it first runs (task_start). */
 static lode_task *task_spawn(lua_State *L, int nargs, lode_task *parent)
 {
+    if (nargs > 0) {
+        luaL_checkstack(L, 2, "spawn");
+        lua_createtable(L, nargs + 1, 0);
+        lua_insert(L, -(nargs + 2));
+        for (int i = nargs + 1; i >= 1; i--) lua_rawseti(L, -(i + 1), i);
+    }
+    int start_ref = luaL_ref(L, LUA_REGISTRYINDEX);   /* may raise: before task_alloc */
     lode_task *t = task_alloc(parent);
     if (!t) {
+        luaL_unref(L, LUA_REGISTRYINDEX, start_ref);
         luaL_error(L, "spawn: out of memory");
         return NULL;
     }
-    lua_State *co = lua_newthread(L);
-    t->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    t->co = co;
-    *extra(co) = t;
-    lua_xmove(L, co, nargs + 1);
+    t->start_ref = start_ref;
     t->nargs = nargs;
     S.live++;
     t->live_next = S.live_head;
@@ -942,7 +1074,7 @@ int lode_runtime_run_main(lua_State *L, int nargs)
     S.main = t;
     while (!task_finished(t)) {
         uv_run(&S.loop, UV_RUN_DEFAULT);
-        if (!task_finished(t) && !S.ready_head && !uv_loop_alive(&S.loop)) {
+        if (!task_finished(t) && !S.ready_head && !S.fresh_head && !uv_loop_alive(&S.loop)) {
             /* Nothing can ever wake it: report a deadlock instead of hanging. */
             deadlock = 1;
             task_cancel(t);
@@ -1044,13 +1176,9 @@ void lode_runtime_shutdown(lua_State *L)
         free(h);
     }
     uv_run(&S.loop, UV_RUN_NOWAIT);
-    while (S.ready_head) {            /* cancelled tasks still queued */
-        lode_task *t = S.ready_head;
-        S.ready_head = t->next_ready;
-        t->queued = 0;
-        task_unref(t);
-    }
-    S.ready_tail = NULL;
+    lode_task *t;                     /* cancelled tasks still queued */
+    while ((t = next_to_run(UINT64_MAX, 1))) task_unref(t);
+    S.npool = 0;                      /* lua_close frees the threads */
     lua_close(L);
     S.L = NULL;
     S.initialized = 0;
