@@ -64,13 +64,14 @@ typedef struct {
     lode_task *t;
 } task_handle;
 
-/* Threads of tasks that returned normally, kept for the next tasks to start:
- * a task's thread is ~1 KiB that would otherwise be allocated, first touched
- * and collected once per task. With tasks started only as the run queue
- * reaches them (task_start) and woken tasks not kept waiting behind a backlog
- * of unstarted ones (drain_ready), a million spawned tasks need only as many
- * threads as run at once. */
+/* Threads of tasks that returned, kept for the next tasks to start (a thread
+ * is ~1 KiB to allocate, first touch and collect): with tasks started only as
+ * the run queue reaches them, a million spawned tasks need only as many
+ * threads as run at once. THREAD_POOL are kept, up to THREAD_POOL_MAX while as
+ * many spawned tasks wait to start (1 M tasks sleeping 1 ms on a loaded
+ * machine made 377,000 threads with 1,024 kept, 5,000 with 4,096). */
 #define THREAD_POOL 1024
+#define THREAD_POOL_MAX 16384
 
 static struct {
     uv_loop_t loop;
@@ -79,9 +80,9 @@ static struct {
     int idle_active;
     lode_task *ready_head, *ready_tail;     /* tasks to resume */
     lode_task *fresh_head, *fresh_tail;     /* spawned tasks not started yet */
-    long nready;                /* tasks in the ready queue */
+    long nready, nfresh;        /* tasks in the ready and fresh queues */
     uint64_t queue_seq;         /* tasks queued so far */
-    struct { lua_State *co; int ref; } pool[THREAD_POOL];   /* finished tasks' threads */
+    struct { lua_State *co; int ref; } pool[THREAD_POOL_MAX];   /* finished tasks' threads */
     int npool;
     lode_task *current;
     lode_task *main;
@@ -186,6 +187,7 @@ static void queue_ready(lode_task *t)
     if (t->start_ref != LUA_NOREF) {
         head = &S.fresh_head;
         tail = &S.fresh_tail;
+        S.nfresh++;
     } else {
         S.nready++;
     }
@@ -489,7 +491,8 @@ static void task_resume(lode_task *t)
 static void thread_recycle(lode_task *t)
 {
     lua_State *co = t->co;
-    if (S.npool == THREAD_POOL || lua_status(co) != LUA_OK || lua_gettop(co) != 0
+    int room = S.npool < THREAD_POOL || (S.npool < THREAD_POOL_MAX && S.npool < S.nfresh);
+    if (!room || lua_status(co) != LUA_OK || lua_gettop(co) != 0
         || lua_gethook(co) != lua_gethook(S.L) || lua_gethookmask(co) != lua_gethookmask(S.L)
         || lua_gethookcount(co) != lua_gethookcount(S.L))
         return;                        /* task_finish unpins it */
@@ -502,11 +505,7 @@ static void thread_recycle(lode_task *t)
 }
 
 /* lua_newthread raises when memory runs out; called protected. */
-static int new_thread(lua_State *L)
-{
-    lua_newthread(L);
-    return 1;
-}
+static int new_thread(lua_State *L) { lua_newthread(L); return 1; }
 
 /* Start a spawned task: a thread from the pool (or a new one), its function
  * and arguments moved onto it, then the first resume. */
@@ -547,17 +546,15 @@ static void task_start(lode_task *t)
     task_resume(t);
 }
 
-/* Resumes per loop turn. Between two batches libuv runs its timers and polls
- * for I/O, so with a million runnable tasks a due timer or a socket that
- * became readable is seen after at most this many resumes, not after all of
- * them (the batch costs ~0.3 ms at ~1 us per resume; a loop turn with nothing
- * to wait for costs a few us). */
+/* Resumes per loop turn: between two batches libuv runs its timers and polls
+ * for I/O, so with a million runnable tasks a due timer or a readable socket
+ * is seen after at most this many resumes, not after all of them (a batch is
+ * ~1 ms at ~1 us per resume; a loop turn with nothing to wait for, a few us). */
 #define DRAIN_BATCH 1024
-/* Of which at most START_BATCH start new tasks, and fewer when the tasks to
- * resume need the room (never fewer than START_MIN, so spawned tasks start
- * however busy the others are): tasks woken by a timer or I/O are not kept
- * waiting behind a backlog of spawned ones, so they finish (and give their
- * thread back) while later ones start. */
+/* Of which at most START_BATCH start tasks, fewer (down to START_MIN) when the
+ * tasks to resume need the room: woken tasks are not kept waiting behind a
+ * backlog of spawned ones, so they end (giving their thread back) as later
+ * ones start. */
 #define START_BATCH 512
 #define START_MIN 64
 
@@ -571,6 +568,7 @@ static lode_task *next_to_run(uint64_t last, int may_start)
     if (f && f->queued_at > last) f = NULL;
     if (f && (!r || f->queued_at < r->queued_at)) {
         if (!(S.fresh_head = f->next_ready)) S.fresh_tail = NULL;
+        S.nfresh--;
     } else if (r) {
         if (!(S.ready_head = r->next_ready)) S.ready_tail = NULL;
         S.nready--;
@@ -605,6 +603,10 @@ static void drain_ready(uv_idle_t *h)
             }
         }
         task_unref(t);
+    }
+    while (S.npool > THREAD_POOL && S.npool > S.nfresh) {   /* the backlog is gone */
+        S.npool--;
+        luaL_unref(S.L, LUA_REGISTRYINDEX, S.pool[S.npool].ref);
     }
     if (!S.ready_head && !S.fresh_head && S.idle_active) {
         uv_idle_stop(&S.idle);
