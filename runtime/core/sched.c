@@ -227,6 +227,16 @@ static int task_finished(const lode_task *t)
     return t->state == TS_OK || t->state == TS_FAILED || t->state == TS_CANCELLED;
 }
 
+/* Let go of a task's thread (the collector takes it). */
+static void thread_unpin(lode_task *t)
+{
+    if (!t->co) return;
+    *extra(t->co) = NULL;
+    t->co = NULL;
+    luaL_unref(S.L, LUA_REGISTRYINDEX, t->co_ref);
+    t->co_ref = LUA_NOREF;
+}
+
 /* Record the end of a task, wake its waiters and drop the scheduler's ref.
  * Results (or the error) are on top of S.L: `nres` values, or one error and
  * one traceback string when failed. */
@@ -253,12 +263,7 @@ static void task_finish(lode_task *t, task_state st, int nres)
         t->traceback_ref = luaL_ref(L, LUA_REGISTRYINDEX);
         t->error_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     }
-    if (t->co) {
-        *extra(t->co) = NULL;
-        t->co = NULL;
-        luaL_unref(L, LUA_REGISTRYINDEX, t->co_ref);
-        t->co_ref = LUA_NOREF;
-    }
+    thread_unpin(t);
     luaL_unref(L, LUA_REGISTRYINDEX, t->start_ref);   /* cancelled before it started */
     t->start_ref = LUA_NOREF;
     /* Children outlive a parent that finished normally. */
@@ -483,11 +488,10 @@ static void task_resume(lode_task *t)
     task_finish(t, TS_FAILED, 0);
 }
 
-/* Give a finished task's thread to the pool when it is clean: it returned
- * (status LUA_OK, empty stack, so every to-be-closed variable was closed) and
- * carries the main state's hook, as lua_newthread would give it. A thread
- * that failed or was cancelled is left to the collector. In the pool it looks
- * like any finished coroutine ("dead"). */
+/* Pool a finished task's thread when it is clean: it returned (status LUA_OK,
+ * empty stack: its to-be-closed variables were closed) and has the main state's
+ * hook, as a new thread would. In the pool it looks "dead", like any finished
+ * coroutine; a thread that failed or was cancelled is left to the collector. */
 static void thread_recycle(lode_task *t)
 {
     lua_State *co = t->co;
@@ -504,11 +508,9 @@ static void thread_recycle(lode_task *t)
     t->co_ref = LUA_NOREF;
 }
 
-/* lua_newthread raises when memory runs out; called protected. */
-static int new_thread(lua_State *L) { lua_newthread(L); return 1; }
+static int new_thread(lua_State *L) { lua_newthread(L); return 1; }   /* may raise: pcall it */
 
-/* Start a spawned task: a thread from the pool (or a new one), its function
- * and arguments moved onto it, then the first resume. */
+/* First run: a pooled (or new) thread, the function and arguments onto it. */
 static void task_start(lode_task *t)
 {
     lua_State *co;
@@ -536,6 +538,10 @@ static void task_start(lode_task *t)
         task_finish(t, TS_FAILED, 0);
         return;
     }
+    if (t->state != TS_READY) {        /* a finalizer run by those allocations cancelled it */
+        thread_unpin(t);
+        return;
+    }
     lua_rawgeti(co, LUA_REGISTRYINDEX, t->start_ref);
     if (n > 0) {                       /* {fn, args...} */
         for (int i = 1; i <= n + 1; i++) lua_rawgeti(co, -i, i);
@@ -546,21 +552,18 @@ static void task_start(lode_task *t)
     task_resume(t);
 }
 
-/* Resumes per loop turn: between two batches libuv runs its timers and polls
- * for I/O, so with a million runnable tasks a due timer or a readable socket
- * is seen after at most this many resumes, not after all of them (a batch is
- * ~1 ms at ~1 us per resume; a loop turn with nothing to wait for, a few us). */
+/* Resumes per loop turn: libuv runs timers and polls I/O between two batches,
+ * so with a million runnable tasks a due timer or a readable socket is seen
+ * after at most this many resumes (~1 ms), not after all of them. */
 #define DRAIN_BATCH 1024
 /* Of which at most START_BATCH start tasks, fewer (down to START_MIN) when the
- * tasks to resume need the room: woken tasks are not kept waiting behind a
- * backlog of spawned ones, so they end (giving their thread back) as later
- * ones start. */
+ * tasks to resume need the room: woken tasks do not wait behind a backlog of
+ * spawned ones, so they end (giving their thread back) as later ones start. */
 #define START_BATCH 512
 #define START_MIN 64
 
-/* The next task to run this turn: the one queued first of the two queues
- * (one FIFO, as long as starts stay under START_BATCH), among those queued
- * before the turn began. */
+/* The next task to run this turn: the one queued first (before the turn began)
+ * of the two queues, one FIFO as long as starts stay under their limit. */
 static lode_task *next_to_run(uint64_t last, int may_start)
 {
     lode_task *r = S.ready_head, *f = may_start ? S.fresh_head : NULL;
@@ -584,9 +587,8 @@ static lode_task *next_to_run(uint64_t last, int may_start)
 static void drain_ready(uv_idle_t *h)
 {
     (void)h;
-    /* Run what was queued before this turn, at most DRAIN_BATCH of it; tasks
-     * queued meanwhile wait one loop turn so I/O is never starved. Cancelled
-     * tasks still in the queue cost nothing and are not counted. */
+    /* Run what was queued before this turn, at most DRAIN_BATCH of it (tasks
+     * queued meanwhile wait a turn); cancelled tasks in the queue don't count. */
     uint64_t last = S.queue_seq;
     long room = DRAIN_BATCH - S.nready;
     int budget = DRAIN_BATCH;
@@ -614,8 +616,8 @@ static void drain_ready(uv_idle_t *h)
     }
 }
 
-/* Create a task from the function and nargs arguments on top of L (popped).
- * Its thread comes when it first runs (task_start). */
+/* A task of the function and nargs arguments on top of L (popped); its
+ * thread comes when it first runs (task_start). */
 static lode_task *task_spawn(lua_State *L, int nargs, lode_task *parent)
 {
     if (nargs > 0) {
