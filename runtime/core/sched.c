@@ -1,8 +1,10 @@
 /* core/sched.c — tasks as Lua threads, resumed only from one run queue.
  *
  * Owns: every lode_task (freed when its last reference drops: the scheduler's
- * while it runs, one per Lua handle, one per waiter), the run queue, the idle
- * handle that drains it, and every lode_op between lode_op_new and its release.
+ * while it runs, one per Lua handle, one per waiter), the run queue (tasks to
+ * resume, and spawned tasks not started yet), the pool of finished tasks'
+ * threads, the idle handle that drains the queue in bounded batches, and
+ * every lode_op between lode_op_new and its release.
  * Loop callbacks only call lode_op_done(); drain_ready() is the single place
  * where lua_resume is called. lode.sleep's timers are in timer.c. */
 #include <stdlib.h>
@@ -34,9 +36,10 @@ struct waiter {
 };
 
 struct lode_task {
-    lua_State *co;               /* NULL for a future, and once finished */
+    lua_State *co;               /* NULL for a future, before it starts, and once finished */
     int co_ref;                  /* pins the thread while it runs */
-    int nargs;                   /* values to pass on the next resume */
+    int start_ref;               /* until it starts: its function, or {fn, args...} */
+    int nargs;                   /* values to pass on the next resume (or the start) */
     task_state state;
     int queued;                  /* in the run queue */
     lode_op *pending;            /* the op it is suspended on */
@@ -51,6 +54,7 @@ struct lode_task {
     char *name;
     uint64_t id;
     lode_task *next_ready;
+    uint64_t queued_at;          /* S.queue_seq when it was queued */
     waiter *waiters;
     lode_task *parent, *first_child, *next_sibling, *prev_sibling;
     lode_task *live_next, *live_prev;   /* S.live_head: unfinished tasks */
@@ -60,12 +64,26 @@ typedef struct {
     lode_task *t;
 } task_handle;
 
+/* Threads of tasks that returned, kept for the next tasks to start (a thread
+ * is ~1 KiB to allocate, first touch and collect): with tasks started only as
+ * the run queue reaches them, a million spawned tasks need only as many
+ * threads as run at once. THREAD_POOL are kept, up to THREAD_POOL_MAX while as
+ * many spawned tasks wait to start (1 M tasks sleeping 1 ms on a loaded
+ * machine made 377,000 threads with 1,024 kept, 5,000 with 4,096). */
+#define THREAD_POOL 1024
+#define THREAD_POOL_MAX 16384
+
 static struct {
     uv_loop_t loop;
     lua_State *L;
     uv_idle_t idle;
     int idle_active;
-    lode_task *ready_head, *ready_tail;
+    lode_task *ready_head, *ready_tail;     /* tasks to resume */
+    lode_task *fresh_head, *fresh_tail;     /* spawned tasks not started yet */
+    long nready, nfresh;        /* tasks in the ready and fresh queues */
+    uint64_t queue_seq;         /* tasks queued so far */
+    struct { lua_State *co; int ref; } pool[THREAD_POOL_MAX];   /* finished tasks' threads */
+    int npool;
     lode_task *current;
     lode_task *main;
     int dry_run;
@@ -86,6 +104,7 @@ uint64_t lode_now_ms(void) { return uv_now(&S.loop); }
  * allocator (mem.c), with the Lua state's own objects. */
 
 static void drain_ready(uv_idle_t *h);
+static void thread_recycle(lode_task *t);
 
 static lode_task **extra(lua_State *L) { return (lode_task **)lua_getextraspace(L); }
 
@@ -121,6 +140,7 @@ static void task_unref(lode_task *t)
         luaL_unref(S.L, LUA_REGISTRYINDEX, t->error_ref);
         luaL_unref(S.L, LUA_REGISTRYINDEX, t->traceback_ref);
         luaL_unref(S.L, LUA_REGISTRYINDEX, t->co_ref);
+        luaL_unref(S.L, LUA_REGISTRYINDEX, t->start_ref);
     }
     free(t->name);
     lode_mem_free(t, sizeof *t);
@@ -130,7 +150,7 @@ static lode_task *task_alloc(lode_task *parent)
 {
     lode_task *t = lode_mem_calloc(sizeof *t);
     if (!t) return NULL;
-    t->co_ref = t->result_ref = t->error_ref = t->traceback_ref = LUA_NOREF;
+    t->co_ref = t->start_ref = t->result_ref = t->error_ref = t->traceback_ref = LUA_NOREF;
     t->refs = 1;
     t->id = ++S.next_id;
     if (parent) {
@@ -153,6 +173,8 @@ static void unlink_from_parent(lode_task *t)
     t->parent = t->next_sibling = t->prev_sibling = NULL;
 }
 
+/* A task not started yet waits in the fresh queue, one to resume in the
+ * ready queue; queued_at orders the two (drain_ready). */
 static void queue_ready(lode_task *t)
 {
     t->state = TS_READY;
@@ -160,9 +182,18 @@ static void queue_ready(lode_task *t)
     t->queued = 1;
     t->refs++;
     t->next_ready = NULL;
-    if (S.ready_tail) S.ready_tail->next_ready = t;
-    else S.ready_head = t;
-    S.ready_tail = t;
+    t->queued_at = ++S.queue_seq;
+    lode_task **head = &S.ready_head, **tail = &S.ready_tail;
+    if (t->start_ref != LUA_NOREF) {
+        head = &S.fresh_head;
+        tail = &S.fresh_tail;
+        S.nfresh++;
+    } else {
+        S.nready++;
+    }
+    if (*tail) (*tail)->next_ready = t;
+    else *head = t;
+    *tail = t;
     if (!S.idle_active) {
         uv_idle_start(&S.idle, drain_ready);
         S.idle_active = 1;
@@ -196,6 +227,16 @@ static int task_finished(const lode_task *t)
     return t->state == TS_OK || t->state == TS_FAILED || t->state == TS_CANCELLED;
 }
 
+/* Let go of a task's thread (the collector takes it). */
+static void thread_unpin(lode_task *t)
+{
+    if (!t->co) return;
+    *extra(t->co) = NULL;
+    t->co = NULL;
+    luaL_unref(S.L, LUA_REGISTRYINDEX, t->co_ref);
+    t->co_ref = LUA_NOREF;
+}
+
 /* Record the end of a task, wake its waiters and drop the scheduler's ref.
  * Results (or the error) are on top of S.L: `nres` values, or one error and
  * one traceback string when failed. */
@@ -222,12 +263,9 @@ static void task_finish(lode_task *t, task_state st, int nres)
         t->traceback_ref = luaL_ref(L, LUA_REGISTRYINDEX);
         t->error_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     }
-    if (t->co) {
-        *extra(t->co) = NULL;
-        t->co = NULL;
-        luaL_unref(L, LUA_REGISTRYINDEX, t->co_ref);
-        t->co_ref = LUA_NOREF;
-    }
+    thread_unpin(t);
+    luaL_unref(L, LUA_REGISTRYINDEX, t->start_ref);   /* cancelled before it started */
+    t->start_ref = LUA_NOREF;
     /* Children outlive a parent that finished normally. */
     for (lode_task *c = t->first_child; c; ) {
         lode_task *next = c->next_sibling;
@@ -435,6 +473,7 @@ static void task_resume(lode_task *t)
     }
     if (st == LUA_OK) {
         lua_xmove(co, S.L, nres);
+        thread_recycle(t);
         task_finish(t, TS_OK, nres);
         return;
     }
@@ -449,41 +488,152 @@ static void task_resume(lode_task *t)
     task_finish(t, TS_FAILED, 0);
 }
 
+/* Pool a finished task's thread when it is clean: it returned (status LUA_OK,
+ * empty stack: its to-be-closed variables were closed) and has the main state's
+ * hook, as a new thread would. In the pool it looks "dead", like any finished
+ * coroutine; a thread that failed or was cancelled is left to the collector. */
+static void thread_recycle(lode_task *t)
+{
+    lua_State *co = t->co;
+    int room = S.npool < THREAD_POOL || (S.npool < THREAD_POOL_MAX && S.npool < S.nfresh);
+    if (!room || lua_status(co) != LUA_OK || lua_gettop(co) != 0
+        || lua_gethook(co) != lua_gethook(S.L) || lua_gethookmask(co) != lua_gethookmask(S.L)
+        || lua_gethookcount(co) != lua_gethookcount(S.L))
+        return;                        /* task_finish unpins it */
+    *extra(co) = NULL;
+    S.pool[S.npool].co = co;
+    S.pool[S.npool].ref = t->co_ref;
+    S.npool++;
+    t->co = NULL;
+    t->co_ref = LUA_NOREF;
+}
+
+static int new_thread(lua_State *L) { lua_newthread(L); return 1; }   /* may raise: pcall it */
+
+/* First run: a pooled (or new) thread, the function and arguments onto it. */
+static void task_start(lode_task *t)
+{
+    lua_State *co;
+    int n = t->nargs;
+    if (S.npool > 0) {
+        S.npool--;
+        co = S.pool[S.npool].co;
+        t->co_ref = S.pool[S.npool].ref;
+    } else {
+        lua_pushcfunction(S.L, new_thread);
+        if (lua_pcall(S.L, 0, 1, 0) != LUA_OK) {
+            /* the error is Lua's preallocated memory-error string */
+            lua_pushvalue(S.L, -1);
+            task_finish(t, TS_FAILED, 0);
+            return;
+        }
+        co = lua_tothread(S.L, -1);
+        t->co_ref = luaL_ref(S.L, LUA_REGISTRYINDEX);
+    }
+    t->co = co;
+    *extra(co) = t;
+    if (!lua_checkstack(co, n + 2)) {  /* the spawner held them: only when memory runs out */
+        lua_pushliteral(S.L, "not enough memory");
+        lua_pushvalue(S.L, -1);
+        task_finish(t, TS_FAILED, 0);
+        return;
+    }
+    if (t->state != TS_READY) {        /* a finalizer run by those allocations cancelled it */
+        thread_unpin(t);
+        return;
+    }
+    lua_rawgeti(co, LUA_REGISTRYINDEX, t->start_ref);
+    if (n > 0) {                       /* {fn, args...} */
+        for (int i = 1; i <= n + 1; i++) lua_rawgeti(co, -i, i);
+        lua_remove(co, -(n + 2));
+    }
+    luaL_unref(S.L, LUA_REGISTRYINDEX, t->start_ref);
+    t->start_ref = LUA_NOREF;
+    task_resume(t);
+}
+
+/* Resumes per loop turn: libuv runs timers and polls I/O between two batches,
+ * so with a million runnable tasks a due timer or a readable socket is seen
+ * after at most this many resumes (~1 ms), not after all of them. */
+#define DRAIN_BATCH 1024
+/* Of which at most START_BATCH start tasks, fewer (down to START_MIN) when the
+ * tasks to resume need the room: woken tasks do not wait behind a backlog of
+ * spawned ones, so they end (giving their thread back) as later ones start. */
+#define START_BATCH 512
+#define START_MIN 64
+
+/* The next task to run this turn: the one queued first (before the turn began)
+ * of the two queues, one FIFO as long as starts stay under their limit. */
+static lode_task *next_to_run(uint64_t last, int may_start)
+{
+    lode_task *r = S.ready_head, *f = may_start ? S.fresh_head : NULL;
+    if (r && r->queued_at > last) r = NULL;
+    if (f && f->queued_at > last) f = NULL;
+    if (f && (!r || f->queued_at < r->queued_at)) {
+        if (!(S.fresh_head = f->next_ready)) S.fresh_tail = NULL;
+        S.nfresh--;
+    } else if (r) {
+        if (!(S.ready_head = r->next_ready)) S.ready_tail = NULL;
+        S.nready--;
+        f = r;
+    }
+    if (f) {
+        f->next_ready = NULL;
+        f->queued = 0;
+    }
+    return f;
+}
+
 static void drain_ready(uv_idle_t *h)
 {
     (void)h;
-    /* Run what is queued now; tasks queued meanwhile wait one loop turn so
-     * I/O is never starved. */
-    lode_task *tail = S.ready_tail;
-    while (S.ready_head) {
-        lode_task *t = S.ready_head;
-        S.ready_head = t->next_ready;
-        if (!S.ready_head) S.ready_tail = NULL;
-        t->next_ready = NULL;
-        t->queued = 0;
-        if (t->state == TS_READY && t->co) task_resume(t);
+    /* Run what was queued before this turn, at most DRAIN_BATCH of it (tasks
+     * queued meanwhile wait a turn); cancelled tasks in the queue don't count. */
+    uint64_t last = S.queue_seq;
+    long room = DRAIN_BATCH - S.nready;
+    int budget = DRAIN_BATCH;
+    int starts = room > START_BATCH ? START_BATCH : room < START_MIN ? START_MIN : (int)room;
+    lode_task *t;
+    while (budget > 0 && (t = next_to_run(last, starts > 0))) {
+        if (t->state == TS_READY) {
+            budget--;
+            if (t->co) {
+                task_resume(t);
+            } else {
+                starts--;
+                task_start(t);
+            }
+        }
         task_unref(t);
-        if (t == tail) break;
     }
-    if (!S.ready_head && S.idle_active) {
+    while (S.npool > THREAD_POOL && S.npool > S.nfresh) {   /* the backlog is gone */
+        S.npool--;
+        luaL_unref(S.L, LUA_REGISTRYINDEX, S.pool[S.npool].ref);
+    }
+    if (!S.ready_head && !S.fresh_head && S.idle_active) {
         uv_idle_stop(&S.idle);
         S.idle_active = 0;
     }
 }
 
-/* Create a task from the function and nargs arguments on top of L. */
+/* A task of the function and nargs arguments on top of L (popped); its
+ * thread comes when it first runs (task_start). */
 static lode_task *task_spawn(lua_State *L, int nargs, lode_task *parent)
 {
+    if (nargs > 0) {
+        luaL_checkstack(L, 2, "spawn");
+        lua_createtable(L, nargs + 1, 0);
+        lua_insert(L, -(nargs + 2));
+        for (int i = nargs + 1; i >= 1; i--) lua_rawseti(L, -(i + 1), i);
+    }
+    int start_ref = luaL_ref(L, LUA_REGISTRYINDEX);   /* may raise: before task_alloc */
     lode_task *t = task_alloc(parent);
     if (!t) {
+        luaL_unref(L, LUA_REGISTRYINDEX, start_ref);
         luaL_error(L, "spawn: out of memory");
         return NULL;
     }
-    lua_State *co = lua_newthread(L);
-    t->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    t->co = co;
-    *extra(co) = t;
-    lua_xmove(L, co, nargs + 1);
+    t->start_ref = start_ref;
     t->nargs = nargs;
     S.live++;
     t->live_next = S.live_head;
@@ -928,7 +1078,7 @@ int lode_runtime_run_main(lua_State *L, int nargs)
     S.main = t;
     while (!task_finished(t)) {
         uv_run(&S.loop, UV_RUN_DEFAULT);
-        if (!task_finished(t) && !S.ready_head && !uv_loop_alive(&S.loop)) {
+        if (!task_finished(t) && !S.ready_head && !S.fresh_head && !uv_loop_alive(&S.loop)) {
             /* Nothing can ever wake it: report a deadlock instead of hanging. */
             deadlock = 1;
             task_cancel(t);
@@ -1030,13 +1180,9 @@ void lode_runtime_shutdown(lua_State *L)
         free(h);
     }
     uv_run(&S.loop, UV_RUN_NOWAIT);
-    while (S.ready_head) {            /* cancelled tasks still queued */
-        lode_task *t = S.ready_head;
-        S.ready_head = t->next_ready;
-        t->queued = 0;
-        task_unref(t);
-    }
-    S.ready_tail = NULL;
+    lode_task *t;                     /* cancelled tasks still queued */
+    while ((t = next_to_run(UINT64_MAX, 1))) task_unref(t);
+    S.npool = 0;                      /* lua_close frees the threads */
     lua_close(L);
     S.L = NULL;
     S.initialized = 0;

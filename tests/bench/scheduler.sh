@@ -53,10 +53,15 @@ scale() {   # scale LABEL SCRIPT
   done | awk -v small="$small" -v big="$big" -v tag="$1" '
     { us = ($2 - 1e6) / $1 / 1000; cpu = ($4 != "" ? $4 : $2 - 1e6) / 1e9   # plain: its clock is CPU time, spin included
       if (!($1 in best) || us < best[$1]) { best[$1] = us; bcpu[$1] = cpu; bcpuus[$1] = cpu * 1e6 / $1 }
-      if (!($1 in worst) || us > worst[$1]) worst[$1] = us }
+      if (!($1 in mincpu) || cpu < mincpu[$1]) mincpu[$1] = cpu
+      if (!($1 in worst) || us > worst[$1]) worst[$1] = us
+      rss[$1] = $3; flt[$1] = $5 }
     END {
       for (i = 1; i <= 2; i++) { n = i == 1 ? small : big
-        printf "scheduler.scale%s_%d.us_per_task: %.2f (worst of 3: %.2f)   cpu_s: %.2f (%.2f us per task)\n", tag, n, best[n], worst[n], bcpu[n], bcpuus[n] }
+        printf "scheduler.scale%s_%d.us_per_task: %.2f (worst of 3: %.2f)   cpu_s: %.2f (%.2f us per task; least of 3: %.2f us)\n", tag, n, best[n], worst[n], bcpu[n], bcpuus[n], mincpu[n] * 1e6 / n
+        printf "scheduler.scale%s_%d.peak_bytes_per_task: %.0f", tag, n, rss[n] / n
+        if (flt[n] != "") printf "   minor_faults: %d (%.2f per 1000 tasks)", flt[n], flt[n] * 1000 / n
+        printf "\n" }
       printf "ratio.scale%s: us per task at %d / at %d = %.2f (goal <= 1.3); cpu per task %.2f\n", tag, big, small,
              best[big] / best[small], bcpuus[big] / bcpuus[small]
     }'

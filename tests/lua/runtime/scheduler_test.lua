@@ -323,3 +323,228 @@ core.future():await()
   t.ne(r.status, 0)
   t.contains(r.stderr, "deadlock")
 end)
+
+-- Fairness: the run queue is run in batches, and libuv gets a turn between two
+-- batches. Counted in resumes of other tasks, never in time: how many ran
+-- between an event becoming due and the loop noticing it (the waiting task's
+-- status turning from "waiting" to "ready" is the loop's callback at work).
+local SPINNERS, BATCH = 20000, 1024
+
+t.test("a due timer is seen after at most one batch of resumes, however many tasks are runnable", function()
+  local resumes, slept_at, seen_at = 0, nil, nil
+  local sleeper = lode.spawn(function()
+    slept_at = resumes
+    lode.sleep(0)               -- due at the next loop turn
+  end)
+  local hs = {}
+  for i = 1, SPINNERS do
+    hs[i] = lode.spawn(function()
+      while not seen_at do
+        if slept_at and sleeper:status() ~= "waiting" then seen_at = resumes; break end
+        resumes = resumes + 1
+        coroutine.yield()       -- a plain yield: runnable again at once
+      end
+    end)
+  end
+  for i = 1, SPINNERS do hs[i]:await() end
+  sleeper:await()
+  t.ok(seen_at - slept_at <= BATCH,
+       ("the timer fired after %d resumes of %d runnable tasks (at most %d)"):format(seen_at - slept_at, SPINNERS, BATCH))
+end)
+
+t.test("an I/O event is seen after at most one batch of resumes, however many tasks are runnable", function()
+  -- SIGTERM wakes signal.wait through libuv's async handle (an eventfd read in
+  -- the loop's poll phase); the signal is sent by a child process that has
+  -- exited before os.execute returns, so the handler has run by then.
+  local dir = t.tmpdir()
+  local path = dir .. "/io_fair.lua"
+  local f = assert(io.open(path, "w"))
+  f:write(([[
+local lode = require "lode"
+local signal = require "lode.signal"
+signal.configure { grace_ms = 3600000 }
+local pid = assert(io.open("/proc/self/stat")):read("n")
+local resumes, sent_at, seen_at = 0, nil, nil
+local waiter = lode.spawn(function() return signal.wait() end)
+lode.sleep(0)
+assert(waiter:status() == "waiting")
+local hs = {}
+for i = 1, %d do
+  hs[i] = lode.spawn(function()
+    while not seen_at do
+      if not sent_at then
+        assert(os.execute("kill -TERM " .. pid))
+        assert(signal.received() == "SIGTERM")
+        sent_at = resumes
+      elseif waiter:status() ~= "waiting" then
+        seen_at = resumes
+        break
+      end
+      resumes = resumes + 1
+      coroutine.yield()
+    end
+  end)
+end
+for i = 1, #hs do hs[i]:await() end
+assert(waiter:await() == "SIGTERM")
+print(seen_at - sent_at)
+]]):format(SPINNERS))
+  f:close()
+  local r = require("lode.proc").run({ t.env("LODE_BIN", "tests/run.sh sets it"), "run", path })
+  t.eq(r.status, 0, r.stderr)
+  local n = tonumber(r.stdout)
+  t.ok(n and n <= BATCH, ("the signal's wake-up was seen after %s resumes of %d runnable tasks (at most %d)"):format(r.stdout:gsub("%s+$", ""), SPINNERS, BATCH))
+end)
+
+-- Tasks start when the run queue reaches them, and the threads of finished
+-- tasks are reused by later ones: a backlog of spawned tasks does not hold a
+-- Lua thread each, and woken tasks are not kept waiting behind it.
+local START_BATCH = 512
+
+t.test("a backlog of spawned tasks runs only a bounded number at once: woken tasks finish while later ones start", function()
+  -- each task is inside from its start to its end, across one sleep(0) (due
+  -- at the next loop turn): counted in tasks, not time
+  local N, inside, peak = 50000, 0, 0
+  local hs = {}
+  for i = 1, N do
+    hs[i] = lode.spawn(function()
+      inside = inside + 1
+      if inside > peak then peak = inside end
+      lode.sleep(0)
+      inside = inside - 1
+      return i
+    end)
+  end
+  for i = 1, N do t.eq(hs[i]:await(), i) end
+  t.ok(peak <= 2 * START_BATCH, ("at most %d of %d tasks were inside at once (%d)"):format(2 * START_BATCH, N, peak))
+end)
+
+t.test("tasks start in spawn order, and a spawned task starts before the spawner's lode.yield returns", function()
+  local order = {}
+  local hs = {}
+  for i = 1, 3 * START_BATCH do
+    hs[i] = lode.spawn(function() order[#order + 1] = i end)
+  end
+  lode.yield()
+  t.ok(#order >= 1, "the first spawned task ran during the spawner's yield")
+  for i = 1, #hs do hs[i]:await() end
+  local want = {}
+  for i = 1, 3 * START_BATCH do want[i] = i end
+  t.eq(order, want)
+  local ran = false
+  lode.spawn(function() ran = true end)
+  lode.yield()
+  t.eq(ran, true)
+end)
+
+t.test("spawn passes every argument, nils included, to a task that starts later", function()
+  local h = lode.spawn(function(...) return select("#", ...), ... end, nil, 2, nil)
+  local n, a, b, c = h:await()
+  t.eq(n, 3)
+  t.eq(a, nil)
+  t.eq(b, 2)
+  t.eq(c, nil)
+  local many = {}
+  for i = 1, 200 do many[i] = i end
+  t.eq(lode.spawn(function(...) return select("#", ...) end, table.unpack(many)):await(), 200)
+end)
+
+t.test("a task cancelled before it started never runs, and awaiting it raises the cancel", function()
+  local ran = false
+  local h = lode.spawn(function() ran = true end)
+  t.eq(h:status(), "ready")
+  h:cancel()
+  t.eq(h:status(), "cancelled")
+  local err = t.raises(function() h:await() end)
+  t.eq(err.code, "cancelled")
+  lode.sleep(0)
+  t.eq(ran, false)
+  -- a parent cancelled before it started has no children to take along
+  local p = lode.spawn(function() lode.spawn(function() ran = true end) end)
+  p:cancel()
+  lode.sleep(0)
+  t.eq(ran, false)
+end)
+
+t.test("finished tasks keep their results and errors while later tasks reuse their threads", function()
+  local hs, threads = {}, {}
+  for i = 1, 3000 do
+    hs[i] = lode.spawn(function()
+      threads[i] = coroutine.running()
+      -- each task knows itself, whichever thread it got
+      t.eq(tostring(core.current()), tostring(hs[i]))
+      lode.sleep(0)
+      if i % 1000 == 0 then error("task " .. i .. " failed", 0) end
+      return i, "r" .. i
+    end)
+  end
+  t.eq(core.wait_all(hs), 1000)
+  for i = 1, 3000 do
+    t.eq(hs[i]:wait(), true)
+  end
+  -- every task has ended: a later batch reuses (some of) their threads
+  local reused = {}
+  for i = 1, 3000 do reused[threads[i]] = i end
+  local hits = 0
+  local later = {}
+  for i = 1, 2000 do
+    later[i] = lode.spawn(function() if reused[coroutine.running()] then hits = hits + 1 end; return -i end)
+  end
+  for i = 1, 2000 do t.eq(later[i]:await(), -i) end
+  t.ok(hits > 0, "later tasks ran on threads of finished ones")
+  for i = 1, 3000 do
+    if i % 1000 == 0 then
+      t.raises(function() hs[i]:await() end, "task " .. i .. " failed")
+    else
+      local a, b = hs[i]:await()
+      t.eq(a, i)
+      t.eq(b, "r" .. i)
+    end
+    t.eq(coroutine.status(threads[i]), "dead")
+  end
+end)
+
+t.test("a task's <close> variables run once, when it returns, before its thread is reused", function()
+  local log = {}
+  local hs = {}
+  for i = 1, 1500 do
+    hs[i] = lode.spawn(function()
+      local c <close> = closer(log, i)
+      lode.sleep(0)
+      return i
+    end)
+  end
+  for i = 1, 1500 do t.eq(hs[i]:await(), i) end
+  t.eq(#log, 1500)
+  local seen = {}
+  for _, e in ipairs(log) do
+    t.eq(seen[e[1]], nil, "handler of task " .. e[1] .. " ran once")
+    seen[e[1]] = true
+    t.eq(e[2], nil, "returned normally: no error")
+  end
+end)
+
+t.test("a task spawned while more tasks than a batch keep yielding still starts, in its turn", function()
+  -- 3000 started tasks yield in a loop, more than one batch: spawned tasks
+  -- start fewer per turn then (START_MIN at least), but they do start, after
+  -- the tasks queued before them
+  local N, resumes, started, spawned_at, started_at = 3000, 0, 0, nil, nil
+  local hs = {}
+  for i = 1, N do
+    hs[i] = lode.spawn(function()
+      started = started + 1
+      while not started_at and resumes < 100 * N do
+        resumes = resumes + 1
+        coroutine.yield()
+      end
+    end)
+  end
+  while started < N do lode.sleep(0) end
+  spawned_at = resumes
+  local h = lode.spawn(function() started_at = resumes end)
+  for i = 1, N do hs[i]:await() end
+  h:await()
+  t.ok(resumes < 100 * N, "every task started, and the last one ended the others' loop")
+  t.ok(started_at and started_at - spawned_at <= N,
+       ("it started after %s resumes of the %d tasks queued before it"):format(started_at and started_at - spawned_at, N))
+end)
