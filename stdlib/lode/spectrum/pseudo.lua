@@ -90,6 +90,10 @@ function M.drop_orphans(tx)
   if core.dry_run() or not tx:query_raw("SELECT pg_catalog.to_regnamespace($1) IS NOT NULL AS e", M.SCHEMA)[1].e then
     return 0
   end
+  -- one builder or cleaner at a time (ensure takes the same lock), and the
+  -- lists read after it: read before, a table registered and its sibling
+  -- built by another session in between looked like an orphan
+  tx:query_raw("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('lode.spectrum.pseudo'))")
   local keep = {}
   if tx:query_raw("SELECT pg_catalog.to_regclass('lode.spectrum_tables') IS NOT NULL AS e")[1].e then
     for _, r in ipairs(tx:query_raw("SELECT t.schema_name AS s, t.table_name AS t FROM lode.spectrum_tables t "
@@ -106,12 +110,8 @@ function M.drop_orphans(tx)
       orphans[#orphans + 1] = r
     end
   end
-  if #orphans > 0 then
-    -- one builder or cleaner at a time (ensure takes the same lock)
-    tx:query_raw("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('lode.spectrum.pseudo'))")
-    for _, r in ipairs(orphans) do
-      drop_relation(tx, sql.qualified(M.SCHEMA, r.r), r.k)
-    end
+  for _, r in ipairs(orphans) do
+    drop_relation(tx, sql.qualified(M.SCHEMA, r.r), r.k)
   end
   return #orphans
 end

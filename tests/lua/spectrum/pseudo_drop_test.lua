@@ -25,7 +25,6 @@ local function setup()
   t.ok(r.stdout == "200" or r.stdout == "409", "create bucket: " .. r.stdout)
   local wh = lode.warehouse({ url = os.getenv("LODE_TEST_PG_URL"), dialect = "postgres" })
   wh:exec("DROP SCHEMA IF EXISTS spectrum_pd CASCADE")
-  wh:exec("DROP SCHEMA IF EXISTS lode_spectrum_pseudo CASCADE")
   env = { dir = t.tmpdir(), wh = wh }
   return env
 end
