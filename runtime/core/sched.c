@@ -42,6 +42,7 @@ struct lode_task {
     int nargs;                   /* values to pass on the next resume (or the start) */
     task_state state;
     int queued;                  /* in the run queue */
+    int exposed;                 /* its thread was handed to Lua code (coroutine.running): never reused */
     lode_op *pending;            /* the op it is suspended on */
     int result_ref;              /* the one result, or a table {n=, ...} of several */
     int nresults;
@@ -496,7 +497,7 @@ static void thread_recycle(lode_task *t)
 {
     lua_State *co = t->co;
     int room = S.npool < THREAD_POOL || (S.npool < THREAD_POOL_MAX && S.npool < S.nfresh);
-    if (!room || lua_status(co) != LUA_OK || lua_gettop(co) != 0
+    if (!room || t->exposed || lua_status(co) != LUA_OK || lua_gettop(co) != 0
         || lua_gethook(co) != lua_gethook(S.L) || lua_gethookmask(co) != lua_gethookmask(S.L)
         || lua_gethookcount(co) != lua_gethookcount(S.L))
         return;                        /* task_finish unpins it */
@@ -1035,8 +1036,26 @@ int lode_l_live_tasks(lua_State *L)
     return 1;
 }
 
+/* coroutine.running(), as Lua's; a task whose thread it hands to Lua code
+ * keeps that thread to itself: the thread is not given to a later task, so a
+ * value kept from coroutine.running() (a weak table's key, a status check)
+ * never turns into another task's coroutine. */
+static int co_running(lua_State *L)
+{
+    int ismain = lua_pushthread(L);
+    lode_task *t = *extra(L);
+    if (t && t->co == L) t->exposed = 1;
+    lua_pushboolean(L, ismain);
+    return 2;
+}
+
 void lode_sched_open(lua_State *L)
 {
+    if (lua_getglobal(L, "coroutine") == LUA_TTABLE) {
+        lua_pushcfunction(L, co_running);
+        lua_setfield(L, -2, "running");
+    }
+    lua_pop(L, 1);
     static const luaL_Reg methods[] = {
         {"await", handle_await},
         {"wait", handle_wait},
