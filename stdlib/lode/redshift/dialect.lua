@@ -139,12 +139,50 @@ local function top_in_set_operation(t, op)
     :format(op:upper()))
 end
 
+-- LIMIT or OFFSET at the top level of a parenthesized operand of a set
+-- operation: ( SELECT … LIMIT n ) UNION …, which PostgreSQL runs and Redshift
+-- refuses (r_UNION: "The LIMIT and OFFSET clauses aren't supported as a means
+-- of restricting the number of rows returned by an intermediate result of a
+-- set operation"; its example: "LIMIT may not be used within input to set
+-- operations"). A LIMIT after the last operand limits the whole result and a
+-- LIMIT in a subquery in FROM limits that subquery: both stay.
+local function limit_in_set_operand(toks, k)
+  local t = toks[k]
+  local d, open = 0, k - 1
+  while open >= 1 do
+    if is_op(toks[open], ")") then
+      d = d + 1
+    elseif is_op(toks[open], "(") then
+      if d == 0 then
+        break
+      end
+      d = d - 1
+    end
+    open = open - 1
+  end
+  if open < 1 then
+    return
+  end
+  local close = tok.close_of(toks, open)
+  local before, after = toks[open - 1], close and toks[close + 1]
+  local op = (after and after.type == "word" and SET_OPS[after.value] and after.value)
+    or (before and before.type == "word" and SET_OPS[before.value] and before.value)
+  if op then
+    unsupported(t.line, t.value:upper() .. " in an operand of " .. op:upper(), ("Redshift refuses a LIMIT or OFFSET "
+      .. "within input to set operations; limit the whole result instead: SELECT * FROM (… %s …) LIMIT n")
+      :format(op:upper()))
+  end
+end
+
 -- Pass 1: SELECT TOP n and subqueries in FROM without an alias, as edits of
 -- the text (positions), so that pass 2 sees ordinary SQL.
 local function rewrite_select(text, toks, lines)
   local edits = {}
   local alias_n = 0
   for k, t in ipairs(toks) do
+    if t.type == "word" and (t.value == "limit" or t.value == "offset") then
+      limit_in_set_operand(toks, k)
+    end
     if is_word(t, "top") and toks[k + 1] and toks[k + 1].type == "number"
         and (is_word(toks[k - 1], "select") or ((is_word(toks[k - 1], "distinct") or is_word(toks[k - 1], "all"))
           and is_word(toks[k - 2], "select"))) then

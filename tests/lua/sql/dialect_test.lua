@@ -310,6 +310,24 @@ t.test("TOP in an operand of UNION/INTERSECT/EXCEPT/MINUS is refused as Redshift
   t.eq(value("select minus as v from (select 7 as minus) q"), 7)
 end)
 
+t.test("LIMIT / OFFSET in a parenthesized operand of a set operation is refused, as r_UNION's example fails on Redshift",
+    function()
+  -- r_UNION: "LIMIT may not be used within input to set operations" (PostgreSQL runs these and returns rows)
+  for _, q in ipairs {
+    "(select x as v from generate_series(1, 3) x limit 10) intersect select 2",
+    "select 2 as v union (select x from generate_series(1, 3) x order by x limit 1)",
+    "(select x as v from generate_series(1, 3) x offset 1) except select 3",
+    "(select x as v from generate_series(1, 3) x limit 2) minus select 1",
+  } do
+    t.raises(function() value(q) end, "in an operand of", q)
+  end
+  -- a LIMIT after the last operand limits the whole result; one in a subquery in FROM limits the subquery
+  t.eq(column("select x as v from generate_series(1, 3) x union select 5 order by 1 limit 2"), { 1, 2 })
+  t.eq(column("select v from (select x as v from generate_series(1, 3) x order by x limit 1) q union select 5 order by 1"),
+    { 1, 5 })
+  t.eq(column("select v from ((select 1 as v union select 2) order by v limit 1) q"), { 1 })
+end)
+
 t.test("CONCAT is NULL when either argument is (r_CONCAT); + is no string concatenation on Redshift", function()
   t.eq(value("SELECT CONCAT('December 25, ', '2008') as v"), "December 25, 2008")
   t.eq(value("SELECT CONCAT(CONCAT('December 25, ', '2008'), ' Christmas') as v"), "December 25, 2008 Christmas")
