@@ -82,6 +82,7 @@ M.REFUSED = {
   { "CREATE EXTERNAL TABLE … LINES TERMINATED BY other than '\\n' (AWS's examples' '\\n\\l' too)", "AWS's reference takes one ASCII character there and documents no '\\l' escape: leave the clause out (lines end at '\\n')" },
   { "Spectrum data handling other than FAIL / DISABLED (SET_TO_NULL, DROP_ROW, REPLACE, TRUNCATE) on a Parquet external table", "refused at CREATE and ALTER: the Parquet scan hands values over as the file has them (text, CSV and JSON tables take every action)" },
   { "CREATE EXTERNAL SCHEMA … FROM HIVE METASTORE | POSTGRES | MYSQL | KINESIS | MSK | REDSHIFT", "not emulated: external schemas are DATA CATALOG ones" },
+  { "LIMIT / OFFSET in a parenthesized operand of UNION / INTERSECT / EXCEPT / MINUS", "refused as on Redshift (r_UNION: \"LIMIT may not be used within input to set operations\"): limit the whole result" },
   { "PIVOT and UNPIVOT in FROM", "not emulated: PostgreSQL has neither (GROUP BY with aggregates FILTER (WHERE …) does PIVOT's work)" },
   { "Redshift functions not in lode_redshift (HLL, JSON_SERIALIZE, PG_LAST_COPY_COUNT, …)", "lode: Redshift function X is not emulated on PostgreSQL (line N)" },
 }
