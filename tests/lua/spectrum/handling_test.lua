@@ -12,28 +12,13 @@ local sqlrun = require "lode.sqlrun"
 local BUCKET = "spectrum-uddh"
 local S3 = "s3://" .. BUCKET .. "/"
 
+local X = dofile((os.getenv("LODE_ROOT") or ".") .. "/tests/lua/spectrum/s3_env.lua")(BUCKET, "schema_spectrum_uddh")
+local write = X.write
 local env
 
 local function setup()
-  if env then
-    return env
-  end
-  t.env("LODE_TEST_PG_URL", "tests/run.sh starts PostgreSQL")
-  local endpoint = t.env("AWS_ENDPOINT_URL", "tests/run.sh starts s3rver")
-  local r = proc.run({ "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", endpoint .. "/" .. BUCKET })
-  t.ok(r.stdout == "200" or r.stdout == "409", "create bucket: " .. r.stdout)
-  local wh = lode.warehouse({ url = os.getenv("LODE_TEST_PG_URL"), dialect = "postgres" })
-  wh:exec("DROP SCHEMA IF EXISTS schema_spectrum_uddh CASCADE")
-  env = { dir = t.tmpdir(), wh = wh }
+  env = X.setup()
   return env
-end
-
-local function write(rel, bytes)
-  local path = env.dir .. "/" .. rel:gsub("/", "_")
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-  require("lode.s3").upload(path, S3 .. rel)
 end
 
 -- spi_global_rankings.csv's layout: a header, then rank,prev_rank,name,league,off,def,spi,nspi

@@ -13,39 +13,13 @@ local sqlrun = require "lode.sqlrun"
 local BUCKET = "spectrum-pseudo"
 local S3 = "s3://" .. BUCKET .. "/"
 
+local X = dofile((os.getenv("LODE_ROOT") or ".") .. "/tests/lua/spectrum/s3_env.lua")(BUCKET, "spectrum_ps")
+local write, listing = X.write, X.listing
 local env
 
 local function setup()
-  if env then
-    return env
-  end
-  t.env("LODE_TEST_PG_URL", "tests/run.sh starts PostgreSQL")
-  local endpoint = t.env("AWS_ENDPOINT_URL", "tests/run.sh starts s3rver")
-  local r = proc.run({ "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", endpoint .. "/" .. BUCKET })
-  t.ok(r.stdout == "200" or r.stdout == "409", "create bucket: " .. r.stdout)
-  local wh = lode.warehouse({ url = os.getenv("LODE_TEST_PG_URL"), dialect = "postgres" })
-  wh:exec("DROP SCHEMA IF EXISTS spectrum_ps CASCADE")
-  env = { dir = t.tmpdir(), wh = wh }
+  env = X.setup()
   return env
-end
-
-local function write(rel, bytes)
-  local path = env.dir .. "/" .. rel:gsub("/", "_")
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-  require("lode.s3").upload(path, S3 .. rel)
-end
-
--- the aws CLI's listing under a prefix: { ["s3://bucket/key"] = size }
-local function listing(prefix)
-  local r = proc.run({ "aws", "s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", prefix, "--output", "json" })
-  t.eq(r.status, 0, r.stderr)
-  local out = {}
-  for _, o in ipairs(json.decode(r.stdout).Contents or {}) do
-    out[S3 .. o.Key] = math.tointeger(o.Size)
-  end
-  return out
 end
 
 local function sales_lines(first, n, month)
