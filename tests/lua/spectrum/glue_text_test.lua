@@ -318,18 +318,24 @@ t.test("since watermarks: values by level, numbers compared as numbers", functio
   t.contains(tostring(e.message or e), "day")
 end)
 
+-- A CSV (OpenCSVSerde) table id int, tag string at s3://glue-text/<name>/,
+-- created in moto's Glue after the schema was mirrored.
+local function glue_csv_table(name)
+  botocore(([==[
+database("text_db")
+glue.create_table(DatabaseName="text_db", TableInput={"Name": %q, "TableType": "EXTERNAL_TABLE",
+    "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "int"}, {"Name": "tag", "Type": "string"}],
+        "Location": %q, "InputFormat": %q, "OutputFormat": %q,
+        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde"}}})
+print(json.dumps({"ok": True}))
+]==]):format(name, "s3://glue-text/" .. name .. "/", TEXT_IN, TEXT_OUT))
+end
+
 t.test("lode run refreshes the Glue mirror of the schemas its pipeline's sources name before the tasks run",
     { timeout = 240000 }, function()
   local csv = put("later/part-0.csv", "1,a\n2,b\n40,c\n")
   -- a Glue table that appears after the schema was mirrored
-  botocore(([==[
-database("text_db")
-glue.create_table(DatabaseName="text_db", TableInput={"Name": "later", "TableType": "EXTERNAL_TABLE",
-    "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "int"}, {"Name": "tag", "Type": "string"}],
-        "Location": "s3://glue-text/later/", "InputFormat": %q, "OutputFormat": %q,
-        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde"}}})
-print(json.dumps({"ok": True}))
-]==]):format(TEXT_IN, TEXT_OUT))
+  glue_csv_table("later")
   t.eq(wh():query("SELECT to_regclass('glue_text.later') IS NULL AS r")[1].r, true)
   local pdir = dir .. "/pipe"
   fs.mkdir(pdir .. "/sql", true)
@@ -359,14 +365,7 @@ end)
 t.test("lode run refreshes the mirror at the first use of a warehouse opened inside a task; a concurrent task waits for it",
     { timeout = 240000 }, function()
   local csv = put("inside/part-0.csv", "5,a\n6,b\n700,c\n")
-  botocore(([==[
-database("text_db")
-glue.create_table(DatabaseName="text_db", TableInput={"Name": "inside", "TableType": "EXTERNAL_TABLE",
-    "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "int"}, {"Name": "tag", "Type": "string"}],
-        "Location": "s3://glue-text/inside/", "InputFormat": %q, "OutputFormat": %q,
-        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde"}}})
-print(json.dumps({"ok": True}))
-]==]):format(TEXT_IN, TEXT_OUT))
+  glue_csv_table("inside")
   t.eq(wh():query("SELECT to_regclass('glue_text.inside') IS NULL AS r")[1].r, true)
   local pdir = dir .. "/pipe_inside"
   fs.mkdir(pdir, true)
